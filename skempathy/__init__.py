@@ -1,0 +1,41 @@
+"""skempathy: empathy, distress and emotion prediction as scikit-learn estimators.
+
+Submodules are imported lazily (as in ``sklearn/__init__.py``) so that
+``import skempathy`` stays fast and does not pull in torch or transformers.
+
+>>> import skempathy
+>>> from skempathy.datasets import load_wassa
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_submodules = [
+    "augment",
+    "base",
+    "cli",
+    "compose",
+    "datasets",
+    "dialogue",
+    "ensemble",
+    "metrics",
+    "model_selection",
+    "neural",
+    "recipes",
+    "report",
+    "text",
+    "utils",
+]
+
+__all__ = _submodules + ["__version__"]
+
+
+def __dir__():
+    return __all__
+
+
+def __getattr__(name):
+    if name in _submodules:
+        return importlib.import_module(f"skempathy.{name}")
+    raise AttributeError(f"module 'skempathy' has no attribute {name!r}")

@@ -1,0 +1,129 @@
+"""Shared building blocks for skempathy estimators.
+
+Every estimator that takes raw text validates it with :func:`check_texts` and
+declares string input through :class:`TextInputMixin`, so errors on bad input
+read the same everywhere.
+"""
+
+import numbers
+
+import numpy as np
+
+from ._models import resolve_device, resolve_model
+
+__all__ = ["TextInputMixin", "check_texts", "resolve_device", "resolve_model"]
+
+
+class TextInputMixin:
+    """Mixin declaring that an estimator takes one column of raw text.
+
+    Put it on the left of the sklearn base classes. It sets the
+    ``input_tags.string`` tag (sklearn's text-input convention, see
+    ``CountVectorizer``) and marks the estimator as requiring ``y`` when it is a
+    predictor.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        return tags
+
+
+def _column_values(X):
+    """Return the values of a one-column input and its column name (or None)."""
+    name = None
+    if hasattr(X, "iloc") and hasattr(X, "columns"):  # DataFrame
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"Expected one text column, got a DataFrame with {X.shape[1]} columns "
+                f"{list(X.columns)[:5]}. Select the text column (e.g. X['essay']) or use "
+                "skempathy.compose.make_preprocessor for mixed inputs."
+            )
+        name = X.columns[0]
+        values = X.iloc[:, 0].to_numpy(dtype=object)
+    elif hasattr(X, "iloc"):  # Series
+        values = X.to_numpy(dtype=object)
+    elif isinstance(X, str):
+        raise TypeError(
+            "Expected a sequence of texts, got a single string. Wrap it in a list: [text]."
+        )
+    else:
+        try:
+            values = np.asarray(X, dtype=object)
+        except Exception as exc:  # ragged nested input
+            raise TypeError(f"Could not read texts from {type(X).__name__}: {exc}") from exc
+        if values.ndim == 2:
+            if values.shape[1] != 1:
+                raise ValueError(
+                    f"Expected one text column, got a 2-D array of shape {values.shape}."
+                )
+            values = values[:, 0]
+        elif values.ndim != 1:
+            raise ValueError(
+                f"Expected a 1-D sequence of texts, got an array with {values.ndim} dimensions."
+            )
+    return values, name
+
+
+def check_texts(X, *, allow_empty=False, estimator=None):
+    """Validate a column of texts and return it as a list of ``str``.
+
+    Accepts a list or tuple of strings, a pandas Series, a one-column DataFrame,
+    a 1-D array, or a 2-D array with one column.
+
+    Parameters
+    ----------
+    X : array-like of str
+        The texts.
+    allow_empty : bool, default=False
+        Whether empty or whitespace-only strings are accepted.
+    estimator : estimator or str, default=None
+        Used in error messages.
+
+    Returns
+    -------
+    texts : list of str
+
+    Raises
+    ------
+    TypeError
+        If an entry is not a string (numbers, bytes, ...).
+    ValueError
+        If the input is not one column, is empty, or holds missing (NaN/None) or
+        empty texts.
+
+    Examples
+    --------
+    >>> from skempathy.base import check_texts
+    >>> check_texts(["I feel sad for them.", "What a relief!"])
+    ['I feel sad for them.', 'What a relief!']
+    """
+    who = "" if estimator is None else (
+        f"{estimator if isinstance(estimator, str) else type(estimator).__name__}: "
+    )
+    values, _ = _column_values(X)
+    if len(values) == 0:
+        raise ValueError(f"{who}Found 0 texts; at least 1 is required.")
+    texts = []
+    for i, value in enumerate(values):
+        if value is None or (isinstance(value, numbers.Real) and np.isnan(value)):
+            raise ValueError(f"{who}Text at position {i} is missing (NaN/None).")
+        if isinstance(value, np.str_):
+            value = str(value)
+        if not isinstance(value, str):
+            raise TypeError(
+                f"{who}Expected text (str) input; position {i} holds "
+                f"{type(value).__name__} {value!r}. Text estimators do not accept "
+                "numeric features: pass the text column."
+            )
+        if not allow_empty and not value.strip():
+            raise ValueError(f"{who}Text at position {i} is empty.")
+        texts.append(value)
+    return texts
+
+
+def text_column_name(X):
+    """Name of the single text column of ``X`` if it has one (DataFrame), else None."""
+    if hasattr(X, "columns") and len(X.columns) == 1:
+        return X.columns[0]
+    return None

@@ -1,0 +1,56 @@
+"""Shared fixtures: where the shared data lives and tiny in-process models."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir():
+    """The ``shared/data`` folder beside the checkout (``SKEMPATHY_SHARED_DATA`` overrides)."""
+    env = os.environ.get("SKEMPATHY_SHARED_DATA")
+    candidates = [Path(env)] if env else []
+    candidates += [REPO_ROOT.parent / "shared" / "data", REPO_ROOT / "shared" / "data"]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("shared data folder not found (set SKEMPATHY_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_path(tmp_path_factory):
+    """A 2-layer random BERT with the MiniLM tokenizer, saved to a local folder.
+
+    Loads with ``AutoModel``/``AutoTokenizer`` and as a sentence-transformers
+    model (mean pooling is the default for a plain transformers folder).
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from skempathy.base import resolve_model
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    model = BertModel(config)
+    path = tmp_path_factory.mktemp("tiny_bert")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
