@@ -54,3 +54,30 @@ def tiny_bert_path(tmp_path_factory):
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
+
+
+def _prefilled_home(tmp_path_factory, folder, files):
+    """A ``data_home`` holding copies of shared files, laid out as ``fetch_*`` caches them."""
+    import shutil
+
+    source = shared_data_dir()
+    if source is None:
+        pytest.skip("shared data folder not found (set SKEMPATHY_SHARED_DATA)")
+    home = tmp_path_factory.mktemp(f"data_home_{folder}")
+    (home / folder).mkdir()
+    for src_name, dst_name in files.items():
+        shutil.copy(source / src_name, home / folder / dst_name)
+    return str(home)
+
+
+@pytest.fixture(scope="session")
+def goemotions_home(tmp_path_factory):
+    """``data_home`` prefilled with the GoEmotions splits: pass it to ``fetch_goemotions``."""
+    files = {f"goemotions/{s}.tsv": f"{s}.tsv" for s in ("train", "dev", "test")}
+    return _prefilled_home(tmp_path_factory, "goemotions", files)
+
+
+@pytest.fixture(scope="session")
+def twittemp_home(tmp_path_factory):
+    """``data_home`` prefilled with TwittEmp: pass it to ``fetch_twittemp``."""
+    return _prefilled_home(tmp_path_factory, "twittemp", {"twittemp/TwittEmp.csv": "TwittEmp.csv"})
