@@ -19,6 +19,37 @@ def shared_data_dir():
     return None
 
 
+def _default_data_home():
+    """Point ``SKEMPATHY_DATA`` at a temporary data home prefilled from the shared data.
+
+    ``fetch_*`` / ``load_empathy_lexicon`` called without ``data_home`` in tests (and
+    in subprocesses they start) then find their files without any network access.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    source = shared_data_dir()
+    if os.environ.get("SKEMPATHY_DATA") or source is None:
+        return
+    home = Path(tempfile.mkdtemp(prefix="skempathy_data_"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    layout = {
+        "empathy_lexicon": ("empathy_distress_lexicon_sedoc2019",
+                            ["empathy_lexicon.txt", "distress_lexicon.txt"]),
+        "goemotions": ("goemotions", ["train.tsv", "dev.tsv", "test.tsv"]),
+        "twittemp": ("twittemp", ["TwittEmp.csv"]),
+    }
+    for folder, (src, names) in layout.items():
+        (home / folder).mkdir()
+        for name in names:
+            shutil.copy(source / src / name, home / folder / name)
+    os.environ["SKEMPATHY_DATA"] = str(home)
+
+
+_default_data_home()
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     path = shared_data_dir()
