@@ -1,0 +1,186 @@
+"""Common machinery of the frozen text embedders (private)."""
+
+import os
+import sys
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._models import model_identity, resolve_device, resolve_model
+from ..base import TextInputMixin, check_texts, text_column_name
+from ._cache import EmbeddingCache, settings_key
+
+def _validate_texts(X, estimator):
+    """``check_texts`` plus explicit errors for sparse and zero-column input."""
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        raise TypeError(
+            f"{type(estimator).__name__}: sparse input is not supported; pass one column of texts."
+        )
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] == 0:
+        raise ValueError(
+            f"0 feature(s) (shape={tuple(shape)}) while a minimum of 1 is required: "
+            f"{type(estimator).__name__} needs one column of texts."
+        )
+    return check_texts(X, estimator=estimator)
+
+
+# Below this many texts to encode, ``show_progress="auto"`` stays quiet.
+_AUTO_PROGRESS_MIN = 256
+
+
+class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
+    """Frozen encoder over one column of texts.
+
+    Subclasses implement ``_load_model(path, device)`` (returns the model
+    object, kept in ``self._model``), ``_embedding_dim(model)``,
+    ``_output_settings(model)`` (dict of everything that changes the output)
+    and ``_encode(model, texts, show_progress)`` (2-D float array).
+
+    The model is loaded in ``fit`` and kept in the private ``_model`` slot; it
+    is **not pickled** (``__getstate__`` drops it) and is reloaded lazily from
+    ``model_path_`` on the first ``transform`` after unpickling.
+    """
+
+    _parameter_constraints = {
+        "model": [str, os.PathLike],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "normalize": ["boolean"],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "cache": [None, "boolean", StrOptions({"memory"}), str, os.PathLike,
+                  HasMethods(["cache"])],
+        "show_progress": ["boolean", StrOptions({"auto"})],
+    }
+
+    # -- sklearn API -------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the texts and load the encoder (no text is encoded).
+
+        Parameters
+        ----------
+        X : list of str, Series, 1-column DataFrame or (n, 1) array
+            Texts.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted embedder.
+        """
+        _validate_texts(X, self)
+        self._set_input_names(X)
+        self.model_path_ = resolve_model(self.model)
+        self.device_ = resolve_device(self.device)
+        self._model = None
+        model = self._get_model()
+        self.model_identity_ = model_identity(self.model_path_)
+        self.embedding_dim_ = int(self._embedding_dim(model))
+        self._n_features_out = self.embedding_dim_
+        return self
+
+    def transform(self, X):
+        """Embed the texts.
+
+        Parameters
+        ----------
+        X : list of str, Series, 1-column DataFrame or (n, 1) array
+            Texts.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_texts, embedding_dim_), float32
+            One row per text, in input order.
+        """
+        check_is_fitted(self)
+        texts = _validate_texts(X, self)
+        model = self._get_model()
+        cache = EmbeddingCache(self._cache_key(model), self.cache)
+
+        def compute(batch):
+            return self._encode(model, batch, self._progress(len(batch)))
+
+        return cache.embed(texts, compute).astype(np.float32, copy=False)
+
+    def fit_transform(self, X, y=None):
+        """Fit, then embed ``X`` (same result as ``fit(X).transform(X)``)."""
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names ``<classname>_0 .. <classname>_{dim-1}``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Ignored apart from validation (the output does not depend on it).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self, "_n_features_out")
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}_{i}" for i in range(self._n_features_out)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # -- internals ----------------------------------------------------------
+    def _set_input_names(self, X):
+        self.n_features_in_ = 1
+        name = text_column_name(X)
+        if name is not None and isinstance(name, str):
+            self.feature_names_in_ = np.asarray([name], dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _get_model(self):
+        model = getattr(self, "_model", None)
+        if model is None:
+            device = self.device_
+            if device != "cpu" and self.device == "auto":
+                device = resolve_device("auto")  # unpickled on another machine
+            try:
+                model = self._load_model(self.model_path_, device)
+            except (OSError, ValueError) as exc:
+                raise OSError(
+                    f"{type(self).__name__}: could not load model {self.model!r} "
+                    f"(resolved to {self.model_path_!r}): {exc}"
+                ) from exc
+            identity = getattr(self, "model_identity_", None)
+            if identity is not None and model_identity(self.model_path_) != identity:
+                warnings.warn(
+                    f"{type(self).__name__}: the weights at {self.model_path_!r} changed "
+                    "since fit; embeddings may differ from those seen in training.",
+                    UserWarning,
+                )
+            self._model = model
+        return model
+
+    def _cache_key(self, model):
+        return settings_key(
+            estimator=type(self).__name__,
+            model=model_identity(self.model_path_),
+            **self._output_settings(model),
+        )
+
+    def _progress(self, n_texts):
+        if self.show_progress == "auto":
+            return n_texts >= _AUTO_PROGRESS_MIN and sys.stderr.isatty()
+        return bool(self.show_progress)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_model", None)  # never pickle the torch model: reloaded lazily
+        return state

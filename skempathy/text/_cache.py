@@ -1,0 +1,238 @@
+"""Embedding cache shared by the text embedders.
+
+Embeddings are cached **per text** under a *settings key* that names the model
+weights (:func:`skempathy._models.model_identity`) and every setting that
+changes the output (pooling, layers, max length, normalisation, ...). A text is
+identified by the SHA-1 of its UTF-8 bytes, so the cache is never keyed on the
+text alone and a text is encoded once per settings key, whatever subsets of it
+the CV folds and grid-search candidates transform.
+
+Two levels:
+
+* a module-level, bounded (LRU, by bytes) memory cache, shared by every clone of
+  an estimator in the process;
+* an optional on-disk store (a folder, or the ``location`` of a
+  :class:`joblib.Memory`): one sub-folder per settings key holding ``.npz``
+  chunks written atomically (temporary file + rename).
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "EmbeddingCache",
+    "clear_embedding_cache",
+    "embedding_cache_info",
+    "set_embedding_cache_size",
+    "settings_key",
+    "text_hash",
+]
+
+_DEFAULT_MAX_BYTES = 1024 * 1024**2  # 1 GiB: ~700k MiniLM vectors
+
+
+def text_hash(text):
+    """SHA-1 hex digest of a text's UTF-8 bytes."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def settings_key(**settings):
+    """A short stable digest of the output-affecting settings (JSON-serialisable)."""
+    payload = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:20]
+
+
+class _MemoryStore:
+    """Process-wide LRU map (settings key, text hash) -> 1-D float vector."""
+
+    def __init__(self, max_bytes=_DEFAULT_MAX_BYTES):
+        self.max_bytes = max_bytes
+        self._data = OrderedDict()
+        self._nbytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_many(self, key, hashes):
+        out = {}
+        with self._lock:
+            for h in hashes:
+                vec = self._data.get((key, h))
+                if vec is not None:
+                    self._data.move_to_end((key, h))
+                    out[h] = vec
+            self.hits += len(out)
+            self.misses += len(set(hashes)) - len(out)
+        return out
+
+    def put_many(self, key, items):
+        with self._lock:
+            for h, vec in items.items():
+                full = (key, h)
+                old = self._data.pop(full, None)
+                if old is not None:
+                    self._nbytes -= old.nbytes
+                self._data[full] = vec
+                self._nbytes += vec.nbytes
+            while self._nbytes > self.max_bytes and self._data:
+                _, vec = self._data.popitem(last=False)
+                self._nbytes -= vec.nbytes
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+            self._nbytes = 0
+            self.hits = self.misses = 0
+
+
+_MEMORY = _MemoryStore()
+
+
+def clear_embedding_cache():
+    """Empty the process-wide memory cache of embeddings (the disk stores are kept).
+
+    Examples
+    --------
+    >>> from skempathy.text import clear_embedding_cache
+    >>> clear_embedding_cache()
+    """
+    _MEMORY.clear()
+
+
+def set_embedding_cache_size(max_bytes):
+    """Bound the process-wide memory cache to ``max_bytes`` (0 disables it).
+
+    Examples
+    --------
+    >>> from skempathy.text import set_embedding_cache_size
+    >>> set_embedding_cache_size(512 * 1024**2)
+    """
+    if max_bytes < 0:
+        raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+    with _MEMORY._lock:
+        _MEMORY.max_bytes = int(max_bytes)
+    _MEMORY.put_many("", {})  # evict down to the new bound
+
+
+def embedding_cache_info():
+    """Entries, bytes, bound, hits and misses of the memory cache (a dict).
+
+    Examples
+    --------
+    >>> from skempathy.text import embedding_cache_info
+    >>> sorted(embedding_cache_info())
+    ['entries', 'hits', 'max_bytes', 'misses', 'nbytes']
+    """
+    with _MEMORY._lock:
+        return {
+            "entries": len(_MEMORY._data),
+            "nbytes": _MEMORY._nbytes,
+            "max_bytes": _MEMORY.max_bytes,
+            "hits": _MEMORY.hits,
+            "misses": _MEMORY.misses,
+        }
+
+
+def _disk_location(cache):
+    """Folder of the disk store for a ``cache`` parameter value, or None."""
+    if cache is None or cache is True or cache is False or cache == "memory":
+        return None
+    if isinstance(cache, (str, os.PathLike)):
+        return Path(cache)
+    location = getattr(cache, "location", None)  # joblib.Memory
+    if location is None:
+        return None  # joblib.Memory(None): caching disabled on disk
+    return Path(location) / "skempathy_embeddings"
+
+
+class EmbeddingCache:
+    """Per-text embedding store for one settings key.
+
+    Parameters
+    ----------
+    key : str
+        Settings key from :func:`settings_key`.
+    cache : None, True, False, "memory", str, PathLike or joblib.Memory
+        ``False`` disables caching; ``None``/``True``/``"memory"`` use the
+        process-wide memory cache; a path or a ``joblib.Memory`` adds a disk
+        store there.
+    """
+
+    def __init__(self, key, cache):
+        self.key = key
+        self.enabled = cache is not False
+        self.location = _disk_location(cache) if self.enabled else None
+        if self.location is not None:
+            self.location = self.location / key
+
+    def _read_disk(self, wanted):
+        found = {}
+        if self.location is None or not self.location.is_dir():
+            return found
+        for chunk in sorted(self.location.glob("*.npz")):
+            try:
+                with np.load(chunk, allow_pickle=False) as data:
+                    hashes = data["hashes"]
+                    mask = np.fromiter((h in wanted for h in hashes), bool, len(hashes))
+                    if mask.any():
+                        vectors = data["vectors"]
+                        for h, vec in zip(hashes[mask], vectors[mask]):
+                            found[str(h)] = vec
+            except (OSError, ValueError, KeyError):  # unreadable chunk: recompute
+                continue
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def _write_disk(self, items):
+        if self.location is None or not items:
+            return
+        self.location.mkdir(parents=True, exist_ok=True)
+        hashes = np.array(list(items), dtype="U40")
+        vectors = np.stack(list(items.values()))
+        fd, tmp = tempfile.mkstemp(dir=self.location, suffix=".tmp")
+        os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, hashes=hashes, vectors=vectors)
+            os.replace(tmp, self.location / f"{uuid.uuid4().hex}.npz")
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def embed(self, texts, compute):
+        """Embeddings of ``texts`` (2-D array, input order), computing only the misses.
+
+        ``compute(list_of_texts) -> 2-D array`` is called once, on the unique
+        texts missing from every level, in their first-seen order.
+        """
+        if not self.enabled:
+            return np.asarray(compute(texts))
+        hashes = [text_hash(t) for t in texts]
+        unique = list(dict.fromkeys(hashes))
+        found = _MEMORY.get_many(self.key, unique)
+        missing = [h for h in unique if h not in found]
+        if missing and self.location is not None:
+            from_disk = self._read_disk(set(missing))
+            if from_disk:
+                _MEMORY.put_many(self.key, from_disk)
+                found.update(from_disk)
+                missing = [h for h in missing if h not in found]
+        if missing:
+            first = {}
+            for h, t in zip(hashes, texts):
+                first.setdefault(h, t)
+            new = np.asarray(compute([first[h] for h in missing]))
+            items = {h: new[i].copy() for i, h in enumerate(missing)}
+            _MEMORY.put_many(self.key, items)
+            self._write_disk(items)
+            found.update(items)
+        return np.stack([found[h] for h in hashes])

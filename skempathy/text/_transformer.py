@@ -1,0 +1,180 @@
+"""TransformerEmbedder: pooled hidden states of a plain ``transformers`` encoder."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import _BaseEmbedder
+
+__all__ = ["TransformerEmbedder"]
+
+
+class TransformerEmbedder(_BaseEmbedder):
+    """Embed texts with pooled hidden states of a frozen ``transformers.AutoModel``.
+
+    This is the encoder the WASSA papers fine-tune (BERT, RoBERTa, ELECTRA)
+    used as a frozen featurizer. Texts are sorted by length, batched with
+    dynamic padding (each batch padded to its longest text only), run under
+    ``torch.inference_mode`` and returned on CPU in input order.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Embedded name, local folder or hub name of a checkpoint loadable with
+        ``AutoModel`` and ``AutoTokenizer``.
+    pooling : {"mean", "cls", "max"}, default="mean"
+        Token pooling: attention-masked mean, the first (``[CLS]``) token, or
+        masked max.
+    layers : tuple of int, default=(-1,)
+        Hidden-state layers to use (``-1`` is the last, ``0`` the embeddings);
+        several layers are averaged before pooling, so the output size stays
+        the hidden size.
+    max_length : int or None, default=None
+        Maximum tokens per text; None uses the tokenizer's limit capped at 512.
+    batch_size : int, default=32
+        Texts per forward pass.
+    device : str, default="auto"
+        ``"auto"`` picks cuda, then mps, then cpu.
+    normalize : bool, default=False
+        L2-normalise the pooled vectors.
+    cache : None, bool, "memory", str, path-like or joblib.Memory, default=None
+        See :class:`SentenceEmbedder`.
+    show_progress : bool or "auto", default="auto"
+        Show a tqdm bar over batches.
+
+    Attributes
+    ----------
+    model_path_ : str
+        The resolved checkpoint location.
+    device_ : str
+        The device the model runs on.
+    embedding_dim_ : int
+        Hidden size of the model (number of output features).
+    model_identity_ : str
+        Identity of the weights at fit time.
+    n_features_in_ : int
+        Always 1 (one text column).
+    feature_names_in_ : ndarray of shape (1,)
+        Name of the text column, when fitted on a one-column DataFrame.
+
+    See Also
+    --------
+    SentenceEmbedder : sentence-transformers models (their own pooling head).
+
+    Examples
+    --------
+    >>> from skempathy.text import TransformerEmbedder
+    >>> emb = TransformerEmbedder(pooling="cls", device="cpu")
+    >>> emb.fit_transform(["I feel so sorry for them.", "Awful news."]).shape
+    (2, 384)
+    """
+
+    _parameter_constraints = {
+        **_BaseEmbedder._parameter_constraints,
+        "pooling": [StrOptions({"mean", "cls", "max"})],
+        "layers": [tuple, list, Integral],
+    }
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        pooling="mean",
+        layers=(-1,),
+        max_length=None,
+        batch_size=32,
+        device="auto",
+        normalize=False,
+        cache=None,
+        show_progress="auto",
+    ):
+        self.model = model
+        self.pooling = pooling
+        self.layers = layers
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.device = device
+        self.normalize = normalize
+        self.cache = cache
+        self.show_progress = show_progress
+
+    def _layer_list(self, n_layers=None):
+        layers = [self.layers] if isinstance(self.layers, Integral) else list(self.layers)
+        if not layers or not all(isinstance(i, Integral) for i in layers):
+            raise ValueError(f"layers must be a non-empty tuple of ints, got {self.layers!r}")
+        if n_layers is not None:
+            for i in layers:
+                if not -n_layers <= i < n_layers:
+                    raise ValueError(
+                        f"layers={self.layers!r}: layer {i} out of range for a model "
+                        f"with {n_layers - 1} layers plus embeddings."
+                    )
+        return [int(i) for i in layers]
+
+    def _load_model(self, path, device):
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path).to(device).eval()
+        n_layers = getattr(model.config, "num_hidden_layers", None)
+        self._layer_list(None if n_layers is None else n_layers + 1)
+        return {"model": model, "tokenizer": tokenizer, "device": device}
+
+    def _embedding_dim(self, model):
+        return model["model"].config.hidden_size
+
+    def _max_length(self, tokenizer):
+        if self.max_length is not None:
+            return int(self.max_length)
+        limit = getattr(tokenizer, "model_max_length", 512) or 512
+        return int(min(limit, 512))
+
+    def _output_settings(self, model):
+        import transformers
+
+        return {
+            "pooling": self.pooling,
+            "layers": self._layer_list(),
+            "max_length": self._max_length(model["tokenizer"]),
+            "normalize": bool(self.normalize),
+            "library": "transformers " + ".".join(transformers.__version__.split(".")[:2]),
+        }
+
+    def _encode(self, model, texts, show_progress):
+        import torch
+
+        net, tokenizer, device = model["model"], model["tokenizer"], model["device"]
+        layers = self._layer_list()
+        need_hidden = layers != [-1]
+        max_length = self._max_length(tokenizer)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        batches = range(0, len(texts), self.batch_size)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"{type(self).__name__}", unit="batch")
+        out = np.empty((len(texts), net.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for start in batches:
+                idx = order[start:start + self.batch_size]
+                enc = tokenizer(
+                    [texts[i] for i in idx], padding=True, truncation=True,
+                    max_length=max_length, return_tensors="pt",
+                ).to(device)
+                result = net(**enc, output_hidden_states=need_hidden)
+                if need_hidden:
+                    hidden = torch.stack([result.hidden_states[i] for i in layers]).mean(0)
+                else:
+                    hidden = result.last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                if self.pooling == "cls":
+                    pooled = hidden[:, 0]
+                elif self.pooling == "mean":
+                    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                else:
+                    pooled = hidden.masked_fill(mask == 0, float("-inf")).max(1).values
+                if self.normalize:
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().cpu().numpy()
+        return out
