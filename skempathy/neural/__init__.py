@@ -1,0 +1,19 @@
+"""Fine-tuned transformer estimators with the scikit-learn contract.
+
+The encoder itself is trained (as the WASSA 2021/2022 winning systems did),
+while the estimators behave like any sklearn estimator: lazy construction,
+``clone``/``set_params``, ``Pipeline``/``GridSearchCV``, ``random_state``
+reproducibility and device-independent pickles. The training loop lives in
+the private module ``_training`` (reused by every estimator of this package).
+"""
+
+from ._embedder import FineTunedEmbedder
+from ._multitask import MultiTaskTransformer
+from ._transformer import TransformerClassifier, TransformerRegressor
+
+__all__ = [
+    "FineTunedEmbedder",
+    "MultiTaskTransformer",
+    "TransformerClassifier",
+    "TransformerRegressor",
+]

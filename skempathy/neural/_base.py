@@ -1,0 +1,435 @@
+"""Base class of the fine-tuned transformer estimators.
+
+:class:`_BaseTransformerEstimator` owns everything the task variants share:
+parameter validation, input checks, seeding, the held-out validation split,
+model construction, the call into :func:`._training.train_loop`, batched
+inference and device-independent pickling. A subclass only says how ``y`` maps
+to *tasks* (``_encode_targets``) and how outputs map back to predictions.
+
+A *task* is a dict ``{"name", "kind", "dim"}`` with ``kind`` in
+``{"multiclass", "multilabel", "regression"}``; the network has one linear
+head per task on the pooled encoder output (see
+:func:`._training.make_transformer_module`).
+"""
+
+import numbers
+import os
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
+
+from ..base import check_texts
+from . import _training as T
+
+_KINDS = ("multiclass", "multilabel", "regression")
+
+
+def pearson_columns(y_true, y_pred):
+    """Pearson r per column (0 where a column is constant)."""
+    y_true = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
+    out = []
+    for j in range(y_true.shape[1]):
+        a, b = y_true[:, j], y_pred[:, j]
+        if a.std() == 0 or b.std() == 0:
+            out.append(0.0)
+        else:
+            out.append(float(np.corrcoef(a, b)[0, 1]))
+    return np.asarray(out)
+
+
+def _task_score(kind, logits, y_enc):
+    """Default validation metric of one task: macro-F1 or mean Pearson r."""
+    from sklearn.metrics import f1_score
+
+    if kind == "multiclass":
+        return f1_score(y_enc, logits.argmax(1), average="macro", zero_division=0)
+    if kind == "multilabel":
+        return f1_score(y_enc, (logits >= 0).astype(int), average="macro", zero_division=0)
+    return float(np.mean(pearson_columns(y_enc, logits)))
+
+
+class _BaseTransformerEstimator(BaseEstimator):
+    """Shared machinery: see the module docstring. Not for direct use."""
+
+    _parameter_constraints = {
+        "model": [str, os.PathLike],
+        "max_length": [Interval(numbers.Integral, 2, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "gradient_accumulation_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"mean", "cls"})],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "scoring": [None, str, callable],
+        "device": [str],
+        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.pooling = pooling
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scoring = scoring
+        self.device = device
+        self.precision = precision
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ hooks
+    def _read_X(self, X, *, fit):
+        """Return ``(texts, extra)``; ``extra`` is a float array or None."""
+        return check_texts(X, estimator=self), None
+
+    def _encode_targets(self, y, *, fit):
+        """Return ``(tasks, targets)``: task dicts and ``{name: encoded array}``."""
+        raise NotImplementedError
+
+    def _sample_class_weight(self, targets):
+        """Per-sample multiplier from ``class_weight`` (1 by default)."""
+        return None
+
+    def _loss_weights(self):
+        return {}
+
+    # --------------------------------------------------------------- fitting
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _check_lengths(self, texts, y):
+        n_y = _num_samples(y)
+        if n_y != len(texts):
+            raise ValueError(
+                f"{type(self).__name__}: X has {len(texts)} texts but y has {n_y} rows; "
+                "they must have the same length."
+            )
+
+    def _validation_split(self, n, targets, groups, rng):
+        from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
+
+        seed = rng.randint(np.iinfo(np.int32).max)
+        if n < 4:
+            raise ValueError(
+                f"{type(self).__name__}: early_stopping needs at least 4 samples, got {n}."
+            )
+        idx = np.arange(n)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if len(groups) != n:
+                raise ValueError(f"groups has {len(groups)} entries but X has {n} texts.")
+            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+            return next(splitter.split(idx, groups=groups))
+        first = self._tasks[0]
+        if first["kind"] == "multiclass" and len(self._tasks) == 1:
+            y = targets[first["name"]]
+            counts = np.bincount(y)
+            n_val = int(np.ceil(self.validation_fraction * n))
+            if counts[counts > 0].min() >= 2 and n_val >= (counts > 0).sum():
+                splitter = StratifiedShuffleSplit(
+                    1, test_size=self.validation_fraction, random_state=seed
+                )
+                return next(splitter.split(idx, y))
+        splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        return next(splitter.split(idx))
+
+    def _build_batch(self, ids, rows, extra, targets=None, weight=None, pad_to=None):
+        import torch
+
+        batch = T.collate([ids[i] for i in rows], self._pad_id, pad_to=pad_to)
+        if extra is not None:
+            batch["extra"] = torch.as_tensor(extra[rows], dtype=torch.float32)
+        if targets is not None:
+            tgt = {}
+            for task in self._tasks:
+                values = targets[task["name"]][rows]
+                if task["kind"] == "multiclass":
+                    tgt[task["name"]] = torch.as_tensor(values, dtype=torch.long)
+                else:
+                    tgt[task["name"]] = torch.as_tensor(values, dtype=torch.float32)
+            batch["targets"] = tgt
+            batch["weight"] = torch.as_tensor(weight[rows], dtype=torch.float32)
+        return batch
+
+    def _loss(self, model, batch):
+        import torch.nn.functional as F
+
+        outputs = model(batch["input_ids"], batch["attention_mask"], batch.get("extra"))
+        weight = batch["weight"]
+        loss_weights = self._loss_weights()
+        total = 0.0
+        for task in self._tasks:
+            name, logits = task["name"], outputs[task["name"]].float()
+            target = batch["targets"][name]
+            if task["kind"] == "multiclass":
+                per = F.cross_entropy(logits, target, reduction="none")
+            elif task["kind"] == "multilabel":
+                per = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(1)
+            else:
+                per = F.mse_loss(logits, target.view_as(logits), reduction="none").mean(1)
+            total = total + loss_weights.get(name, 1.0) * (per * weight).mean()
+        return total
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fine-tune the encoder and the task heads on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,)
+            Texts (list, Series, one-column DataFrame or array).
+        y : array-like
+            Targets (see the subclass).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample loss weights.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels (e.g. the WASSA writer ``response_id``); with
+            ``early_stopping`` the validation fraction holds out whole groups.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, groups=groups)
+
+    def _fit(self, X, y, sample_weight=None, groups=None):
+        texts, extra = self._read_X(X, fit=True)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None.")
+        self._check_lengths(texts, y)
+        warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        tasks, targets = self._encode_targets(y, fit=not warm)
+        self._tasks = tasks
+        n = len(texts)
+        weight = _check_sample_weight(sample_weight, np.zeros((n, 1)), dtype=np.float64)
+        cw = self._sample_class_weight(targets)
+        if cw is not None:
+            weight = weight * cw
+        if not np.all(np.isfinite(weight)) or np.any(weight < 0) or weight.sum() <= 0:
+            raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+        weight = weight / weight.mean()
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        rng = np.random.RandomState(seed)
+        train_idx = np.arange(n)
+        val_idx = None
+        if self.early_stopping:
+            train_idx, val_idx = self._validation_split(n, targets, groups, rng)
+
+        device = self.device_ if warm else _resolve_device(self.device)
+        who = f"{type(self).__name__}: "
+        with T.seeded(seed, device):
+            if not warm:
+                tokenizer, encoder = T.load_pretrained(self.model)
+                max_pos = getattr(encoder.config, "max_position_embeddings", None)
+                head_dims = {t["name"]: t["dim"] for t in tasks}
+                self._module_config = {
+                    "head_dims": head_dims,
+                    "pooling": self.pooling,
+                    "n_extra": 0 if extra is None else extra.shape[1],
+                    "dropout": float(self.dropout),
+                }
+                module = T.make_transformer_module(encoder, **self._module_config).to(device)
+                self.tokenizer_ = tokenizer
+                self.model_ = module
+                self.device_ = device
+                self._max_positions = int(max_pos) if max_pos else None
+                self.history_ = []
+            self._pad_id = T.pad_token_id(self.tokenizer_)
+            max_length = self._effective_max_length()
+            ids, _ = T.tokenize(self.tokenizer_, texts, max_length, who=who)
+            lengths = np.array([len(r) for r in ids])
+
+            train_lengths = lengths[train_idx]
+
+            def batches(epoch):
+                order = T.length_grouped_batches(
+                    train_lengths, self.batch_size, shuffle=True,
+                    rng=np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1)),
+                )
+                return [
+                    self._build_batch(ids, train_idx[b], extra, targets, weight) for b in order
+                ]
+
+            eval_fn = None
+            if val_idx is not None:
+                eval_fn = self._make_eval_fn(X, y, ids, extra, targets, val_idx, lengths)
+
+            result = T.train_loop(
+                self.model_,
+                batches,
+                self._loss,
+                max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio,
+                gradient_accumulation_steps=self.gradient_accumulation_steps,
+                device=self.device_,
+                precision=self.precision,
+                eval_fn=eval_fn,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                start_epoch=len(self.history_),
+                show_progress=bool(self.verbose),
+                desc=type(self).__name__,
+            )
+        self.history_ = list(self.history_) + result["history"]
+        self.best_epoch_ = result["best_epoch"]
+        self.best_score_ = result["best_score"]
+        self.n_iter_ = len(self.history_)
+        self.interrupted_ = result["interrupted"]
+        self.train_samples_per_s_ = (
+            float(np.mean([h["samples_per_s"] for h in result["history"]]))
+            if result["history"] else None
+        )
+        return self
+
+    def _effective_max_length(self):
+        limit = getattr(self, "_max_positions", None)
+        return min(self.max_length, limit) if limit else self.max_length
+
+    def _make_eval_fn(self, X, y, ids, extra, targets, val_idx, lengths):
+        if self.scoring is not None:
+            from sklearn.utils import _safe_indexing
+
+            scorer = _get_scorer(self.scoring)
+            X_val, y_val = _safe_indexing(X, val_idx), _safe_indexing(y, val_idx)
+
+            def eval_fn(model):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    return scorer(self, X_val, y_val)
+
+            return eval_fn
+
+        val_ids = [ids[i] for i in val_idx]
+        val_extra = None if extra is None else extra[val_idx]
+        val_targets = {k: v[val_idx] for k, v in targets.items()}
+
+        def eval_fn(model):
+            outputs = self._predict_ids(val_ids, val_extra)
+            scores = [
+                _task_score(t["kind"], outputs[t["name"]], val_targets[t["name"]])
+                for t in self._tasks
+            ]
+            return float(np.mean(scores))
+
+        return eval_fn
+
+    # -------------------------------------------------------------- inference
+    def _predict_ids(self, ids, extra, forward="logits"):
+        lengths = np.array([len(r) for r in ids])
+        order = T.length_grouped_batches(lengths, self.batch_size * 2, shuffle=False)
+        batches = ((rows, self._build_batch(ids, rows, extra)) for rows in order)
+        if forward == "embed":
+            def fwd(m, b):
+                return m.embed(b["input_ids"], b["attention_mask"])
+        else:
+            def fwd(m, b):
+                return m(b["input_ids"], b["attention_mask"], b.get("extra"))
+        return T.predict_loop(
+            self.model_, batches, fwd, len(ids), device=self.device_,
+            precision=self.precision, show_progress=self.verbose > 1,
+        )
+
+    def _forward(self, X, forward="logits"):
+        """Raw outputs ``{task: logits}`` (or pooled embeddings) in input order."""
+        check_is_fitted(self)
+        texts, extra = self._read_X(X, fit=False)
+        ids, _ = T.tokenize(
+            self.tokenizer_, texts, self._effective_max_length(), who=f"{type(self).__name__}: "
+        )
+        return self._predict_ids(ids, extra, forward=forward)
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        model = state.pop("model_", None)
+        tokenizer = state.pop("tokenizer_", None)
+        if model is not None:
+            state["_packed_model"] = {
+                "pretrained": T.pack_pretrained(model.encoder, tokenizer),
+                "state_dict": T.pack_state_dict(model),
+            }
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        packed = state.pop("_packed_model", None)
+        super().__setstate__(state)
+        if packed is not None:
+            tokenizer, encoder = T.unpack_pretrained(packed["pretrained"])
+            module = T.make_transformer_module(encoder, **self._module_config)
+            module.load_state_dict(T.unpack_state_dict(packed["state_dict"]))
+            device = self.device_
+            if str(device).startswith("cuda"):
+                import torch
+
+                if not torch.cuda.is_available():
+                    device = "cpu"
+            self.device_ = device
+            self.model_ = module.to(device).eval()
+            self.tokenizer_ = tokenizer
+
+
+def _resolve_device(device):
+    from ..base import resolve_device
+
+    return resolve_device(device)
+
+
+def _get_scorer(scoring):
+    if callable(scoring):
+        return scoring
+    try:
+        from ..metrics import get_scorer
+    except ImportError:  # metrics not available yet
+        from sklearn.metrics import get_scorer
+    return get_scorer(scoring)

@@ -1,0 +1,132 @@
+"""Fine-tune an encoder on a target, then use its pooled embeddings as features."""
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import TextInputMixin
+from . import _targets
+from ._base import _BaseTransformerEstimator
+from ._transformer import COMMON_ATTRS_DOC, COMMON_PARAMS_DOC, _common_init
+
+
+class FineTunedEmbedder(
+    TextInputMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseTransformerEstimator
+):
+    _parameter_constraints = {
+        **_BaseTransformerEstimator._parameter_constraints,
+        "target": [StrOptions({"regression", "classification"})],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        target="regression",
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        kw = dict(locals())
+        kw.pop("self")
+        kw.pop("__class__", None)
+        _common_init(self, kw)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    def _encode_targets(self, y, *, fit):
+        if self.target == "classification":
+            task, enc = _targets.encode_classification(self, y, fit=fit)
+            self._cw = _targets.class_weight_per_sample(self, self.class_weight, task, enc)
+        else:
+            if self.class_weight is not None:
+                raise ValueError("FineTunedEmbedder: class_weight needs target='classification'.")
+            task, enc = _targets.encode_regression(self, y, fit=fit)
+            self._cw = None
+        return [task], {"y": enc}
+
+    def _sample_class_weight(self, targets):
+        return self._cw
+
+    @property
+    def _n_features_out(self):
+        return int(self.model_.encoder.config.hidden_size)
+
+    def transform(self, X):
+        """Pooled embeddings of the fine-tuned encoder.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, hidden_size), float32
+        """
+        check_is_fitted(self)
+        return self._forward(X, forward="embed")
+
+    def fit_transform(self, X, y, **fit_params):
+        """Fine-tune on ``(X, y)`` and return the embeddings of ``X``."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+
+FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``, then transform texts to its pooled embeddings.
+
+    ``fit`` trains the encoder with a temporary head (regression: MSE on
+    standardised targets; classification: cross-entropy); ``transform``
+    returns the fine-tuned pooled vectors, not predictions. This is the Team
+    Phoenix design (WASSA 2022): fine-tune one encoder per target, concatenate
+    the embeddings with scaled demographics and fit an SVR/MLP head. It drops
+    into ``skempathy.compose.make_preprocessor`` or a ``ColumnTransformer``.
+
+    Note that inside a ``ColumnTransformer``/``Pipeline`` the training
+    embeddings come from an encoder fine-tuned on those very texts, so the
+    downstream head sees optimistic features; cross-validate the whole
+    pipeline to measure it honestly.
+
+    Parameters
+    ----------
+    {COMMON_PARAMS_DOC.split(chr(10) + "    max_length")[0]}
+    target : {{"regression", "classification"}}, default="regression"
+        Objective used to fine-tune.
+    max_length{COMMON_PARAMS_DOC.split(chr(10) + "    max_length")[1]}
+    class_weight : dict, "balanced" or None, default=None
+        Only with ``target="classification"``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        With ``target="classification"``.
+    y_mean_, y_scale_ : ndarray
+        With ``target="regression"``.
+    {COMMON_ATTRS_DOC}
+
+    Examples
+    --------
+    >>> from skempathy.neural import FineTunedEmbedder
+    >>> texts = ["so sad for them", "fine, whatever", "poor kids, heartbreaking", "ok news"]
+    >>> emb = FineTunedEmbedder(max_epochs=1, max_length=32, random_state=0)
+    >>> emb.fit_transform(texts, [6.0, 1.5, 6.5, 2.0]).shape
+    (4, 384)
+    >>> emb.get_feature_names_out()[:2]
+    array(['finetunedembedder0', 'finetunedembedder1'], dtype=object)
+    """

@@ -1,0 +1,645 @@
+"""The one training loop of :mod:`skempathy.neural` and its building blocks.
+
+Everything here is private to the package but written to be reused by every
+torch estimator in ``skempathy/neural`` (the fine-tuned classifiers/regressors
+in ``_base.py``, and the seq2seq, MLM, token-attention and distillation
+modules). The pieces, in the order a ``fit`` uses them:
+
+``load_pretrained(model, auto_class="AutoModel")``
+    ``(tokenizer, model)`` from an embedded name, a local path or a hub name.
+``tokenize(tokenizer, texts, max_length, who=...)``
+    A list of un-padded ``input_ids`` lists; texts longer than ``max_length``
+    are truncated and reported in ONE warning per call.
+``length_grouped_batches(lengths, batch_size, shuffle=..., rng=...)``
+    Index arrays; texts of similar length share a batch so dynamic padding
+    wastes little (shuffled mega-batches sorted by length when training,
+    fully sorted for inference).
+``collate(input_ids, pad_token_id)``
+    Pads one batch to its longest member (dynamic padding) and returns
+    ``{"input_ids", "attention_mask"}`` tensors.
+``TransformerModule(encoder, head_dims, pooling=..., n_extra=...)``
+    Encoder + pooling (mean or CLS) + optional numeric side inputs
+    concatenated to the pooled vector + :class:`MultiTaskHead` (one linear
+    head per task). ``forward`` returns ``{task: logits}``; ``embed`` returns
+    the pooled text vectors.
+``train_loop(model, batches, loss_fn, ...)``
+    AdamW (no decay on biases/LayerNorm), linear warm-up/decay, gradient
+    accumulation, bf16/fp16 autocast on CUDA, gradient clipping, per-epoch
+    ``history`` dicts, an optional ``eval_fn`` (higher is better) with early
+    stopping and best-epoch restore, KeyboardInterrupt handling (keeps the
+    best weights so far) and a tqdm bar per epoch. ``batches(epoch)`` returns
+    the list of batches of one epoch (any objects ``loss_fn`` understands;
+    dicts of tensors are moved to the device for you);
+    ``loss_fn(model, batch)`` returns a scalar loss tensor.
+``predict_loop(model, batches, forward_fn, n_samples, ...)``
+    ``eval()`` + ``no_grad()`` (+ autocast on CUDA) over ``(indices, batch)``
+    pairs; outputs are moved to CPU per batch and returned in input order.
+``pack_pretrained(model, tokenizer)`` / ``unpack_pretrained(packed)``
+    Device-independent pickling: config and tokenizer files as bytes, weights
+    as CPU tensors serialised with ``torch.save`` and loaded back with
+    ``weights_only=True``; no optimizer state.
+``seeded(seed)``
+    Context manager seeding torch (CPU and CUDA) inside a forked RNG state, so
+    ``random_state`` makes a fit reproducible without touching the caller's
+    global RNG.
+
+Heavy imports (torch, transformers, tqdm) happen inside functions: importing
+this module is cheap, and classes needing ``torch.nn`` are built lazily by
+:func:`_module_classes`.
+"""
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "collate",
+    "length_grouped_batches",
+    "load_pretrained",
+    "make_transformer_module",
+    "pack_pretrained",
+    "predict_loop",
+    "seeded",
+    "to_device",
+    "tokenize",
+    "train_loop",
+    "unpack_pretrained",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Seeding
+# --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def seeded(seed, device="cpu"):
+    """Seed torch inside a forked RNG state (the caller's RNG is restored on exit).
+
+    Parameters
+    ----------
+    seed : int
+        Seed for ``torch.manual_seed`` (CPU and, when used, CUDA).
+    device : str
+        The device the work runs on; CUDA RNG state is forked only for CUDA.
+    """
+    import torch
+
+    devices = []
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
+
+
+# --------------------------------------------------------------------------------------
+# Loading, tokenisation and batching
+# --------------------------------------------------------------------------------------
+def load_pretrained(model, auto_class="AutoModel", **kwargs):
+    """Load ``(tokenizer, model)`` for an embedded name, a local path or a hub name.
+
+    Parameters
+    ----------
+    model : str or os.PathLike
+        Resolved with :func:`skempathy.base.resolve_model`.
+    auto_class : str, default="AutoModel"
+        Name of the ``transformers`` auto class (``"AutoModelForSeq2SeqLM"``,
+        ``"AutoModelForMaskedLM"``, ...).
+    **kwargs
+        Passed to ``from_pretrained`` of the model.
+    """
+    import transformers
+
+    from ..base import resolve_model
+
+    path = resolve_model(model)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    net = getattr(transformers, auto_class).from_pretrained(path, **kwargs)
+    return tokenizer, net
+
+
+def tokenize(tokenizer, texts, max_length, *, who="", add_special_tokens=True):
+    """Tokenise texts without padding; truncate to ``max_length`` with one warning.
+
+    Returns
+    -------
+    input_ids : list of list of int
+    n_truncated : int
+        How many texts were longer than ``max_length`` tokens.
+    """
+    enc = tokenizer(
+        list(texts), add_special_tokens=add_special_tokens, truncation=False, verbose=False
+    )
+    ids = enc["input_ids"]
+    long = [i for i, row in enumerate(ids) if len(row) > max_length]
+    if long:
+        trunc = tokenizer(
+            [texts[i] for i in long],
+            add_special_tokens=add_special_tokens,
+            truncation=True,
+            max_length=max_length,
+            verbose=False,
+        )["input_ids"]
+        for i, row in zip(long, trunc):
+            ids[i] = row
+        warnings.warn(
+            f"{who}{len(long)} of {len(ids)} texts are longer than max_length={max_length} "
+            "tokens and were truncated. Increase max_length to keep more text.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return ids, len(long)
+
+
+def length_grouped_batches(lengths, batch_size, *, shuffle=False, rng=None, mega_batch=50):
+    """Split ``range(len(lengths))`` into batches of texts of similar length.
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Token counts.
+    batch_size : int
+    shuffle : bool, default=False
+        Training mode: shuffle, cut into mega-batches of ``mega_batch *
+        batch_size`` items, sort each mega-batch by length, cut into batches
+        and shuffle the batch order (randomness stays, padding shrinks).
+        Inference mode (False): sort everything by length, longest first.
+    rng : numpy.random.RandomState, optional
+        Source of randomness when ``shuffle`` is True.
+
+    Returns
+    -------
+    list of ndarray of int
+    """
+    lengths = np.asarray(lengths)
+    n = len(lengths)
+    if not shuffle:
+        order = np.argsort(-lengths, kind="stable")
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    rng = np.random.RandomState(0) if rng is None else rng
+    perm = rng.permutation(n)
+    chunk = max(batch_size * mega_batch, batch_size)
+    batches = []
+    for start in range(0, n, chunk):
+        part = perm[start : start + chunk]
+        part = part[np.argsort(-lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    order = rng.permutation(len(batches))
+    return [batches[i] for i in order]
+
+
+def collate(input_ids, pad_token_id, pad_to=None):
+    """Pad a batch of token-id lists to its longest member (or to ``pad_to``).
+
+    Returns
+    -------
+    dict with ``input_ids`` and ``attention_mask`` (``torch.long`` tensors).
+    """
+    import torch
+
+    width = max(len(r) for r in input_ids) if pad_to is None else int(pad_to)
+    ids = torch.full((len(input_ids), width), int(pad_token_id), dtype=torch.long)
+    mask = torch.zeros((len(input_ids), width), dtype=torch.long)
+    for i, row in enumerate(input_ids):
+        row = row[:width]
+        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def pad_token_id(tokenizer):
+    """The id used for padding (pad, then eos, then 0)."""
+    for attr in ("pad_token_id", "eos_token_id"):
+        value = getattr(tokenizer, attr, None)
+        if value is not None:
+            return int(value)
+    return 0
+
+
+def to_device(obj, device):
+    """Move tensors (possibly nested in dicts/lists/tuples) to ``device``."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
+
+
+def _batch_len(batch):
+    import torch
+
+    if isinstance(batch, dict):
+        for value in batch.values():
+            if isinstance(value, torch.Tensor) and value.ndim > 0:
+                return int(value.shape[0])
+    if isinstance(batch, (list, tuple)) and batch:
+        return _batch_len(batch[0])
+    if isinstance(batch, torch.Tensor) and batch.ndim > 0:
+        return int(batch.shape[0])
+    return 1
+
+
+# --------------------------------------------------------------------------------------
+# The multi-task module
+# --------------------------------------------------------------------------------------
+def pool(hidden, attention_mask, pooling="mean"):
+    """Pool token states: ``"mean"`` over non-padding tokens or ``"cls"`` (first token)."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
+_CLASSES = {}
+
+
+def _module_classes():
+    """Build (once) the ``torch.nn`` classes; keeps torch out of module import."""
+    if _CLASSES:
+        return _CLASSES
+    import torch
+    from torch import nn
+
+    class MultiTaskHead(nn.Module):
+        """One linear layer per task on a shared input vector.
+
+        Parameters
+        ----------
+        in_features : int
+        head_dims : dict of str -> int
+            Output size of each task's head (n_classes, n_labels or n_outputs).
+        dropout : float
+        """
+
+        def __init__(self, in_features, head_dims, dropout=0.1):
+            super().__init__()
+            self.dropout = nn.Dropout(dropout)
+            self.heads = nn.ModuleDict(
+                {name: nn.Linear(in_features, int(dim)) for name, dim in head_dims.items()}
+            )
+
+        def forward(self, features):
+            features = self.dropout(features)
+            return {name: head(features) for name, head in self.heads.items()}
+
+    class TransformerModule(nn.Module):
+        """Encoder + pooling (+ numeric side inputs) + one head per task.
+
+        ``forward(input_ids, attention_mask, extra=None)`` returns
+        ``{task: logits}``; ``embed(...)`` the pooled text vectors.
+        """
+
+        def __init__(self, encoder, head_dims, *, pooling="mean", n_extra=0, dropout=0.1):
+            super().__init__()
+            self.encoder = encoder
+            self.pooling = pooling
+            self.n_extra = int(n_extra)
+            hidden = int(encoder.config.hidden_size)
+            self.head = MultiTaskHead(hidden + self.n_extra, head_dims, dropout=dropout)
+
+        def embed(self, input_ids, attention_mask, **_):
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+            return pool(out.last_hidden_state, attention_mask, self.pooling)
+
+        def forward(self, input_ids, attention_mask, extra=None, **_):
+            pooled = self.embed(input_ids, attention_mask)
+            if self.n_extra:
+                pooled = torch.cat([pooled, extra.to(pooled.dtype)], dim=1)
+            return self.head(pooled)
+
+    _CLASSES.update(MultiTaskHead=MultiTaskHead, TransformerModule=TransformerModule)
+    return _CLASSES
+
+
+def make_transformer_module(encoder, head_dims, *, pooling="mean", n_extra=0, dropout=0.1):
+    """Build a :class:`TransformerModule` (encoder + pooling + multi-task heads)."""
+    cls = _module_classes()["TransformerModule"]
+    return cls(encoder, head_dims, pooling=pooling, n_extra=n_extra, dropout=dropout)
+
+
+def make_multitask_head(in_features, head_dims, dropout=0.1):
+    """Build a :class:`MultiTaskHead` (one ``nn.Linear`` per task)."""
+    return _module_classes()["MultiTaskHead"](in_features, head_dims, dropout=dropout)
+
+
+# --------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------
+def _autocast(device, precision):
+    """Autocast context + whether a GradScaler is needed, for ``precision``."""
+    import torch
+
+    device_type = str(device).split(":")[0]
+    if device_type != "cuda" or precision == "fp32":
+        return contextlib.nullcontext(), False
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast("cuda", dtype=dtype), dtype == torch.float16
+
+
+def cpu_state_dict(model):
+    """A detached CPU copy of ``model.state_dict()``."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def make_optimizer(model, learning_rate, weight_decay):
+    """AdamW with no weight decay on biases and normalisation weights."""
+    import torch
+
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.ndim < 2 or "norm" in name.lower():
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=learning_rate)
+
+
+def train_loop(
+    model,
+    batches,
+    loss_fn,
+    *,
+    max_epochs,
+    learning_rate=5e-5,
+    weight_decay=0.01,
+    warmup_ratio=0.1,
+    gradient_accumulation_steps=1,
+    max_grad_norm=1.0,
+    device="cpu",
+    precision="auto",
+    eval_fn=None,
+    n_iter_no_change=None,
+    tol=0.0,
+    start_epoch=0,
+    show_progress=False,
+    desc="fit",
+):
+    """Train ``model`` for up to ``max_epochs`` epochs; the one loop of the package.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Already on ``device``.
+    batches : callable
+        ``batches(epoch) -> list`` of the batches of one epoch (call order
+        defines the data order, so seed its shuffling). Dicts/lists of tensors
+        are moved to ``device``.
+    loss_fn : callable
+        ``loss_fn(model, batch) -> scalar tensor`` (the batch's mean loss).
+    max_epochs : int
+    learning_rate, weight_decay, warmup_ratio : float
+        AdamW and a linear warm-up / linear decay schedule.
+    gradient_accumulation_steps : int, default=1
+        Optimizer step every this many batches.
+    max_grad_norm : float or None, default=1.0
+        Gradient clipping.
+    device : str
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        Autocast dtype on CUDA (``"auto"``: bf16 when supported, else fp16
+        with a GradScaler); ignored on CPU.
+    eval_fn : callable, optional
+        ``eval_fn(model) -> float``, higher is better, called after every epoch
+        with the model in eval mode. Enables best-epoch tracking and restore.
+    n_iter_no_change : int, optional
+        With ``eval_fn``: stop after this many epochs without an improvement
+        larger than ``tol``.
+    start_epoch : int, default=0
+        Number of epochs already run (``warm_start``), used for numbering.
+    show_progress : bool
+        tqdm bar per epoch showing the running loss and the last valid score.
+
+    Returns
+    -------
+    dict
+        ``history`` (list of per-epoch dicts: epoch, train_loss, valid_score,
+        learning_rate, n_samples, duration_s, samples_per_s), ``best_epoch``
+        (epoch number, or the last epoch without ``eval_fn``), ``best_score``
+        and ``interrupted`` (bool).
+    """
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    accum = max(int(gradient_accumulation_steps), 1)
+    first = batches(start_epoch)
+    steps_per_epoch = max(math.ceil(len(first) / accum), 1)
+    total_steps = steps_per_epoch * max_epochs
+    optimizer = make_optimizer(model, learning_rate, weight_decay)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(round(warmup_ratio * total_steps)), total_steps
+    )
+    autocast, need_scaler = _autocast(device, precision)
+    scaler = torch.amp.GradScaler("cuda") if need_scaler else None
+
+    history, best_score, best_epoch, best_state = [], -np.inf, None, None
+    since_best, interrupted = 0, False
+    epoch_batches = first
+    try:
+        for local_epoch in range(max_epochs):
+            epoch = start_epoch + local_epoch + 1
+            if local_epoch > 0:
+                epoch_batches = batches(start_epoch + local_epoch)
+            model.train()
+            tic, loss_sum, n_seen = time.perf_counter(), 0.0, 0
+            bar = tqdm(
+                total=len(epoch_batches),
+                desc=f"{desc} epoch {epoch}",
+                disable=not show_progress,
+                leave=True,
+            )
+            optimizer.zero_grad(set_to_none=True)
+            for step, batch in enumerate(epoch_batches):
+                size = _batch_len(batch)
+                batch = to_device(batch, device)
+                with autocast:
+                    loss = loss_fn(model, batch)
+                scaled = loss / accum
+                if scaler is not None:
+                    scaler.scale(scaled).backward()
+                else:
+                    scaled.backward()
+                last = step + 1 == len(epoch_batches)
+                if (step + 1) % accum == 0 or last:
+                    if scaler is not None:
+                        scaler.unscale_(optimizer)
+                    if max_grad_norm:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+                    if scaler is not None:
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                loss_sum += float(loss.detach()) * size
+                n_seen += size
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_sum / max(n_seen, 1):.4f}")
+            duration = time.perf_counter() - tic
+            record = {
+                "epoch": epoch,
+                "train_loss": loss_sum / max(n_seen, 1),
+                "learning_rate": float(scheduler.get_last_lr()[0]),
+                "n_samples": n_seen,
+                "duration_s": duration,
+                "samples_per_s": n_seen / max(duration, 1e-9),
+            }
+            if eval_fn is not None:
+                model.eval()
+                score = float(eval_fn(model))
+                record["valid_score"] = score
+                improved = bool(score > best_score + tol) or best_state is None
+                if improved:
+                    best_score, best_epoch, since_best = score, epoch, 0
+                    best_state = cpu_state_dict(model)
+                else:
+                    since_best += 1
+                record["best"] = improved
+                bar.set_postfix(
+                    loss=f"{record['train_loss']:.4f}", valid=f"{score:.4f}"
+                )
+            bar.close()
+            history.append(record)
+            if eval_fn is not None and n_iter_no_change and since_best >= n_iter_no_change:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        warnings.warn(
+            "Training interrupted (KeyboardInterrupt): keeping "
+            + (f"the best weights so far (epoch {best_epoch})." if best_state is not None
+               else "the current weights."),
+            UserWarning,
+            stacklevel=2,
+        )
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elif history:
+        best_epoch = history[-1]["epoch"]
+    model.eval()
+    optimizer.zero_grad(set_to_none=True)
+    del optimizer, scheduler
+    return {
+        "history": history,
+        "best_epoch": best_epoch,
+        "best_score": None if best_state is None else best_score,
+        "interrupted": interrupted,
+    }
+
+
+def predict_loop(model, batches, forward_fn, n_samples, *, device="cpu", precision="auto",
+                 show_progress=False, desc="predict"):
+    """Batched inference in input order.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    batches : iterable of (indices, batch)
+        ``indices`` are the input positions of the batch rows.
+    forward_fn : callable
+        ``forward_fn(model, batch) -> tensor`` or ``dict of str -> tensor``.
+    n_samples : int
+
+    Returns
+    -------
+    ndarray or dict of str -> ndarray (float32 ``numpy``, input order)
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    autocast, _ = _autocast(device, precision)
+    model.eval()
+    out = None
+    batches = list(batches)
+    with torch.no_grad(), autocast:
+        for indices, batch in tqdm(batches, desc=desc, disable=not show_progress):
+            result = forward_fn(model, to_device(batch, device))
+            single = not isinstance(result, dict)
+            result = {None: result} if single else result
+            if out is None:
+                out = {
+                    k: np.zeros((n_samples,) + tuple(v.shape[1:]), dtype=np.float32)
+                    for k, v in result.items()
+                }
+            for k, v in result.items():
+                out[k][np.asarray(indices)] = v.detach().float().cpu().numpy()
+    if out is None:
+        return None
+    return out[None] if None in out else out
+
+
+# --------------------------------------------------------------------------------------
+# Device-independent pickling
+# --------------------------------------------------------------------------------------
+def pack_state_dict(module):
+    """Serialise ``module.state_dict()`` as CPU tensors to bytes (``torch.save``)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(cpu_state_dict(module), buffer)
+    return buffer.getvalue()
+
+
+def unpack_state_dict(data):
+    """Inverse of :func:`pack_state_dict`; always maps to CPU, ``weights_only=True``."""
+    import torch
+
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def pack_pretrained(model, tokenizer=None):
+    """Config + tokenizer files as bytes (no weights) for a transformers model.
+
+    Returns
+    -------
+    dict
+        ``{"files": {name: bytes}, "class": model class name}``. Store the
+        weights separately with :func:`pack_state_dict` (or of a wrapper
+        module holding the model).
+    """
+    files = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        model.config.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        for root, _, names in os.walk(tmp):
+            for name in names:
+                full = os.path.join(root, name)
+                with open(full, "rb") as fh:
+                    files[os.path.relpath(full, tmp)] = fh.read()
+    return {"files": files, "class": type(model).__name__}
+
+
+def unpack_pretrained(packed, auto_class="AutoModel", with_tokenizer=True):
+    """Rebuild ``(tokenizer, model)`` (random weights) from :func:`pack_pretrained`.
+
+    Load the weights afterwards with ``load_state_dict(unpack_state_dict(...))``.
+    """
+    import transformers
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in packed["files"].items():
+            full = os.path.join(tmp, name)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "wb") as fh:
+                fh.write(data)
+        config = transformers.AutoConfig.from_pretrained(tmp)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(tmp) if with_tokenizer else None
+    model = getattr(transformers, auto_class).from_config(config)
+    return tokenizer, model

@@ -1,0 +1,310 @@
+"""Fine-tuned transformer classifier and regressor (thin subclasses of the base)."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import TextInputMixin
+from . import _targets
+from ._base import _BaseTransformerEstimator
+
+COMMON_PARAMS_DOC = """model : str or path-like, default="all-MiniLM-L6-v2"
+        Encoder checkpoint: an embedded name (``"all-MiniLM-L6-v2"``,
+        ``"minilm"``), a local folder or a Hugging Face hub name. Loaded in
+        ``fit``, never in ``__init__``.
+    max_length : int, default=256
+        Longer texts are truncated (one warning per call).
+    batch_size : int, default=16
+        Training batch size (inference uses twice this).
+    learning_rate : float, default=5e-5
+        Peak AdamW learning rate (linear warm-up, then linear decay).
+    max_epochs : int, default=4
+        Number of epochs (the most, with ``early_stopping``).
+    warmup_ratio : float, default=0.1
+        Fraction of the optimizer steps used for warm-up.
+    weight_decay : float, default=0.01
+        AdamW weight decay (not applied to biases and LayerNorm).
+    gradient_accumulation_steps : int, default=1
+        Optimizer step every this many batches (effective batch size
+        ``batch_size * gradient_accumulation_steps``).
+    pooling : {"mean", "cls"}, default="mean"
+        Mean over non-padding tokens, or the first ([CLS]) token.
+    dropout : float, default=0.1
+        Dropout before the task heads.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (whole groups
+        when ``groups`` is passed to ``fit``), score it after every epoch,
+        stop after ``n_iter_no_change`` epochs without improvement and restore
+        the best epoch's weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=2
+    tol : float, default=0.0
+        Minimum improvement of the validation score.
+    scoring : str, callable or None, default=None
+        Validation score for early stopping. None uses the task metric
+        (macro-F1 for classification, mean Pearson r for regression, their
+        mean for several tasks); a string is looked up with
+        ``skempathy.metrics.get_scorer`` (sklearn names work too); a callable
+        is ``scorer(estimator, X, y)``.
+    device : str, default="auto"
+        ``"auto"`` picks cuda, then mps, then cpu.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Autocast on CUDA (``"auto"``: bf16 where supported, else fp16); CPU
+        always computes in fp32.
+    warm_start : bool, default=False
+        Continue training the fitted weights on the next ``fit`` (a fresh
+        optimizer and schedule over ``max_epochs`` more epochs).
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch (head initialisation, dropout), the data order and the
+        validation split. Two fits with the same integer on CPU give
+        identical predictions.
+    verbose : int, default=0
+        1: a progress bar per epoch with the loss and validation score;
+        2: also progress bars at prediction."""
+
+COMMON_ATTRS_DOC = """model_ : torch.nn.Module
+        The fine-tuned encoder with its task heads (``model_.encoder``,
+        ``model_.head``).
+    tokenizer_ : transformers tokenizer
+    device_ : str
+        Device the model lives on (``"cpu"`` after unpickling without CUDA).
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``valid_score`` (with
+        early stopping), ``learning_rate``, ``n_samples``, ``duration_s``,
+        ``samples_per_s``, ``best``.
+    best_epoch_ : int
+        Epoch whose weights were kept (the last without early stopping).
+    best_score_ : float or None
+        Validation score of ``best_epoch_`` (None without early stopping).
+    n_iter_ : int
+        Number of epochs run (over all warm-started fits).
+    interrupted_ : bool
+        Whether the last fit was stopped by KeyboardInterrupt (the weights
+        kept are the best so far).
+    train_samples_per_s_ : float
+        Mean training throughput of the last fit."""
+
+
+def _common_init(self, kw):
+    for key, value in kw.items():
+        setattr(self, key, value)
+
+
+class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEstimator):
+    _parameter_constraints = {
+        **_BaseTransformerEstimator._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        kw = dict(locals())
+        kw.pop("self")
+        kw.pop("__class__", None)
+        _common_init(self, kw)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _encode_targets(self, y, *, fit):
+        task, enc = _targets.encode_classification(self, y, fit=fit)
+        self._cw = _targets.class_weight_per_sample(self, self.class_weight, task, enc)
+        return [task], {"y": enc}
+
+    def _sample_class_weight(self, targets):
+        return self._cw
+
+    def decision_function(self, X):
+        """Raw head outputs (logits).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes (logit of ``classes_[1]``
+        minus logit of ``classes_[0]``), else (n_samples, n_classes).
+        """
+        logits = self._forward(X)["y"]
+        if not self.multilabel_ and logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax), or per-label probabilities (sigmoid) for multi-label y.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        from scipy.special import expit, softmax
+
+        logits = self._forward(X)["y"].astype(np.float64)
+        return expit(logits) if self.multilabel_ else softmax(logits, axis=1)
+
+    def predict(self, X):
+        """Predicted labels (values of ``classes_``), or a 0/1 indicator matrix for multi-label y.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        logits = self._forward(X)["y"]
+        if self.multilabel_:
+            return (logits >= 0).astype(int)
+        return self.classes_[logits.argmax(1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (subset accuracy for multi-label); unknown labels in ``y`` raise."""
+        check_is_fitted(self)
+        if not self.multilabel_:
+            _targets.check_known_labels(self, np.asarray(y).ravel(), self.classes_)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+TransformerClassifier.__doc__ = f"""Fine-tune a transformer encoder with a linear classification head.
+
+    The encoder is trained end to end with cross-entropy (binary
+    cross-entropy for a multi-label indicator ``y``, e.g. GoEmotions) on
+    mean- or [CLS]-pooled token states. ``predict`` returns the original
+    labels in ``classes_``. Training uses dynamic padding and length-grouped
+    batches; see :mod:`skempathy.neural` for the design.
+
+    Parameters
+    ----------
+    {COMMON_PARAMS_DOC}
+    class_weight : dict, "balanced" or None, default=None
+        Per-class loss weights (as in sklearn); multiplies ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (``arange(n_labels)`` for multi-label y).
+    multilabel_ : bool
+        Whether ``y`` was a binary indicator matrix.
+    {COMMON_ATTRS_DOC}
+
+    See Also
+    --------
+    TransformerRegressor : The regression counterpart.
+    MultiTaskTransformer : One encoder, several classification/regression heads.
+
+    Examples
+    --------
+    >>> from skempathy.neural import TransformerClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair", "I cried reading it", "furious at the government"]
+    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"]
+    >>> clf = TransformerClassifier(max_epochs=1, max_length=32, random_state=0)
+    >>> clf.fit(texts, labels).predict(["so unfair"]).shape
+    (1,)
+    >>> list(clf.classes_)
+    ['anger', 'sadness']
+    """
+
+
+class TransformerRegressor(TextInputMixin, RegressorMixin, _BaseTransformerEstimator):
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        kw = dict(locals())
+        kw.pop("self")
+        kw.pop("__class__", None)
+        _common_init(self, kw)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_targets(self, y, *, fit):
+        task, enc = _targets.encode_regression(self, y, fit=fit)
+        return [task], {"y": enc}
+
+    def predict(self, X):
+        """Predicted values in the scale of ``y``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._forward(X)["y"].astype(np.float64) * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_1d else out
+
+
+TransformerRegressor.__doc__ = f"""Fine-tune a transformer encoder with a linear regression head.
+
+    Mean squared error on standardised targets (``y_mean_``/``y_scale_``
+    are learned in ``fit``; ``predict`` returns the original scale). A 2-D
+    ``y`` trains one output per column on the shared encoder, e.g. empathy
+    and distress jointly (the WASSA@IITK multi-task regression).
+
+    Parameters
+    ----------
+    {COMMON_PARAMS_DOC}
+
+    Attributes
+    ----------
+    n_outputs_ : int
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardisation.
+    {COMMON_ATTRS_DOC}
+
+    See Also
+    --------
+    TransformerClassifier : The classification counterpart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skempathy.neural import TransformerRegressor
+    >>> texts = ["so sad for them", "fine, whatever", "poor kids, heartbreaking", "ok news"]
+    >>> y = np.array([[6.0, 5.5], [1.5, 1.0], [6.5, 6.0], [2.0, 1.5]])  # empathy, distress
+    >>> reg = TransformerRegressor(max_epochs=1, max_length=32, random_state=0).fit(texts, y)
+    >>> reg.predict(["what a tragedy"]).shape
+    (1, 2)
+    """
