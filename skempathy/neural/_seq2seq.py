@@ -1,0 +1,386 @@
+"""Classification as label generation with an encoder-decoder, decoding constrained to the labels."""
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ..base import TextInputMixin, check_texts
+from . import _training as T
+
+__all__ = ["Seq2SeqLabelClassifier"]
+
+
+def _load_seq2seq(model):
+    """``(tokenizer, model)``; an encoder-only checkpoint becomes a BERT2BERT encoder-decoder."""
+    import logging
+
+    import transformers
+
+    from ..base import resolve_model
+
+    path = resolve_model(model)
+    config = transformers.AutoConfig.from_pretrained(path)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    if getattr(config, "is_encoder_decoder", False):
+        return tokenizer, transformers.AutoModelForSeq2SeqLM.from_pretrained(path)
+    # Warm-start an encoder-decoder from an encoder (Rothe et al. 2020): the
+    # decoder copies the encoder and gets new cross-attention layers.
+    level = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity(logging.ERROR)
+    try:
+        net = transformers.EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+    finally:
+        transformers.logging.set_verbosity(level)
+    start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    net.config.decoder_start_token_id = start if start is not None else T.pad_token_id(tokenizer)
+    net.config.pad_token_id = T.pad_token_id(tokenizer)
+    net.config.eos_token_id = _eos_id(tokenizer)
+    return tokenizer, net
+
+
+def _eos_id(tokenizer):
+    for attr in ("eos_token_id", "sep_token_id"):
+        value = getattr(tokenizer, attr, None)
+        if value is not None:
+            return int(value)
+    raise ValueError("The tokenizer has neither an end-of-sequence nor a separator token.")
+
+
+class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
+    """Classify by generating the label's text with an encoder-decoder model.
+
+    The Team Phoenix WASSA 2021 Track 2 system fine-tuned T5 to write the
+    emotion word. Here training is teacher-forced cross-entropy on the label
+    text, and decoding is *constrained*: every label sequence is scored
+    (sum of its token log-probabilities given the input) and the best one
+    wins, so an invalid label can never be produced (Phoenix had to map
+    invalid generations to "neutral"). ``predict_proba`` is the softmax of
+    the label sequences' scores over the label set.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Any sequence-to-sequence checkpoint (T5, BART, ... name or folder).
+        An encoder-only checkpoint, such as the embedded MiniLM, is turned
+        into a BERT2BERT encoder-decoder (decoder warm-started from the
+        encoder, new cross-attention).
+    prefix : str, default=""
+        Text prepended to every input (T5 style, e.g. ``"emotion: "``).
+    label_texts : dict, default=None
+        Text to generate for each class (e.g. ``{0: "none", 1: "seeking
+        empathy"}``). None uses ``str(label)``. Texts must be distinct.
+    length_normalize : bool, default=False
+        Score label sequences by their mean instead of their sum of token
+        log-probabilities (matters when label texts differ in length).
+    max_length : int, default=256
+        Inputs are truncated to this many tokens.
+    batch_size : int, default=16
+    learning_rate : float, default=1e-4
+    max_epochs : int, default=4
+    warmup_ratio : float, default=0.1
+    weight_decay : float, default=0.01
+    device : str, default="auto"
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels.
+    label_texts_ : list of str
+        Generated text of each class, aligned with ``classes_``.
+    label_ids_ : list of list of int
+        Token ids of each label text (ending with the end-of-sequence token).
+    model_ : transformers model
+        The fine-tuned encoder-decoder.
+    tokenizer_ : transformers tokenizer
+    history_ : list of dict
+        Per-epoch training loss and timing.
+
+    See Also
+    --------
+    skempathy.neural.TransformerClassifier : A classification head instead of generation.
+
+    Examples
+    --------
+    >>> from skempathy.neural import Seq2SeqLabelClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair"]
+    >>> clf = Seq2SeqLabelClassifier(max_epochs=1, max_length=32, random_state=0)
+    >>> clf.fit(texts, ["sadness", "anger", "sadness", "anger"])  # doctest: +SKIP
+    >>> set(clf.predict(["I cried"])) <= {"anger", "sadness"}  # doctest: +SKIP
+    True
+    """
+
+    _parameter_constraints = {
+        "model": [str, os.PathLike],
+        "prefix": [str],
+        "label_texts": [None, dict],
+        "length_normalize": ["boolean"],
+        "max_length": [Interval(numbers.Integral, 2, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [str],
+        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, model="all-MiniLM-L6-v2", *, prefix="", label_texts=None,
+                 length_normalize=False, max_length=256, batch_size=16, learning_rate=1e-4,
+                 max_epochs=4, warmup_ratio=0.1, weight_decay=0.01, device="auto",
+                 precision="auto", random_state=None, verbose=0):
+        self.model = model
+        self.prefix = prefix
+        self.label_texts = label_texts
+        self.length_normalize = length_normalize
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _label_texts(self, classes):
+        mapping = self.label_texts or {}
+        texts = []
+        for c in classes:
+            key = c.item() if hasattr(c, "item") else c
+            text = mapping.get(key, mapping.get(str(key), str(key)))
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{type(self).__name__}: label text for {key!r} must be a "
+                                 f"non-empty string, got {text!r}.")
+            texts.append(text)
+        if len(set(texts)) != len(texts):
+            raise ValueError(f"{type(self).__name__}: label texts must be distinct, got {texts}.")
+        return texts
+
+    def _encode_inputs(self, texts):
+        return T.tokenize(self.tokenizer_, [self.prefix + t for t in texts], self.max_length,
+                          who=f"{type(self).__name__}: ")[0]
+
+    def _loss(self, model, batch):
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                     labels=batch["labels"]).loss
+
+    def _label_matrix(self):
+        import torch
+
+        width = max(len(r) for r in self.label_ids_)
+        labels = torch.full((len(self.label_ids_), width), -100, dtype=torch.long)
+        for k, row in enumerate(self.label_ids_):
+            labels[k, : len(row)] = torch.as_tensor(row)
+        return labels
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fine-tune the encoder-decoder to generate each text's label.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,)
+            Texts.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : Seq2SeqLabelClassifier
+            The fitted classifier.
+        """
+        import torch
+
+        from ..base import resolve_device
+
+        texts = check_texts(X, estimator=self)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None.")
+        y = column_or_1d(np.asarray(y), warn=True)
+        check_classification_targets(y)
+        if len(y) != len(texts):
+            raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
+                             f"{len(y)} labels.")
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got "
+                             f"only {classes[0]!r}.")
+        label_texts = self._label_texts(classes)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        with T.seeded(seed, device):
+            tokenizer, net = _load_seq2seq(self.model)
+            self.tokenizer_ = tokenizer
+            eos = _eos_id(tokenizer)
+            self.label_ids_ = [
+                tokenizer(t, add_special_tokens=False)["input_ids"] + [eos] for t in label_texts
+            ]
+            if len({tuple(r) for r in self.label_ids_}) != len(self.label_ids_):
+                raise ValueError(f"{type(self).__name__}: two label texts tokenize to the same "
+                                 f"ids: {label_texts}.")
+            self.classes_ = classes
+            self.label_texts_ = label_texts
+            self.device_ = device
+            self.model_ = net.to(device)
+            ids = self._encode_inputs(texts)
+            lengths = np.array([len(r) for r in ids])
+            pad = T.pad_token_id(tokenizer)
+            label_matrix = self._label_matrix()
+
+            def batches(epoch):
+                rng = np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1))
+                out = []
+                for rows in T.length_grouped_batches(lengths, self.batch_size, shuffle=True,
+                                                     rng=rng):
+                    batch = T.collate([ids[i] for i in rows], pad)
+                    batch["labels"] = label_matrix[torch.as_tensor(y_enc[rows])]
+                    out.append(batch)
+                return out
+
+            result = T.train_loop(
+                self.model_, batches, self._loss, max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio, device=device, precision=self.precision,
+                show_progress=bool(self.verbose), desc=type(self).__name__,
+            )
+        self.model_.eval()
+        self.history_ = result["history"]
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _sequence_scores(self, model, batch):
+        """Log-probability of every label sequence for every input: ``(batch, n_classes)``."""
+        import torch
+
+        labels = batch["label_matrix"]
+        n_cls, width = labels.shape
+        n = batch["input_ids"].shape[0]
+        encoder = model.get_encoder()
+        hidden = encoder(input_ids=batch["input_ids"],
+                         attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = hidden.repeat_interleave(n_cls, dim=0)
+        mask = batch["attention_mask"].repeat_interleave(n_cls, dim=0)
+        tiled = labels.repeat(n, 1)
+        out = model(encoder_outputs=(hidden,), attention_mask=mask, labels=tiled)
+        logp = torch.log_softmax(out.logits.float(), dim=-1)
+        valid = tiled != -100
+        token_logp = logp.gather(-1, tiled.clamp(min=0).unsqueeze(-1)).squeeze(-1) * valid
+        scores = token_logp.sum(-1)
+        if self.length_normalize:
+            scores = scores / valid.sum(-1)
+        return scores.view(n, n_cls)
+
+    def decision_function(self, X):
+        """Log-probability of each label sequence, shape ``(n_samples, n_classes)``.
+
+        Parameters
+        ----------
+        X : array-like of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        texts = check_texts(X, estimator=self)
+        ids = self._encode_inputs(texts)
+        pad = T.pad_token_id(self.tokenizer_)
+        label_matrix = self._label_matrix()
+        order = T.length_grouped_batches([len(r) for r in ids], self.batch_size)
+
+        def make(rows):
+            batch = T.collate([ids[i] for i in rows], pad)
+            batch["label_matrix"] = label_matrix
+            return rows, batch
+
+        return T.predict_loop(self.model_, (make(r) for r in order), self._sequence_scores,
+                              len(ids), device=self.device_, precision=self.precision,
+                              show_progress=self.verbose > 1).astype(np.float64)
+
+    def predict_proba(self, X):
+        """Softmax of the label sequences' log-probabilities over the label set.
+
+        Parameters
+        ----------
+        X : array-like of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        from scipy.special import softmax
+
+        return softmax(self.decision_function(X), axis=1)
+
+    def predict(self, X):
+        """The best-scoring label (always one of ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.decision_function(X).argmax(1)]
+
+    def generate(self, X, max_new_tokens=8):
+        """Unconstrained greedy generation, decoded to text (for inspection).
+
+        This is what an unconstrained system outputs; it may be any string,
+        unlike :meth:`predict`.
+        """
+        import torch
+
+        check_is_fitted(self)
+        texts = check_texts(X, estimator=self)
+        ids = self._encode_inputs(texts)
+        batch = T.to_device(T.collate(ids, T.pad_token_id(self.tokenizer_)), self.device_)
+        with torch.no_grad():
+            out = self.model_.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False)
+        return [s.strip() for s in self.tokenizer_.batch_decode(out, skip_special_tokens=True)]
+
+    # ---------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        model = state.pop("model_", None)
+        tokenizer = state.pop("tokenizer_", None)
+        if model is not None:
+            state["_packed_model"] = {"pretrained": T.pack_pretrained(model, tokenizer),
+                                      "state_dict": T.pack_state_dict(model)}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        packed = state.pop("_packed_model", None)
+        super().__setstate__(state)
+        if packed is not None:
+            tokenizer, model = T.unpack_pretrained(packed["pretrained"],
+                                                   auto_class="AutoModelForSeq2SeqLM")
+            model.load_state_dict(T.unpack_state_dict(packed["state_dict"]))
+            device = self.device_
+            if str(device).startswith("cuda"):
+                import torch
+
+                if not torch.cuda.is_available():
+                    device = "cpu"
+            self.device_ = device
+            self.model_ = model.to(device).eval()
+            self.tokenizer_ = tokenizer
