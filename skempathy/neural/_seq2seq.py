@@ -41,6 +41,8 @@ def _load_seq2seq(model):
     net.config.decoder_start_token_id = start if start is not None else T.pad_token_id(tokenizer)
     net.config.pad_token_id = T.pad_token_id(tokenizer)
     net.config.eos_token_id = _eos_id(tokenizer)
+    for key in ("decoder_start_token_id", "pad_token_id", "eos_token_id"):
+        setattr(net.generation_config, key, getattr(net.config, key))
     return tokenizer, net
 
 
@@ -354,7 +356,12 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         ids = self._encode_inputs(texts)
         batch = T.to_device(T.collate(ids, T.pad_token_id(self.tokenizer_)), self.device_)
         with torch.no_grad():
-            out = self.model_.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False)
+            config = self.model_.config
+            out = self.model_.generate(
+                **batch, max_new_tokens=max_new_tokens, do_sample=False,
+                decoder_start_token_id=config.decoder_start_token_id,
+                pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
+            )
         return [s.strip() for s in self.tokenizer_.batch_decode(out, skip_special_tokens=True)]
 
     # ---------------------------------------------------------------- pickling

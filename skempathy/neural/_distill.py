@@ -1,0 +1,386 @@
+"""Multi-task knowledge distillation with teacher annealing (Clark et al. 2019)."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ..base import TextInputMixin, check_texts
+from . import _training as T
+from ._base import _BaseTransformerEstimator, _task_score
+
+__all__ = ["DistilledMultiTaskClassifier"]
+
+
+def _labels(y, who):
+    y = column_or_1d(np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y), warn=True)
+    check_classification_targets(y)
+    classes, enc = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"{who} needs samples of at least 2 classes, got only {classes[0]!r}.")
+    return classes, enc
+
+
+class DistilledMultiTaskClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEstimator):
+    """A multi-task student distilled from single-task teachers, with teacher annealing.
+
+    The method of "Distilling Knowledge for Empathy Detection" (Hosseini &
+    Caragea 2021), after Clark et al. (2019, "BAM! Born-Again Multi-Task
+    Networks"). One fitted single-task teacher per auxiliary task (e.g.
+    sentiment, emotion) labels its auxiliary dataset with a class
+    distribution. The student, one shared encoder with a head per task, is
+    trained on the target task (``X, y`` of :meth:`fit`, e.g. binary empathy)
+    with its gold labels and on each auxiliary dataset with the mixed target
+
+        λ · gold + (1 − λ) · teacher distribution,
+
+    where λ rises linearly from 0 at the first training step to 1 at the last
+    one: the student first imitates its teachers, then learns the gold labels
+    (so it can surpass them). An auxiliary task without a teacher is trained
+    on gold labels only, which gives the plain multi-task baseline.
+    ``predict`` answers the target task.
+
+    Parameters
+    ----------
+    teachers : dict of str -> estimator, default=None
+        One classifier with ``predict_proba`` per auxiliary task name. Each is
+        cloned and fitted on its auxiliary dataset (unless
+        ``refit_teachers=False``). None or {} trains a multi-task student
+        without distillation.
+    aux_data : dict of str -> (X_aux, y_aux), default=None
+        Auxiliary datasets: texts and gold labels, one per task name.
+    teacher_annealing : bool, default=True
+        Anneal λ from 0 to 1. False keeps λ = 0 (pure distillation on the
+        auxiliary tasks).
+    refit_teachers : bool, default=True
+        Fit clones of the teachers on the auxiliary data. False uses the given
+        teachers as already fitted.
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Encoder of the student.
+    max_length, batch_size, learning_rate, max_epochs, warmup_ratio, weight_decay : \
+see :class:`~skempathy.neural.TransformerClassifier`
+        Student training; defaults as there (``max_length=256``,
+        ``batch_size=16``, ``learning_rate=5e-5``, ``max_epochs=4``).
+    gradient_accumulation_steps, pooling, dropout : see ``TransformerClassifier``
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the *target-task* data and keep
+        the epoch with the best target macro-F1. Stopping early also stops the
+        schedule before λ reaches 1.
+    validation_fraction, n_iter_no_change, tol : see ``TransformerClassifier``
+    device : str, default="auto"
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Target-task labels.
+    teachers_ : dict of str -> estimator
+        The fitted teachers.
+    aux_classes_ : dict of str -> ndarray
+        Labels of each auxiliary task.
+    lambda_schedule_ : ndarray
+        λ used at each training step (batch), in order; it starts at 0 and
+        its last value is 1 when the schedule ran to the end.
+    model_ : torch.nn.Module
+        Shared encoder with one head per task (``"target"`` and the auxiliary
+        task names).
+    tokenizer_ : transformers tokenizer
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``lambda_end`` (λ after the epoch) and,
+        with early stopping, ``valid_score``.
+    best_epoch_ : int
+
+    See Also
+    --------
+    skempathy.neural.MultiTaskTransformer : Several targets for the same texts.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skempathy.neural import DistilledMultiTaskClassifier
+    >>> X = ["I feel for them", "whatever", "so sorry for your loss", "who cares"]
+    >>> X_sent = ["great day", "awful news", "love it", "hate it"]
+    >>> y_sent = ["pos", "neg", "pos", "neg"]
+    >>> teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    >>> clf = DistilledMultiTaskClassifier(
+    ...     teachers={"sentiment": teacher}, aux_data={"sentiment": (X_sent, y_sent)},
+    ...     max_epochs=2, max_length=32, random_state=0)
+    >>> clf.fit(X, [1, 0, 1, 0]).lambda_schedule_[[0, -1]].tolist()
+    [0.0, 1.0]
+    """
+
+    _parameter_constraints = {
+        **{k: v for k, v in _BaseTransformerEstimator._parameter_constraints.items()
+           if k not in ("scoring", "warm_start")},
+        "teachers": [None, dict],
+        "aux_data": [None, dict],
+        "teacher_annealing": ["boolean"],
+        "refit_teachers": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        teachers=None,
+        aux_data=None,
+        *,
+        teacher_annealing=True,
+        refit_teachers=True,
+        model="all-MiniLM-L6-v2",
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        device="auto",
+        precision="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.teachers = teachers
+        self.aux_data = aux_data
+        self.teacher_annealing = teacher_annealing
+        self.refit_teachers = refit_teachers
+        self.model = model
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.pooling = pooling
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _teacher_distributions(self):
+        """Fit the teachers; return ``{task: (texts, classes, gold_enc, proba or None)}``."""
+        who = type(self).__name__
+        aux_data = self.aux_data or {}
+        teachers = self.teachers or {}
+        unknown = sorted(set(teachers) - set(aux_data))
+        if unknown:
+            raise ValueError(f"{who}: teachers {unknown} have no auxiliary dataset in aux_data "
+                             f"(tasks with data: {sorted(aux_data)}).")
+        if "target" in aux_data:
+            raise ValueError(f"{who}: 'target' is reserved for the task of fit(X, y); rename "
+                             "that auxiliary task.")
+        tasks, self.teachers_ = {}, {}
+        for name, data in aux_data.items():
+            if not isinstance(data, (tuple, list)) or len(data) != 2:
+                raise ValueError(f"{who}: aux_data[{name!r}] must be a pair (X_aux, y_aux).")
+            texts = check_texts(data[0], estimator=f"{who} aux_data[{name!r}]")
+            classes, enc = _labels(data[1], f"{who} aux_data[{name!r}]")
+            if len(enc) != len(texts):
+                raise ValueError(f"{who}: aux_data[{name!r}] has {len(texts)} texts but "
+                                 f"{len(enc)} labels.")
+            proba = None
+            if name in teachers:
+                teacher = teachers[name]
+                if not hasattr(teacher, "predict_proba"):
+                    raise TypeError(f"{who}: teacher {name!r} ({type(teacher).__name__}) has "
+                                    "no predict_proba.")
+                if self.refit_teachers:
+                    teacher = clone(teacher).fit(data[0], data[1])
+                else:
+                    check_is_fitted(teacher)
+                raw = np.asarray(teacher.predict_proba(data[0]), dtype=np.float64)
+                proba = np.zeros((len(texts), len(classes)))
+                for j, label in enumerate(teacher.classes_):
+                    where = np.flatnonzero(classes == label)
+                    if not len(where):
+                        raise ValueError(f"{who}: teacher {name!r} predicts label {label!r} "
+                                         f"absent from aux_data[{name!r}] ({list(classes)}).")
+                    proba[:, where[0]] = raw[:, j]
+                proba /= np.clip(proba.sum(1, keepdims=True), 1e-12, None)
+                self.teachers_[name] = teacher
+            tasks[name] = (texts, classes, enc, proba)
+        return tasks
+
+    def _loss(self, model, batch):
+        import torch
+        import torch.nn.functional as F
+
+        step = self._step
+        self._step += 1
+        total = max(self._total_steps - 1, 1)
+        lam = min(step / total, 1.0) if self.teacher_annealing else 0.0
+        if self._total_steps == 1 and self.teacher_annealing:
+            lam = 1.0
+        self._lambdas.append(lam)
+        name = batch["task"]
+        logits = model(batch["input_ids"], batch["attention_mask"])[name].float()
+        gold = batch["y"]
+        if "soft" not in batch:
+            return F.cross_entropy(logits, gold)
+        onehot = F.one_hot(gold, logits.shape[1]).to(logits.dtype)
+        target = lam * onehot + (1.0 - lam) * batch["soft"].to(logits.dtype)
+        return -(target * torch.log_softmax(logits, dim=1)).sum(1).mean()
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the teachers, then train the multi-task student with teacher annealing.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,)
+            Texts of the target task.
+        y : array-like of shape (n_samples,)
+            Target-task labels.
+
+        Returns
+        -------
+        self : DistilledMultiTaskClassifier
+            The fitted student.
+        """
+        import torch
+
+        from ..base import resolve_device
+
+        who = type(self).__name__
+        texts = check_texts(X, estimator=self)
+        if y is None:
+            raise ValueError(f"{who} requires y to be passed, but y is None.")
+        classes, y_enc = _labels(y, who)
+        if len(y_enc) != len(texts):
+            raise ValueError(f"{who}: X has {len(texts)} texts but y has {len(y_enc)} labels.")
+        aux = self._teacher_distributions()
+        self.classes_ = classes
+        self.multilabel_ = False
+        self.aux_classes_ = {name: value[1] for name, value in aux.items()}
+        self._tasks = [{"name": "target", "kind": "multiclass", "dim": len(classes)}] + [
+            {"name": name, "kind": "multiclass", "dim": len(value[1])}
+            for name, value in aux.items()
+        ]
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        rng = np.random.RandomState(seed)
+        n = len(texts)
+        train_idx, val_idx = np.arange(n), None
+        if self.early_stopping:
+            train_idx, val_idx = self._validation_split(n, {"target": y_enc}, None, rng)
+        device = resolve_device(self.device)
+        with T.seeded(seed, device):
+            tokenizer, encoder = T.load_pretrained(self.model)
+            max_pos = getattr(encoder.config, "max_position_embeddings", None)
+            self._max_positions = int(max_pos) if max_pos else None
+            self._module_config = {
+                "head_dims": {t["name"]: t["dim"] for t in self._tasks},
+                "pooling": self.pooling, "n_extra": 0, "dropout": float(self.dropout),
+            }
+            self.model_ = T.make_transformer_module(encoder, **self._module_config).to(device)
+            self.tokenizer_, self.device_ = tokenizer, device
+            self._pad_id = T.pad_token_id(tokenizer)
+            max_length = self._effective_max_length()
+            datasets = {}
+            ids, _ = T.tokenize(tokenizer, texts, max_length, who=f"{who}: ")
+            datasets["target"] = (ids, y_enc, None, train_idx)
+            for name, (a_texts, _, enc, proba) in aux.items():
+                a_ids, _ = T.tokenize(tokenizer, a_texts, max_length, who=f"{who} [{name}]: ")
+                datasets[name] = (a_ids, enc, proba, np.arange(len(a_ids)))
+
+            def batches(epoch):
+                rs = np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1))
+                out = []
+                for name, (d_ids, enc, proba, rows_all) in datasets.items():
+                    lengths = np.array([len(d_ids[i]) for i in rows_all])
+                    for b in T.length_grouped_batches(lengths, self.batch_size, shuffle=True,
+                                                      rng=rs):
+                        rows = rows_all[b]
+                        batch = T.collate([d_ids[i] for i in rows], self._pad_id)
+                        batch["task"] = name
+                        batch["y"] = torch.as_tensor(enc[rows], dtype=torch.long)
+                        if proba is not None:
+                            batch["soft"] = torch.as_tensor(proba[rows], dtype=torch.float32)
+                        out.append(batch)
+                return [out[i] for i in rs.permutation(len(out))]
+
+            per_epoch = len(batches(0))
+            self._total_steps = per_epoch * self.max_epochs
+            self._step, self._lambdas = 0, []
+            eval_fn = None
+            if val_idx is not None:
+                val_ids = [ids[i] for i in val_idx]
+
+                def eval_fn(model):
+                    logits = self._predict_ids(val_ids, None)["target"]
+                    return _task_score("multiclass", logits, y_enc[val_idx])
+
+            result = T.train_loop(
+                self.model_, batches, self._loss, max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio,
+                gradient_accumulation_steps=self.gradient_accumulation_steps,
+                device=device, precision=self.precision, eval_fn=eval_fn,
+                n_iter_no_change=self.n_iter_no_change, tol=self.tol,
+                show_progress=bool(self.verbose), desc=who,
+            )
+        self.lambda_schedule_ = np.asarray(self._lambdas)
+        for record in result["history"]:
+            end = min(record["epoch"] * per_epoch, len(self._lambdas))
+            record["lambda_end"] = float(self._lambdas[end - 1]) if end else 0.0
+        del self._lambdas, self._step
+        self.history_ = result["history"]
+        self.best_epoch_ = result["best_epoch"]
+        self.best_score_ = result["best_score"]
+        self.n_iter_ = len(self.history_)
+        self.interrupted_ = result["interrupted"]
+        return self
+
+    def decision_function(self, X):
+        """Target-task logits, shape ``(n_samples, n_classes)`` (a 1-D margin for 2 classes)."""
+        logits = self._forward(X)["target"]
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_proba(self, X):
+        """Target-task class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        from scipy.special import softmax
+
+        return softmax(self._forward(X)["target"].astype(np.float64), axis=1)
+
+    def predict(self, X):
+        """Target-task labels (values of ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._forward(X)["target"].argmax(1)]
+
+    def predict_task(self, X, task):
+        """Labels of an auxiliary task from the student's head for ``task``."""
+        check_is_fitted(self)
+        if task not in self.aux_classes_:
+            raise ValueError(f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}.")
+        return self.aux_classes_[task][self._forward(X)[task].argmax(1)]
