@@ -12,6 +12,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import TextInputMixin, check_texts
@@ -350,6 +351,14 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
         -------
         self : EmotionAnnotator
         """
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None.")
+        if not _is_label_sets(y) and np.ndim(y) == 1:
+            check_classification_targets(y)
+            if len(np.unique(np.asarray(y, dtype=object).astype(str))) < 2:
+                raise ValueError("Classifier can't train when only one class is present "
+                                 "in y.")
         texts = check_texts(X, estimator=self)
         if X_dev is not None and y_dev is None or y_dev is not None and X_dev is None:
             raise ValueError("Pass both X_dev and y_dev (or neither).")

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -158,7 +159,22 @@ def _as_set(value):
 
 
 def _is_missing(value):
-    return value is None or (isinstance(value, numbers.Real) and np.isnan(value))
+    """None, NaN or infinite (a number that cannot be an emotion label)."""
+    return value is None or (isinstance(value, numbers.Real) and not np.isfinite(value))
+
+
+def _check_label(label, position, turn):
+    if _is_missing(label):
+        raise ValueError(f"Conversation {position}, utterance {turn}: missing emotion "
+                         "(Input contains NaN, infinity or None).")
+    if isinstance(label, complex):
+        raise ValueError("Complex data not supported as emotion labels.")
+    try:
+        hash(label)
+    except TypeError:
+        raise TypeError(f"Conversation {position}, utterance {turn}: an emotion label must be "
+                        f"hashable; the argument must be a string or a number, got "
+                        f"{type(label).__name__}.") from None
 
 
 def _conversation_items(conv, position):
@@ -172,25 +188,21 @@ def _conversation_items(conv, position):
             raise ValueError(f"Conversation {position} has {len(speakers)} speakers but "
                              f"{len(emotions)} emotions.")
     elif isinstance(conv, str):
-        raise TypeError(f"Conversation {position} is a single string; a conversation is a "
-                        "sequence of utterance emotions.")
+        raise ValueError(f"Conversation {position} is a single string; a conversation is a "
+                         "sequence of utterance emotions (wrap it: [label]).")
     else:
         try:
             emotions = list(conv)
-        except TypeError as exc:
-            raise TypeError(f"Conversation {position} is not a sequence of emotions: "
-                            f"{conv!r}") from exc
+        except TypeError:
+            raise ValueError(f"Conversation {position} is not a sequence of emotions: "
+                             f"{conv!r}. Reshape your data: pass a sequence of conversations (e.g. "
+                             "from to_conversations), not a 1-D sequence of labels.") from None
         speakers = list(range(len(emotions)))  # alternating speakers
     sets = []
     for turn, e in enumerate(emotions):
-        if _is_missing(e):
-            raise ValueError(f"Conversation {position}, utterance {turn}: missing emotion "
-                             "(NaN/None).")
         labels = _as_set(e)
         for label in labels:
-            if _is_missing(label):
-                raise ValueError(f"Conversation {position}, utterance {turn}: missing "
-                                 "emotion (NaN/None).")
+            _check_label(label, position, turn)
         sets.append(labels)
     return speakers, sets
 
@@ -219,7 +231,17 @@ def _check_conversations(X):
             raise ValueError(f"Expected one column of conversations, got {X.shape[1]} columns. "
                              "Build conversations with skempathy.dialogue.to_conversations.")
         X = X.iloc[:, 0]
-    items = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
+    if sparse.issparse(X):
+        raise TypeError("Sparse data was passed, but dense data is required: conversations are "
+                        "sequences of emotion labels.")
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy(dtype=object)
+    elif not hasattr(X, "__iter__"):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
+                         "conversations need at least one utterance.")
+    items = list(X)
     if len(items) == 0:
         raise ValueError("Found 0 conversations; at least 1 is required.")
     return items
@@ -361,7 +383,6 @@ class EmotionTransitionFeaturizer(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.categorical = True
         tags.requires_fit = True
         return tags
