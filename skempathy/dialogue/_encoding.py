@@ -66,7 +66,7 @@ def _load_shards(folder):
 
 
 def encode_texts(texts, *, model="minilm", batch_size=64, normalize=True, device="auto",
-                 cache_dir=None, show_progress=False):
+                 cache_dir=None, show_progress=False, chunk_size=2048):
     """Encode ``texts`` with a frozen sentence-transformers model.
 
     With ``cache_dir`` set, embeddings are cached per text on disk, in a folder
@@ -84,14 +84,15 @@ def encode_texts(texts, *, model="minilm", batch_size=64, normalize=True, device
     keys = _text_keys(texts)
     known = _load_shards(folder)
     missing = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
-    if missing:
-        new = _encode_uncached(None, [texts[i] for i in missing], model, batch_size,
+    for start in range(0, len(missing), chunk_size):  # a shard per chunk: progress is kept
+        chunk = missing[start:start + chunk_size]
+        new = _encode_uncached(None, [texts[i] for i in chunk], model, batch_size,
                                normalize, device, show_progress)
         shard = folder / f"shard_{time.time_ns()}_{os.getpid()}.npz"
-        tmp = shard.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=keys[missing], emb=new)
+        tmp = folder / f"tmp_{time.time_ns()}_{os.getpid()}.npz"
+        np.savez(tmp, keys=keys[chunk], emb=new)
         os.replace(tmp, shard)
-        known.update(zip(keys[missing].tolist(), new))
+        known.update(zip(keys[chunk].tolist(), new))
     return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
 

@@ -615,7 +615,7 @@ def plot_transition_matrix(table, *, value="lift", labels=None, ax=None, cmap=No
     if value not in table.columns:
         raise ValueError(f"Column {value!r} not in the table ({list(table.columns)}).")
     if labels is None:
-        order = table.groupby("source")["count"].sum().sort_values(ascending=False)
+        order = table.groupby("source")["count"].sum().sort_values(ascending=False, kind="stable")
         labels = list(order.index)
         labels += [t for t in pd.unique(table["target"]) if t not in labels]
     matrix = table.pivot_table(index="source", columns="target", values=value,
