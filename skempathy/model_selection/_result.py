@@ -73,8 +73,8 @@ class ComparisonResult(pd.DataFrame):
     >>> from skempathy.model_selection import compare_models
     >>> X, y = load_wassa("train", target="emotion", return_X_y=True)
     >>> X = X[["personality_openness", "iri_empathic_concern", "age"]]
-    >>> result = compare_models({"majority": DummyClassifier(), "logreg": LogisticRegression(max_iter=1000)},
-    ...                         X, y, cv=3, show_progress=False, baseline="majority",
+    >>> models = {"majority": DummyClassifier(), "logreg": LogisticRegression(max_iter=1000)}
+    >>> result = compare_models(models, X, y, cv=3, show_progress=False, baseline="majority",
     ...                         n_resamples=100, random_state=0)
     >>> result.summary().index.tolist()
     ['majority', 'logreg']

@@ -189,9 +189,10 @@ def _named_metric(name, task, y):
         return None
     other = OFFICIAL_REGRESSION if task == "classification" else OFFICIAL_CLASSIFICATION
     if name in other:
+        kind = "regression" if task == "classification" else "classification"
         raise ValueError(
-            f"scoring {name!r} is a {'regression' if task == 'classification' else 'classification'}"
-            f" metric, but the task is {task}. Official metrics for this target: {official}."
+            f"scoring {name!r} is a {kind} metric, but the task is {task}. Official metrics "
+            f"for this target: {official}."
         )
     from skempathy.metrics import get_scorer
 

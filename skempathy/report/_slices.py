@@ -93,8 +93,8 @@ def slice_report(y_true, y_pred, demographics, *, columns=None, bins=None, codeb
     >>> y = wassa.target["empathy"]
     >>> noisy = y + np.random.default_rng(0).normal(0, 1, len(y))
     >>> table = slice_report(y, noisy, wassa.data, columns=["gender"])
-    >>> table[["attribute", "group", "count"]].values.tolist()
-    [['overall', 'all', 270], ['gender', 'male', 150], ['gender', 'female', 115], ['gender', 'other', 5]]
+    >>> table[["group", "count"]].values.tolist()
+    [['all', 270], ['male', 150], ['female', 115], ['other', 5]]
     """
     from skempathy.model_selection._scoring import infer_task, resolve_metrics
 
