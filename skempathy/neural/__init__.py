@@ -10,10 +10,19 @@ the private module ``_training`` (reused by every estimator of this package).
 from ._embedder import FineTunedEmbedder
 from ._multitask import MultiTaskTransformer
 from ._transformer import TransformerClassifier, TransformerRegressor
+# published methods (issue 5)
+from ._distill import DistilledMultiTaskClassifier
+from ._mlm import MaskedLMAdapter
+from ._seq2seq import Seq2SeqLabelClassifier
+from ._token_attention import TokenAttentionClassifier
 
 __all__ = [
     "FineTunedEmbedder",
     "MultiTaskTransformer",
     "TransformerClassifier",
     "TransformerRegressor",
+    "DistilledMultiTaskClassifier",
+    "MaskedLMAdapter",
+    "Seq2SeqLabelClassifier",
+    "TokenAttentionClassifier",
 ]

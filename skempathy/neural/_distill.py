@@ -17,8 +17,11 @@ def _labels(y, who):
     y = column_or_1d(np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y), warn=True)
     check_classification_targets(y)
     classes, enc = np.unique(y, return_inverse=True)
+    if len(classes) == 0:
+        raise ValueError(f"{who}: found 0 samples in y; at least 2 are required.")
     if len(classes) < 2:
-        raise ValueError(f"{who} needs samples of at least 2 classes, got only {classes[0]!r}.")
+        raise ValueError(f"{who} needs samples of at least 2 classes in the data, but the data "
+                         f"contains only one class: {classes[0]!r}.")
     return classes, enc
 
 
@@ -257,10 +260,10 @@ see :class:`~skempathy.neural.TransformerClassifier`
         from ..base import resolve_device
 
         who = type(self).__name__
-        texts = check_texts(X, estimator=self)
         if y is None:
-            raise ValueError(f"{who} requires y to be passed, but y is None.")
+            raise ValueError(f"{who} requires y to be passed, but the target y is None.")
         classes, y_enc = _labels(y, who)
+        texts = check_texts(X, estimator=self)
         if len(y_enc) != len(texts):
             raise ValueError(f"{who}: X has {len(texts)} texts but y has {len(y_enc)} labels.")
         aux = self._teacher_distributions()
@@ -376,11 +379,13 @@ see :class:`~skempathy.neural.TransformerClassifier`
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[self._forward(X)["target"].argmax(1)]
+        logits = self._forward(X)["target"]
+        return self.classes_[logits.argmax(1)]
 
     def predict_task(self, X, task):
         """Labels of an auxiliary task from the student's head for ``task``."""
         check_is_fitted(self)
         if task not in self.aux_classes_:
             raise ValueError(f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}.")
-        return self.aux_classes_[task][self._forward(X)[task].argmax(1)]
+        logits = self._forward(X)[task]
+        return self.aux_classes_[task][logits.argmax(1)]

@@ -211,18 +211,23 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         from ..base import resolve_device
 
-        texts = check_texts(X, estimator=self)
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = column_or_1d(np.asarray(y), warn=True)
         check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) == 0:
+            raise ValueError(f"{type(self).__name__}: found 0 samples in y; at least 2 are "
+                             "required.")
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the "
+                             f"data, but the data contains only one class: {classes[0]!r}.")
+        texts = check_texts(X, estimator=self)
         if len(y) != len(texts):
             raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
                              f"{len(y)} labels.")
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got "
-                             f"only {classes[0]!r}.")
         label_texts = self._label_texts(classes)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device)
@@ -341,7 +346,8 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[self.decision_function(X).argmax(1)]
+        scores = self.decision_function(X)
+        return self.classes_[scores.argmax(1)]
 
     def generate(self, X, max_new_tokens=8):
         """Unconstrained greedy generation, decoded to text (for inspection).

@@ -319,17 +319,22 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         from ..base import resolve_device
 
-        texts, extra = self._read_X(X, fit=True)
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         main, aux = self._read_y(y)
+        classes, main_enc = np.unique(main, return_inverse=True)
+        if len(classes) == 0:
+            raise ValueError(f"{type(self).__name__}: found 0 samples in y; at least 2 are "
+                             "required.")
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the "
+                             f"data, but the data contains only one class: {classes[0]!r}.")
+        texts, extra = self._read_X(X, fit=True)
         if len(main) != len(texts):
             raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
                              f"{len(main)} rows.")
-        classes, main_enc = np.unique(main, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, got "
-                             f"only {classes[0]!r}.")
         self.classes_ = classes
         self.aux_tasks_ = [task for task, _ in aux]
         self._tasks = [{"name": "main", "kind": "multiclass", "dim": len(classes)}] + [
@@ -436,7 +441,8 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[self._outputs(X)["main"].argmax(1)]
+        logits = self._outputs(X)["main"]
+        return self.classes_[logits.argmax(1)]
 
     def predict_aux(self, X):
         """Predictions of the auxiliary heads, ``{task name: array}``.
