@@ -339,3 +339,19 @@ def test_compare_cli(tmp_path):
     assert _cli.run(bad) == 2
     bad = parser.parse_args(["--task", "empathy", "--models", "mean,nohead", "--out", str(out)])
     assert _cli.run(bad) == 2
+
+
+def test_embeddings_computed_once_across_models_and_folds(tiny_bert_path):
+    from skempathy.text import SentenceEmbedder, clear_embedding_cache, embedding_cache_info
+
+    dev = load_wassa("dev")
+    X, y = dev.data["essay"][:60], dev.target["empathy"][:60]
+    embedder = SentenceEmbedder(tiny_bert_path, device="cpu", show_progress=False)
+    models = {"ridge": make_pipeline(embedder, Ridge()),
+              "ridge10": make_pipeline(embedder, Ridge(alpha=10.0))}
+    clear_embedding_cache()
+    result = compare_models(models, X, y, cv=3, groups=dev.groups[:60], show_progress=False)
+    info = embedding_cache_info()
+    assert result.summary().n_folds.tolist() == [3, 3]
+    assert info["misses"] == X.nunique()      # every essay encoded exactly once
+    assert info["hits"] >= 2 * 2 * len(X) - X.nunique()  # 2 models x (train + test) reads
