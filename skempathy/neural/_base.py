@@ -240,21 +240,36 @@ class _BaseTransformerEstimator(BaseEstimator):
         return self._fit(X, y, sample_weight=sample_weight, groups=groups)
 
     def _fit(self, X, y, sample_weight=None, groups=None):
-        texts, extra = self._read_X(X, fit=True)
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but y is None.")
-        self._check_lengths(texts, y)
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        _reject_sparse(X, self)
+        if _num_samples(y) == 0:
+            raise ValueError(f"{type(self).__name__}: Found 0 samples in y; at least 1 is required.")
         warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        # y and sample_weight are checked before the texts so that target errors
+        # (one class, continuous labels, all-zero weights) read the same as in sklearn.
         tasks, targets = self._encode_targets(y, fit=not warm)
         self._tasks = tasks
-        n = len(texts)
+        n = _num_samples(y)
         weight = _check_sample_weight(sample_weight, np.zeros((n, 1)), dtype=np.float64)
         cw = self._sample_class_weight(targets)
         if cw is not None:
             weight = weight * cw
         if not np.all(np.isfinite(weight)) or np.any(weight < 0) or weight.sum() <= 0:
             raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+        for task in tasks:
+            if task["kind"] == "multiclass":
+                weighted = np.unique(targets[task["name"]][weight > 0])
+                if len(weighted) < 2:
+                    raise ValueError(
+                        f"{type(self).__name__}: only one class has a non-zero sample_weight; "
+                        "at least 2 classes are needed."
+                    )
         weight = weight / weight.mean()
+        texts, extra = self._read_X(X, fit=True)
+        self._check_lengths(texts, y)
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rng = np.random.RandomState(seed)
@@ -382,6 +397,7 @@ class _BaseTransformerEstimator(BaseEstimator):
     def _forward(self, X, forward="logits"):
         """Raw outputs ``{task: logits}`` (or pooled embeddings) in input order."""
         check_is_fitted(self)
+        _reject_sparse(X, self)
         texts, extra = self._read_X(X, fit=False)
         ids, _ = T.tokenize(
             self.tokenizer_, texts, self._effective_max_length(), who=f"{type(self).__name__}: "
@@ -417,6 +433,16 @@ class _BaseTransformerEstimator(BaseEstimator):
             self.device_ = device
             self.model_ = module.to(device).eval()
             self.tokenizer_ = tokenizer
+
+
+def _reject_sparse(X, est):
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"{type(est).__name__} takes raw texts; sparse input is not supported "
+            "(got a sparse matrix)."
+        )
 
 
 def _resolve_device(device):
