@@ -163,6 +163,7 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
                                    early_stopping=False, random_state=0, device="cpu")
     stl.fit(Xs["essay"], Ys["emotion"])
     assert stl.n_features_in_ == 0 and stl.aux_tasks_ == [] and stl.n_iter_ == 2
+    assert stl._encoder is None  # same texts, model and max_length: states came from the cache
 
 
 def test_token_attention_errors(wassa, tiny_bert_path):

@@ -17,6 +17,11 @@ __all__ = ["TokenAttentionClassifier"]
 
 _CLASSES = {}
 
+# Process-wide cache of frozen token states: {(model identity, max_length): {text: tensor}}.
+# Bounded (least recently used texts go first) because token matrices are large.
+_TOKEN_CACHE = {}
+_TOKEN_CACHE_MAX_TEXTS = 6000
+
 
 def _module_class():
     if _CLASSES:
@@ -93,6 +98,12 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=3
     device : str, default="auto"
     random_state : int, RandomState instance or None, default=None
+    cache : bool, default=True
+        Keep the frozen token states of the last few thousand texts in memory
+        (keyed on the encoder's identity and ``max_length``), so refits in
+        cross-validation or on other settings skip the encoder. The states of
+        a text are stored in float16 (about 100 KB per 128-token text for a
+        384-wide encoder).
     verbose : int, default=0
 
     Attributes
@@ -144,13 +155,14 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "cache": ["boolean"],
     }
 
     def __init__(self, model="all-MiniLM-L6-v2", *, text_column=None, extra_features=None,
                  max_length=128, n_heads=1, dim_feedforward=512, dropout=0.1, aux_weight=1.0,
                  batch_size=32, learning_rate=1e-3, max_epochs=30, early_stopping=True,
                  validation_fraction=0.1, n_iter_no_change=3, device="auto",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, cache=True):
         self.model = model
         self.text_column = text_column
         self.extra_features = extra_features
@@ -168,6 +180,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.cache = cache
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")
@@ -247,17 +260,37 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         import torch
         from tqdm.auto import tqdm
 
-        tokenizer, encoder = self._frozen_encoder()
-        ids, _ = T.tokenize(tokenizer, texts, self.max_length, who=f"{type(self).__name__}: ")
-        pad = T.pad_token_id(tokenizer)
-        order = T.length_grouped_batches([len(r) for r in ids], 64)
-        states = [None] * len(ids)
-        with torch.no_grad():
-            for rows in tqdm(order, desc="encode tokens", disable=self.verbose < 2):
-                batch = T.to_device(T.collate([ids[i] for i in rows], pad), self.device_)
-                hidden = encoder(**batch).last_hidden_state.float().cpu()
-                for j, i in enumerate(rows):
-                    states[i] = hidden[j, : len(ids[i])].to(torch.float16)
+        from .._models import model_identity
+
+        store = None
+        if self.cache:
+            store = _TOKEN_CACHE.setdefault((model_identity(self.model), self.max_length), {})
+        states = [None] * len(texts)
+        todo = []
+        for i, text in enumerate(texts):
+            hit = None if store is None else store.pop(text, None)
+            if hit is None:
+                todo.append(i)
+            else:
+                store[text] = hit  # re-insert: most recently used
+                states[i] = hit
+        if todo:
+            tokenizer, encoder = self._frozen_encoder()
+            ids, _ = T.tokenize(tokenizer, [texts[i] for i in todo], self.max_length,
+                                who=f"{type(self).__name__}: ")
+            pad = T.pad_token_id(tokenizer)
+            order = T.length_grouped_batches([len(r) for r in ids], 64)
+            with torch.no_grad():
+                for rows in tqdm(order, desc="encode tokens", disable=self.verbose < 2):
+                    batch = T.to_device(T.collate([ids[k] for k in rows], pad), self.device_)
+                    hidden = encoder(**batch).last_hidden_state.float().cpu()
+                    for j, k in enumerate(rows):
+                        states[todo[k]] = hidden[j, : len(ids[k])].to(torch.float16)
+            if store is not None:
+                for i in todo:
+                    store[texts[i]] = states[i]
+                while len(store) > _TOKEN_CACHE_MAX_TEXTS:
+                    store.pop(next(iter(store)))
         return states
 
     def _collate(self, states, rows, extra, targets=None):
