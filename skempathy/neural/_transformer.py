@@ -221,7 +221,7 @@ TransformerClassifier.__doc__ = f"""Fine-tune a transformer encoder with a linea
     >>> clf = TransformerClassifier(max_epochs=1, max_length=32, random_state=0)
     >>> clf.fit(texts, labels).predict(["so unfair"]).shape
     (1,)
-    >>> list(clf.classes_)
+    >>> clf.classes_.tolist()
     ['anger', 'sadness']
     """
 
