@@ -1,6 +1,6 @@
-"""``skempathy compare``: cross-validated comparison of WASSA models.
+"""Cross-validate models on WASSA with writer-grouped folds and write a comparison report.
 
-Writes the table (Markdown and CSV), the plots, the per-fold details, the
+``skempathy compare`` writes the table (Markdown and CSV), the plots, the per-fold details, the
 slice report and a self-contained HTML report to ``--out``.
 
 Protocol used by :mod:`skempathy.cli`: :func:`add_arguments` fills an
@@ -135,6 +135,11 @@ def _load(split, targets):
     return X, y, groups.to_numpy()
 
 
+def _fail(message):
+    print(f"skempathy compare: error: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args):
     """Run ``skempathy compare``; returns 0, or 1 when a model failed on some fold."""
     from skempathy.model_selection import compare_models
@@ -143,27 +148,21 @@ def run(args):
     targets = TASKS[args.task]
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if not names:
-        print("error: --models names no model", file=sys.stderr)
-        return 2
+        return _fail("--models names no model")
     if len(set(names)) != len(names):
-        print(f"error: --models lists a model twice: {names}", file=sys.stderr)
-        return 2
+        return _fail(f"--models lists a model twice: {names}")
     features = [f.strip() for f in args.features.split(",") if f.strip()]
     bad = [f for f in features if f not in _FEATURES]
     if bad or not features:
-        print(f"error: unknown feature group(s) {bad}; choose from {list(_FEATURES)}",
-              file=sys.stderr)
-        return 2
+        return _fail(f"unknown feature group(s) {bad}; choose from {list(_FEATURES)}")
     baseline = args.baseline or names[0]
     if baseline not in names:
-        print(f"error: --baseline {baseline!r} is not one of --models {names}", file=sys.stderr)
-        return 2
+        return _fail(f"--baseline {baseline!r} is not one of --models {names}")
     try:
         models = build_models(names, targets, features=features, encoder=args.encoder,
                               random_state=args.random_state)
     except (ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     X, y, groups = _load(args.split, targets)
     result = compare_models(models, X, y, cv=args.cv, groups=groups, baseline=baseline,
                             n_resamples=args.n_resamples, random_state=args.random_state,
