@@ -317,6 +317,11 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
             size = len(candidates) if budget is None else min(budget, len(candidates))
             return np.sort(rng.choice(candidates, size=size, replace=False))
         y_arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+        if y_arr.ndim != 1 or y_extra.ndim != 1:
+            raise ValueError(
+                "strategy='balanced' needs one label per example (1-D y and y_extra); use "
+                "strategy='random' for multi-output targets."
+            )
         classes, current = np.unique(y_arr, return_counts=True)
         cand_labels = y_extra[candidates]
         by_class = [candidates[cand_labels == c] for c in classes]
