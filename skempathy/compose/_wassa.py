@@ -123,10 +123,9 @@ def _make_head(head, kind, random_state, n_jobs):
 
     if kind == "classification":
         if head == "svr":
-            return SVC(C=1.0, class_weight="balanced", probability=False,
-                       random_state=random_state)
+            return SVC(C=1.0, class_weight="balanced", random_state=random_state)
         if head == "adaboost":
-            return AdaBoostClassifier(DecisionTreeClassifier(max_depth=2, class_weight="balanced"),
+            return AdaBoostClassifier(DecisionTreeClassifier(max_depth=3),
                                       n_estimators=100, learning_rate=0.5,
                                       random_state=random_state)
         if head == "xgboost":
@@ -161,7 +160,7 @@ def _make_head(head, kind, random_state, n_jobs):
     if head == "mlp":
         return MLPRegressor(hidden_layer_sizes=(256,), alpha=1.0, early_stopping=True,
                             max_iter=300, random_state=random_state)
-    return Ridge(alpha=100.0)
+    return Ridge(alpha=2000.0)
 
 
 def make_wassa_pipeline(task="empathy", head="svr",

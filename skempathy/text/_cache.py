@@ -94,6 +94,8 @@ class _MemoryStore:
 
 
 _MEMORY = _MemoryStore()
+# Disk folder -> set of text hashes stored there (read once per process, then kept up to date).
+_DISK_INDEX = {}
 
 
 def clear_embedding_cache():
@@ -173,9 +175,24 @@ class EmbeddingCache:
         if self.location is not None:
             self.location = self.location / key
 
+    def _disk_index(self):
+        key = str(self.location)
+        index = _DISK_INDEX.get(key)
+        if index is None:
+            index = set()
+            if self.location.is_dir():
+                for chunk in self.location.glob("*.npz"):
+                    try:
+                        with np.load(chunk, allow_pickle=False) as data:
+                            index.update(str(h) for h in data["hashes"])
+                    except (OSError, ValueError, KeyError):
+                        continue
+            _DISK_INDEX[key] = index
+        return index
+
     def _read_disk(self, wanted):
         found = {}
-        if self.location is None or not self.location.is_dir():
+        if not self.location.is_dir():
             return found
         for chunk in sorted(self.location.glob("*.npz")):
             try:
@@ -193,7 +210,7 @@ class EmbeddingCache:
         return found
 
     def _write_disk(self, items):
-        if self.location is None or not items:
+        if not items:
             return
         self.location.mkdir(parents=True, exist_ok=True)
         hashes = np.array(list(items), dtype="U40")
@@ -204,6 +221,7 @@ class EmbeddingCache:
             with open(tmp, "wb") as fh:
                 np.savez(fh, hashes=hashes, vectors=vectors)
             os.replace(tmp, self.location / f"{uuid.uuid4().hex}.npz")
+            self._disk_index().update(items)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
@@ -220,8 +238,9 @@ class EmbeddingCache:
         unique = list(dict.fromkeys(hashes))
         found = _MEMORY.get_many(self.key, unique)
         missing = [h for h in unique if h not in found]
-        if missing and self.location is not None:
-            from_disk = self._read_disk(set(missing))
+        on_disk = self._disk_index() if self.location is not None else None
+        if missing and on_disk:
+            from_disk = self._read_disk({h for h in missing if h in on_disk})
             if from_disk:
                 _MEMORY.put_many(self.key, from_disk)
                 found.update(from_disk)
@@ -233,6 +252,7 @@ class EmbeddingCache:
             new = np.asarray(compute([first[h] for h in missing]))
             items = {h: new[i].copy() for i, h in enumerate(missing)}
             _MEMORY.put_many(self.key, items)
-            self._write_disk(items)
             found.update(items)
+        if on_disk is not None:  # persist everything this folder lacks (memory hits too)
+            self._write_disk({h: found[h] for h in unique if h not in on_disk})
         return np.stack([found[h] for h in hashes])

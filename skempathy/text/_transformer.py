@@ -117,11 +117,11 @@ class TransformerEmbedder(_BaseEmbedder):
 
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path).to(device).eval()
-        n_layers = getattr(model.config, "num_hidden_layers", None)
-        self._layer_list(None if n_layers is None else n_layers + 1)
         return {"model": model, "tokenizer": tokenizer, "device": device}
 
     def _embedding_dim(self, model):
+        n_layers = getattr(model["model"].config, "num_hidden_layers", None)
+        self._layer_list(None if n_layers is None else n_layers + 1)  # validate in fit
         return model["model"].config.hidden_size
 
     def _max_length(self, tokenizer):

@@ -1,0 +1,1 @@
+"""Subcommands of the ``skempathy`` command (one module each; see skempathy/cli.py)."""

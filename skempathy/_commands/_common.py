@@ -1,0 +1,182 @@
+"""Helpers shared by the subcommands: reading tables, atomic writes, model bundles."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..cli import CLIError
+
+MODEL_FORMAT = "skempathy-model/1"
+TASKS = {
+    "empathy": "empathy",
+    "distress": "distress",
+    "emotion": "emotion",
+    "empathy+distress": ["empathy", "distress"],
+}
+
+
+def parse_task(text):
+    """``"empathy"``, ``"distress"``, ``"emotion"`` or ``"empathy+distress"`` (also with a comma)."""
+    key = text.replace(",", "+").replace(" ", "")
+    if key == "distress+empathy":
+        key = "empathy+distress"
+    if key not in TASKS:
+        raise CLIError(f"unknown task {text!r}; choose from {', '.join(TASKS)}")
+    return TASKS[key]
+
+
+def task_targets(task):
+    return [task] if isinstance(task, str) else list(task)
+
+
+def read_table(path):
+    """Read a CSV, TSV or JSON-lines file into a DataFrame, with one-line errors."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise CLIError(f"input file not found: {path}")
+    if path.stat().st_size == 0:
+        raise CLIError(f"input file is empty: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".tsv":
+            frame = pd.read_csv(path, sep="\t")
+        elif suffix == ".csv":
+            frame = pd.read_csv(path)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = pd.read_json(path, lines=True)
+        else:
+            raise CLIError(f"unsupported input format {suffix!r} (use .csv, .tsv or .jsonl): {path}")
+    except CLIError:
+        raise
+    except Exception as exc:  # parser errors
+        raise CLIError(f"could not read {path}: {exc}") from exc
+    if len(frame) == 0:
+        raise CLIError(f"input file has no rows: {path}")
+    return frame
+
+
+def write_atomic(path, write):
+    """Call ``write(tmp_path)`` then rename onto ``path``: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_table(frame, path):
+    """Write a DataFrame as CSV/TSV/JSON lines (by extension) atomically."""
+    suffix = Path(path).suffix.lower()
+
+    def write(tmp):
+        if suffix == ".tsv":
+            frame.to_csv(tmp, sep="\t", index=False)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame.to_json(tmp, orient="records", lines=True)
+        else:
+            frame.to_csv(tmp, index=False)
+
+    write_atomic(path, write)
+
+
+def save_model(estimator, path, *, task, head, features, columns, text_column="essay",
+               scores=None):
+    """Dump a fitted pipeline with its metadata (a dict) with joblib, atomically."""
+    import joblib
+
+    from .. import __version__
+
+    bundle = {
+        "format": MODEL_FORMAT,
+        "estimator": estimator,
+        "task": task,
+        "targets": task_targets(task),
+        "head": head,
+        "features": list(features),
+        "columns": list(columns),
+        "text_column": text_column,
+        "dev_scores": scores,
+        "skempathy_version": __version__,
+    }
+    write_atomic(path, lambda tmp: joblib.dump(bundle, tmp))
+
+
+def load_model(path):
+    """Load a bundle written by :func:`save_model`, or a bare fitted estimator."""
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise CLIError(f"model file not found: {path}")
+    try:
+        obj = joblib.load(path)
+    except Exception as exc:
+        raise CLIError(f"could not load model {path}: {type(exc).__name__}: {exc}") from exc
+    if isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT:
+        return obj
+    if hasattr(obj, "predict"):
+        from sklearn.base import is_classifier
+
+        task = "emotion" if is_classifier(obj) else None
+        return {"format": MODEL_FORMAT, "estimator": obj, "task": task,
+                "targets": None if task is None else ["emotion"], "head": None,
+                "features": None, "columns": None, "text_column": "essay",
+                "dev_scores": None}
+    raise CLIError(f"{path} does not hold a skempathy model or a fitted estimator")
+
+
+def required_columns(bundle):
+    """Columns the model reads from its input."""
+    if bundle.get("columns"):
+        return list(bundle["columns"])
+    names = getattr(bundle["estimator"], "feature_names_in_", None)
+    if names is not None:
+        return [str(c) for c in names]
+    return [bundle.get("text_column") or "essay"]
+
+
+def predictions_frame(bundle, X):
+    """Predictions of a model bundle on ``X`` as a DataFrame.
+
+    Emotion: ``emotion`` then ``proba_<label>`` per class; regression: one
+    column per target.
+    """
+    import numpy as np
+    import pandas as pd
+
+    est = bundle["estimator"]
+    pred = est.predict(X)
+    targets = bundle.get("targets")
+    if bundle.get("task") == "emotion":
+        out = pd.DataFrame({"emotion": np.asarray(pred)})
+        if hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+            for j, label in enumerate(est.classes_):
+                out[f"proba_{label}"] = proba[:, j]
+        return out
+    pred = np.asarray(pred, dtype=float)
+    if pred.ndim == 1:
+        pred = pred[:, None]
+    if not targets or len(targets) != pred.shape[1]:
+        targets = ["score"] if pred.shape[1] == 1 else [f"score_{j}" for j in range(pred.shape[1])]
+    return pd.DataFrame(pred, columns=targets)
+
+
+def print_table(rows, headers, file=None):
+    """Print a small aligned text table."""
+    import sys
+
+    file = file or sys.stdout
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for k, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=file)
+        if k == 0:
+            print("  ".join("-" * w for w in widths), file=file)

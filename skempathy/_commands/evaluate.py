@@ -1,0 +1,27 @@
+"""Score a saved model on a WASSA split with the official metrics."""
+
+from ..cli import CLIError
+from ._common import load_model, print_table
+
+
+def add_arguments(parser):
+    parser.add_argument("model", metavar="MODEL.joblib", help="model saved by 'skempathy train'")
+    parser.add_argument("--split", default="dev", choices=("train", "dev"),
+                        help="WASSA split with gold labels (default: dev)")
+
+
+def run(args):
+    from ..datasets import load_wassa
+    from ..metrics import wassa_evaluate
+
+    bundle = load_model(args.model)
+    targets = bundle.get("targets")
+    if not targets:
+        raise CLIError(f"{args.model} does not record its targets; save it with "
+                       "'skempathy train' to evaluate it")
+    task = targets[0] if len(targets) == 1 else targets
+    X, y = load_wassa(args.split, target=task, return_X_y=True)
+    scores = wassa_evaluate(y, bundle["estimator"].predict(X))
+    print(f"{args.model} on WASSA 2021 {args.split} ({len(X)} essays):")
+    print_table([(k, f"{v:.4f}") for k, v in scores.items()], ["metric", args.split])
+    return 0

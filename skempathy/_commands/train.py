@@ -1,0 +1,54 @@
+"""Train one WASSA pipeline (task x head x features) on the bundled train split."""
+
+from ._common import parse_task, print_table, save_model
+
+_FEATURES = ("text", "demographic", "personality", "iri")
+
+
+def add_arguments(parser):
+    from ..compose._wassa import HEADS
+
+    parser.add_argument("--task", required=True,
+                        help="empathy, distress, emotion or empathy+distress")
+    parser.add_argument("--head", default="ridge", choices=HEADS, help="head estimator")
+    parser.add_argument("--features", nargs="+", default=list(_FEATURES), choices=_FEATURES,
+                        metavar="GROUP", help=f"column groups (default: {' '.join(_FEATURES)})")
+    parser.add_argument("--out", required=True, metavar="MODEL.joblib", help="where to save")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence encoder")
+    parser.add_argument("--cache", default=None, metavar="DIR", help="on-disk embedding cache")
+    parser.add_argument("--device", default="auto", help="torch device (default: auto)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _used_columns(pipe):
+    """Input columns the fitted pipeline's ColumnTransformer reads."""
+    columns = []
+    for name, transformer, cols in pipe.named_steps["preprocessor"].transformers_:
+        if name == "remainder" or transformer == "drop":
+            continue
+        if isinstance(cols, str):
+            cols = [cols]
+        columns += [c for c in cols if isinstance(c, str) and c not in columns]
+    return columns
+
+
+def run(args):
+    from ..compose import make_wassa_pipeline
+    from ..datasets import load_wassa
+    from ..metrics import wassa_evaluate
+    from ..text import SentenceEmbedder
+
+    task = parse_task(args.task)
+    embedder = SentenceEmbedder(args.model, device=args.device, cache=args.cache,
+                                show_progress=not args.quiet)
+    pipe = make_wassa_pipeline(task, head=args.head, features=args.features, embedder=embedder)
+    X, y = load_wassa("train", target=task, return_X_y=True)
+    pipe.fit(X, y)
+    Xd, yd = load_wassa("dev", target=task, return_X_y=True)
+    scores = wassa_evaluate(yd, pipe.predict(Xd))
+    save_model(pipe, args.out, task=task, head=args.head, features=args.features,
+               columns=_used_columns(pipe), scores=scores)
+    print(f"Trained {args.head} on {len(X)} train essays for task {args.task}; dev scores:")
+    print_table([(k, f"{v:.4f}") for k, v in scores.items()], ["metric", "dev"])
+    print(f"Saved {args.out}")
+    return 0

@@ -1,0 +1,97 @@
+"""The ``skempathy`` command: thin subcommands over the library.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int`` (and a one-line module docstring used as its help). This
+file only maps names to module paths and imports the chosen one lazily, so
+``skempathy --help`` and every command start without importing torch.
+
+Errors (missing file or column, empty input, unreadable model, ...) are
+reported as one line ``skempathy <command>: error: <message>`` with exit status
+1; set ``SKEMPATHY_DEBUG=1`` to see the traceback instead.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+__all__ = ["COMMANDS", "CLIError", "main"]
+
+COMMANDS = {
+    "wassa": "skempathy._commands.wassa",
+    "train": "skempathy._commands.train",
+    "predict": "skempathy._commands.predict",
+    "evaluate": "skempathy._commands.evaluate",
+    "compare": "skempathy.model_selection._cli",
+}
+
+
+class CLIError(Exception):
+    """An error to report as one line (no traceback)."""
+
+
+def _import_command(name):
+    """The subcommand module, or None if it is not installed (optional commands)."""
+    path = COMMANDS[name]
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        if exc.name and path.startswith(exc.name):
+            return None
+        raise
+
+
+def _summary(module):
+    doc = (module.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def build_parser(only=None):
+    """The argument parser; ``only`` restricts the subcommands imported."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="skempathy",
+        description="Empathy, distress and emotion prediction (WASSA 2021) with scikit-learn.",
+    )
+    parser.add_argument("--version", action="version", version=f"skempathy {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS if only is None else [only]:
+        module = _import_command(name)
+        if module is None:
+            continue
+        summary = _summary(module)
+        cmd = sub.add_parser(name, help=summary, description=summary)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``skempathy`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    if only is not None and _import_command(only) is None:
+        print(f"skempathy: error: the '{only}' command is not available in this installation",
+              file=sys.stderr)
+        return 2
+    parser = build_parser(only)
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return 0 if not argv else 2
+    try:
+        return int(args._module.run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"skempathy {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, never a traceback (unless debugging)
+        if os.environ.get("SKEMPATHY_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"skempathy {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

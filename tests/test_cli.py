@@ -1,0 +1,152 @@
+"""Tests of the ``skempathy`` command (tiny encoder; the full MiniLM run is marked slow)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from skempathy.cli import COMMANDS, main
+from skempathy.datasets import load_wassa
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def emotion_model(tmp_path_factory, tiny_bert_path):
+    out = tmp_path_factory.mktemp("cli") / "emotion.joblib"
+    assert main(["train", "--task", "emotion", "--head", "logreg", "--model", tiny_bert_path,
+                 "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_train_saves_a_bundle_that_evaluate_reads(emotion_model, capsys):
+    bundle = joblib.load(emotion_model)
+    assert bundle["task"] == "emotion" and bundle["columns"][0] == "essay"
+    assert set(bundle["dev_scores"]) >= {"macro_f1", "accuracy"}
+    capsys.readouterr()
+    assert main(["evaluate", str(emotion_model), "--split", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "macro_f1" in out and "270 essays" in out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])
+def test_predict_emotion_writes_labels_and_probabilities(suffix, emotion_model, tmp_path):
+    X = load_wassa("dev").frame.head(12)
+    src = tmp_path / f"in{suffix}"
+    if suffix == ".jsonl":
+        X.to_json(src, orient="records", lines=True)
+    else:
+        X.to_csv(src, sep="\t" if suffix == ".tsv" else ",", index=False)
+    dst = tmp_path / "pred.csv"
+    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(dst)]) == 0
+    pred = pd.read_csv(dst)
+    labels = ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"]
+    assert pred.columns.tolist() == ["message_id", "emotion"] + [f"proba_{c}" for c in labels]
+    assert len(pred) == 12 and set(pred["emotion"]) <= set(labels)
+    np.testing.assert_allclose(pred.filter(like="proba_").sum(axis=1), 1, rtol=1e-6)
+    assert (pred["message_id"] == X["message_id"]).all()
+
+
+def test_predict_regression_with_renamed_text_column(tmp_path, tiny_bert_path, capsys):
+    model = tmp_path / "emp.joblib"
+    assert main(["train", "--task", "empathy+distress", "--head", "ridge", "--features", "text",
+                 "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
+    src = tmp_path / "texts.csv"
+    pd.DataFrame({"text": ["I am so sorry for these families.", "Meh."]}).to_csv(src, index=False)
+    capsys.readouterr()
+    assert main(["predict", str(model), "--input", str(src), "--text-column", "text"]) == 0
+    pred = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert pred.columns.tolist() == ["empathy", "distress"] and len(pred) == 2
+    assert np.isfinite(pred.to_numpy()).all()
+
+
+def _one_line_error(capsys, code):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and "error:" in err[0] and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_errors_are_one_line_and_leave_no_output(emotion_model, tmp_path, capsys):
+    dst = tmp_path / "out.csv"
+    # missing column
+    src = tmp_path / "nocol.csv"
+    pd.DataFrame({"message": ["hello there"]}).to_csv(src, index=False)
+    capsys.readouterr()
+    msg = _one_line_error(capsys, main(["predict", str(emotion_model), "--input", str(src),
+                                        "--output", str(dst)]))
+    assert "essay" in msg
+    # empty file
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert "empty" in _one_line_error(capsys, main(["predict", str(emotion_model), "--input",
+                                                    str(empty), "--output", str(dst)]))
+    # header only
+    header = tmp_path / "header.csv"
+    header.write_text("essay\n")
+    assert "no rows" in _one_line_error(capsys, main(["predict", str(emotion_model), "--input",
+                                                      str(header), "--output", str(dst)]))
+    # unreadable model
+    bad = tmp_path / "bad.joblib"
+    bad.write_bytes(b"not a pickle")
+    good = tmp_path / "ok.csv"
+    pd.DataFrame({"essay": ["fine"]}).to_csv(good, index=False)
+    assert "could not load model" in _one_line_error(
+        capsys, main(["predict", str(bad), "--input", str(good), "--output", str(dst)]))
+    # blank text
+    blank = tmp_path / "blank.csv"
+    rows = load_wassa("dev").frame.head(2).copy()
+    rows.loc[1, "essay"] = " "
+    rows.to_csv(blank, index=False)
+    assert "empty or missing" in _one_line_error(
+        capsys, main(["predict", str(emotion_model), "--input", str(blank), "--output", str(dst)]))
+    assert not dst.exists() and not list(tmp_path.glob(".out.csv.*"))
+    # unknown task
+    assert "unknown task" in _one_line_error(
+        capsys, main(["train", "--task", "joy", "--out", str(tmp_path / "m.joblib")]))
+
+
+def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
+    out = tmp_path / "wassa"
+    assert main(["wassa", "--out", str(out), "--model", tiny_bert_path, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "PVG" in printed and "skempathy (this run), dev" in printed
+    emo = (out / "predictions_EMO.tsv").read_text().splitlines()
+    emp = [line.split("\t") for line in (out / "predictions_EMP.tsv").read_text().splitlines()]
+    assert len(emo) == 525 and len(emp) == 525
+    assert set(emo) <= {"anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"}
+    assert all(len(row) == 2 for row in emp) and np.isfinite(np.asarray(emp, float)).all()
+    scores = json.loads((out / "dev_scores.json").read_text())["dev"]
+    assert {"empathy_pearson", "distress_pearson", "macro_f1"} <= set(scores)
+    track1 = joblib.load(out / "track1_empathy_distress.joblib")
+    dev = load_wassa("dev")
+    assert track1["estimator"].predict(dev.data).shape == (270, 2)
+
+
+def test_console_entry_point_in_a_subprocess():
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    help_ = subprocess.run([sys.executable, "-m", "skempathy.cli", "--help"], capture_output=True,
+                           text=True, env=env)
+    assert help_.returncode == 0
+    for name in ("wassa", "train", "predict", "evaluate"):
+        assert name in help_.stdout
+    bad = subprocess.run([sys.executable, "-m", "skempathy.cli", "predict", "/nope.joblib",
+                          "--input", "/nope.csv"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip() == "skempathy predict: error: model file not found: /nope.joblib"
+    assert "compare" in COMMANDS  # registered; skipped if its module is absent
+
+
+@pytest.mark.slow
+def test_wassa_default_run_meets_dev_floors(tmp_path):
+    assert main(["wassa", "--out", str(tmp_path), "--quiet"]) == 0
+    scores = json.loads((tmp_path / "dev_scores.json").read_text())["dev"]
+    assert scores["empathy_pearson"] >= 0.40
+    assert scores["distress_pearson"] >= 0.50
+    assert scores["macro_f1"] >= 0.39

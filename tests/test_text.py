@@ -1,0 +1,222 @@
+"""Tests of skempathy.text: embedders, lexicon features, the embedding cache."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skempathy.datasets import load_wassa
+from skempathy.text import (
+    LexiconFeaturizer,
+    SentenceEmbedder,
+    TransformerEmbedder,
+    clear_embedding_cache,
+    embedding_cache_info,
+)
+
+
+@pytest.fixture(scope="module")
+def essays():
+    return load_wassa("dev").data["essay"].iloc[:24].reset_index(drop=True)
+
+
+@pytest.fixture
+def tiny_sentence(tiny_bert_path):
+    return SentenceEmbedder(tiny_bert_path, device="cpu", batch_size=8, show_progress=False)
+
+
+@pytest.fixture
+def tiny_transformer(tiny_bert_path):
+    return TransformerEmbedder(tiny_bert_path, device="cpu", batch_size=8, show_progress=False)
+
+
+@pytest.mark.parametrize("kind", ["sentence", "transformer"])
+def test_input_containers_give_identical_embeddings(kind, essays, tiny_sentence, tiny_transformer):
+    emb = tiny_sentence if kind == "sentence" else tiny_transformer
+    ref = emb.fit(essays).transform(essays.tolist())
+    assert ref.shape == (len(essays), 32) and ref.dtype == np.float32
+    for container in (essays, essays.to_frame(), essays.to_numpy()[:, None],
+                      tuple(essays.tolist())):
+        np.testing.assert_array_equal(emb.transform(container), ref)
+
+
+@pytest.mark.parametrize("kind", ["sentence", "transformer"])
+def test_order_and_subset_invariance_and_padding(kind, essays, tiny_bert_path):
+    cls = SentenceEmbedder if kind == "sentence" else TransformerEmbedder
+    emb = cls(tiny_bert_path, device="cpu", batch_size=5, cache=False, show_progress=False)
+    full = emb.fit(essays).transform(essays)
+    perm = np.random.RandomState(0).permutation(len(essays))
+    np.testing.assert_allclose(emb.transform(essays[perm]), full[perm], atol=1e-5)
+    # one text alone (no padding) equals the same text inside a padded batch
+    for i in (0, 7):
+        np.testing.assert_allclose(emb.transform([essays[i]])[0], full[i], atol=1e-5)
+
+
+def test_sentence_embedder_matches_sentence_transformers_encode(essays):
+    from sentence_transformers import SentenceTransformer
+
+    from skempathy.base import resolve_model
+
+    texts = essays[:6].tolist()
+    direct = SentenceTransformer(resolve_model("minilm"), device="cpu").encode(texts)
+    emb = SentenceEmbedder("minilm", device="cpu", cache=False, show_progress=False)
+    np.testing.assert_allclose(emb.fit(texts).transform(texts), direct, atol=1e-5)
+    assert emb.embedding_dim_ == 384
+    assert emb.get_feature_names_out()[[0, -1]].tolist() == [
+        "sentenceembedder_0", "sentenceembedder_383"]
+
+
+def test_transformer_pooling_matches_manual_computation(tiny_bert_path):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    texts = ["I feel so sorry for the families.", "Sad."]
+    tok = AutoTokenizer.from_pretrained(tiny_bert_path)
+    net = AutoModel.from_pretrained(tiny_bert_path).eval()
+    with torch.no_grad():
+        enc = tok(texts, padding=True, return_tensors="pt")
+        out = net(**enc, output_hidden_states=True)
+    mask = enc["attention_mask"].unsqueeze(-1).float()
+    last, first = out.last_hidden_state, out.hidden_states[1]
+    expected = {
+        ("cls", (-1,)): last[:, 0],
+        ("mean", (-1,)): (last * mask).sum(1) / mask.sum(1),
+        ("max", (-1,)): last.masked_fill(mask == 0, -1e9).max(1).values,
+        ("mean", (1, -1)): (((first + last) / 2) * mask).sum(1) / mask.sum(1),
+    }
+    for (pooling, layers), want in expected.items():
+        emb = TransformerEmbedder(tiny_bert_path, pooling=pooling, layers=layers, device="cpu",
+                                  cache=False, show_progress=False)
+        np.testing.assert_allclose(emb.fit(texts).transform(texts), want.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="out of range"):
+        TransformerEmbedder(tiny_bert_path, layers=(7,), device="cpu").fit(texts)
+
+
+def test_cache_is_shared_by_clones_and_keyed_on_settings(essays, tiny_sentence):
+    clear_embedding_cache()
+    first = tiny_sentence.fit(essays).transform(essays)
+    info = embedding_cache_info()
+    assert info["misses"] == len(set(essays)) and info["hits"] == 0
+    # a clone (as in GridSearchCV / CV folds) hits the cache for every text
+    clone_ = clone(tiny_sentence).fit(essays[:3])
+    np.testing.assert_array_equal(clone_.transform(essays[::2]), first[::2])
+    assert embedding_cache_info()["hits"] == len(essays[::2])
+    # an output-affecting setting is a different key: recomputed, and really different
+    normed = clone(tiny_sentence).set_params(normalize=True).fit(essays)
+    out = normed.transform(essays)
+    assert embedding_cache_info()["misses"] == 2 * len(set(essays))
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    # the same texts with another encoder are not served from the cache
+    other = TransformerEmbedder(tiny_sentence.model, pooling="cls", device="cpu",
+                                show_progress=False).fit(essays)
+    assert not np.allclose(other.transform(essays), first)
+
+
+def test_disk_cache_serves_a_new_estimator_without_encoding(essays, tiny_bert_path, tmp_path):
+    emb = SentenceEmbedder(tiny_bert_path, device="cpu", cache=str(tmp_path / "emb"),
+                           show_progress=False).fit(essays)
+    ref = emb.transform(essays)
+    assert list((tmp_path / "emb").rglob("*.npz"))
+    clear_embedding_cache()
+    again = SentenceEmbedder(tiny_bert_path, device="cpu", cache=joblib.Memory(None),
+                             show_progress=False)
+    # joblib.Memory(None) means no disk: it must encode (and agree)
+    np.testing.assert_allclose(again.fit(essays).transform(essays), ref, atol=1e-6)
+    clear_embedding_cache()
+    cached = SentenceEmbedder(tiny_bert_path, device="cpu", cache=tmp_path / "emb",
+                              show_progress=False).fit(essays)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("encoded although every text is on disk")
+
+    cached._encode = fail
+    np.testing.assert_array_equal(cached.transform(essays), ref)
+    mem = joblib.Memory(tmp_path / "jl", verbose=0)
+    SentenceEmbedder(tiny_bert_path, device="cpu", cache=mem, show_progress=False).fit(
+        essays).transform(essays[:4])
+    assert list((tmp_path / "jl").rglob("*.npz"))
+
+
+def test_pickle_drops_the_model_and_reloads_lazily(essays, tiny_transformer):
+    emb = tiny_transformer.fit(essays)
+    ref = emb.transform(essays)
+    blob = pickle.dumps(emb)
+    assert len(blob) < 20_000  # parameters and fitted attributes only, no weights
+    restored = pickle.loads(blob)
+    assert restored._model is None if hasattr(restored, "_model") else True
+    clear_embedding_cache()
+    np.testing.assert_allclose(restored.transform(essays), ref, atol=1e-6)
+
+
+def test_set_output_pandas_keeps_index_and_names(essays, tiny_sentence):
+    series = essays.copy()
+    series.index = series.index + 100
+    out = tiny_sentence.set_output(transform="pandas").fit(series).transform(series)
+    assert isinstance(out, pd.DataFrame)
+    assert out.index.tolist() == series.index.tolist()
+    assert out.columns[0] == "sentenceembedder_0" and out.shape[1] == 32
+
+
+def test_bad_input_and_params_give_clear_errors(essays, tiny_sentence, tiny_bert_path):
+    with pytest.raises(NotFittedError):
+        clone(tiny_sentence).transform(essays)
+    emb = tiny_sentence.fit(essays)
+    with pytest.raises(ValueError, match="position 1 is missing"):
+        emb.transform(["fine text", np.nan])
+    with pytest.raises(ValueError, match="position 0 is empty"):
+        emb.transform(["  "])
+    with pytest.raises(TypeError, match="Expected text"):
+        emb.transform([1.5, 2.0])
+    with pytest.raises(ValueError, match="one text column"):
+        emb.transform(load_wassa("dev").data.iloc[:3])
+    with pytest.raises(TypeError, match="sparse"):
+        import scipy.sparse as sp
+
+        emb.transform(sp.csr_matrix(np.ones((2, 1))))
+    with pytest.raises(InvalidParameterError):
+        SentenceEmbedder(tiny_bert_path, batch_size=0).fit(essays)
+    with pytest.raises(OSError, match="could not load model"):
+        SentenceEmbedder("/nonexistent/model/dir", device="cpu").fit(essays)
+
+
+def test_constructor_has_no_side_effects():
+    emb = SentenceEmbedder("/nonexistent/model/dir")
+    assert clone(emb).get_params()["model"] == "/nonexistent/model/dir"
+    assert not hasattr(emb, "model_path_")
+
+
+def test_lexicon_featurizer_on_real_lexicon(shared_data):
+    lexicon_dir = shared_data / "empathy_distress_lexicon_sedoc2019"
+    feat = LexiconFeaturizer(lexicon_dir).fit(["x"])
+    lex = pd.read_csv(lexicon_dir / "distress_lexicon.txt", keep_default_na=False)
+    rating = dict(zip(lex.word, lex.rating))
+    out = feat.transform(["The cruelty, the CRUELTY and zzqx"])
+    names = feat.get_feature_names_out().tolist()
+    assert names == ["empathy_mean", "empathy_max", "distress_mean", "distress_max",
+                     "lexicon_coverage"]
+    tokens = ["the", "cruelty", "the", "cruelty", "and"]
+    known = [rating[t] for t in tokens if t in rating]
+    assert out[0, 2] == pytest.approx(np.mean(known))
+    assert out[0, 3] == pytest.approx(max(known))
+    assert out[0, 4] == pytest.approx(len(known) / 6)
+    # no lexicon word: the lexicon mean, coverage 0
+    empty = feat.transform(["zzqx qqxz"])[0]
+    assert empty[4] == 0 and empty[2] == pytest.approx(lex.rating.mean())
+    # the features carry signal on real essays
+    X, y = load_wassa("train", target="distress", return_X_y=True)
+    values = feat.transform(X["essay"])
+    assert np.corrcoef(values[:, 2], y)[0, 1] > 0.2
+
+
+def test_lexicon_featurizer_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not bundled"):
+        LexiconFeaturizer(tmp_path).fit(["a text"])
+    with pytest.raises(ValueError, match="'word' column"):
+        LexiconFeaturizer(pd.DataFrame({"w": ["a"], "r": [1.0]})).fit(["a"])
+    with pytest.raises(NotFittedError):
+        LexiconFeaturizer().transform(["a"])
