@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._models import model_identity, resolve_device, resolve_model
 from ..base import TextInputMixin, check_texts, text_column_name
-from ._cache import EmbeddingCache, settings_key
+from ._cache import EmbeddingCache, get_shared_model, settings_key
 
 def _validate_texts(X, estimator):
     """``check_texts`` plus explicit errors for sparse and zero-column input."""
@@ -81,8 +81,8 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         self.model_path_ = resolve_model(self.model)
         self.device_ = resolve_device(self.device)
         self._model = None
-        model = self._get_model()
         self.model_identity_ = model_identity(self.model_path_)
+        model = self._get_model()
         self.embedding_dim_ = int(self._embedding_dim(model))
         self._n_features_out = self.embedding_dim_
         return self
@@ -151,15 +151,17 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
             device = self.device_
             if device != "cpu" and self.device == "auto":
                 device = resolve_device("auto")  # unpickled on another machine
+            current = model_identity(self.model_path_)
+            key = (type(self).__name__, self.model_path_, current, device, self._load_settings())
             try:
-                model = self._load_model(self.model_path_, device)
+                model = get_shared_model(key, lambda: self._load_model(self.model_path_, device))
             except (OSError, ValueError) as exc:
                 raise OSError(
                     f"{type(self).__name__}: could not load model {self.model!r} "
                     f"(resolved to {self.model_path_!r}): {exc}"
                 ) from exc
             identity = getattr(self, "model_identity_", None)
-            if identity is not None and model_identity(self.model_path_) != identity:
+            if identity is not None and current != identity:
                 warnings.warn(
                     f"{type(self).__name__}: the weights at {self.model_path_!r} changed "
                     "since fit; embeddings may differ from those seen in training.",
@@ -167,6 +169,10 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
                 )
             self._model = model
         return model
+
+    def _load_settings(self):
+        """Constructor settings applied to the loaded model object (part of its share key)."""
+        return None
 
     def _cache_key(self, model):
         return settings_key(

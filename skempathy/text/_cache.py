@@ -98,8 +98,29 @@ _MEMORY = _MemoryStore()
 _DISK_INDEX = {}
 
 
+# Loaded encoders shared by clones in this process: (class, path, identity, device, settings)
+# -> model object. Bounded so that a grid over many encoders does not keep them all.
+_MODELS = OrderedDict()
+_MAX_MODELS = 3
+
+
+def get_shared_model(key, load):
+    """The model loaded for ``key``, calling ``load()`` on a miss (LRU, 3 models)."""
+    model = _MODELS.get(key)
+    if model is None:
+        model = load()
+        _MODELS[key] = model
+        while len(_MODELS) > _MAX_MODELS:
+            _MODELS.popitem(last=False)
+    else:
+        _MODELS.move_to_end(key)
+    return model
+
+
 def clear_embedding_cache():
-    """Empty the process-wide memory cache of embeddings (the disk stores are kept).
+    """Empty the process-wide memory cache of embeddings and of loaded encoders.
+
+    The on-disk stores are kept.
 
     Examples
     --------
@@ -107,6 +128,7 @@ def clear_embedding_cache():
     >>> clear_embedding_cache()
     """
     _MEMORY.clear()
+    _MODELS.clear()
 
 
 def set_embedding_cache_size(max_bytes):

@@ -96,6 +96,9 @@ class SentenceEmbedder(_BaseEmbedder):
         self.cache = cache
         self.show_progress = show_progress
 
+    def _load_settings(self):
+        return self.max_length
+
     def _load_model(self, path, device):
         from sentence_transformers import SentenceTransformer
 
