@@ -54,11 +54,15 @@ def parse_args(argv=None):
                    help="sentence-embedding cache (per text)")
     p.add_argument("--n-goemotions", type=int, default=6000,
                    help="GoEmotions train comments for the annotator (random subset)")
-    p.add_argument("--n-train-conversations", type=int, default=1500)
+    p.add_argument("--n-train-conversations", type=int, default=800)
     p.add_argument("--n-test-conversations", type=int, default=300)
     p.add_argument("--top-patterns", type=int, default=10)
     p.add_argument("--min-pattern-count", type=int, default=20)
-    p.add_argument("--min-share", type=float, default=0.5)
+    p.add_argument("--min-lift", type=float, default=1.25,
+                   help="patterns must beat chance by this factor")
+    p.add_argument("--min-share", type=float, default=0.25)
+    p.add_argument("--pool-size", type=int, default=1000,
+                   help="train responses to retrieve from for BLEU (same pool for every model)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
@@ -133,7 +137,7 @@ def main(argv=None):
     table = emotion_patterns(annotated, source_speaker="speaker")
     table.to_csv(out / "patterns.csv", index=False)
     frequent = table[table["count"] >= args.min_pattern_count]
-    top = frequent[frequent["lift"] > 1].head(args.top_patterns)
+    top = frequent[frequent["lift"] >= args.min_lift].head(args.top_patterns)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,7 +166,8 @@ def main(argv=None):
         "pattern subset": pairs[pairs["conv_id"].isin(set(subset["conv_id"]))],
         "random subset": pairs[pairs["conv_id"].isin(set(random_ids))],
     }
-    pool = pairs["response"].tolist()  # BLEU: retrieve from the same pool for every model
+    pool = pairs["response"].sample(n=min(args.pool_size, len(pairs)), random_state=args.seed)
+    pool = pool.tolist()  # BLEU: every model retrieves from the same pool
     rows = []
     for name, data in [("zero-shot (no training)", pairs)] + list(sets.items()):
         t = time.perf_counter()
@@ -191,7 +196,7 @@ def main(argv=None):
           f"({len(ed_train)} utterances), {len(test_ids)} test conversations "
           f"({len(test_pairs)} test pairs)")
     print("\nTop speaker -> listener patterns (count >= "
-          f"{args.min_pattern_count}, lift > 1):")
+          f"{args.min_pattern_count}, lift >= {args.min_lift}):")
     print(top[["source", "target", "count", "p_target_given_source", "lift"]].round(3)
           .to_markdown(index=False))
     print(f"\nPattern subset: {n_sub} of {len(train_ids)} conversations "
