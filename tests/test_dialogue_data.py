@@ -32,7 +32,8 @@ def test_load_empathetic_dialogues_original_format(tmp_path):
         "or just a best friend?,5|5|5_2|2|5,",
         f"hit:0_conv:1,3,sentimental,{prompt},1,This was a best friend.,5|5|5_2|2|5,",
         "hit:1_conv:2,1,afraid,it feels like hitting to blank wall,2,I feel so lost.,4|3|3_1|1|2,",
-        "hit:1_conv:2,2,afraid,it feels like hitting to blank wall,3,Why? What happened?,4|3|3_1|1|2,",
+        "hit:1_conv:2,2,afraid,it feels like hitting to blank wall,3,Why? What happened?,"
+        "4|3|3_1|1|2,",
     ]
     frame = load_empathetic_dialogues(_write_ed(tmp_path / "train.csv", lines))
     assert list(frame.columns[:4]) == ["conv_id", "turn", "speaker", "text"]

@@ -208,8 +208,10 @@ def load_empathetic_dialogues(path, *, split=None, return_report=False):
     >>> import tempfile, os
     >>> from skempathy.dialogue import load_empathetic_dialogues
     >>> lines = ["conv_id,utterance_idx,context,prompt,speaker_idx,utterance,selfeval,tags",
-    ...          "hit:0_conv:1,1,sentimental,I remember going_comma_ to see,1,I remember going!,5|5|5_2|2|5,",
-    ...          "hit:0_conv:1,2,sentimental,I remember going_comma_ to see,0,Was this a friend?,5|5|5_2|2|5,"]
+    ...          "hit:0_conv:1,1,sentimental,I remember going_comma_ to see,1,"
+    ...          "I remember going!,5|5|5_2|2|5,",
+    ...          "hit:0_conv:1,2,sentimental,I remember going_comma_ to see,0,"
+    ...          "Was this a friend?,5|5|5_2|2|5,"]
     >>> path = os.path.join(tempfile.mkdtemp(), "train.csv")
     >>> _ = open(path, "w").write("\\n".join(lines) + "\\n")
     >>> frame = load_empathetic_dialogues(path)

@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import check_texts
 from ._annotator import map_emotions
-from ._data import TIDY_COLUMNS
 
 __all__ = [
     "annotate_dialogues",
