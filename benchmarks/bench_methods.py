@@ -125,6 +125,8 @@ def bench_milanlp(args):
         ("MTL2 (+ empathy, distress heads)", [], targets),
         ("MI3-MTL2", demo + pers + iri, targets),
     ]
+    if args.rows:
+        settings = [s for s in settings if s[0].split()[0] in args.rows]
     rows = []
     for name, extra, ycols in settings:
         scores, epochs, tic = [], [], time.perf_counter()
@@ -132,7 +134,7 @@ def bench_milanlp(args):
             clf = TokenAttentionClassifier(
                 text_column="essay", extra_features=extra or None, max_length=args.max_length,
                 max_epochs=args.max_epochs, learning_rate=args.lr, random_state=seed,
-                device="cpu")
+                n_iter_no_change=args.patience, device="cpu")
             cols = ["essay"] + extra
             y = Y[ycols] if len(ycols) > 1 else Y["emotion"]
             clf.fit(X[cols], y)
@@ -247,7 +249,11 @@ def main(argv=None):
     parser.add_argument("--n-train", type=int, default=600)
     parser.add_argument("--n-test", type=int, default=300)
     parser.add_argument("--n-aux", type=int, default=600)
-    parser.add_argument("--rows", nargs="*", default=None)
+    parser.add_argument("--rows", nargs="*", default=None,
+                        help="kd/phoenix: model rows; milanlp: setting names (STL MI1 MI2 MI3 "
+                             "MTL2 MI3-MTL2)")
+    parser.add_argument("--patience", type=int, default=3,
+                        help="milanlp: epochs without a lower validation loss before stopping")
     args = parser.parse_args(argv)
     if args.table == "milanlp":
         args.lr = args.lr or 1e-3
