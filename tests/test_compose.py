@@ -1,8 +1,10 @@
 """Tests of skempathy.compose on the real WASSA data (tiny encoder for speed)."""
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -17,6 +19,12 @@ from skempathy.metrics import get_scorer
 from skempathy.text import SentenceEmbedder, clear_embedding_cache, embedding_cache_info
 
 N_TRAIN = 300
+
+
+def _fewer_trees(pipe, n=20):
+    """Shrink boosted heads so the default test run stays fast (defaults are benchmarked)."""
+    params = {k: n for k in pipe.get_params() if k.endswith("n_estimators")}
+    return pipe.set_params(**params)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +79,7 @@ def test_every_head_fits_each_task(head, wassa, tiny):
     train, dev = wassa
     X = train.data[:N_TRAIN]
     Xd = dev.data[:30]
-    pipe = make_wassa_pipeline("emotion", head=head, embedder=tiny)
+    pipe = _fewer_trees(make_wassa_pipeline("emotion", head=head, embedder=tiny))
     pipe.fit(X, train.frame["emotion"][:N_TRAIN])
     labels = pipe.predict(Xd)
     assert set(labels) <= set(train.frame["emotion"])  # the strings, not codes
@@ -79,19 +87,19 @@ def test_every_head_fits_each_task(head, wassa, tiny):
         with pytest.raises(ValueError, match="classifier"):
             make_wassa_pipeline("empathy", head=head)
         return
-    multi = make_wassa_pipeline(["empathy", "distress"], head=head, embedder=tiny)
+    multi = _fewer_trees(make_wassa_pipeline(["empathy", "distress"], head=head, embedder=tiny))
     multi.fit(X, train.frame[["empathy", "distress"]][:N_TRAIN])
     pred = multi.predict(Xd)
     assert pred.shape == (30, 2) and np.isfinite(pred).all()
-    single = make_wassa_pipeline("distress", head=head, embedder=tiny,
-                                 features=("text", "iri"))
+    single = _fewer_trees(make_wassa_pipeline("distress", head=head, embedder=tiny,
+                                              features=("text", "iri")))
     single.fit(X, train.frame["distress"][:N_TRAIN])
     assert single.predict(Xd).shape == (30,)
 
 
 def test_xgboost_classifier_hides_label_encoding(wassa, tiny):
     train, dev = wassa
-    pipe = make_wassa_pipeline("emotion", head="xgboost", embedder=tiny)
+    pipe = _fewer_trees(make_wassa_pipeline("emotion", head="xgboost", embedder=tiny))
     pipe.fit(train.data[:N_TRAIN], train.frame["emotion"][:N_TRAIN])
     head = pipe[-1]
     assert isinstance(head, LabelEncodedClassifier)
@@ -117,11 +125,10 @@ def test_bad_arguments(wassa):
         pipe.fit(train.data.drop(columns="iri_fantasy"), train.frame["empathy"])
 
 
-def test_joblib_round_trip_predicts_identically_in_a_new_process(wassa, tiny, tmp_path):
-    train, dev = wassa
-    pipe = make_wassa_pipeline("emotion", head="xgboost", embedder=tiny)
-    pipe.fit(train.data, train.frame["emotion"])
-    expected = pipe.predict_proba(dev.data)
+def _round_trip(pipe, X, y, X_dev, tmp_path):
+    """Fit, dump with joblib, predict dev in a new process: must match exactly."""
+    pipe.fit(X, y)
+    expected = pipe.predict_proba(X_dev)
     path = tmp_path / "pipe.joblib"
     joblib.dump(pipe, path)
     np.save(tmp_path / "expected.npy", expected)
@@ -129,20 +136,33 @@ def test_joblib_round_trip_predicts_identically_in_a_new_process(wassa, tiny, tm
         import joblib, numpy as np
         from skempathy.datasets import load_wassa
         pipe = joblib.load({str(path)!r})
-        got = pipe.predict_proba(load_wassa("dev").data)
+        X = load_wassa("dev").data.iloc[:{len(X_dev)}]
+        got = pipe.predict_proba(X)
         want = np.load({str(tmp_path / 'expected.npy')!r})
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
-        labels = pipe.predict(load_wassa("dev").data)
-        assert labels.dtype == object and len(labels) == 270
+        labels = pipe.predict(X)
+        assert labels.dtype == object and len(labels) == {len(X_dev)}
         print("OK")
     """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=str(tmp_path), env={**__import__("os").environ,
-                                                     "PYTHONPATH": str(
-                                                         __import__("pathlib").Path(
-                                                             __file__).parents[1])})
+                            cwd=str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("OK")
+
+
+def test_joblib_round_trip_predicts_identically_in_a_new_process(wassa, tiny, tmp_path):
+    train, dev = wassa
+    pipe = _fewer_trees(make_wassa_pipeline("emotion", head="xgboost", embedder=tiny), 30)
+    _round_trip(pipe, train.data[:N_TRAIN], train.frame["emotion"][:N_TRAIN], dev.data.iloc[:90],
+                tmp_path)
+
+
+@pytest.mark.slow
+def test_joblib_round_trip_full_train_minilm(wassa, tmp_path):
+    train, dev = wassa
+    pipe = make_wassa_pipeline("emotion", head="xgboost")
+    _round_trip(pipe, train.data, train.frame["emotion"], dev.data, tmp_path)
 
 
 def test_grid_search_over_heads_with_grouped_folds_encodes_each_text_once(wassa, tiny):
@@ -154,7 +174,7 @@ def test_grid_search_over_heads_with_grouped_folds_encodes_each_text_once(wassa,
     from sklearn.svm import SVR
     from xgboost import XGBRegressor
 
-    grid = {"head": [Ridge(alpha=100.0), SVR(), XGBRegressor(n_estimators=30, max_depth=2)]}
+    grid = {"head": [Ridge(alpha=100.0), SVR(), XGBRegressor(n_estimators=20, max_depth=2, n_jobs=1)]}
     clear_embedding_cache()
     search = GridSearchCV(pipe, grid, cv=GroupKFold(n_splits=3), scoring=get_scorer("pearson"))
     search.fit(X, y, groups=groups)

@@ -165,7 +165,7 @@ def _make_head(head, kind, random_state, n_jobs):
 
 def make_wassa_pipeline(task="empathy", head="svr",
                         features=("text", "demographic", "personality", "iri"), *,
-                        embedder=None, text_column="essay", random_state=0, n_jobs=None):
+                        embedder=None, text_column="essay", random_state=0, n_jobs=1):
     """A ready Pipeline (preprocessor + head) for a WASSA 2021 task.
 
     Parameters
@@ -190,8 +190,12 @@ def make_wassa_pipeline(task="empathy", head="svr",
         Name of the text column.
     random_state : int or None, default=0
         Seed of the heads that use randomness.
-    n_jobs : int or None, default=None
-        Parallel jobs of XGBoost and of ``MultiOutputRegressor``.
+    n_jobs : int or None, default=1
+        Threads of XGBoost and jobs of ``MultiOutputRegressor``. One thread by
+        default: XGBoost's OpenMP threads slow down by orders of magnitude when
+        the CPUs are oversubscribed (``GridSearchCV(n_jobs=...)``, shared
+        machines); parallelise the search instead, or raise it on a dedicated
+        machine.
 
     Returns
     -------
