@@ -230,3 +230,16 @@ def test_distillation_errors(tiny_bert_path):
         clone(clf).set_params(refit_teachers=False,
                               aux_data={"sentiment": (["good", "bad"], ["p", "n"])}).fit(
             ["a b", "c d"], [0, 1])
+
+
+def test_encoder_only_checkpoint_becomes_bert2bert(tiny_bert_path):
+    news = load_newsemp().frame.iloc[:16]
+    clf = Seq2SeqLabelClassifier(model=tiny_bert_path, max_length=16, batch_size=8,
+                                 max_epochs=1, random_state=0, device="cpu")
+    clf.fit(news["essay"], news["empathy_bin"])
+    assert type(clf.model_).__name__ == "EncoderDecoderModel"
+    proba = clf.predict_proba(news["essay"].iloc[:4])
+    assert set(clf.predict(news["essay"].iloc[:4])) <= {0, 1}
+    restored = pickle.loads(pickle.dumps(clf))
+    assert type(restored.model_).__name__ == "EncoderDecoderModel"
+    np.testing.assert_allclose(restored.predict_proba(news["essay"].iloc[:4]), proba, atol=1e-5)
