@@ -14,7 +14,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -72,6 +71,21 @@ def test_init_is_lazy_and_clone_set_params_work(tmp_path):
         twin.predict(["a text"])
     with pytest.raises(OSError):
         twin.fit(["a sad text", "an angry text"], ["sadness", "anger"])
+
+
+def test_fit_keeps_params_and_predict_keeps_state(tiny_bert_path, fitted_clf, wassa):
+    # what check_dont_overwrite_parameters / check_dict_unchanged verify, with real texts
+    reference = TransformerClassifier(tiny_bert_path, random_state=0, **KW)
+    assert fitted_clf.get_params() == reference.get_params()
+    public = [k for k in vars(fitted_clf) if not k.startswith("_")]
+    assert all(k.endswith("_") for k in public if k not in reference.get_params())
+    before = {k: v for k, v in vars(fitted_clf).items() if not k.endswith("model_")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fitted_clf.predict(wassa["essay"][:3])
+        fitted_clf.predict_proba(wassa["essay"][:3])
+    after = {k: v for k, v in vars(fitted_clf).items() if not k.endswith("model_")}
+    assert before.keys() == after.keys() and all(before[k] is after[k] for k in before)
 
 
 def test_classifier_predicts_original_labels(fitted_clf, wassa):

@@ -246,7 +246,9 @@ class _BaseTransformerEstimator(BaseEstimator):
             )
         _reject_sparse(X, self)
         if _num_samples(y) == 0:
-            raise ValueError(f"{type(self).__name__}: Found 0 samples in y; at least 1 is required.")
+            raise ValueError(
+                f"{type(self).__name__}: Found 0 samples in y; at least 1 is required."
+            )
         warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
         # y and sample_weight are checked before the texts so that target errors
         # (one class, continuous labels, all-zero weights) read the same as in sklearn.

@@ -1,6 +1,5 @@
 """Fine-tune an encoder on a target, then use its pooled embeddings as features."""
 
-import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -89,7 +88,7 @@ class FineTunedEmbedder(
         return self.fit(X, y, **fit_params).transform(X)
 
 
-FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``, then transform texts to its pooled embeddings.
+FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts to pooled embeddings.
 
     ``fit`` trains the encoder with a temporary head (regression: MSE on
     standardised targets; classification: cross-entropy); ``transform``

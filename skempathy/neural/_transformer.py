@@ -185,7 +185,7 @@ class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEst
         return super().score(X, y, sample_weight=sample_weight)
 
 
-TransformerClassifier.__doc__ = f"""Fine-tune a transformer encoder with a linear classification head.
+TransformerClassifier.__doc__ = f"""Fine-tune an encoder with a linear classification head.
 
     The encoder is trained end to end with cross-entropy (binary
     cross-entropy for a multi-label indicator ``y``, e.g. GoEmotions) on

@@ -1,0 +1,226 @@
+"""Fine-tune the embedded MiniLM on WASSA: skempathy.neural vs a plain PyTorch loop.
+
+Both runs fine-tune the same encoder (embedded all-MiniLM-L6-v2) with the same
+head (mean pooling + linear), optimizer (AdamW, linear warm-up/decay), seed,
+batch size, epochs and ``max_length``. They differ in what the issue asks to
+measure:
+
+* ``skempathy``: :class:`~skempathy.neural.TransformerClassifier` /
+  :class:`~skempathy.neural.TransformerRegressor`: dynamic padding and
+  length-grouped batches.
+* ``plain``: a textbook PyTorch loop: ``padding="max_length"``, a shuffled
+  ``DataLoader``, the same model and optimizer.
+
+Reported per run: training throughput (essays/s over the training epochs,
+inference excluded), dev macro-F1 (emotion) or dev Pearson r (empathy,
+distress, average), and the wall time. Test-set predictions of the skempathy
+model are written to ``--out`` (not committed).
+
+Usage::
+
+    python benchmarks/bench_finetune.py --task emotion --n-train 600 --epochs 2 --out bench_out
+    python benchmarks/bench_finetune.py --task empathy-distress --n-train 600 --epochs 2 \\
+        --out bench_out
+
+``--n-train`` takes whole writers (groups of 5 essays) from the start of the
+training file so the subsample is deterministic; 0 means all 1860 essays.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def _subsample(frame, n):
+    if not n or n >= len(frame):
+        return frame
+    writers = frame["response_id"].drop_duplicates().iloc[: math.ceil(n / 5)]
+    return frame[frame["response_id"].isin(writers)].iloc[:n]
+
+
+def _evaluate(task, y_true, y_pred):
+    from skempathy.metrics import wassa_evaluate
+
+    return wassa_evaluate(y_true, y_pred)
+
+
+def run_skempathy(task, train, dev, test, args):
+    from skempathy.neural import TransformerClassifier, TransformerRegressor
+
+    params = dict(
+        max_length=args.max_length, batch_size=args.batch_size, learning_rate=args.lr,
+        max_epochs=args.epochs, device="cpu", random_state=args.seed, verbose=args.verbose,
+    )
+    if task == "emotion":
+        est = TransformerClassifier(**params, class_weight=args.class_weight)
+        y = train["emotion"]
+    else:
+        est, y = TransformerRegressor(**params), train[["empathy", "distress"]]
+    tic = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est.fit(train["essay"], y)
+    fit_s = time.perf_counter() - tic
+    train_s = sum(h["duration_s"] for h in est.history_)
+    pred_dev = est.predict(dev["essay"])
+    pred_test = est.predict(test["essay"])
+    return {
+        "fit_wall_s": fit_s,
+        "train_s": train_s,
+        "essays_per_s": len(train) * len(est.history_) / train_s,
+        "history": est.history_,
+    }, pred_dev, pred_test
+
+
+def run_plain(task, train, dev, args):
+    """A plain PyTorch fine-tuning loop that pads every batch to max_length."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+    from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from skempathy.base import resolve_model
+
+    torch.manual_seed(args.seed)
+    path = resolve_model("all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    encoder = AutoModel.from_pretrained(path)
+    if task == "emotion":
+        classes = np.unique(train["emotion"])
+        y = torch.as_tensor(np.searchsorted(classes, train["emotion"]), dtype=torch.long)
+        n_out = len(classes)
+    else:
+        Y = train[["empathy", "distress"]].to_numpy(float)
+        mean, scale = Y.mean(0), Y.std(0)
+        y = torch.as_tensor((Y - mean) / scale, dtype=torch.float32)
+        n_out = 2
+    head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(384, n_out))
+    model = torch.nn.ModuleDict({"encoder": encoder, "head": head})
+
+    def forward(ids, mask):
+        hidden = model["encoder"](input_ids=ids, attention_mask=mask).last_hidden_state
+        m = mask.unsqueeze(-1).float()
+        return model["head"]((hidden * m).sum(1) / m.sum(1).clamp(min=1e-9))
+
+    enc = tokenizer(list(train["essay"]), padding="max_length", truncation=True,
+                    max_length=args.max_length, return_tensors="pt")
+    loader = DataLoader(TensorDataset(enc["input_ids"], enc["attention_mask"], y),
+                        batch_size=args.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(args.seed))
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "norm" in n.lower()]
+    decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "norm" in n.lower())]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    total = len(loader) * args.epochs
+    sched = get_linear_schedule_with_warmup(opt, int(round(0.1 * total)), total)
+    if task == "emotion":
+        weight = None
+        if args.class_weight == "balanced":
+            from sklearn.utils.class_weight import compute_class_weight
+
+            weight = torch.as_tensor(compute_class_weight("balanced", classes=classes,
+                                                          y=train["emotion"]), dtype=torch.float32)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+    else:
+        loss_fn = torch.nn.MSELoss()
+    train_s = 0.0
+    for _ in range(args.epochs):
+        model.train()
+        tic = time.perf_counter()
+        for ids, mask, target in loader:
+            loss = loss_fn(forward(ids, mask), target)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+        train_s += time.perf_counter() - tic
+    model.eval()
+    dev_enc = tokenizer(list(dev["essay"]), padding="max_length", truncation=True,
+                        max_length=args.max_length, return_tensors="pt")
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(dev), 2 * args.batch_size):
+            outs.append(forward(dev_enc["input_ids"][i:i + 2 * args.batch_size],
+                                dev_enc["attention_mask"][i:i + 2 * args.batch_size]))
+    out = torch.cat(outs).numpy()
+    if task == "emotion":
+        pred = classes[out.argmax(1)]
+    else:
+        pred = out * scale + mean
+    return {"train_s": train_s, "essays_per_s": len(train) * args.epochs / train_s}, pred
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=["emotion", "empathy-distress"], default="emotion")
+    parser.add_argument("--n-train", type=int, default=0, help="0: all 1860 training essays")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--class-weight", choices=["balanced"], default=None,
+                        help="emotion only: class-weighted cross-entropy in both runs")
+    parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--out", default="bench_finetune_out")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from skempathy.datasets import load_wassa
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    train = _subsample(load_wassa("train").frame, args.n_train)
+    dev = load_wassa("dev").frame
+    test = load_wassa("test").frame
+    target = ["emotion"] if args.task == "emotion" else ["empathy", "distress"]
+    y_dev = dev[target[0]] if args.task == "emotion" else dev[target]
+
+    rows = {}
+    ours, pred_dev, pred_test = run_skempathy(args.task, train, dev, test, args)
+    ours.update(_evaluate(args.task, y_dev, pred_dev))
+    rows["skempathy (dynamic padding, length-grouped)"] = ours
+    tag = args.task.replace("-", "_")
+    if args.task == "emotion":
+        out_test = pd.DataFrame({"message_id": test["message_id"], "emotion": pred_test})
+    else:
+        out_test = pd.DataFrame({"message_id": test["message_id"], "empathy": pred_test[:, 0],
+                                 "distress": pred_test[:, 1]})
+    out_test.to_csv(os.path.join(args.out, f"test_predictions_{tag}.tsv"), sep="\t", index=False)
+    if not args.skip_plain:
+        plain, plain_dev = run_plain(args.task, train, dev, args)
+        plain.update(_evaluate(args.task, y_dev, plain_dev))
+        rows[f"plain PyTorch (pad to max_length={args.max_length})"] = plain
+
+    keys = ["macro_f1", "accuracy"] if args.task == "emotion" else [
+        "empathy_pearson", "distress_pearson", "average_pearson"]
+    print(f"task={args.task} n_train={len(train)} epochs={args.epochs} "
+          f"max_length={args.max_length} batch_size={args.batch_size} lr={args.lr} "
+          f"class_weight={args.class_weight} "
+          f"threads={torch.get_num_threads()} cpu={platform.processor() or platform.machine()}")
+    print(f"| run | essays/s (train) | train s | {' | '.join('dev ' + k for k in keys)} |")
+    print("|---|---|---|" + "---|" * len(keys))
+    for name, row in rows.items():
+        print(f"| {name} | {row['essays_per_s']:.2f} | {row['train_s']:.0f} | "
+              + " | ".join(f"{row[k]:.3f}" for k in keys) + " |")
+    if len(rows) == 2:
+        a, b = list(rows.values())
+        print(f"speed-up: {a['essays_per_s'] / b['essays_per_s']:.2f}x")
+    with open(os.path.join(args.out, f"results_{tag}.json"), "w") as fh:
+        json.dump({"args": vars(args), "n_train": len(train), "rows": rows}, fh, indent=1,
+                  default=float)
+
+
+if __name__ == "__main__":
+    main()
