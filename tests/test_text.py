@@ -220,3 +220,31 @@ def test_lexicon_featurizer_errors(tmp_path):
         LexiconFeaturizer(pd.DataFrame({"w": ["a"], "r": [1.0]})).fit(["a"])
     with pytest.raises(NotFittedError):
         LexiconFeaturizer().transform(["a"])
+
+
+@pytest.mark.parametrize("kind", ["sentence", "transformer", "lexicon"])
+def test_sklearn_conventions_on_real_texts(kind, essays, tiny_bert_path, shared_data):
+    """The estimator checks sklearn runs on numeric matrices, run here on essays."""
+    from sklearn.utils.estimator_checks import check_get_params_invariance
+
+    if kind == "lexicon":
+        est = LexiconFeaturizer(shared_data / "empathy_distress_lexicon_sedoc2019")
+    else:
+        cls = SentenceEmbedder if kind == "sentence" else TransformerEmbedder
+        est = cls(tiny_bert_path, device="cpu", batch_size=8, show_progress=False)
+    params = clone(est).get_params()
+    assert est.fit(essays.to_frame()) is est  # fit returns self
+    assert est.n_features_in_ == 1 and est.feature_names_in_.tolist() == ["essay"]
+    est.fit(essays)
+    assert not hasattr(est, "feature_names_in_")  # refit on unnamed input forgets the name
+    first = est.transform(essays)
+    state = {k: v for k, v in est.__dict__.items() if not k.startswith("_")}
+    assert np.asarray(est.transform(essays[:3])).shape == (3, first.shape[1])
+    assert {k: v for k, v in est.__dict__.items() if not k.startswith("_")}.keys() == state.keys()
+    np.testing.assert_allclose(clone(est).fit(essays).transform(essays), first, atol=1e-6)
+    np.testing.assert_allclose(est.fit_transform(essays), first, atol=1e-6)  # idempotent fit
+    assert len(est.get_feature_names_out()) == first.shape[1]
+    assert est.get_params() == params  # fit does not change parameters
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(essays), first,
+                               atol=1e-6)
+    check_get_params_invariance(type(est).__name__, est)
