@@ -28,6 +28,7 @@ import time
 
 from skempathy.compose import make_wassa_pipeline
 from skempathy.datasets import load_wassa
+from skempathy.metrics import bootstrap_test
 from skempathy.model_selection import compare_models
 from skempathy.report import save_figure
 from skempathy.text import SentenceEmbedder
@@ -74,13 +75,24 @@ print(f"compare_models took {time.perf_counter() - start:.0f} s\n")
 print(result.to_markdown())
 
 # %%
+# The tests above ask "does a head beat SVR?". The other direction reuses the
+# stored out-of-fold predictions: is the best head better than each other one?
+best = result.best_model()
+y_oof, best_pred = result.oof(best)
+for name in result.predictions:
+    if name != best:
+        test = bootstrap_test(y_oof, best_pred, result.oof(name)[1], "average_pearson",
+                              n_resamples=args.n_resamples, random_state=0)
+        print(f"{best} vs {name}: delta average_pearson = {test.delta:+.3f}, "
+              f"p = {test.p_value:.3f}")
+
+# %%
 # Plot, HTML report and a slice of the best model by gender and race
 os.makedirs(os.path.dirname(args.figure) or ".", exist_ok=True)
 save_figure(result.plot(), args.figure)
 os.makedirs(args.out, exist_ok=True)
 result.to_html(os.path.join(args.out, "report.html"), title="Heads on MiniLM + demographics",
                demographics=X)
-best = result.best_model()
 slices = result.slice_report(X, models=[best], columns=["gender", "race"])
 print(f"\nOut-of-fold scores of {best} by group:")
 print(slices.drop(columns="model").round(3).to_string(index=False))
