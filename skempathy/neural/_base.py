@@ -409,6 +409,7 @@ class _BaseTransformerEstimator(BaseEstimator):
     # ---------------------------------------------------------------- pickling
     def __getstate__(self):
         state = dict(super().__getstate__())
+        state.pop("_cw", None)  # per-sample training weights: not needed after fit
         model = state.pop("model_", None)
         tokenizer = state.pop("tokenizer_", None)
         if model is not None:
