@@ -22,10 +22,15 @@ TARGETS = {"empathy_pearson": 0.40, "distress_pearson": 0.50, "macro_f1": 0.39}
 def add_arguments(parser):
     parser.add_argument("--out", default="wassa_out", metavar="DIR",
                         help="output folder (default: wassa_out)")
-    parser.add_argument("--recipe", default="default",
-                        help="pipeline recipe from skempathy.recipes (default: default)")
-    parser.add_argument("--model", default="all-MiniLM-L6-v2",
-                        help="sentence-transformers encoder (default: the embedded all-MiniLM-L6-v2)")
+    from ..recipes import RECIPES
+
+    parser.add_argument("--recipe", default="default", choices=sorted(RECIPES),
+                        help="pipeline recipe from skempathy.recipes: 'default' (fast, embedded "
+                             "MiniLM) or 'best' (all-mpnet-base-v2 + GoEmotions augmentation; "
+                             "optional mpnet install) (default: default)")
+    parser.add_argument("--model", default=None,
+                        help="sentence-transformers encoder (default: the recipe's encoder, "
+                             "all-MiniLM-L6-v2 for 'default', all-mpnet-base-v2 for 'best')")
     parser.add_argument("--cache", default=None, metavar="DIR",
                         help="on-disk embedding cache folder (default: memory only)")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
@@ -56,7 +61,8 @@ def run(args):
     started = time.perf_counter()
 
     train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
-    embedder = SentenceEmbedder(args.model, device=args.device, cache=args.cache,
+    model = args.model or recipe.get("encoder", "all-MiniLM-L6-v2")
+    embedder = SentenceEmbedder(model, device=args.device, cache=args.cache,
                                 show_progress=show)
     stages = tqdm(total=4, desc="skempathy wassa", unit="stage", disable=not show,
                   file=sys.stderr, position=0)
@@ -110,12 +116,12 @@ def run(args):
                head=_describe(track2), features=["text", "demographic", "personality", "iri"],
                columns=list(train.data.columns),
                scores={k: v for k, v in scores.items() if "pearson" not in k})
-    summary = {"recipe": args.recipe, "encoder": args.model, "dev": scores,
+    summary = {"recipe": args.recipe, "encoder": model, "dev": scores,
                "seconds": round(time.perf_counter() - started, 1)}
     write_atomic(out / "dev_scores.json",
                  lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
 
-    print(f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {args.model}, trained on "
+    print(f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {model}, trained on "
           f"{len(train.data)} train essays, scored on {len(dev.data)} dev essays)\n")
     rows = [("skempathy (this run), dev", _fmt(scores["empathy_pearson"]),
              _fmt(scores["distress_pearson"]), _fmt(scores["average_pearson"]),

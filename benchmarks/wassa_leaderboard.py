@@ -1,0 +1,186 @@
+"""WASSA 2021 leaderboard: our recipes beside the published systems.
+
+Fits a recipe of :mod:`skempathy.recipes` (default: ``best``) on the WASSA 2021
+training split, scores it on dev (official metrics) and with grouped 5-fold
+cross-validation on train (groups: writers, ``response_id``), and prints the
+scores beside the published systems' dev and test numbers, with the training
+time and the peak memory (RSS) of the fit. ``--ablation`` adds a table of the
+levers (encoder, head tuning, GoEmotions augmentation, lexicon), each measured
+the same way.
+
+Run::
+
+    python benchmarks/wassa_leaderboard.py --cache /tmp/skempathy_emb --ablation
+
+With ``--cache`` the essay embeddings are written to (and later read from) that
+folder, so the CV folds, the ablation rows and later runs encode each text once
+per encoder; the first run pays the encoding (see benchmarks/RESULTS.md for the
+cold-cache time of ``skempathy wassa --recipe best``).
+"""
+
+import argparse
+import resource
+import sys
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
+
+from skempathy.datasets import load_wassa
+from skempathy.metrics import wassa_evaluate
+from skempathy.recipes import (TRACK1_TASK, TRACK2_TASK, best_track1, best_track2,
+                               get_recipe)
+from skempathy.text import SentenceEmbedder
+
+# Published WASSA 2021 systems (numbers as reported in the system papers and the
+# shared-task overview; None: not reported). Dev = the official dev split.
+PUBLISHED = [
+    # system, split, empathy r, distress r, average r, emotion macro-F1
+    ("PVG multi-input multi-task RoBERTa (Track 1 1st)", "dev", 0.57, 0.56, None, None),
+    ("PVG multi-input multi-task RoBERTa (Track 1 1st)", "test", 0.517, 0.574, 0.545, None),
+    ("WASSA@IITK ELECTRA-base + GoEmotions", "dev", None, None, None, 0.608),
+    ("WASSA@IITK ensembles", "dev", None, None, None, "0.64-0.65"),
+    ("WASSA@IITK ensemble (Track 2 1st)", "test", None, None, 0.533, 0.553),
+    ("Team Phoenix T5", "dev", None, None, None, 0.572),
+]
+TARGETS = {"empathy_pearson": 0.60, "distress_pearson": 0.60, "macro_f1": 0.60}
+
+
+def _peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def grouped_cv(estimator, X, y, groups, n_splits=5):
+    """Mean and std over grouped folds of :func:`wassa_evaluate`'s scores."""
+    folds = []
+    for train, test in GroupKFold(n_splits).split(X, y, groups):
+        est = clone(estimator).fit(X.iloc[train], y.iloc[train])
+        folds.append(wassa_evaluate(y.iloc[test], est.predict(X.iloc[test])))
+    return {k: (float(np.mean([f[k] for f in folds])), float(np.std([f[k] for f in folds])))
+            for k in folds[0]}
+
+
+def evaluate(track1, track2, data, *, cv=5):
+    """Fit both tracks on train (timed), score dev, and cross-validate on train."""
+    train, dev = data
+    row = {}
+    if track1 is not None:
+        start = time.perf_counter()
+        fitted = clone(track1).fit(train.data, train.frame[TRACK1_TASK])
+        row["t1_seconds"] = time.perf_counter() - start
+        row.update(wassa_evaluate(dev.frame[TRACK1_TASK], fitted.predict(dev.data)))
+        if cv:
+            for k, v in grouped_cv(track1, train.data, train.frame[TRACK1_TASK],
+                                   train.groups, cv).items():
+                row["cv_" + k] = v
+    if track2 is not None:
+        start = time.perf_counter()
+        fitted = clone(track2).fit(train.data, train.frame[TRACK2_TASK])
+        row["t2_seconds"] = time.perf_counter() - start
+        row.update(wassa_evaluate(dev.frame[TRACK2_TASK], fitted.predict(dev.data)))
+        if cv:
+            for k, v in grouped_cv(track2, train.data, train.frame[TRACK2_TASK],
+                                   train.groups, cv).items():
+                row["cv_" + k] = v
+    return row
+
+
+def _f(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple):
+        return f"{value[0]:.3f}±{value[1]:.3f}"
+    return f"{value:.3f}"
+
+
+def print_table(rows, headers):
+    cells = [list(map(str, headers))] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for k, r in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+        if k == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def ablation_rows(args):
+    """(lever, track1, track2): each row changes one thing over the row above."""
+    minilm = SentenceEmbedder("all-MiniLM-L6-v2", cache=args.cache, device=args.device)
+    mpnet = SentenceEmbedder("all-mpnet-base-v2", cache=args.cache, device=args.device)
+    default = get_recipe("default")
+    return [
+        ("default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)",
+         default["track1"](embedder=minilm), default["track2"](embedder=minilm)),
+        ("MiniLM, best heads (down-weighted text; logreg C tuned, text only)",
+         best_track1(minilm), best_track2(minilm, augment=False)),
+        ("mpnet instead of MiniLM (best heads)",
+         best_track1(mpnet), best_track2(mpnet, augment=False)),
+        ("+ GoEmotions augmentation (Track 2) = recipe 'best'",
+         None, best_track2(mpnet, augment=True, data_home=args.data_home)),
+        ("+ Sedoc lexicon features (Track 1; CV leaks, see notes)",
+         best_track1(mpnet, lexicon=True), None),
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--recipe", default="best")
+    parser.add_argument("--cv", type=int, default=5, help="grouped folds (0: no CV)")
+    parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-home", default=None, help="where GoEmotions/the lexicon are")
+    parser.add_argument("--ablation", action="store_true", help="also print the ablation table")
+    args = parser.parse_args(argv)
+
+    data = (load_wassa("train"), load_wassa("dev"))
+    recipe = get_recipe(args.recipe)
+    encoder = recipe.get("encoder", "all-MiniLM-L6-v2")
+    embedder = SentenceEmbedder(encoder, cache=args.cache, device=args.device)
+    kwargs = {"data_home": args.data_home} if args.recipe == "best" else {}
+    t1 = recipe["track1"](embedder=embedder)
+    t2 = recipe["track2"](embedder=embedder, **kwargs)
+    start = time.perf_counter()
+    ours = evaluate(t1, t2, data, cv=0)
+    seconds = time.perf_counter() - start
+    peak = _peak_rss_mib()
+    if args.cv:
+        cv_row = evaluate(t1, t2, data, cv=args.cv)
+        ours.update({k: v for k, v in cv_row.items() if k.startswith("cv_")})
+
+    print(f"\nWASSA 2021 leaderboard: recipe '{args.recipe}' (encoder {encoder}); "
+          f"fit on train in {seconds:.0f} s (Track 1 {ours['t1_seconds']:.0f} s, Track 2 "
+          f"{ours['t2_seconds']:.0f} s, embedding cache {args.cache or 'memory only'}), "
+          f"peak RSS {peak:.0f} MiB\n")
+    headers = ["system", "split", "empathy r", "distress r", "average r", "emotion macro-F1"]
+    rows = [(f"skempathy '{args.recipe}'", "dev", _f(ours["empathy_pearson"]),
+             _f(ours["distress_pearson"]), _f(ours["average_pearson"]), _f(ours["macro_f1"]))]
+    if args.cv:
+        rows.append((f"skempathy '{args.recipe}'", f"train CV{args.cv} (grouped)",
+                     _f(ours["cv_empathy_pearson"]), _f(ours["cv_distress_pearson"]),
+                     _f(ours["cv_average_pearson"]), _f(ours["cv_macro_f1"])))
+    rows.append(("issue 7 targets", "dev", _f(TARGETS["empathy_pearson"]),
+                 _f(TARGETS["distress_pearson"]), "", _f(TARGETS["macro_f1"])))
+    rows += [(name, split, _f(e), _f(d), _f(a), _f(f)) for name, split, e, d, a, f in PUBLISHED]
+    print_table(rows, headers)
+
+    if args.ablation:
+        print("\nAblation (each row adds one lever to the row above; CV = grouped "
+              f"{args.cv}-fold on train, mean±std over folds)\n")
+        headers = ["lever", "dev emp r", "dev dis r", "dev avg r", "CV avg r",
+                   "dev macro-F1", "CV macro-F1", "fit s"]
+        table = []
+        for name, track1, track2 in ablation_rows(args):
+            row = evaluate(track1, track2, data, cv=args.cv)
+            table.append((name, _f(row.get("empathy_pearson")), _f(row.get("distress_pearson")),
+                          _f(row.get("average_pearson")), _f(row.get("cv_average_pearson")),
+                          _f(row.get("macro_f1")), _f(row.get("cv_macro_f1")),
+                          f"{row.get('t1_seconds', 0) + row.get('t2_seconds', 0):.0f}"))
+            print(" ", name, "done", file=sys.stderr, flush=True)
+        print_table(table, headers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

