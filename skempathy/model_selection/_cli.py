@@ -52,6 +52,9 @@ def add_arguments(parser):
                              f"{','.join(_FEATURES)} (default: text,demographic)")
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2",
                         help="sentence encoder of the text features (default: embedded MiniLM)")
+    parser.add_argument("--cache", default=None,
+                        help="folder for an on-disk embedding cache reused by later runs "
+                             "(default: memory only)")
     parser.add_argument("--split", default="train", choices=["train", "train+dev"],
                         help="data to cross-validate on (default: train, 1860 essays)")
     parser.add_argument("--n-resamples", type=int, default=1000,
@@ -72,7 +75,7 @@ def _slug(name):
 
 
 def build_models(names, targets, *, features=("text", "demographic"),
-                 encoder="all-MiniLM-L6-v2", random_state=0):
+                 encoder="all-MiniLM-L6-v2", cache=None, random_state=0):
     """Named unfitted estimators for the CLI (one shared embedder).
 
     Parameters
@@ -82,6 +85,8 @@ def build_models(names, targets, *, features=("text", "demographic"),
         ``["emotion"]``, or one or both of ``"empathy"``, ``"distress"``.
     features : sequence of str
     encoder : str
+    cache : str or None
+        Embedding cache folder of the shared ``SentenceEmbedder``.
     random_state : int
 
     Returns
@@ -114,7 +119,7 @@ def build_models(names, targets, *, features=("text", "demographic"),
             if embedder is None and "text" in features:
                 from skempathy.text import SentenceEmbedder
 
-                embedder = SentenceEmbedder(encoder)
+                embedder = SentenceEmbedder(encoder, cache=cache)
             models[name] = make_wassa_pipeline(task, head=name, features=tuple(features),
                                                embedder=embedder, random_state=random_state)
     return models
@@ -160,7 +165,7 @@ def run(args):
         return _fail(f"--baseline {baseline!r} is not one of --models {names}")
     try:
         models = build_models(names, targets, features=features, encoder=args.encoder,
-                              random_state=args.random_state)
+                              cache=args.cache, random_state=args.random_state)
     except (ValueError, TypeError) as exc:
         return _fail(str(exc))
     X, y, groups = _load(args.split, targets)
