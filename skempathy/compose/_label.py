@@ -49,8 +49,9 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
     --------
     >>> from xgboost import XGBClassifier
     >>> from skempathy.compose import LabelEncodedClassifier
-    >>> X = [[0.0], [0.1], [0.9], [1.0]]
-    >>> clf = LabelEncodedClassifier(XGBClassifier(n_estimators=5)).fit(X, ["sad", "sad", "joy", "joy"])
+    >>> X = [[i / 20] for i in range(20)]
+    >>> y = ["sad"] * 10 + ["joy"] * 10
+    >>> clf = LabelEncodedClassifier(XGBClassifier(n_estimators=5, n_jobs=1)).fit(X, y)
     >>> clf.classes_.tolist()
     ['joy', 'sad']
     >>> clf.predict([[0.05]]).tolist()

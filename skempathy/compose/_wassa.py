@@ -67,8 +67,8 @@ def make_preprocessor(text="essay", numeric="default", categorical="default", em
     >>> X, y = load_wassa("dev", target="empathy", return_X_y=True)
     >>> pre = make_preprocessor(numeric=["age"], categorical=["gender"])
     >>> Xt = pre.fit_transform(X.head(20))
-    >>> pre.get_feature_names_out()[[0, -2]].tolist()
-    ['text__sentenceembedder_0', 'categorical__gender_2']
+    >>> pre.get_feature_names_out()[[0, 384]].tolist()
+    ['text__sentenceembedder_0', 'numeric__age']
     """
     if numeric == "default":
         numeric = list(_DEFAULT_NUMERIC)
