@@ -284,7 +284,9 @@ class _BaseTransformerEstimator(BaseEstimator):
         who = f"{type(self).__name__}: "
         with T.seeded(seed, device):
             if not warm:
-                tokenizer, encoder = T.load_pretrained(self.model)
+                tokenizer, encoder = T.load_pretrained(
+                    self.model, show_progress=bool(self.verbose)
+                )
                 max_pos = getattr(encoder.config, "max_position_embeddings", None)
                 head_dims = {t["name"]: t["dim"] for t in tasks}
                 self._module_config = {

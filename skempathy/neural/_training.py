@@ -100,7 +100,7 @@ def seeded(seed, device="cpu"):
 # --------------------------------------------------------------------------------------
 # Loading, tokenisation and batching
 # --------------------------------------------------------------------------------------
-def load_pretrained(model, auto_class="AutoModel", **kwargs):
+def load_pretrained(model, auto_class="AutoModel", *, show_progress=True, **kwargs):
     """Load ``(tokenizer, model)`` for an embedded name, a local path or a hub name.
 
     Parameters
@@ -110,6 +110,8 @@ def load_pretrained(model, auto_class="AutoModel", **kwargs):
     auto_class : str, default="AutoModel"
         Name of the ``transformers`` auto class (``"AutoModelForSeq2SeqLM"``,
         ``"AutoModelForMaskedLM"``, ...).
+    show_progress : bool, default=True
+        Whether transformers shows its weight-loading bar (restored after).
     **kwargs
         Passed to ``from_pretrained`` of the model.
     """
@@ -117,9 +119,18 @@ def load_pretrained(model, auto_class="AutoModel", **kwargs):
 
     from ..base import resolve_model
 
+    from transformers.utils import logging as hf_logging
+
     path = resolve_model(model)
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    net = getattr(transformers, auto_class).from_pretrained(path, **kwargs)
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    if not show_progress:
+        hf_logging.disable_progress_bar()
+    try:
+        net = getattr(transformers, auto_class).from_pretrained(path, **kwargs)
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     return tokenizer, net
 
 
