@@ -53,7 +53,7 @@ def main(argv=None):
         return (clone(est).fit(A, y).predict(B),
                 cross_val_predict(clone(est), A, y, groups=train.groups, cv=cv))
 
-    print("Track 1 (Pearson r)                         dev emp  dev dis   CV emp   CV dis")
+    print(f"{'Track 1 (Pearson r)':<46}  dev emp  dev dis   CV emp   CV dis")
     base = {
         "Ridge(2000), scaled text": (True, Ridge(alpha=2000.0)),
         "Ridge(300), scaled text": (True, Ridge(alpha=300.0)),
@@ -63,8 +63,8 @@ def main(argv=None):
     }
     preds = {name: {t: predictions(s, e, t) for t in ("empathy", "distress")}
              for name, (s, e) in base.items()}
-    blends = {f"{w:.1f} Ridge(2000) + {1 - w:.1f} SVR(C=3) raw  [default: 0.7]": w
-              for w in (0.5, 0.7)}
+    blends = {"0.5 Ridge(2000) + 0.5 SVR(C=3) raw": 0.5,
+              "0.7 Ridge(2000) + 0.3 SVR(C=3) raw [default]": 0.7}
     for name, w in blends.items():
         preds[name] = {t: tuple(w * a + (1 - w) * b for a, b in zip(
             preds["Ridge(2000), scaled text"][t], preds["SVR(C=3), raw text"][t]))
@@ -72,7 +72,7 @@ def main(argv=None):
     for name, p in preds.items():
         r = [pearsonr(dev.frame[t], p[t][0])[0] for t in ("empathy", "distress")]
         r += [pearsonr(train.frame[t], p[t][1])[0] for t in ("empathy", "distress")]
-        print(f"{name:<44}" + "".join(f"{v:9.3f}" for v in r))
+        print(f"{name:<46}" + "".join(f"{v:9.3f}" for v in r))
 
     print("\nTrack 2 (macro-F1)                               dev    CV")
     A, B = feats[True]
