@@ -200,7 +200,8 @@ def main(argv=None):
              f"pickle {c['pickle_kib']:.0f} KiB (no weights: model reloaded lazily)"),
             ("(c) first single-essay predict (loads MiniLM)", f"{c['first_predict_s']:.2f} s", ""),
             ("(c) single-essay predict, warm (median of 20)", f"{c['warm_median_ms']:.1f} ms", ""),
-            ("(c) peak memory of that process", f"{c['peak_rss_mib']:.0f} MiB", "VmHWM of the fresh process"),
+            ("(c) peak memory of that process", f"{c['peak_rss_mib']:.0f} MiB",
+             "VmHWM of the fresh process"),
         ]
         print(json.dumps({"c": c}), flush=True)
     width = max(len(r[0]) for r in rows)

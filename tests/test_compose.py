@@ -174,7 +174,8 @@ def test_grid_search_over_heads_with_grouped_folds_encodes_each_text_once(wassa,
     from sklearn.svm import SVR
     from xgboost import XGBRegressor
 
-    grid = {"head": [Ridge(alpha=100.0), SVR(), XGBRegressor(n_estimators=20, max_depth=2, n_jobs=1)]}
+    grid = {"head": [Ridge(alpha=100.0), SVR(),
+                     XGBRegressor(n_estimators=20, max_depth=2, n_jobs=1)]}
     clear_embedding_cache()
     search = GridSearchCV(pipe, grid, cv=GroupKFold(n_splits=3), scoring=get_scorer("pearson"))
     search.fit(X, y, groups=groups)

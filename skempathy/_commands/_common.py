@@ -16,7 +16,7 @@ TASKS = {
 
 
 def parse_task(text):
-    """``"empathy"``, ``"distress"``, ``"emotion"`` or ``"empathy+distress"`` (also with a comma)."""
+    """Task from ``empathy``, ``distress``, ``emotion`` or ``empathy+distress`` (or a comma)."""
     key = text.replace(",", "+").replace(" ", "")
     if key == "distress+empathy":
         key = "empathy+distress"
@@ -47,7 +47,8 @@ def read_table(path):
         elif suffix in (".jsonl", ".ndjson"):
             frame = pd.read_json(path, lines=True)
         else:
-            raise CLIError(f"unsupported input format {suffix!r} (use .csv, .tsv or .jsonl): {path}")
+            raise CLIError(
+                f"unsupported input format {suffix!r} (use .csv, .tsv or .jsonl): {path}")
     except CLIError:
         raise
     except Exception as exc:  # parser errors

@@ -82,7 +82,9 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
             The fitted classifier.
         """
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         # validate (shape, emptiness, feature names) but hand the estimator X unchanged
         validate_data(self, X, reset=True, accept_sparse=True, ensure_all_finite=False,
                       dtype=None)
@@ -90,7 +92,8 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         check_classification_targets(y)
         self.label_encoder_ = LabelEncoder().fit(y)
         self.classes_ = self.label_encoder_.classes_
-        self.estimator_ = clone(self.estimator).fit(X, self.label_encoder_.transform(y), **fit_params)
+        codes = self.label_encoder_.transform(y)
+        self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
         return self
 
     def _check_X(self, X):
