@@ -123,7 +123,7 @@ def ablation_rows(args):
          best_track1(mpnet).set_params(**ridge), best_track2(mpnet, augment=False)),
         ("mpnet, SVR head (Track 1 of recipe 'best')",
          best_track1(mpnet), None),
-        ("+ GoEmotions augmentation (Track 2) = recipe 'best'",
+        ("mpnet + GoEmotions augmentation (Track 2; off in recipe 'best')",
          None, best_track2(mpnet, augment=True, data_home=args.data_home)),
         ("mpnet SVR + Sedoc lexicon features (Track 1; CV leaks, see notes)",
          best_track1(mpnet, lexicon=True), None),

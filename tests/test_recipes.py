@@ -35,7 +35,8 @@ def test_best_track1_fits_and_weights_the_text_block(wassa_small, tiny_embedder)
     X, frame, X_dev, frame_dev = wassa_small
     pipe = best_track1(tiny_embedder)
     # a plain sklearn object: clone and set_params reach every step
-    pipe = clone(pipe).set_params(head__estimator__C=3.0, preprocessor__text__standardscaler__copy=True)
+    pipe = clone(pipe).set_params(head__estimator__C=3.0,
+                                  preprocessor__text__standardscaler__copy=True)
     pipe.fit(X, frame[["empathy", "distress"]])
     pred = pipe.predict(X_dev)
     assert pred.shape == (20, 2) and np.isfinite(pred).all()
