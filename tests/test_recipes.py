@@ -112,3 +112,18 @@ def test_wassa_cli_recipe_option():
     assert parser.parse_args(["wassa"]).recipe == "default"
     with pytest.raises(SystemExit):
         parser.parse_args(["wassa", "--recipe", "fastest"])
+
+
+def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path):
+    import joblib
+
+    from skempathy.cli import main
+
+    out = tmp_path / "best"
+    assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
+                 "--quiet"]) == 0
+    assert len((out / "predictions_EMO.tsv").read_text().splitlines()) == 525
+    track1 = joblib.load(out / "track1_empathy_distress.joblib")["estimator"]
+    # the fitted model is the best recipe's (SVR per target on the down-weighted text block)
+    assert type(track1.named_steps["head"].estimators_[0]).__name__ == "SVR"
+    assert track1.named_steps["preprocessor"].transformer_weights == {"text": 0.2}
