@@ -508,6 +508,74 @@ def test_train_loop_gradient_accumulation_and_history(tiny_bert_path):
     assert not torch.allclose(s1["head.heads.y.weight"], s2["head.heads.y.weight"])
 
 
+def _linear_problem():
+    import torch
+
+    with T.seeded(0):
+        model = torch.nn.Linear(5, 1)
+        x, y = torch.randn(12, 5), torch.randn(12, 1)
+
+    def loss_fn(m, b):
+        return torch.nn.functional.mse_loss(m(b["x"]), b["y"])
+
+    def chunks(*sizes):
+        edges = np.cumsum((0,) + sizes)
+        return [{"x": x[a:b], "y": y[a:b]} for a, b in zip(edges[:-1], edges[1:])]
+
+    return model, loss_fn, chunks
+
+
+def test_train_loop_accumulation_equals_the_larger_batch():
+    """accum=2 over batches of 4, 4, 4 takes the same steps as batches of 8 and 4: the
+    last, incomplete group is averaged over its own batch count, not over ``accum``."""
+    import copy
+
+    model, loss_fn, chunks = _linear_problem()
+    twin = copy.deepcopy(model)
+    kw = dict(max_epochs=2, learning_rate=0.1, warmup_ratio=0.0)
+    T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, gradient_accumulation_steps=2, **kw)
+    T.train_loop(twin, lambda e: chunks(8, 4), loss_fn, **kw)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_train_loop_interrupt_without_early_stopping_keeps_last_full_epoch():
+    model, loss_fn, chunks = _linear_problem()
+    seen, snapshots = [], []
+
+    def batches(epoch):
+        snapshots.append(T.cpu_state_dict(model))  # weights at the start of each epoch
+        return chunks(4, 4, 4)
+
+    def loss_with_interrupt(m, b):
+        seen.append(1)
+        if len(seen) == 5:  # second batch of epoch 2
+            raise KeyboardInterrupt
+        return loss_fn(m, b)
+
+    with pytest.warns(UserWarning, match=r"best weights so far \(epoch 1\)"):
+        out = T.train_loop(model, batches, loss_with_interrupt, max_epochs=3, learning_rate=0.1)
+    assert out["interrupted"] and out["best_epoch"] == 1 and out["best_score"] is None
+    for name, value in T.cpu_state_dict(model).items():
+        np.testing.assert_array_equal(value.numpy(), snapshots[1][name].numpy())
+
+
+def test_train_loop_resumed_run_keeps_the_earlier_best():
+    """warm_start + early stopping: epochs that do not beat the earlier best score are dropped."""
+    model, loss_fn, chunks = _linear_problem()
+    before = T.cpu_state_dict(model)
+    out = T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=2, learning_rate=0.1,
+                       eval_fn=lambda m: 0.0, start_epoch=3, initial_best=(0.9, 3))
+    assert out["best_epoch"] == 3 and out["best_score"] == 0.9
+    assert [h["epoch"] for h in out["history"]] == [4, 5]
+    for name, value in T.cpu_state_dict(model).items():
+        np.testing.assert_array_equal(value.numpy(), before[name].numpy())
+    better = T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1,
+                          learning_rate=0.1, eval_fn=lambda m: 1.0, start_epoch=5,
+                          initial_best=(0.9, 3))
+    assert better["best_epoch"] == 6 and better["best_score"] == 1.0
+
+
 # ------------------------------------------------------------- real encoder
 @pytest.mark.slow
 def test_minilm_fine_tuning_learns_empathy_and_distress():

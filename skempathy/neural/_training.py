@@ -399,6 +399,7 @@ def train_loop(
     n_iter_no_change=None,
     tol=0.0,
     start_epoch=0,
+    initial_best=None,
     show_progress=False,
     desc="fit",
 ):
@@ -433,6 +434,10 @@ def train_loop(
         larger than ``tol``.
     start_epoch : int, default=0
         Number of epochs already run (``warm_start``), used for numbering.
+    initial_best : tuple (score, epoch) or None, default=None
+        With ``eval_fn`` and ``warm_start``: the best validation score and epoch
+        of the earlier fit, whose weights ``model`` holds now. A resumed run
+        then keeps them unless a new epoch beats that score.
     show_progress : bool
         tqdm bar per epoch showing the running loss and the last valid score.
 
@@ -441,8 +446,14 @@ def train_loop(
     dict
         ``history`` (list of per-epoch dicts: epoch, train_loss, valid_score,
         learning_rate, n_samples, duration_s, samples_per_s), ``best_epoch``
-        (epoch number, or the last epoch without ``eval_fn``), ``best_score``
-        and ``interrupted`` (bool).
+        (epoch number, or the last completed epoch without ``eval_fn``),
+        ``best_score`` and ``interrupted`` (bool).
+
+    Notes
+    -----
+    A ``KeyboardInterrupt`` ends training early and keeps the best weights so
+    far: the best validation epoch with ``eval_fn``, else the weights at the
+    end of the last completed epoch (the current weights if none completed).
     """
     import torch
     from tqdm.auto import tqdm
@@ -460,6 +471,11 @@ def train_loop(
     scaler = torch.amp.GradScaler("cuda") if need_scaler else None
 
     history, best_score, best_epoch, best_state = [], -np.inf, None, None
+    if eval_fn is not None and initial_best is not None and initial_best[0] is not None:
+        best_score, best_epoch = float(initial_best[0]), initial_best[1]
+        best_state = cpu_state_dict(model)
+    # Without eval_fn an interrupt falls back to the end of the last full epoch.
+    completed_state = cpu_state_dict(model) if eval_fn is None and start_epoch else None
     since_best, interrupted = 0, False
     epoch_batches = first
     try:
@@ -481,7 +497,10 @@ def train_loop(
                 batch = to_device(batch, device)
                 with autocast:
                     loss = loss_fn(model, batch)
-                scaled = loss / accum
+                # Mean over the batches of this optimizer step; the last group of
+                # an epoch may hold fewer than ``accum`` batches.
+                group_start = (step // accum) * accum
+                scaled = loss / min(accum, len(epoch_batches) - group_start)
                 if scaler is not None:
                     scaler.scale(scaled).backward()
                 else:
@@ -528,14 +547,19 @@ def train_loop(
                 )
             bar.close()
             history.append(record)
+            if eval_fn is None and local_epoch + 1 < max_epochs:
+                completed_state = cpu_state_dict(model)
             if eval_fn is not None and n_iter_no_change and since_best >= n_iter_no_change:
                 break
     except KeyboardInterrupt:
         interrupted = True
+        if best_state is None and completed_state is not None:
+            best_state = completed_state
+            best_epoch = history[-1]["epoch"] if history else start_epoch
         warnings.warn(
             "Training interrupted (KeyboardInterrupt): keeping "
             + (f"the best weights so far (epoch {best_epoch})." if best_state is not None
-               else "the current weights."),
+               else "the current weights (no epoch had completed)."),
             UserWarning,
             stacklevel=2,
         )
@@ -549,7 +573,7 @@ def train_loop(
     return {
         "history": history,
         "best_epoch": best_epoch,
-        "best_score": None if best_state is None else best_score,
+        "best_score": best_score if eval_fn is not None and best_state is not None else None,
         "interrupted": interrupted,
     }
 

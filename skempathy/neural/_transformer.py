@@ -74,14 +74,17 @@ COMMON_ATTRS_DOC = """model_ : torch.nn.Module
         early stopping), ``learning_rate``, ``n_samples``, ``duration_s``,
         ``samples_per_s``, ``best``.
     best_epoch_ : int
-        Epoch whose weights were kept (the last without early stopping).
+        Epoch whose weights were kept (the last completed one without early
+        stopping). With ``warm_start``, a resumed fit keeps the earlier best
+        weights unless one of its epochs beats ``best_score_``.
     best_score_ : float or None
         Validation score of ``best_epoch_`` (None without early stopping).
     n_iter_ : int
         Number of epochs run (over all warm-started fits).
     interrupted_ : bool
-        Whether the last fit was stopped by KeyboardInterrupt (the weights
-        kept are the best so far).
+        Whether the last fit was stopped by KeyboardInterrupt. The weights
+        kept are the best so far: the best validation epoch with early
+        stopping, else the end of the last completed epoch.
     train_samples_per_s_ : float
         Mean training throughput of the last fit."""
 
