@@ -81,6 +81,9 @@ class SeedEnsemble(MetaEstimatorMixin, BaseEstimator):
         The parameters that received the seeds.
     classes_ : ndarray
         Class labels (classifiers only).
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator matrix (``predict`` then
+        returns a 0/1 matrix).
     n_features_in_ : int
         Forwarded from the first member when it has it.
 
@@ -159,6 +162,12 @@ class SeedEnsemble(MetaEstimatorMixin, BaseEstimator):
         )
         self.seeds_ = seeds
         self.seed_params_ = params
+        from sklearn.utils.multiclass import type_of_target
+
+        # Multi-label members (indicator y) vote per label, not over classes_.
+        self.multilabel_ = _is_classifier(self.estimator) and (
+            type_of_target(y) == "multilabel-indicator"
+        )
         first = self.estimators_[0]
         if hasattr(first, "classes_"):
             self.classes_ = first.classes_
@@ -190,10 +199,21 @@ class SeedEnsemble(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            For a multi-label indicator ``y``, a 0/1 matrix: the mean member
+            probability of each label thresholded at 0.5 (or a per-label
+            majority vote when the members have no ``predict_proba``).
         """
         check_is_fitted(self)
         if not _is_classifier(self.estimator):
             return np.mean([est.predict(X) for est in self.estimators_], axis=0)
+        if getattr(self, "multilabel_", False):
+            if hasattr(self.estimators_[0], "predict_proba"):
+                proba = self.predict_proba(X)
+                if isinstance(proba, np.ndarray) and proba.ndim == 2:
+                    return (proba >= 0.5).astype(int)
+            # per-label majority vote of the members' indicator matrices (ties -> 1)
+            votes = np.mean([np.asarray(est.predict(X)) for est in self.estimators_], axis=0)
+            return (votes >= 0.5).astype(int)
         if hasattr(self.estimators_[0], "predict_proba"):
             proba = self.predict_proba(X)
             return self.classes_[np.argmax(proba, axis=1)]

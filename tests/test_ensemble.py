@@ -92,3 +92,38 @@ def test_errors():
         SeedEnsemble(SGDClassifier(), n_estimators=0).fit([[0.0], [1.0]], [0, 1])
     with pytest.raises(Exception, match="not fitted"):
         SeedEnsemble(SGDClassifier()).predict([[0.0]])
+
+
+def _multilabel_wassa(n):
+    """A real multi-label target: sad essay / empathy >= 4 / distress >= 4."""
+    frame = load_wassa("train").frame.iloc[:n]
+    Y = np.column_stack([frame["emotion"] == "sadness", frame["empathy"] >= 4,
+                         frame["distress"] >= 4]).astype(int)
+    return frame["essay"].tolist(), Y
+
+
+def test_multilabel_members_give_an_indicator_matrix(tiny_bert_path):
+    import warnings
+
+    from sklearn.multioutput import MultiOutputClassifier
+
+    from skempathy.neural import TransformerClassifier
+
+    X, Y = _multilabel_wassa(40)
+    neural = TransformerClassifier(tiny_bert_path, max_length=32, batch_size=8, max_epochs=1,
+                                   learning_rate=5e-4, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # truncation
+        ens = SeedEnsemble(neural, n_estimators=2, random_state=0).fit(X, Y)
+        proba = ens.predict_proba(X)
+        pred = ens.predict(X)
+    assert ens.multilabel_ and proba.shape == Y.shape and pred.shape == Y.shape
+    np.testing.assert_array_equal(pred, (proba >= 0.5).astype(int))
+    # members without a 2-D predict_proba vote per label
+    sgd = make_pipeline(TfidfVectorizer(min_df=2),
+                        MultiOutputClassifier(SGDClassifier(max_iter=20, tol=None)))
+    X, Y = _multilabel_wassa(400)
+    ens = SeedEnsemble(sgd, n_estimators=3, random_state=0).fit(X, Y)
+    votes = np.mean([m.predict(X) for m in ens.estimators_], axis=0)
+    np.testing.assert_array_equal(ens.predict(X), (votes >= 0.5).astype(int))
+    assert set(np.unique(ens.predict(X))) <= {0, 1}
