@@ -119,15 +119,27 @@ def test_newsemp_binary_labels_and_same_essays_as_wassa():
 # --- lexicon ---------------------------------------------------------------------------
 
 def test_lexicon_from_path_and_data_home(shared_data, tmp_path):
-    lexicon = load_empathy_lexicon(shared_data / "empathy_distress_lexicon_sedoc2019")
-    assert lexicon.shape == (9356, 3)
+    bunch = load_empathy_lexicon(shared_data / "empathy_distress_lexicon_sedoc2019")
+    lexicon = bunch.frame
+    assert lexicon.shape == (9356, 3) and bunch.feature_names == ["empathy", "distress"]
     row = lexicon.set_index("word").loc["helps"]
     assert row["empathy"] == pytest.approx(4.31595359173709)
     assert row["distress"] == pytest.approx(2.40957340279997)
+    assert bunch.data.loc["helps", "distress"] == pytest.approx(2.40957340279997)
+    assert bunch.words.tolist() == lexicon["word"].tolist()
+    assert "Sedoc" in bunch.DESCR and "not" in bunch.DESCR and "leak" in bunch.DESCR
+    raw = load_empathy_lexicon(shared_data / "empathy_distress_lexicon_sedoc2019", as_frame=False)
+    assert raw.data.shape == (9356, 2) and raw.data.dtype == float
     # the test session's SKEMPATHY_DATA is prefilled (tests/conftest.py)
-    pd.testing.assert_frame_equal(load_empathy_lexicon(), lexicon)
+    pd.testing.assert_frame_equal(load_empathy_lexicon().frame, lexicon)
     with pytest.raises(FileNotFoundError, match="not bundled"):
         load_empathy_lexicon(data_home=tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empathy_lexicon.txt").write_text("token,score\nhelps,4.3\n")
+    (bad / "distress_lexicon.txt").write_text("word,rating\nhelps,2.4\n")
+    with pytest.raises(ValueError, match="not a 'word,rating' CSV"):
+        load_empathy_lexicon(bad)
 
 
 # --- GoEmotions ------------------------------------------------------------------------

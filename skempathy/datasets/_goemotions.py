@@ -130,4 +130,5 @@ def fetch_goemotions(subset="train", *, data_home=None, download_if_missing=True
     if return_X_y:
         return texts, target
     return Bunch(data=texts, target=target, target_names=target_names, frame=frame,
+                 feature_names=["text"],
                  DESCR=load_descr("goemotions"))

@@ -4,8 +4,9 @@ import os
 from pathlib import Path
 
 import pandas as pd
+from sklearn.utils import Bunch
 
-from ._base import get_data_home
+from ._base import get_data_home, load_descr
 
 __all__ = ["load_empathy_lexicon"]
 
@@ -13,7 +14,7 @@ _FILES = {"empathy": "empathy_lexicon.txt", "distress": "distress_lexicon.txt"}
 LEXICON_FOLDER = "empathy_lexicon"
 
 
-def load_empathy_lexicon(path=None, *, data_home=None):
+def load_empathy_lexicon(path=None, *, data_home=None, as_frame=True):
     """Load the empathy and distress word ratings of Sedoc et al. (2019).
 
     9356 words, each with an empathy and a distress rating learned from
@@ -29,11 +30,16 @@ def load_empathy_lexicon(path=None, *, data_home=None):
         (CSV: ``word,rating``). ``None`` looks in the data home.
     data_home : str or path-like, default=None
         See :func:`get_data_home`; used when ``path`` is None.
+    as_frame : bool, default=True
+        ``data`` as a DataFrame indexed by word (else a float ndarray).
 
     Returns
     -------
-    lexicon : pandas.DataFrame
-        Columns ``word``, ``empathy``, ``distress``; one row per word.
+    lexicon : sklearn.utils.Bunch
+        ``frame`` (DataFrame with columns ``word``, ``empathy``, ``distress``;
+        one row per word), ``data`` (the two rating columns), ``words``
+        (ndarray of str), ``feature_names`` (``["empathy", "distress"]``) and
+        ``DESCR`` (provenance, licence, and the leak caveat).
 
     Raises
     ------
@@ -44,7 +50,7 @@ def load_empathy_lexicon(path=None, *, data_home=None):
     --------
     >>> from skempathy.datasets import load_empathy_lexicon
     >>> lexicon = load_empathy_lexicon()  # doctest: +SKIP
-    >>> lexicon.columns.tolist()  # doctest: +SKIP
+    >>> lexicon.frame.columns.tolist()  # doctest: +SKIP
     ['word', 'empathy', 'distress']
     """
     folder = Path(path) if path is not None else Path(get_data_home(data_home)) / LEXICON_FOLDER
@@ -63,5 +69,12 @@ def load_empathy_lexicon(path=None, *, data_home=None):
         if list(frame.columns) != ["word", "rating"] or frame["rating"].isna().any():
             raise ValueError(f"{folder / filename} is not a 'word,rating' CSV file.")
         frames.append(frame.rename(columns={"rating": column}).set_index("word"))
-    lexicon = frames[0].join(frames[1], how="inner")
-    return lexicon.reset_index()
+    ratings = frames[0].join(frames[1], how="inner")
+    frame = ratings.reset_index()
+    return Bunch(
+        frame=frame,
+        data=ratings if as_frame else ratings.to_numpy(dtype=float),
+        words=frame["word"].to_numpy(dtype=object),
+        feature_names=list(_FILES),
+        DESCR=load_descr("empathy_lexicon"),
+    )

@@ -66,4 +66,4 @@ def fetch_twittemp(*, data_home=None, download_if_missing=True, return_X_y=False
     if return_X_y:
         return texts, frame["label"]
     return Bunch(data=texts, target=frame["label"], target_names=list(TWITTEMP_LABELS.values()),
-                 frame=frame, DESCR=load_descr("twittemp"))
+                 frame=frame, feature_names=["text"], DESCR=load_descr("twittemp"))

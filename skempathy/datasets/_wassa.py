@@ -197,8 +197,8 @@ def load_newsemp(*, target=("empathy", "distress"), as_frame=True, return_X_y=Fa
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``data`` (essay texts), ``target``, ``frame``, ``target_names``,
-        ``groups`` (writer ids), ``DESCR``.
+        ``data`` (essay texts), ``target``, ``frame``, ``feature_names``
+        (``["essay"]``), ``target_names``, ``groups`` (writer ids), ``DESCR``.
 
     Examples
     --------
@@ -216,7 +216,7 @@ def load_newsemp(*, target=("empathy", "distress"), as_frame=True, return_X_y=Fa
         data, y = data.to_numpy(dtype=object), y.to_numpy()
     if return_X_y:
         return data, y
-    return Bunch(data=data, target=y, frame=frame, target_names=names,
+    return Bunch(data=data, target=y, frame=frame, feature_names=["essay"], target_names=names,
                  groups=frame["response_id"], DESCR=load_descr("newsemp"))
 
 

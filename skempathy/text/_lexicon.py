@@ -80,9 +80,9 @@ class LexiconFeaturizer(TextInputMixin, TransformerMixin, BaseEstimator):
             from ..datasets import load_empathy_lexicon
 
             if isinstance(self.lexicon, str) and self.lexicon == "empathy_distress":
-                frame = load_empathy_lexicon(data_home=self.data_home)
+                frame = load_empathy_lexicon(data_home=self.data_home).frame
             else:
-                frame = load_empathy_lexicon(self.lexicon)
+                frame = load_empathy_lexicon(self.lexicon).frame
         if "word" not in frame.columns:
             raise ValueError(
                 f"LexiconFeaturizer: the lexicon needs a 'word' column, got {list(frame.columns)}."
