@@ -53,6 +53,22 @@ def test_predict_emotion_writes_labels_and_probabilities(suffix, emotion_model, 
     assert (pred["message_id"] == X["message_id"]).all()
 
 
+def test_predict_emotion_without_probabilities_writes_decision_scores(tmp_path, tiny_bert_path):
+    model = tmp_path / "ridge_emotion.joblib"
+    assert main(["train", "--task", "emotion", "--head", "ridge", "--features", "text",
+                 "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
+    X = load_wassa("dev").frame.head(6)
+    src, dst = tmp_path / "in.csv", tmp_path / "pred.csv"
+    X.to_csv(src, index=False)
+    assert main(["predict", str(model), "--input", str(src), "--output", str(dst)]) == 0
+    pred = pd.read_csv(dst)
+    scores = pred.filter(like="score_")
+    assert scores.shape == (6, 7) and not pred.filter(like="proba_").shape[1]
+    # the label is the arg-max of the written scores
+    best = scores.to_numpy().argmax(axis=1)
+    assert pred["emotion"].tolist() == [scores.columns[j][len("score_"):] for j in best]
+
+
 def test_predict_regression_with_renamed_text_column(tmp_path, tiny_bert_path, capsys):
     model = tmp_path / "emp.joblib"
     assert main(["train", "--task", "empathy+distress", "--head", "ridge", "--features", "text",

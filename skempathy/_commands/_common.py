@@ -146,8 +146,9 @@ def required_columns(bundle):
 def predictions_frame(bundle, X):
     """Predictions of a model bundle on ``X`` as a DataFrame.
 
-    Emotion: ``emotion`` then ``proba_<label>`` per class; regression: one
-    column per target.
+    Emotion: ``emotion`` then ``proba_<label>`` per class, or, for heads
+    without probabilities (``svr``/``ridge``: SVC, RidgeClassifier),
+    ``score_<label>`` decision scores; regression: one column per target.
     """
     import numpy as np
     import pandas as pd
@@ -158,9 +159,15 @@ def predictions_frame(bundle, X):
     if bundle.get("task") == "emotion":
         out = pd.DataFrame({"emotion": np.asarray(pred)})
         if hasattr(est, "predict_proba"):
-            proba = est.predict_proba(X)
-            for j, label in enumerate(est.classes_):
-                out[f"proba_{label}"] = proba[:, j]
+            prefix, scores = "proba", est.predict_proba(X)
+        elif hasattr(est, "decision_function"):
+            prefix, scores = "score", np.asarray(est.decision_function(X))
+        else:
+            return out
+        if scores.ndim == 1:  # binary decision_function: the score of classes_[1]
+            scores = np.column_stack([-scores, scores])
+        for j, label in enumerate(est.classes_):
+            out[f"{prefix}_{label}"] = scores[:, j]
         return out
     pred = np.asarray(pred, dtype=float)
     if pred.ndim == 1:
