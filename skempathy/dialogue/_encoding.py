@@ -79,7 +79,7 @@ def encode_texts(texts, *, model="minilm", batch_size=64, normalize=True, device
     if cache_dir is None:
         return _encode_uncached(None, texts, model, batch_size, normalize, device, show_progress)
     identity = f"{model_identity(model)}|normalize={bool(normalize)}"
-    folder = Path(cache_dir) / hashlib.sha1(identity.encode()).hexdigest()[:16]
+    folder = Path(cache_dir).expanduser() / hashlib.sha1(identity.encode()).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
     keys = _text_keys(texts)
     known = _load_shards(folder)

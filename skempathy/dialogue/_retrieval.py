@@ -327,15 +327,20 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         if side == "context":
             tokenizer.truncation_side = self.truncate_context
         try:
-            return model.preprocess(list(texts))
+            # sentence-transformers >= 6 calls it preprocess; older releases tokenize
+            prepare = getattr(model, "preprocess", None) or model.tokenize
+            return prepare(list(texts))
         finally:
             tokenizer.truncation_side = old
 
     def _train(self, contexts, responses):
         import torch
-        from sentence_transformers.sentence_transformer.losses import (
-            MultipleNegativesRankingLoss,
-        )
+        try:  # the module moved in sentence-transformers 6
+            from sentence_transformers.sentence_transformer.losses import (
+                MultipleNegativesRankingLoss,
+            )
+        except ImportError:  # pragma: no cover - sentence-transformers < 6
+            from sentence_transformers.losses import MultipleNegativesRankingLoss
         from sentence_transformers.util import batch_to_device
         from tqdm.auto import tqdm
         from transformers import get_linear_schedule_with_warmup

@@ -170,7 +170,7 @@ def _disk_location(cache):
     if cache is None or cache is True or cache is False or cache == "memory":
         return None
     if isinstance(cache, (str, os.PathLike)):
-        return Path(cache)
+        return Path(cache).expanduser()
     location = getattr(cache, "location", None)  # joblib.Memory
     if location is None:
         return None  # joblib.Memory(None): caching disabled on disk
