@@ -149,8 +149,8 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         model = getattr(self, "_model", None)
         if model is None:
             device = self.device_
-            if device != "cpu" and self.device == "auto":
-                device = resolve_device("auto")  # unpickled on another machine
+            if self.device == "auto":
+                device = resolve_device("auto")  # may differ after unpickling elsewhere
             current = model_identity(self.model_path_)
             key = (type(self).__name__, self.model_path_, current, device, self._load_settings())
             try:
