@@ -70,7 +70,11 @@ def test_mlm_checkpoint_adapts_and_loads_into_transformer_classifier(wassa, tiny
     before = AutoModel.from_pretrained(tiny_bert_path).embeddings.word_embeddings.weight
     after = AutoModel.from_pretrained(path).embeddings.word_embeddings.weight
     assert not torch.allclose(before, after)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
     assert adapter.masked_lm_loss(texts) < adapter.masked_lm_loss(texts, model=tiny_bert_path)
+    torch.testing.assert_close(torch.rand(3), expected)  # the caller's RNG is untouched
     # the checkpoint is a model= for the fine-tuned estimators
     clf = TransformerClassifier(model=path, max_epochs=1, max_length=24, batch_size=8,
                                 random_state=0, device="cpu")

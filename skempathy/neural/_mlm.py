@@ -145,7 +145,6 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
 
     def _batches(self, tokenizer, ids, rows, seed):
         """Masked batches for ``rows`` (the masking is seeded per batch)."""
-        import torch
         from transformers import DataCollatorForLanguageModeling
 
         collator = DataCollatorForLanguageModeling(
@@ -153,8 +152,8 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         )
         out = []
         for k, batch_rows in enumerate(rows):
-            torch.manual_seed(int(seed) + k)
-            out.append(dict(collator([{"input_ids": ids[i]} for i in batch_rows])))
+            with T.seeded(int(seed) + k):  # leaves the caller's torch RNG as it was
+                out.append(dict(collator([{"input_ids": ids[i]} for i in batch_rows])))
         return out
 
     @staticmethod
