@@ -278,7 +278,9 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         path = self.checkpoint_path_ if model is None else model
         if model is None:
             check_is_fitted(self)
-        tokenizer, net = self._load_mlm(path)
+        # forked RNG: loading (fresh MLM-head init) and masking leave the caller's RNG alone
+        with T.seeded(int(random_state)):
+            tokenizer, net = self._load_mlm(path)
         net.eval()
         ids, _ = T.tokenize(tokenizer, texts, self.max_length, who=f"{type(self).__name__}: ")
         rows = T.length_grouped_batches([len(r) for r in ids], self.batch_size)
