@@ -222,6 +222,31 @@ def test_teacher_annealing_reaches_one(wassa, tiny_bert_path):
     assert np.all(flat.lambda_schedule_ == 0.0)
 
 
+def test_distillation_on_twittemp_soft_targets_change_the_student(tiny_bert_path, twittemp_home,
+                                                                  goemotions_home):
+    """TwittEmp (none / seeking / providing) as the target task, GoEmotions sentiment as the
+    auxiliary task: the teacher's soft labels give a different student than gold labels alone."""
+    from skempathy.datasets import fetch_goemotions, fetch_twittemp
+
+    tweets = fetch_twittemp(data_home=twittemp_home).frame
+    tweets = tweets.groupby("label", group_keys=False).head(12)  # 36 tweets, 3 classes
+    go = fetch_goemotions("train", data_home=goemotions_home, mapping="sentiment")
+    single = np.flatnonzero(np.asarray(go.target).sum(axis=1) == 1)[:32]
+    comments = [go.data[i] for i in single]
+    sentiment = np.asarray(go.target_names)[np.asarray(go.target)[single].argmax(axis=1)]
+    teacher = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=300))
+    kw = dict(aux_data={"sentiment": (comments, sentiment)}, model=tiny_bert_path, max_length=24,
+              batch_size=8, max_epochs=2, learning_rate=1e-3, random_state=0, device="cpu")
+    kd = DistilledMultiTaskClassifier(teachers={"sentiment": teacher}, **kw)
+    kd.fit(tweets["text"], tweets["label"])
+    assert sorted(kd.classes_) == sorted(tweets["label"].unique())
+    assert kd.lambda_schedule_[0] == 0.0 and kd.lambda_schedule_[-1] == 1.0
+    mtl = DistilledMultiTaskClassifier(teachers={}, **kw).fit(tweets["text"], tweets["label"])
+    assert mtl.teachers_ == {}
+    a, b = kd.predict_proba(tweets["text"]), mtl.predict_proba(tweets["text"])
+    assert a.shape == (36, 3) and not np.allclose(a, b, atol=1e-4)
+
+
 def test_distillation_errors(tiny_bert_path):
     teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
     clf = DistilledMultiTaskClassifier(teachers={"sentiment": teacher}, aux_data={},
