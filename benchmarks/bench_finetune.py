@@ -22,6 +22,9 @@ Usage::
     python benchmarks/bench_finetune.py --task empathy-distress --n-train 600 --epochs 2 \\
         --out bench_out
 
+On a GPU, ``--device cuda --precision auto`` runs both loops with the same
+mixed precision (bf16 where supported, else fp16 with a GradScaler).
+
 ``--n-train`` takes whole writers (groups of 5 essays) from the start of the
 training file so the subsample is deterministic; 0 means all 1860 essays.
 """
@@ -56,7 +59,8 @@ def run_skempathy(task, train, dev, test, args):
 
     params = dict(
         max_length=args.max_length, batch_size=args.batch_size, learning_rate=args.lr,
-        max_epochs=args.epochs, device="cpu", random_state=args.seed, verbose=args.verbose,
+        max_epochs=args.epochs, device=args.device, precision=args.precision,
+        random_state=args.seed, verbose=args.verbose,
     )
     if task == "emotion":
         est = TransformerClassifier(**params, class_weight=args.class_weight)
@@ -87,7 +91,13 @@ def run_plain(task, train, dev, args):
 
     from skempathy.base import resolve_model
 
+    from skempathy.neural._training import _autocast
+
     torch.manual_seed(args.seed)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    device = "cpu" if device == "auto" else device
+    autocast, need_scaler = _autocast(device, args.precision)  # same mixed precision as ours
+    scaler = torch.amp.GradScaler("cuda") if need_scaler else None
     path = resolve_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(path)
     encoder = AutoModel.from_pretrained(path)
@@ -101,7 +111,7 @@ def run_plain(task, train, dev, args):
         y = torch.as_tensor((Y - mean) / scale, dtype=torch.float32)
         n_out = 2
     head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(384, n_out))
-    model = torch.nn.ModuleDict({"encoder": encoder, "head": head})
+    model = torch.nn.ModuleDict({"encoder": encoder, "head": head}).to(device)
 
     def forward(ids, mask):
         hidden = model["encoder"](input_ids=ids, attention_mask=mask).last_hidden_state
@@ -126,7 +136,7 @@ def run_plain(task, train, dev, args):
 
             weight = torch.as_tensor(compute_class_weight("balanced", classes=classes,
                                                           y=train["emotion"]), dtype=torch.float32)
-        loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device))
     else:
         loss_fn = torch.nn.MSELoss()
     train_s = 0.0
@@ -134,21 +144,34 @@ def run_plain(task, train, dev, args):
         model.train()
         tic = time.perf_counter()
         for ids, mask, target in loader:
-            loss = loss_fn(forward(ids, mask), target)
-            loss.backward()
+            ids, mask, target = ids.to(device), mask.to(device), target.to(device)
+            with autocast:
+                loss = loss_fn(forward(ids, mask).float(), target)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+            else:
+                loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            if scaler is not None:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
             sched.step()
             opt.zero_grad()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
         train_s += time.perf_counter() - tic
     model.eval()
     dev_enc = tokenizer(list(dev["essay"]), padding="max_length", truncation=True,
                         max_length=args.max_length, return_tensors="pt")
     outs = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast:
         for i in range(0, len(dev), 2 * args.batch_size):
-            outs.append(forward(dev_enc["input_ids"][i:i + 2 * args.batch_size],
-                                dev_enc["attention_mask"][i:i + 2 * args.batch_size]))
+            outs.append(forward(dev_enc["input_ids"][i:i + 2 * args.batch_size].to(device),
+                                dev_enc["attention_mask"][i:i + 2 * args.batch_size].to(device))
+                        .float().cpu())
     out = torch.cat(outs).numpy()
     if task == "emotion":
         pred = classes[out.argmax(1)]
@@ -167,6 +190,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                        help="autocast dtype on CUDA for both runs (ignored on CPU)")
     parser.add_argument("--class-weight", choices=["balanced"], default=None,
                         help="emotion only: class-weighted cross-entropy in both runs")
     parser.add_argument("--skip-plain", action="store_true")

@@ -525,6 +525,23 @@ def _linear_problem():
     return model, loss_fn, chunks
 
 
+def test_mixed_precision_is_a_no_op_on_cpu():
+    """precision applies to CUDA only: on CPU every setting trains the same weights."""
+    import contextlib
+
+    for precision in ("auto", "bf16", "fp16", "fp32"):
+        context, scaler = T._autocast("cpu", precision)
+        assert isinstance(context, contextlib.nullcontext) and scaler is False
+    context, scaler = T._autocast("cuda", "fp32")  # fp32 means no autocast anywhere
+    assert isinstance(context, contextlib.nullcontext) and scaler is False
+    weights = []
+    for precision in ("fp32", "bf16"):
+        model, loss_fn, chunks = _linear_problem()
+        T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1, precision=precision)
+        weights.append(model.weight.detach().numpy().copy())
+    np.testing.assert_array_equal(*weights)
+
+
 def test_train_loop_accumulation_equals_the_larger_batch():
     """accum=2 over batches of 4, 4, 4 takes the same steps as batches of 8 and 4: the
     last, incomplete group is averaged over its own batch count, not over ``accum``."""
