@@ -62,6 +62,10 @@ def test_wassa_evaluate_tracks(dev_predictions):
         precision_score(Y_dev["emotion"], emotion, average="macro", zero_division=0))
     assert track2["macro_recall"] == pytest.approx(
         recall_score(Y_dev["emotion"], emotion, average="macro"))
+    for name in ("micro_precision", "micro_recall"):  # single-label: both equal accuracy
+        assert track2[name] == pytest.approx(
+            (precision_score if "precision" in name else recall_score)(
+                Y_dev["emotion"], emotion, average="micro"))
     track1 = wassa_evaluate(Y_dev[["empathy", "distress"]], scores)
     assert set(track1) == {"empathy_pearson", "distress_pearson", "average_pearson"}
     assert track1["average_pearson"] == pytest.approx(
@@ -101,6 +105,27 @@ def test_bootstrap_detects_clearly_better_system(dev_predictions):
     again = bootstrap_test(Y_dev["emotion"], emotion, majority, "macro_f1", random_state=0)
     assert again == better  # reproducible
     assert better.sample_size == round(0.3 * 270) and better.n_resamples == 1000
+
+
+def test_grouped_bootstrap_resamples_whole_writers(dev_predictions):
+    Y_dev, emotion, scores = dev_predictions
+    writers = load_wassa("dev").groups.to_numpy()
+    noisy = scores[:, 0] + np.random.RandomState(0).normal(scale=0.3, size=len(scores))
+    kw = dict(metric="pearson", random_state=3, n_resamples=300, sample_fraction=0.5)
+    item = bootstrap_test(Y_dev["empathy"], scores[:, 0], noisy, **kw)
+    assert 0.0 < item.p_value < 1.0 and item.n_resamples == 300
+    # one group per item (in item order) is the item-level bootstrap, draw for draw
+    singletons = bootstrap_test(Y_dev["empathy"], scores[:, 0], noisy,
+                                groups=np.arange(len(scores)), **kw)
+    assert singletons == item
+    grouped = bootstrap_test(Y_dev["empathy"], scores[:, 0], noisy, groups=writers, **kw)
+    assert grouped.sample_size == round(0.5 * 54)  # 54 writers x 5 essays
+    assert grouped.delta == item.delta and grouped.p_value != item.p_value
+    majority = np.full(len(emotion), "sadness", dtype=object)
+    assert bootstrap_test(Y_dev["emotion"], emotion, majority, groups=writers,
+                          random_state=0).p_value < 0.01
+    with pytest.raises(ValueError):
+        bootstrap_test(Y_dev["emotion"], emotion, majority, groups=writers[:10])
 
 
 def test_bootstrap_on_close_systems_is_not_significant(dev_predictions):

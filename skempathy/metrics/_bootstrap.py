@@ -27,7 +27,7 @@ class BootstrapResult:
     n_resamples : int
         Number of bootstrap samples.
     sample_size : int
-        Items per bootstrap sample.
+        Items (or groups, with ``groups``) per bootstrap sample.
     """
 
     p_value: float
@@ -39,7 +39,7 @@ class BootstrapResult:
 
 
 def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=1000,
-                   sample_fraction=0.3, random_state=None):
+                   sample_fraction=0.3, groups=None, random_state=None):
     """Paired bootstrap test that system A beats system B.
 
     The procedure of the MilaNLP WASSA 2021 system paper (and their BooStSa
@@ -61,7 +61,15 @@ def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=100
         ``"average_pearson"``, ``"macro_f1"``, ``"micro_f1"``, ``"accuracy"``.
     n_resamples : int, default=1000
     sample_fraction : float, default=0.3
-        Size of each sample as a fraction of the items.
+        Size of each sample as a fraction of the items (of the groups, with
+        ``groups``).
+    groups : array-like of shape (n_samples,), default=None
+        Cluster ids (e.g. the WASSA writer ``response_id``). Items of one
+        group are not independent (each writer wrote 5 essays with the same
+        demographics), so with ``groups`` the bootstrap draws whole groups
+        with replacement, keeping all their items: the p-value then accounts
+        for the within-writer correlation instead of over-stating
+        significance. None resamples items, as the MilaNLP paper did.
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible p-values.
 
@@ -87,7 +95,15 @@ def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=100
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     y_true, pred_a, pred_b = (np.asarray(a) for a in (y_true, pred_a, pred_b))
-    n = len(y_true)
+    if groups is None:
+        members = None
+        n = len(y_true)
+    else:
+        check_consistent_length(y_true, groups)
+        _, codes = np.unique(np.asarray(groups), return_inverse=True)
+        order = np.argsort(codes, kind="stable")
+        members = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+        n = len(members)
     size = max(2, int(round(sample_fraction * n)))
     score_a, score_b = float(score(y_true, pred_a)), float(score(y_true, pred_b))
     delta = score_a - score_b
@@ -97,6 +113,8 @@ def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=100
     exceed = 0
     for _ in range(int(n_resamples)):
         idx = rng.randint(0, n, size)
+        if members is not None:
+            idx = np.concatenate([members[g] for g in idx])
         delta_i = score(y_true[idx], pred_a[idx]) - score(y_true[idx], pred_b[idx])
         exceed += delta_i > 2 * delta
     return BootstrapResult(exceed / int(n_resamples), score_a, score_b, delta,

@@ -159,8 +159,9 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
     baseline : str, default=None
         Name of the reference model. Every other model gets the p-value of a
         paired bootstrap (:func:`skempathy.metrics.bootstrap_test`) of the
-        hypothesis that it beats the baseline on the primary metric. None:
-        no tests.
+        hypothesis that it beats the baseline on the primary metric, on the
+        pooled out-of-fold predictions; with ``groups`` it resamples whole
+        groups (writers), not single essays. None: no tests.
     n_resamples : int, default=1000
         Bootstrap resamples per test; 0 skips the tests.
     random_state : int, RandomState instance or None, default=None
@@ -328,8 +329,10 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
         for name in estimators:
             if name == baseline or not complete[name]:
                 continue
+            # whole writers are resampled when groups are known (their essays correlate)
             res = bootstrap_test(y_np, predictions[name][covered], predictions[baseline][covered],
                                  primary_metric, n_resamples=n_resamples,
+                                 groups=None if groups is None else np.asarray(groups)[covered],
                                  random_state=random_state)
             p_values[name] = float(res.p_value)
 
