@@ -136,6 +136,16 @@ def test_load_meld_and_emorynlp(shared_data):
     assert len(emory) == 954 and emory["conv_id"].nunique() == 89
     assert emory["emotion"].value_counts()["neutral"] == 322
     assert not emory["speaker"].str.startswith("[").any()
+    # 74 of the 89 dev scenes start after Utterance_ID 1 (utterances lost upstream): reported
+    with pytest.warns(DialogueDataWarning):
+        _, report = load_emorynlp(shared_data / "emorynlp", split="dev", return_report=True)
+    first = emory.groupby("conv_id")["turn"].min()
+    leading = report[(report["problem"] == "missing_turn") & (report["turn"] == 1)]
+    assert set(leading["conv_id"]) == set(first.index[first > 1]) and len(leading) == 74
+    with pytest.warns(DialogueDataWarning):
+        _, meld_report = load_meld(shared_data / "meld", split="dev", return_report=True)
+    assert len(meld_report) and set(meld_report["problem"]) <= {
+        "empty_text", "duplicate_turn", "missing_turn", "single_utterance", "malformed"}
     # turns are sorted within each conversation
     assert emory.groupby("conv_id", sort=False)["turn"].apply(
         lambda t: t.is_monotonic_increasing).all()

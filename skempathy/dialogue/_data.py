@@ -524,4 +524,5 @@ def load_emorynlp(path, *, split=None, return_report=False):
         "conv_id": conv_ids, "turn": turn, "speaker": raw["Speaker"].map(_parse_speaker),
         "text": raw["Utterance"], "emotion": raw["Emotion"].str.lower(), "split": raw["split"],
     })[~bad]
-    return _finish(frame, problems, corpus="EmoryNLP", return_report=return_report)
+    # Utterance_ID is 1-based; scenes starting later lost leading utterances (SOURCE.md)
+    return _finish(frame, problems, corpus="EmoryNLP", first_turn=1, return_report=return_report)
