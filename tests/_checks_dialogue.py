@@ -1,8 +1,8 @@
 """skempathy.dialogue estimators registered for sklearn's parametrize_with_checks.
 
 ``EmotionAnnotator`` is registered with a TF-IDF encoder and
-``BiEncoderRetriever`` with ``epochs=0`` on the embedded MiniLM (no training,
-no download) so the checks are fast. Both take raw text and reject numeric
+``BiEncoderRetriever`` with ``epochs=0`` on the tiny random BERT of
+``tests/_checks_neural.py`` (no training, no download) so the checks are fast. Both take raw text and reject numeric
 matrices with a TypeError/ValueError by design (``skempathy.base.check_texts``),
 so the checks that must *fit* on numeric X cannot apply; the API checks
 (clone, params, tags, repr, unfitted errors, y=None, one-class and continuous-y
@@ -19,10 +19,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from skempathy.dialogue import BiEncoderRetriever, EmotionAnnotator, EmotionTransitionFeaturizer
 
+from ._checks_neural import _TINY
+
 INSTANCES = [
     EmotionAnnotator(encoder=TfidfVectorizer(), taxonomy=None),
     EmotionTransitionFeaturizer(),
-    BiEncoderRetriever(epochs=0, device="cpu"),
+    BiEncoderRetriever(model=_TINY, epochs=0, device="cpu"),
 ]
 
 _NUMERIC = ("sklearn feeds a numeric matrix; a text estimator rejects it (TypeError/ValueError "
