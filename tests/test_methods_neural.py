@@ -272,3 +272,28 @@ def test_encoder_only_checkpoint_becomes_bert2bert(tiny_bert_path):
     restored = pickle.loads(pickle.dumps(clf))
     assert type(restored.model_).__name__ == "EncoderDecoderModel"
     np.testing.assert_allclose(restored.predict_proba(news["essay"].iloc[:4]), proba, atol=1e-5)
+
+
+# ------------------------------------------------ the sklearn contract on real text
+@pytest.mark.parametrize("name", ["DistilledMultiTaskClassifier", "Seq2SeqLabelClassifier",
+                                  "TokenAttentionClassifier"])
+def test_method_classifiers_in_pipeline_cross_validate_and_pickle(name):
+    """What README promises for every issue-5 classifier: Pipeline + grouped cross_validate on
+    WASSA essays, and a pickle that predicts what the original predicts."""
+    from sklearn.model_selection import GroupKFold, cross_validate
+    from sklearn.pipeline import Pipeline
+
+    from ._checks_methods import INSTANCES
+
+    est = clone(next(e for e in INSTANCES if type(e).__name__ == name))
+    frame = load_wassa("train").frame.iloc[:30]
+    texts, labels = frame["essay"], frame["emotion"].isin(["sadness", "fear"]).map(
+        {True: "sad_or_fearful", False: "other"})
+    pipe = Pipeline([("clf", est)])
+    result = cross_validate(pipe, texts, labels, groups=frame["response_id"], cv=GroupKFold(2),
+                            scoring="accuracy", error_score="raise")
+    assert len(result["test_score"]) == 2 and np.all(np.isfinite(result["test_score"]))
+    fitted = clone(pipe).fit(texts, labels)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict(texts[:8]), fitted.predict(texts[:8]))
+    assert set(fitted.predict(texts[:8])) <= {"sad_or_fearful", "other"}
