@@ -226,7 +226,11 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
     training ``y`` are left out (with a warning), so the classes of the model
     are those of the real training data. If the wrapped estimator carves its
     own validation split out of its training data (early stopping), that split
-    may hold external examples; give it an explicit validation set instead.
+    may hold external examples, so its best epoch is partly chosen on external
+    data (the scoring folds of a cross-validation around this estimator are
+    never affected). To keep external data out of model selection entirely,
+    train the wrapped estimator for a fixed number of epochs
+    (``early_stopping=False``).
 
     Examples
     --------

@@ -394,6 +394,17 @@ def test_pipeline_gridsearch_and_grouped_cross_validate(tiny_bert_path, wassa):
     assert len(cv["test_score"]) == 2
 
 
+def test_parallel_cross_validation_matches_sequential(tiny_bert_path, wassa):
+    """n_jobs-safe: worker processes (loky) fit the same models as a sequential run."""
+    reg = TransformerRegressor(tiny_bert_path, random_state=0, **{**KW, "max_epochs": 1})
+    kw = dict(groups=wassa["response_id"], cv=GroupKFold(2), scoring="r2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        serial = cross_validate(reg, wassa["essay"], wassa["empathy"], n_jobs=1, **kw)
+        parallel = cross_validate(reg, wassa["essay"], wassa["empathy"], n_jobs=2, **kw)
+    np.testing.assert_allclose(parallel["test_score"], serial["test_score"], rtol=1e-5)
+
+
 def test_fine_tuned_embedder_features_in_column_transformer(tiny_bert_path, wassa):
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import StandardScaler
