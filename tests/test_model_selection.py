@@ -341,6 +341,29 @@ def test_compare_cli(tmp_path):
     assert _cli.run(bad) == 2
 
 
+def test_compare_command_on_emotion_writes_confusion_matrices_as_svg(tmp_path, capsys):
+    from skempathy.cli import main
+
+    out = tmp_path / "emo"
+    code = main(["compare", "--task", "emotion", "--models", "mean,tfidf-ridge", "--cv", "2",
+                 "--out", str(out), "--n-resamples", "50", "--plot-format", "svg", "--no-slices",
+                 "--quiet"])
+    assert code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"comparison.md", "comparison.csv", "scores.svg", "confusion_mean.svg",
+            "confusion_tfidf-ridge.svg", "report.html"} <= names
+    assert "slices.csv" not in names
+    assert (out / "scores.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    table = pd.read_csv(out / "comparison.csv")
+    f1 = table[table.metric == "macro_f1"].set_index("model")
+    assert f1.loc["tfidf-ridge", "pooled"] > f1.loc["mean", "pooled"] + 0.15
+    assert f1.loc["tfidf-ridge", "p_value"] < 0.05  # vs the first model, the baseline
+    assert main(["compare", "--task", "emotion", "--models", "mean", "--cv", "1",
+                 "--out", str(tmp_path / "bad"), "--quiet"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and "Traceback" not in err[-1]
+
+
 def test_embeddings_computed_once_across_models_and_folds(tiny_bert_path):
     from skempathy.text import SentenceEmbedder, clear_embedding_cache, embedding_cache_info
 
