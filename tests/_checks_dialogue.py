@@ -2,8 +2,8 @@
 
 ``EmotionAnnotator`` is registered with a TF-IDF encoder and
 ``BiEncoderRetriever`` with ``epochs=0`` on the tiny random BERT of
-``tests/_checks_neural.py`` (no training, no download) so the checks are fast. Both take raw text and reject numeric
-matrices with a TypeError/ValueError by design (``skempathy.base.check_texts``),
+``tests/_checks_neural.py`` (no training, no download) so the checks are
+fast. Both take raw text and reject numeric matrices with a TypeError/ValueError by design (``skempathy.base.check_texts``),
 so the checks that must *fit* on numeric X cannot apply; the API checks
 (clone, params, tags, repr, unfitted errors, y=None, one-class and continuous-y
 errors) run and pass. Their behaviour on real text is tested in

@@ -513,7 +513,7 @@ def test_train_loop_gradient_accumulation_and_history(tiny_bert_path):
                                learning_rate=1e-3, gradient_accumulation_steps=accum)
             return out, T.cpu_state_dict(model)
 
-    (h1, s1), (h2, s2) = run(1), run(2)
+    (h1, s1), (_, s2) = run(1), run(2)
     assert [r["n_samples"] for r in h1["history"]] == [16, 16]
     assert h1["best_epoch"] == 2 and h1["best_score"] is None and not h1["interrupted"]
     assert not torch.allclose(s1["head.heads.y.weight"], s2["head.heads.y.weight"])

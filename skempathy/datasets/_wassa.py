@@ -1,7 +1,5 @@
 """The WASSA 2021 shared-task essays (bundled) and Buechel et al. (2018) NewsEmp."""
 
-
-import pandas as pd
 from sklearn.utils import Bunch
 
 from ._base import load_descr, read_bundled_csv
@@ -218,5 +216,3 @@ def load_newsemp(*, target=("empathy", "distress"), as_frame=True, return_X_y=Fa
         return data, y
     return Bunch(data=data, target=y, frame=frame, feature_names=["essay"], target_names=names,
                  groups=frame["response_id"], DESCR=load_descr("newsemp"))
-
-

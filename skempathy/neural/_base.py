@@ -336,8 +336,7 @@ class _BaseTransformerEstimator(BaseEstimator):
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
                 start_epoch=len(self.history_),
-                initial_best=(getattr(self, "best_score_", None), getattr(self, "best_epoch_", None))
-                if warm else None,
+                initial_best=(self.best_score_, self.best_epoch_) if warm else None,
                 show_progress=bool(self.verbose),
                 desc=type(self).__name__,
             )

@@ -144,5 +144,3 @@ def make_html_report(result, *, title="Model comparison", demographics=None, plo
 def _no_leak(result):
     groups = np.asarray(result.groups)
     return all(len(np.intersect1d(groups[tr], groups[te])) == 0 for tr, te in result.splits)
-
-

@@ -14,6 +14,7 @@ from .._models import model_identity, resolve_device, resolve_model
 from ..base import TextInputMixin, check_texts, text_column_name
 from ._cache import EmbeddingCache, get_shared_model, settings_key
 
+
 def _validate_texts(X, estimator):
     """``check_texts`` plus explicit errors for sparse and zero-column input."""
     import scipy.sparse as sp
