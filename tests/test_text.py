@@ -17,6 +17,7 @@ from skempathy.text import (
     TransformerEmbedder,
     clear_embedding_cache,
     embedding_cache_info,
+    set_embedding_cache_size,
 )
 
 
@@ -115,6 +116,47 @@ def test_cache_is_shared_by_clones_and_keyed_on_settings(essays, tiny_sentence):
     other = TransformerEmbedder(tiny_sentence.model, pooling="cls", device="cpu",
                                 show_progress=False).fit(essays)
     assert not np.allclose(other.transform(essays), first)
+
+
+@pytest.mark.parametrize("kind", ["sentence", "transformer"])
+def test_max_length_is_part_of_the_cache_key(kind, essays, tiny_bert_path):
+    cls = SentenceEmbedder if kind == "sentence" else TransformerEmbedder
+    clear_embedding_cache()
+    full = cls(tiny_bert_path, device="cpu", show_progress=False).fit(essays).transform(essays)
+    short = cls(tiny_bert_path, device="cpu", max_length=8, show_progress=False).fit(essays)
+    clipped = short.transform(essays)
+    # every essay is longer than 8 tokens: truncation changes every embedding, not a cache hit
+    assert embedding_cache_info()["misses"] == 2 * len(set(essays))
+    assert not np.isclose(clipped, full, atol=1e-4).all(axis=1).any()
+
+
+def test_memory_cache_bound_and_switches(essays, tiny_bert_path):
+    emb = SentenceEmbedder(tiny_bert_path, device="cpu", show_progress=False)
+    bound = embedding_cache_info()["max_bytes"]
+    try:
+        clear_embedding_cache()
+        set_embedding_cache_size(0)  # 0 disables the memory cache
+        emb.fit(essays).transform(essays)
+        assert embedding_cache_info()["entries"] == 0
+        set_embedding_cache_size(10 * 32 * 4)  # room for 10 vectors of 32 float32
+        clone(emb).fit(essays).transform(essays)
+        info = embedding_cache_info()
+        assert 0 < info["entries"] <= 10 and info["nbytes"] <= info["max_bytes"]
+        with pytest.raises(ValueError, match="max_bytes"):
+            set_embedding_cache_size(-1)
+    finally:
+        set_embedding_cache_size(bound)
+        clear_embedding_cache()
+    for cache in (True, "memory"):
+        twin = clone(emb).set_params(cache=cache).fit(essays)
+        twin.transform(essays)
+        before = embedding_cache_info()["hits"]
+        twin.transform(essays)
+        assert embedding_cache_info()["hits"] == before + len(essays)
+    no_cache = clone(emb).set_params(cache=False).fit(essays)
+    before = embedding_cache_info()
+    no_cache.transform(essays)
+    assert embedding_cache_info()["hits"] == before["hits"]
 
 
 def test_disk_cache_serves_a_new_estimator_without_encoding(essays, tiny_bert_path, tmp_path):
