@@ -141,8 +141,18 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     scores = json.loads((out / "dev_scores.json").read_text())["dev"]
     assert {"empathy_pearson", "distress_pearson", "macro_f1"} <= set(scores)
     track1 = joblib.load(out / "track1_empathy_distress.joblib")
-    dev = load_wassa("dev")
+    dev, test = load_wassa("dev"), load_wassa("test")
     assert track1["estimator"].predict(dev.data).shape == (270, 2)
+    # the submission lines follow the test file's order
+    np.testing.assert_allclose(np.asarray(emp, float), track1["estimator"].predict(test.data),
+                               atol=1e-5)
+    track2 = joblib.load(out / "track2_emotion.joblib")
+    assert emo == list(track2["estimator"].predict(test.data))
+    # outputs get the usual permissions (written to a temporary file, then renamed)
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in out.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
 
 
 def test_console_entry_point_in_a_subprocess():

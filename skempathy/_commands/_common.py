@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 from ..cli import CLIError
+from ..utils._files import use_default_permissions
 
 MODEL_FORMAT = "skempathy-model/1"
 TASKS = {
@@ -66,6 +67,7 @@ def write_atomic(path, write):
     os.close(fd)
     try:
         write(tmp)
+        use_default_permissions(tmp)  # mkstemp made it owner-only
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..utils._files import use_default_permissions
+
 __all__ = ["get_data_home", "clear_data_home"]
 
 RemoteFile = namedtuple("RemoteFile", ["filename", "url", "sha256"])
@@ -123,6 +125,7 @@ def _download(remote, path, dataset):
                 f"{dataset}: checksum mismatch for {remote.url} (sha256 {checksum}, expected "
                 f"{remote.sha256}); the file was not saved."
             )
+        use_default_permissions(tmp_path)  # mkstemp made it owner-only
         os.replace(tmp_path, path)
     except BaseException as exc:
         if os.path.exists(tmp_path):

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._files import use_default_permissions
+
 __all__ = [
     "EmbeddingCache",
     "clear_embedding_cache",
@@ -242,6 +244,7 @@ class EmbeddingCache:
         try:
             with open(tmp, "wb") as fh:
                 np.savez(fh, hashes=hashes, vectors=vectors)
+            use_default_permissions(tmp)  # mkstemp made it owner-only
             os.replace(tmp, self.location / f"{uuid.uuid4().hex}.npz")
             self._disk_index().update(items)
         finally:
