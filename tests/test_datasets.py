@@ -220,3 +220,27 @@ def test_twittemp(twittemp_home, shared_data, tmp_path, monkeypatch):
     monkeypatch.setattr(_twittemp, "REMOTE",
                         _local_remote(_twittemp.REMOTE, shared_data / "twittemp/TwittEmp.csv"))
     assert len(fetch_twittemp(data_home=tmp_path).data) == 3000
+    # a wrong checksum raises and keeps nothing; the cached copy downloaded above is verified too
+    bad = _local_remote(_twittemp.REMOTE, shared_data / "twittemp/TwittEmp.csv", sha256="0" * 64)
+    monkeypatch.setattr(_twittemp, "REMOTE", bad)
+    fresh = tmp_path / "fresh"
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        fetch_twittemp(data_home=fresh)
+    assert os.listdir(fresh / "twittemp") == []
+    mask = os.umask(0)
+    os.umask(mask)  # downloads get the usual permissions, not mkstemp's 0600
+    assert os.stat(tmp_path / "twittemp" / "TwittEmp.csv").st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_data_home_default_env_and_clear(tmp_path, monkeypatch):
+    from skempathy.datasets import clear_data_home, get_data_home
+
+    monkeypatch.delenv("SKEMPATHY_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert get_data_home() == str(tmp_path / "home" / "skempathy_data")
+    monkeypatch.setenv("SKEMPATHY_DATA", str(tmp_path / "env"))
+    home = get_data_home()
+    assert home == str(tmp_path / "env") and os.path.isdir(home)
+    (pathlib.Path(home) / "goemotions").mkdir()
+    clear_data_home()
+    assert not os.path.exists(home)
