@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["SeedEnsemble"]
@@ -162,8 +163,6 @@ class SeedEnsemble(MetaEstimatorMixin, BaseEstimator):
         )
         self.seeds_ = seeds
         self.seed_params_ = params
-        from sklearn.utils.multiclass import type_of_target
-
         # Multi-label members (indicator y) vote per label, not over classes_.
         self.multilabel_ = _is_classifier(self.estimator) and (
             type_of_target(y) == "multilabel-indicator"
