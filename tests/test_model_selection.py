@@ -358,10 +358,12 @@ def test_compare_command_on_emotion_writes_confusion_matrices_as_svg(tmp_path, c
     f1 = table[table.metric == "macro_f1"].set_index("model")
     assert f1.loc["tfidf-ridge", "pooled"] > f1.loc["mean", "pooled"] + 0.15
     assert f1.loc["tfidf-ridge", "p_value"] < 0.05  # vs the first model, the baseline
+    capsys.readouterr()
     assert main(["compare", "--task", "emotion", "--models", "mean", "--cv", "1",
-                 "--out", str(tmp_path / "bad"), "--quiet"]) != 0
+                 "--out", str(tmp_path / "bad"), "--quiet"]) == 2  # bad arguments
     err = capsys.readouterr().err.strip().splitlines()
-    assert err and "Traceback" not in err[-1]
+    assert len(err) == 1 and "--cv must be at least 2" in err[0]
+    assert not (tmp_path / "bad").exists()
 
 
 def test_embeddings_computed_once_across_models_and_folds(tiny_bert_path):

@@ -160,6 +160,8 @@ def run(args):
     bad = [f for f in features if f not in _FEATURES]
     if bad or not features:
         return _fail(f"unknown feature group(s) {bad}; choose from {list(_FEATURES)}")
+    if args.cv < 2:
+        return _fail(f"--cv must be at least 2 folds, got {args.cv}")
     baseline = args.baseline or names[0]
     if baseline not in names:
         return _fail(f"--baseline {baseline!r} is not one of --models {names}")
