@@ -150,6 +150,10 @@ def run(args):
     from skempathy.model_selection import compare_models
     from skempathy.report import save_figure
 
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:  # fail before the cross-validation
+        return _fail("the plots need matplotlib: pip install 'skempathy[plots]'")
     targets = TASKS[args.task]
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if not names:
