@@ -89,13 +89,12 @@ def run_plain(task, train, dev, args):
     from torch.utils.data import DataLoader, TensorDataset
     from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from skempathy.base import resolve_model
+    from skempathy.base import resolve_device, resolve_model
 
     from skempathy.neural._training import _autocast
 
     torch.manual_seed(args.seed)
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
-    device = "cpu" if device == "auto" else device
+    device = resolve_device(args.device)
     autocast, need_scaler = _autocast(device, args.precision)  # same mixed precision as ours
     scaler = torch.amp.GradScaler("cuda") if need_scaler else None
     path = resolve_model("all-MiniLM-L6-v2")

@@ -29,16 +29,14 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
-from skempathy.datasets import load_wassa
+from skempathy.datasets import WASSA_COLUMN_GROUPS, load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.neural import MultiTaskTransformer
 from skempathy.recipes import TRACK1_TASK, best_track1, default_track2
 from skempathy.text import SentenceEmbedder
 
-NUMERIC = ["age", "income", "personality_conscientiousness", "personality_openness",
-           "personality_extraversion", "personality_agreeableness", "personality_stability",
-           "iri_perspective_taking", "iri_personal_distress", "iri_fantasy",
-           "iri_empathic_concern"]
+# the numeric writer columns: age, income, Big Five, IRI (gender/education/race are codes)
+NUMERIC = ["age", "income"] + WASSA_COLUMN_GROUPS["personality"] + WASSA_COLUMN_GROUPS["iri"]
 TASKS = {"emotion": "classification", "empathy": "regression", "distress": "regression"}
 
 

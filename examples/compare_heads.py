@@ -26,8 +26,6 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 from skempathy.compose import make_wassa_pipeline
 from skempathy.datasets import load_wassa
 from skempathy.metrics import bootstrap_test
@@ -81,12 +79,12 @@ print(result.to_markdown())
 # stored out-of-fold predictions: is the best head better than each other one?
 best = result.best_model()
 y_oof, best_pred = result.oof(best)
-writers = np.asarray(wassa.groups)[np.sort(np.concatenate([t for _, t in result.splits]))]
 for name in result.predictions:
     if name != best:
         # whole writers are resampled, as compare_models does with groups
         test = bootstrap_test(y_oof, best_pred, result.oof(name)[1], "average_pearson",
-                              n_resamples=args.n_resamples, groups=writers, random_state=0)
+                              n_resamples=args.n_resamples, groups=result.oof_groups(),
+                              random_state=0)
         print(f"{best} vs {name}: delta average_pearson = {test.delta:+.3f}, "
               f"p = {test.p_value:.3f}")
 

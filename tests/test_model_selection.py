@@ -112,6 +112,8 @@ def test_folds_identical_across_models_and_groups_separated(wassa):
     groups = wassa.groups.to_numpy()
     for train, test in result.splits:
         assert not set(groups[train]) & set(groups[test])
+    np.testing.assert_array_equal(result.tested_indices(), np.arange(len(y)))
+    np.testing.assert_array_equal(result.oof_groups(), groups)  # row-aligned with oof()
     assert check_no_group_leakage(result.splits, groups) == [0] * 5
     # out-of-fold predictions: each row predicted by the model not trained on it
     for k, (train, test) in enumerate(result.splits):

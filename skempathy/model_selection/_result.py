@@ -279,6 +279,15 @@ class ComparisonResult(pd.DataFrame):
                              "kind='confusion' for classification.")
         return report.plot_predictions(y_true, y_pred, ax=ax, title=model, **kwargs)
 
+    def tested_indices(self):
+        """Sorted positions of the samples that some fold tested (the rows of :meth:`oof`)."""
+        return np.sort(np.concatenate([test for _, test in self.splits]))
+
+    def oof_groups(self):
+        """Groups of the rows of :meth:`oof` (None without groups), e.g. for
+        ``bootstrap_test(..., groups=result.oof_groups())``."""
+        return None if self.groups is None else np.asarray(self.groups)[self.tested_indices()]
+
     def oof(self, model):
         """Gold and out-of-fold predictions of ``model`` on the tested samples.
 
@@ -291,7 +300,7 @@ class ComparisonResult(pd.DataFrame):
 
         if model not in self.predictions:
             raise ValueError(f"Unknown model {model!r}; models: {list(self.predictions)}.")
-        covered = np.sort(np.concatenate([test for _, test in self.splits]))
+        covered = self.tested_indices()
         return _safe_indexing(self.y_true, covered), self.predictions[model][covered]
 
     def slice_report(self, demographics, *, models=None, **kwargs):
@@ -321,8 +330,7 @@ class ComparisonResult(pd.DataFrame):
                 f"demographics has {len(demographics)} rows but y has "
                 f"{len(np.asarray(self.y_true))}; pass the frame row-aligned with X."
             )
-        covered = np.sort(np.concatenate([test for _, test in self.splits]))
-        demo = _safe_indexing(demographics, covered)
+        demo = _safe_indexing(demographics, self.tested_indices())
         if models is None:
             models = [m for m in self.predictions
                       if (self.fold_info[self.fold_info.model == m].error == "").all()]
@@ -331,7 +339,7 @@ class ComparisonResult(pd.DataFrame):
             y_true, y_pred = self.oof(model)
             kwargs.setdefault("scoring", None)
             if self.groups is not None:
-                kwargs.setdefault("groups", np.asarray(self.groups)[covered])
+                kwargs.setdefault("groups", self.oof_groups())
             table = slice_report(y_true, y_pred, demo, **kwargs)
             table.insert(0, "model", model)
             frames.append(table)
