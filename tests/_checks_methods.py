@@ -21,11 +21,12 @@ import shutil
 import tempfile
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeRegressor
 
 from skempathy.augment import AugmentedEstimator
-from skempathy.ensemble import SeedEnsemble
+from skempathy.ensemble import MultiTaskVoting, SeedEnsemble
 
 
 def _build(path, make):
@@ -89,6 +90,11 @@ INSTANCES = [
     AugmentedEstimator(LogisticRegression(), np.zeros((3, 2)), [0, 1, 0], n_samples=0),
     SeedEnsemble(LogisticRegression(), n_estimators=2, random_state=0),
     SeedEnsemble(DecisionTreeRegressor(max_depth=3), n_estimators=2, random_state=0),
+    # one column of y, both members voting on it (classifiers, then regressors)
+    MultiTaskVoting([("logreg", LogisticRegression(), None), ("nb", GaussianNB(), None)]),
+    MultiTaskVoting([("ridge", Ridge(), None),
+                     ("tree", DecisionTreeRegressor(max_depth=3, random_state=0), None)],
+                    weights=[2, 1]),
     DistilledMultiTaskClassifier(model=_BERT, **_KW),
     MaskedLMAdapter(model=_BERT, **_KW),
     Seq2SeqLabelClassifier(model=_T5, **_KW),

@@ -6,7 +6,8 @@ and Hosseini & Caragea 2021 report large seed-to-seed variation). Averaging
 the probabilities or predictions of a few seeds is the cheapest remedy.
 For a soft vote across *different* estimators use sklearn's
 :class:`~sklearn.ensemble.VotingClassifier` (see
-``examples/method_seed_ensemble.py``).
+``examples/method_seed_ensemble.py``), or, when the target has several
+columns (tasks), :class:`~skempathy.ensemble.MultiTaskVoting`.
 """
 
 from numbers import Integral
