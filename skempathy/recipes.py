@@ -2,8 +2,11 @@
 
 A recipe maps ``"track1"`` (empathy + distress, one multi-output regressor)
 and ``"track2"`` (emotion classifier) to functions returning **unfitted**
-plain scikit-learn pipelines. Add a recipe by adding an entry to
-:data:`RECIPES`; ``skempathy wassa --recipe NAME`` picks it.
+plain scikit-learn pipelines, or, for a *joint* recipe, ``"joint"`` to one
+function returning an estimator fitted on the targets of both tracks at once
+(``"finetuned"``: a fine-tuned multi-task transformer soft-voted with the
+frozen pipelines). Add a recipe by adding an entry to :data:`RECIPES`;
+``skempathy wassa --recipe NAME`` picks it.
 
 Examples
 --------
@@ -15,8 +18,9 @@ Examples
 'head'
 """
 
-__all__ = ["BEST_ENCODER", "RECIPES", "TRACK1_TASK", "TRACK2_TASK", "best_track1", "best_track2",
-           "default_track1", "default_track2", "get_recipe", "goemotions_pool"]
+__all__ = ["BEST_ENCODER", "FINETUNED_TASKS", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
+           "best_track1", "best_track2", "default_track1", "default_track2", "finetuned_joint",
+           "finetuned_multitask", "get_recipe", "goemotions_pool"]
 
 TRACK1_TASK = ["empathy", "distress"]
 TRACK2_TASK = "emotion"
@@ -270,17 +274,134 @@ def best_track2(embedder=None, *, C=0.001, augment=False, data_home=None):
     ])
 
 
+# --------------------------------------------------------------------- finetuned
+# The "finetuned" recipe: one MultiTaskTransformer fine-tuned from the embedded
+# MiniLM on all three WASSA targets (emotion head + empathy and distress
+# regression heads, the writer columns as side inputs: the PVG / MilaNLP
+# multi-input multi-task design), soft-voted 50/50 with the frozen pipelines of
+# each track. Trains both tracks at once (a "joint" recipe), ~10 min on a
+# 2-core CPU. Grouped CV and dev numbers: benchmarks/RESULTS.md, "Leaderboard".
+
+FINETUNED_TASKS = {"emotion": "classification", "empathy": "regression",
+                   "distress": "regression"}
+
+
+def finetuned_multitask(model="all-MiniLM-L6-v2", *, max_epochs=3, learning_rate=1e-4,
+                        batch_size=16, random_state=0, device="auto", verbose=0):
+    """The fine-tuned member of the "finetuned" recipe: a multi-input multi-task transformer.
+
+    One encoder fine-tuned with an emotion classification head and empathy /
+    distress regression heads (:class:`~skempathy.neural.MultiTaskTransformer`);
+    the 11 numeric writer columns (age, income, Big Five, IRI), standardised,
+    are concatenated to the pooled essay embedding before the heads.
+
+    Parameters
+    ----------
+    model : str, default="all-MiniLM-L6-v2"
+        Encoder to fine-tune (a model name, a Hugging Face name or a local folder).
+    max_epochs : int, default=3
+        Training epochs. 3 epochs at ``learning_rate=1e-4`` are the settings
+        measured in ``benchmarks/wassa_finetune_blend.py``; they were not tuned.
+    learning_rate : float, default=1e-4
+        Peak AdamW learning rate (linear warm-up then decay).
+    batch_size : int, default=16
+        Essays per step.
+    random_state : int, default=0
+        Seed of the head initialisation and the data order.
+    device : str, default="auto"
+        Torch device.
+    verbose : int, default=0
+        1 shows progress bars.
+
+    Returns
+    -------
+    estimator : skempathy.neural.MultiTaskTransformer
+        Unfitted; fit it with the WASSA feature frame and a ``y`` frame holding
+        ``emotion``, ``empathy`` and ``distress``.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import finetuned_multitask
+    >>> finetuned_multitask().extra_features[:2]
+    ['age', 'income']
+    """
+    from .neural import MultiTaskTransformer
+
+    return MultiTaskTransformer(model, tasks=dict(FINETUNED_TASKS), extra_features=list(_NUMERIC),
+                                text_column="essay", max_epochs=max_epochs,
+                                learning_rate=learning_rate, batch_size=batch_size,
+                                max_length=256, device=device, random_state=random_state,
+                                verbose=verbose)
+
+
+def finetuned_joint(embedder=None, *, finetuned=None, weight=0.5):
+    """The "finetuned" recipe: a fine-tuned multi-task model soft-voted with frozen pipelines.
+
+    A :class:`~skempathy.ensemble.MultiTaskVoting` of three members:
+
+    * ``finetuned``: :func:`finetuned_multitask` (all three targets);
+    * ``track1``: :func:`best_track1` on the frozen ``embedder`` (empathy,
+      distress);
+    * ``track2``: :func:`default_track2` on the frozen ``embedder`` (emotion).
+
+    Emotion probabilities and empathy / distress scores are averaged with
+    weight ``weight`` for the fine-tuned member and ``1 - weight`` for the
+    frozen one. The 0.5 default was fixed before looking at dev; writer-grouped
+    CV on train measured the blend above each part (benchmarks/RESULTS.md).
+
+    Parameters
+    ----------
+    embedder : transformer or None, default=None
+        The frozen text encoder of the two pipelines (None: the embedded MiniLM).
+    finetuned : estimator or None, default=None
+        The fine-tuned member (None: ``finetuned_multitask()``).
+    weight : float, default=0.5
+        Weight of the fine-tuned member, in [0, 1].
+
+    Returns
+    -------
+    estimator : skempathy.ensemble.MultiTaskVoting
+        Unfitted. ``fit(X, y)`` takes the WASSA feature frame and a ``y`` frame
+        with ``emotion``, ``empathy`` and ``distress``; ``predict`` returns a
+        frame with the same columns, ``predict_proba(X)["emotion"]`` the
+        emotion probabilities. ``set_params(finetuned__max_epochs=...)``
+        reaches the members.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import finetuned_joint
+    >>> [name for name, _, _ in finetuned_joint().estimators]
+    ['finetuned', 'track1', 'track2']
+    """
+    from .ensemble import MultiTaskVoting
+    from .text import SentenceEmbedder
+
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be in [0, 1]; got {weight}.")
+    embedder = SentenceEmbedder() if embedder is None else embedder
+    finetuned = finetuned_multitask() if finetuned is None else finetuned
+    return MultiTaskVoting(
+        [("finetuned", finetuned, None),
+         ("track1", best_track1(embedder), list(TRACK1_TASK)),
+         ("track2", default_track2(embedder), TRACK2_TASK)],
+        weights=[weight, 1.0 - weight, 1.0 - weight],
+    )
+
+
 RECIPES = {
     "default": {"track1": default_track1, "track2": default_track2},
     "best": {"track1": best_track1, "track2": best_track2, "encoder": BEST_ENCODER},
+    # a joint recipe: one estimator fitted on both tracks' targets at once
+    "finetuned": {"joint": finetuned_joint},
 }
 
 
 def get_recipe(name="default"):
-    """The ``{"track1": builder, "track2": builder}`` dict of a named recipe.
+    """The ``{"track1": builder, "track2": builder}`` (or ``{"joint": builder}``) dict
+    of a named recipe.
 
     Each builder takes an optional ``embedder`` (shared between the tracks so
-    the essays are encoded once) and returns an unfitted Pipeline.
+    the essays are encoded once) and returns an unfitted estimator.
     """
     try:
         return RECIPES[name]

@@ -1,4 +1,5 @@
-"""The 'best' WASSA recipe: builds, clones, fits on real data with a tiny encoder, CLI option."""
+"""The 'best' and 'finetuned' WASSA recipes: build, clone, fit on real data with a tiny
+encoder, CLI option."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,8 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, best_track1, best_track2, get_recipe,
-                               goemotions_pool)
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, best_track1, best_track2,
+                               finetuned_joint, finetuned_multitask, get_recipe, goemotions_pool)
 from skempathy.text import SentenceEmbedder
 
 
@@ -127,3 +128,105 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path):
     # the fitted model is the best recipe's (SVR per target on the down-weighted text block)
     assert type(track1.named_steps["head"].estimators_[0]).__name__ == "SVR"
     assert track1.named_steps["preprocessor"].transformer_weights == {"text": 0.2}
+
+
+# ------------------------------------------------------------------ finetuned
+
+
+def test_finetuned_recipe_is_a_joint_recipe():
+    recipe = get_recipe("finetuned")
+    assert recipe == {"joint": finetuned_joint}
+    vote = finetuned_joint()
+    assert [(n, t) for n, _, t in vote.estimators] == [
+        ("finetuned", None), ("track1", ["empathy", "distress"]), ("track2", "emotion")]
+    assert vote.weights == [0.5, 0.5, 0.5]
+    member = vote.estimators[0][1]
+    assert member.tasks == FINETUNED_TASKS and member.text_column == "essay"
+    assert len(member.extra_features) == 11 and "age" in member.extra_features
+    assert finetuned_joint(weight=0.8).weights == [0.8, pytest.approx(0.2), pytest.approx(0.2)]
+    with pytest.raises(ValueError, match="weight must be in"):
+        finetuned_joint(weight=1.5)
+
+
+def test_finetuned_joint_blends_the_tuned_and_frozen_members(wassa_small, tiny_embedder,
+                                                             tiny_bert_path):
+    X, frame, X_dev, frame_dev = wassa_small
+    tuned = finetuned_multitask(tiny_bert_path, max_epochs=1, device="cpu", batch_size=8)
+    vote = clone(finetuned_joint(tiny_embedder, finetuned=tuned, weight=0.7))
+    vote.set_params(finetuned__max_length=128)
+    vote.fit(X, frame[["emotion", "empathy", "distress"]])
+    pred = vote.predict(X_dev)
+    assert list(pred.columns) == ["emotion", "empathy", "distress"] and len(pred) == 20
+    members = vote.named_estimators_
+    assert members["finetuned"].max_length == 128
+    # scores: 0.7 x fine-tuned + 0.3 x frozen SVR pipeline
+    expected = (0.7 * members["finetuned"].predict(X_dev)[["empathy", "distress"]].to_numpy()
+                + 0.3 * members["track1"].predict(X_dev))
+    np.testing.assert_allclose(pred[["empathy", "distress"]].to_numpy(), expected)
+    # emotion: probabilities over the 120 essays' classes, same weights
+    proba = vote.predict_proba(X_dev)["emotion"]
+    expected = (0.7 * members["finetuned"].predict_proba(X_dev)["emotion"]
+                + 0.3 * members["track2"].predict_proba(X_dev))
+    np.testing.assert_allclose(proba, expected)
+    np.testing.assert_array_equal(vote.classes_["emotion"], np.unique(frame["emotion"]))
+    # the fine-tuned member reads the writer columns: without them it fails in one line
+    with pytest.raises(ValueError, match="iri_fantasy"):
+        vote.predict(X_dev.drop(columns="iri_fantasy"))
+
+
+def test_wassa_cli_runs_the_finetuned_recipe(tmp_path, tiny_bert_path):
+    import json
+
+    import joblib
+    import pandas as pd
+
+    from skempathy.cli import main
+
+    out = tmp_path / "finetuned"
+    assert main(["wassa", "--recipe", "finetuned", "--model", tiny_bert_path, "--out", str(out),
+                 "--quiet", "--device", "cpu", "--set", "finetuned__max_epochs=1",
+                 "--set", "finetuned__max_length=64", "--set", "weights=[0.6, 0.4, 0.4]"]) == 0
+    assert len((out / "predictions_EMO.tsv").read_text().splitlines()) == 525
+    emp = pd.read_csv(out / "predictions_EMP.tsv", sep="\t", header=None)
+    assert emp.shape == (525, 2) and emp.std().min() > 0
+    summary = json.loads((out / "dev_scores.json").read_text())
+    assert summary["recipe"] == "finetuned"
+    assert set(summary["dev"]) >= {"macro_f1", "average_pearson"}
+    assert summary["params"] == {"finetuned__max_epochs": 1, "finetuned__max_length": 64,
+                                 "weights": [0.6, 0.4, 0.4]}
+    bundle = joblib.load(out / "joint_emotion_empathy_distress.joblib")
+    joint = bundle["estimator"]
+    assert bundle["targets"] == ["emotion", "empathy", "distress"]
+    # --model is the fine-tuned encoder too, and the fine-tuning saw the whole train split
+    assert joint.named_estimators_["finetuned"].model == tiny_bert_path
+    assert joint.named_estimators_["finetuned"].max_epochs == 1 and joint.weights[0] == 0.6
+    train = load_wassa("train").data
+    np.testing.assert_allclose(joint.named_estimators_["finetuned"].extra_mean_,
+                               train[joint.named_estimators_["finetuned"].extra_features].mean())
+    assert not (out / "track1_empathy_distress.joblib").exists()
+
+    # `skempathy predict` on the joint model: the three targets and the emotion probabilities
+    rows = tmp_path / "dev5.csv"
+    load_wassa("dev").data.head(5).to_csv(rows, index=False)
+    table = tmp_path / "pred.csv"
+    assert main(["predict", str(out / "joint_emotion_empathy_distress.joblib"), "--input",
+                 str(rows), "--output", str(table)]) == 0
+    got = pd.read_csv(table)
+    assert list(got.columns[:3]) == ["emotion", "empathy", "distress"] and len(got) == 5
+    proba = got.filter(like="proba_")
+    assert proba.shape[1] == len(joint.classes_["emotion"])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys):
+    from skempathy.cli import main
+
+    out = tmp_path / "never"
+    assert main(["wassa", "--recipe", "finetuned", "--set", "finetuned__max_epoch=2",
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "finetuned__max_epoch" in err and "no such parameter" in err
+    with pytest.raises(SystemExit) as exit_info:  # a malformed --set is an argparse error
+        main(["wassa", "--set", "C", "--out", str(out)])
+    assert exit_info.value.code == 2 and "PARAM=VALUE" in capsys.readouterr().err
+    assert not out.exists()

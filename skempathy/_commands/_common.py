@@ -151,6 +151,9 @@ def predictions_frame(bundle, X):
     Emotion: ``emotion`` then ``proba_<label>`` per class, or, for heads
     without probabilities (``svr``/``ridge``: SVC, RidgeClassifier),
     ``score_<label>`` decision scores; regression: one column per target.
+    A joint model (one estimator predicting several targets as a DataFrame,
+    e.g. the ``finetuned`` recipe) gives its columns, then ``proba_<label>``
+    of its ``emotion`` column when it has probabilities.
     """
     import numpy as np
     import pandas as pd
@@ -158,6 +161,14 @@ def predictions_frame(bundle, X):
     est = bundle["estimator"]
     pred = est.predict(X)
     targets = bundle.get("targets")
+    if isinstance(pred, pd.DataFrame):
+        out = pred.reset_index(drop=True)
+        if "emotion" in out.columns and hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+            if isinstance(proba, dict) and "emotion" in proba:
+                for j, label in enumerate(est.classes_["emotion"]):
+                    out[f"proba_{label}"] = proba["emotion"][:, j]
+        return out
     if bundle.get("task") == "emotion":
         out = pd.DataFrame({"emotion": np.asarray(pred)})
         if hasattr(est, "predict_proba"):

@@ -29,15 +29,59 @@ def add_arguments(parser):
 
     parser.add_argument("--recipe", default="default", choices=sorted(RECIPES),
                         help="pipeline recipe from skempathy.recipes: 'default' (fast, embedded "
-                             "MiniLM) or 'best' (frozen all-mpnet-base-v2, an optional install; "
-                             "see skempathy.recipes) (default: default)")
+                             "MiniLM), 'best' (frozen all-mpnet-base-v2, an optional install) or "
+                             "'finetuned' (MiniLM fine-tuned on all three targets, blended with "
+                             "the frozen pipelines; ~10 min on a CPU) (default: default)")
     parser.add_argument("--model", default=None,
                         help="sentence-transformers encoder (default: the recipe's encoder, "
-                             "all-MiniLM-L6-v2 for 'default', all-mpnet-base-v2 for 'best')")
+                             "all-MiniLM-L6-v2 for 'default' and 'finetuned', all-mpnet-base-v2 "
+                             "for 'best'); for 'finetuned' it is also the encoder fine-tuned")
+    parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                        dest="params", type=_param_item,
+                        help="set a parameter of the recipe's estimators (set_params; "
+                             "repeatable), e.g. --set finetuned__max_epochs=4 or "
+                             "--set head__estimator__C=3 (values are Python literals, else "
+                             "strings)")
     parser.add_argument("--cache", default=None, metavar="DIR",
                         help="on-disk embedding cache folder (default: memory only)")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _param_item(item):
+    """argparse type of ``--set``: ``"a__b=3"`` -> ``("a__b", 3)`` (a Python literal, else a
+    string)."""
+    import argparse
+    import ast
+
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected PARAM=VALUE, got {item!r}")
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value
+
+
+def _parse_params(items):
+    return dict(items)
+
+
+def _apply_params(estimators, params):
+    """Set each parameter on every estimator that has it; unknown names are an error."""
+    from ..cli import CLIError
+
+    for key, value in params.items():
+        owners = [est for est in estimators if key in est.get_params()]
+        if not owners:
+            from difflib import get_close_matches
+
+            known = sorted({k for est in estimators for k in est.get_params()})
+            hint = get_close_matches(key, known, n=3)
+            raise CLIError(f"--set {key}: no such parameter in this recipe"
+                           + (f" (did you mean {', '.join(hint)}?)" if hint else ""))
+        for est in owners:
+            est.set_params(**{key: value})
 
 
 def _describe(estimator):
@@ -58,8 +102,8 @@ def run(args):
     from ..text import SentenceEmbedder
 
     recipe = get_recipe(args.recipe)
+    params = _parse_params(args.params)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     show = not args.quiet
     started = time.perf_counter()
 
@@ -67,6 +111,19 @@ def run(args):
     model = args.model or recipe.get("encoder", "all-MiniLM-L6-v2")
     embedder = SentenceEmbedder(model, device=args.device, cache=args.cache,
                                 show_progress=show)
+    # build (and --set) the recipe's estimators first: a bad parameter fails before any work
+    if "joint" in recipe:
+        joint = recipe["joint"](embedder=embedder)
+        joint_params = {"finetuned__device": args.device, "finetuned__verbose": int(show)}
+        if args.model is not None:
+            joint_params["finetuned__model"] = args.model
+        joint.set_params(**{k: v for k, v in joint_params.items() if k in joint.get_params()})
+        _apply_params([joint], params)
+    else:
+        track1 = recipe["track1"](embedder=embedder)
+        track2 = recipe["track2"](embedder=embedder)
+        _apply_params([track1, track2], params)
+    out.mkdir(parents=True, exist_ok=True)
     stages = tqdm(total=4, desc="skempathy wassa", unit="stage", disable=not show,
                   file=sys.stderr, position=0)
 
@@ -76,25 +133,38 @@ def run(args):
     embedder.fit(essays[:1]).transform(essays)
     stages.update()
 
-    # 2. Track 1: empathy + distress, one multi-output pipeline.
-    stages.set_postfix_str("fitting Track 1 (empathy, distress)")
-    track1 = recipe["track1"](embedder=embedder)
-    track1.fit(train.data, train.frame[TRACK1_TASK])
-    stages.update()
+    if "joint" in recipe:
+        # 2-3. one estimator for both tracks (e.g. a fine-tuned multi-task model).
+        stages.set_postfix_str("fitting both tracks (emotion, empathy, distress)")
+        joint.fit(train.data, train.frame[[TRACK2_TASK] + TRACK1_TASK])
+        stages.update(2)
 
-    # 3. Track 2: emotion.
-    stages.set_postfix_str("fitting Track 2 (emotion)")
-    track2 = recipe["track2"](embedder=embedder)
-    track2.fit(train.data, train.frame[TRACK2_TASK])
-    stages.update()
+        stages.set_postfix_str("scoring dev, predicting test")
+        dev_pred = joint.predict(dev.data)
+        test_pred = joint.predict(test.data)
+        dev_tracks = (dev_pred[TRACK1_TASK].to_numpy(float), dev_pred[TRACK2_TASK].to_numpy())
+        emp_dis = test_pred[TRACK1_TASK].to_numpy(float)
+        emotions = test_pred[TRACK2_TASK].to_numpy()
+    else:
+        # 2. Track 1: empathy + distress, one multi-output pipeline.
+        stages.set_postfix_str("fitting Track 1 (empathy, distress)")
+        track1.fit(train.data, train.frame[TRACK1_TASK])
+        stages.update()
 
-    # 4. dev scores, test predictions, models.
-    stages.set_postfix_str("scoring dev, predicting test")
+        # 3. Track 2: emotion.
+        stages.set_postfix_str("fitting Track 2 (emotion)")
+        track2.fit(train.data, train.frame[TRACK2_TASK])
+        stages.update()
+
+        # 4. dev scores, test predictions, models.
+        stages.set_postfix_str("scoring dev, predicting test")
+        predict_tracks = [(track1, TRACK1_TASK), (track2, TRACK2_TASK)]
+        dev_tracks = (track1.predict(dev.data), track2.predict(dev.data))
+        emp_dis = track1.predict(test.data)
+        emotions = track2.predict(test.data)
     scores = {}
-    scores.update(wassa_evaluate(dev.frame[TRACK1_TASK], track1.predict(dev.data)))
-    scores.update(wassa_evaluate(dev.frame[TRACK2_TASK], track2.predict(dev.data)))
-    emp_dis = track1.predict(test.data)
-    emotions = track2.predict(test.data)
+    scores.update(wassa_evaluate(dev.frame[TRACK1_TASK], dev_tracks[0]))
+    scores.update(wassa_evaluate(dev.frame[TRACK2_TASK], dev_tracks[1]))
     stages.update()
     stages.close()
 
@@ -110,16 +180,21 @@ def run(args):
 
     write_atomic(out / "predictions_EMP.tsv", write_emp)
     write_atomic(out / "predictions_EMO.tsv", write_emo)
-    save_model(track1, out / "track1_empathy_distress.joblib", task=TRACK1_TASK,
-               head=_describe(track1), features=["text", "demographic", "personality", "iri"],
-               columns=list(train.data.columns),
-               scores={k: scores[k] for k in ("empathy_pearson", "distress_pearson",
-                                              "average_pearson")})
-    save_model(track2, out / "track2_emotion.joblib", task=TRACK2_TASK,
-               head=_describe(track2), features=["text", "demographic", "personality", "iri"],
-               columns=list(train.data.columns),
-               scores={k: v for k, v in scores.items() if "pearson" not in k})
-    summary = {"recipe": args.recipe, "encoder": model, "dev": scores,
+    features = ["text", "demographic", "personality", "iri"]
+    track1_scores = {k: scores[k] for k in ("empathy_pearson", "distress_pearson",
+                                            "average_pearson")}
+    if "joint" in recipe:
+        joint_task = [TRACK2_TASK] + TRACK1_TASK
+        save_model(joint, out / "joint_emotion_empathy_distress.joblib", task=joint_task,
+                   head=_describe(joint), features=features, columns=list(train.data.columns),
+                   scores=scores)
+    else:
+        for (estimator, task), name, task_scores in zip(
+                predict_tracks, ("track1_empathy_distress", "track2_emotion"),
+                (track1_scores, {k: v for k, v in scores.items() if "pearson" not in k})):
+            save_model(estimator, out / f"{name}.joblib", task=task, head=_describe(estimator),
+                       features=features, columns=list(train.data.columns), scores=task_scores)
+    summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
                "seconds": round(time.perf_counter() - started, 1)}
     write_atomic(out / "dev_scores.json",
                  lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
@@ -137,6 +212,7 @@ def run(args):
     print("\nPublished rows: dev scores from the system papers, and the official test results "
           "(test gold labels are not public, so this run scores dev only).")
     print(f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
-          f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the two fitted models "
-          f"(*.joblib) and dev_scores.json in {summary['seconds']:.0f} s.")
+          f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted "
+          f"model{'' if 'joint' in recipe else 's'} (*.joblib) and dev_scores.json in "
+          f"{summary['seconds']:.0f} s.")
     return 0
