@@ -21,6 +21,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import _BaseComposition, available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _FirstMemberFeaturesMixin
+
 __all__ = ["MultiTaskVoting"]
 
 
@@ -34,7 +36,7 @@ def _has_classification_task(self):
     return all(hasattr(est, "predict_proba") for _, est, _ in self.estimators)
 
 
-class MultiTaskVoting(MetaEstimatorMixin, _BaseComposition):
+class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseComposition):
     """Soft voting, column by column, over estimators fitted on parts of a multi-column ``y``.
 
     Each member is fitted on the columns of ``y`` it names (one column, a
@@ -292,18 +294,6 @@ class MultiTaskVoting(MetaEstimatorMixin, _BaseComposition):
         self.named_estimators_ = {name: est for (name, _, _), est
                                   in zip(self.estimators, self.estimators_)}
         return self
-
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the first member."""
-        check_is_fitted(self)
-        return self.estimators_[0].n_features_in_
-
-    @property
-    def feature_names_in_(self):
-        """Feature names seen by the first member."""
-        check_is_fitted(self)
-        return self.estimators_[0].feature_names_in_
 
     # ------------------------------------------------------------ inference
     def _classes_of(self, col):

@@ -21,6 +21,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _FirstMemberFeaturesMixin
+
 __all__ = ["SeedEnsemble"]
 
 
@@ -49,7 +51,7 @@ def _members_have(attr):
     return check
 
 
-class SeedEnsemble(MetaEstimatorMixin, BaseEstimator):
+class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator):
     """The same estimator fitted with different random seeds, outputs averaged.
 
     Each member is a clone of ``estimator`` whose ``random_state`` parameters
@@ -175,18 +177,6 @@ class SeedEnsemble(MetaEstimatorMixin, BaseEstimator):
                 if not np.array_equal(est.classes_, self.classes_):  # pragma: no cover
                     raise RuntimeError("Ensemble members learned different classes.")
         return self
-
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the members."""
-        check_is_fitted(self)
-        return self.estimators_[0].n_features_in_
-
-    @property
-    def feature_names_in_(self):
-        """Feature names seen by the members."""
-        check_is_fitted(self)
-        return self.estimators_[0].feature_names_in_
 
     def predict(self, X):
         """Average prediction (regressors) or most probable class (classifiers).
