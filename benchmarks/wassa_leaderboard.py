@@ -15,7 +15,13 @@ Run::
 With ``--cache`` the essay embeddings are written to (and later read from) that
 folder, so the CV folds, the ablation rows and later runs encode each text once
 per encoder; the first run pays the encoding (see benchmarks/RESULTS.md for the
-cold-cache time of ``skempathy wassa --recipe best``).
+cold-cache time of ``skempathy wassa --recipe mpnet``).
+
+``--recipe best`` and ``--recipe finetuned`` (joint recipes: a fine-tuned
+multi-task model blended with frozen pipelines) fine-tune once per fold:
+``--cv 5`` takes ~40 min on a 2-core CPU; ``benchmarks/wassa_finetune_blend.py``
+measures the same CV for every member and blend in one run. The default
+``--recipe`` is ``mpnet`` (frozen, minutes).
 """
 
 import argparse
@@ -87,6 +93,31 @@ def evaluate(track1, track2, data, *, cv=5):
     return row
 
 
+def evaluate_joint(joint, data, *, cv=5):
+    """:func:`evaluate` for a joint recipe: one estimator fitted on both tracks' targets."""
+    train, dev = data
+    targets = [TRACK2_TASK] + TRACK1_TASK
+
+    def scores(y, pred):
+        row = wassa_evaluate(y[TRACK1_TASK], pred[TRACK1_TASK].to_numpy(float))
+        row.update(wassa_evaluate(y[TRACK2_TASK], pred[TRACK2_TASK].to_numpy()))
+        return row
+
+    start = time.perf_counter()
+    fitted = clone(joint).fit(train.data, train.frame[targets])
+    row = {"t1_seconds": time.perf_counter() - start, "t2_seconds": 0.0}
+    row.update(scores(dev.frame, fitted.predict(dev.data)))
+    if cv:
+        folds = []
+        for tr, te in GroupKFold(cv).split(train.data, groups=train.groups):
+            est = clone(joint).fit(train.data.iloc[tr], train.frame[targets].iloc[tr])
+            folds.append(scores(train.frame.iloc[te], est.predict(train.data.iloc[te])))
+        for k in folds[0]:
+            values = [f[k] for f in folds]
+            row["cv_" + k] = (float(np.mean(values)), float(np.std(values)))
+    return row
+
+
 def _f(value):
     if value is None:
         return ""
@@ -121,9 +152,9 @@ def ablation_rows(args):
          best_track1(minilm), None),
         ("mpnet instead of MiniLM, Ridge head",
          best_track1(mpnet).set_params(**ridge), best_track2(mpnet, augment=False)),
-        ("mpnet, SVR head (Track 1 of recipe 'best')",
+        ("mpnet, SVR head (Track 1 of recipe 'mpnet')",
          best_track1(mpnet), None),
-        ("mpnet + GoEmotions augmentation (Track 2; off in recipe 'best')",
+        ("mpnet + GoEmotions augmentation (Track 2; off in recipe 'mpnet')",
          None, best_track2(mpnet, augment=True, data_home=args.data_home)),
         ("mpnet SVR + Sedoc lexicon features (Track 1; CV leaks, see notes)",
          best_track1(mpnet, lexicon=True), None),
@@ -132,7 +163,7 @@ def ablation_rows(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--recipe", default="best")
+    parser.add_argument("--recipe", default="mpnet")
     parser.add_argument("--cv", type=int, default=5, help="grouped folds (0: no CV)")
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     parser.add_argument("--device", default="auto")
@@ -168,16 +199,24 @@ def main(argv=None):
     recipe = get_recipe(args.recipe)
     encoder = recipe.get("encoder", "all-MiniLM-L6-v2")
     embedder = SentenceEmbedder(encoder, cache=args.cache, device=args.device)
-    kwargs = {"data_home": args.data_home} if args.recipe == "best" else {}
-    t1 = recipe["track1"](embedder=embedder)
-    t2 = recipe["track2"](embedder=embedder, **kwargs)
-    ours = evaluate(t1, t2, data, cv=args.cv)
+    kwargs = {"data_home": args.data_home} if args.recipe == "mpnet" else {}
+    if "joint" in recipe:  # e.g. 'finetuned': both tracks in one fit
+        joint = recipe["joint"](embedder=embedder)
+        if "finetuned__device" in joint.get_params():
+            joint.set_params(finetuned__device=args.device)
+        ours = evaluate_joint(joint, data, cv=args.cv)
+        split = "both tracks in one fit"
+    else:
+        t1 = recipe["track1"](embedder=embedder)
+        t2 = recipe["track2"](embedder=embedder, **kwargs)
+        ours = evaluate(t1, t2, data, cv=args.cv)
+        split = f"Track 1 {ours['t1_seconds']:.0f} s, Track 2 {ours['t2_seconds']:.0f} s"
     seconds = ours["t1_seconds"] + ours["t2_seconds"]
     peak = _peak_rss_mib()
 
     print(f"\nWASSA 2021 leaderboard: recipe '{args.recipe}' (encoder {encoder}); "
-          f"fit on train in {seconds:.0f} s (Track 1 {ours['t1_seconds']:.0f} s, Track 2 "
-          f"{ours['t2_seconds']:.0f} s, embedding cache {args.cache or 'memory only'}), "
+          f"fit on train in {seconds:.0f} s ({split}, "
+          f"embedding cache {args.cache or 'memory only'}), "
           f"peak RSS of the process {peak:.0f} MiB"
           f"{' (includes the ablation runs)' if args.ablation else ''}\n")
     headers = ["system", "split", "empathy r", "distress r", "average r", "emotion macro-F1"]

@@ -7,7 +7,8 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, best_track1, best_track2,
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, best_joint, best_track1,
+                               best_track2,
                                finetuned_joint, finetuned_multitask, get_recipe, goemotions_pool)
 from skempathy.text import SentenceEmbedder
 
@@ -24,10 +25,11 @@ def tiny_embedder(tiny_bert_path):
     return SentenceEmbedder(tiny_bert_path, device="cpu", show_progress=False)
 
 
-def test_best_recipe_is_registered():
-    recipe = get_recipe("best")
+def test_mpnet_and_best_recipes_are_registered():
+    recipe = get_recipe("mpnet")
     assert recipe["track1"] is best_track1 and recipe["track2"] is best_track2
     assert recipe["encoder"] == BEST_ENCODER == "all-mpnet-base-v2"
+    assert get_recipe("best") == {"joint": best_joint, "encoder": BEST_ENCODER}
     with pytest.raises(ValueError, match="available"):
         get_recipe("fastest")
 
@@ -108,20 +110,20 @@ def test_wassa_cli_recipe_option():
     from skempathy.cli import build_parser
 
     parser = build_parser("wassa")
-    args = parser.parse_args(["wassa", "--recipe", "best", "--cache", "/tmp/x"])
-    assert args.recipe == "best" and args.model is None
+    args = parser.parse_args(["wassa", "--recipe", "mpnet", "--cache", "/tmp/x"])
+    assert args.recipe == "mpnet" and args.model is None
     assert parser.parse_args(["wassa"]).recipe == "default"
     with pytest.raises(SystemExit):
         parser.parse_args(["wassa", "--recipe", "fastest"])
 
 
-def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path):
+def test_wassa_cli_runs_the_mpnet_recipe(tmp_path, tiny_bert_path):
     import joblib
 
     from skempathy.cli import main
 
-    out = tmp_path / "best"
-    assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
+    out = tmp_path / "mpnet"
+    assert main(["wassa", "--recipe", "mpnet", "--model", tiny_bert_path, "--out", str(out),
                  "--quiet"]) == 0
     assert len((out / "predictions_EMO.tsv").read_text().splitlines()) == 525
     track1 = joblib.load(out / "track1_empathy_distress.joblib")["estimator"]
@@ -230,3 +232,49 @@ def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys)
         main(["wassa", "--set", "C", "--out", str(out)])
     assert exit_info.value.code == 2 and "PARAM=VALUE" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------- best
+
+
+def test_best_joint_is_three_systems_voting_equally(tiny_embedder):
+    vote = best_joint(tiny_embedder)
+    assert [(n, t) for n, _, t in vote.estimators] == [
+        ("finetuned", None),
+        ("track1_minilm", ["empathy", "distress"]), ("track2_minilm", "emotion"),
+        ("track1_mpnet", ["empathy", "distress"]), ("track2_mpnet", "emotion")]
+    assert vote.weights is None  # equal: each target averages three members
+    params = vote.get_params()
+    # the MiniLM members get a clone of the given encoder (cache and device carry over)
+    minilm = params["track1_minilm__preprocessor__text__sentenceembedder"]
+    assert minilm.model == "all-MiniLM-L6-v2" and minilm.device == tiny_embedder.device
+    assert params["track1_mpnet__preprocessor__text__sentenceembedder"] is tiny_embedder
+    assert minilm is params["track2_minilm__preprocessor__text__sentenceembedder"]
+
+
+def test_best_joint_with_goemotions_member(tiny_embedder, goemotions_home):
+    vote = best_joint(tiny_embedder, goemotions=True, data_home=goemotions_home)
+    name, member, targets = vote.estimators[-1]
+    assert (name, targets) == ("emotion_goemotions", "emotion")
+    augment = member.named_steps["augment"]
+    assert augment.strategy == "balanced"
+    assert len(augment.X_extra) == len(goemotions_pool(data_home=goemotions_home)[0]) > 7000
+    assert augment.estimator.class_weight == "balanced"
+
+
+def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path):
+    import joblib
+
+    from skempathy.cli import main
+
+    out = tmp_path / "best"
+    assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
+                 "--quiet", "--device", "cpu", "--set", "finetuned__max_epochs=1",
+                 "--set", "finetuned__max_length=64"]) == 0
+    assert len((out / "predictions_EMP.tsv").read_text().splitlines()) == 525
+    joint = joblib.load(out / "joint_emotion_empathy_distress.joblib")["estimator"]
+    # --model replaced every encoder, frozen and fine-tuned
+    encoders = {k: v.model for k, v in joint.get_params().items()
+                if isinstance(v, SentenceEmbedder)}
+    assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 4
+    assert joint.named_estimators_["finetuned"].model == tiny_bert_path

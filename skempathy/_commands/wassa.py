@@ -28,14 +28,16 @@ def add_arguments(parser):
     from ..recipes import RECIPES
 
     parser.add_argument("--recipe", default="default", choices=sorted(RECIPES),
-                        help="pipeline recipe from skempathy.recipes: 'default' (fast, embedded "
-                             "MiniLM), 'best' (frozen all-mpnet-base-v2, an optional install) or "
-                             "'finetuned' (MiniLM fine-tuned on all three targets, blended with "
-                             "the frozen pipelines; ~10 min on a CPU) (default: default)")
+                        help="pipeline recipe from skempathy.recipes: 'default' (fast, frozen "
+                             "embedded MiniLM), 'mpnet' (frozen all-mpnet-base-v2, an optional "
+                             "install), 'finetuned' (MiniLM fine-tuned on all three targets, "
+                             "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
+                             "'best' (the fine-tuned model + the frozen MiniLM and mpnet "
+                             "pipelines) (default: default)")
     parser.add_argument("--model", default=None,
-                        help="sentence-transformers encoder (default: the recipe's encoder, "
-                             "all-MiniLM-L6-v2 for 'default' and 'finetuned', all-mpnet-base-v2 "
-                             "for 'best'); for 'finetuned' it is also the encoder fine-tuned")
+                        help="encoder used by every member of the recipe, frozen and fine-tuned "
+                             "(default: the recipe's own: all-MiniLM-L6-v2, and "
+                             "all-mpnet-base-v2 for the mpnet members of 'mpnet' and 'best')")
     parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                         dest="params", type=_param_item,
                         help="set a parameter of the recipe's estimators (set_params; "
@@ -84,6 +86,20 @@ def _apply_params(estimators, params):
             est.set_params(**{key: value})
 
 
+def _configure_joint(joint, *, model, device, verbose):
+    """Device and progress bars of the fine-tuned members; ``--model`` for every encoder."""
+    from ..neural._base import _BaseTransformerEstimator
+    from ..text import SentenceEmbedder
+
+    updates = {}
+    for key, value in joint.get_params().items():
+        if isinstance(value, _BaseTransformerEstimator):
+            updates.update({f"{key}__device": device, f"{key}__verbose": verbose})
+        if model is not None and isinstance(value, (_BaseTransformerEstimator, SentenceEmbedder)):
+            updates[f"{key}__model"] = model
+    joint.set_params(**updates)
+
+
 def _describe(estimator):
     last = estimator[-1] if hasattr(estimator, "steps") else estimator
     return type(last).__name__
@@ -114,10 +130,7 @@ def run(args):
     # build (and --set) the recipe's estimators first: a bad parameter fails before any work
     if "joint" in recipe:
         joint = recipe["joint"](embedder=embedder)
-        joint_params = {"finetuned__device": args.device, "finetuned__verbose": int(show)}
-        if args.model is not None:
-            joint_params["finetuned__model"] = args.model
-        joint.set_params(**{k: v for k, v in joint_params.items() if k in joint.get_params()})
+        _configure_joint(joint, model=args.model, device=args.device, verbose=int(show))
         _apply_params([joint], params)
     else:
         track1 = recipe["track1"](embedder=embedder)
