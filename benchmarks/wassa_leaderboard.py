@@ -1,6 +1,6 @@
 """WASSA 2021 leaderboard: our recipes beside the published systems.
 
-Fits a recipe of :mod:`skempathy.recipes` (default: ``best``) on the WASSA 2021
+Fits a recipe of :mod:`skempathy.recipes` (default: ``mpnet``) on the WASSA 2021
 training split, scores it on dev (official metrics) and with grouped 5-fold
 cross-validation on train (groups: writers, ``response_id``), and prints the
 scores beside the published systems' dev and test numbers, with the training

@@ -262,6 +262,21 @@ def test_best_joint_with_goemotions_member(tiny_embedder, goemotions_home):
     assert augment.estimator.class_weight == "balanced"
 
 
+def test_finetuned_emotion_goemotions_fits_on_essays_plus_comments(wassa_small, tiny_bert_path,
+                                                                   goemotions_home):
+    from skempathy.recipes import finetuned_emotion_goemotions
+
+    X, frame, X_dev, _ = wassa_small
+    pipe = finetuned_emotion_goemotions(tiny_bert_path, per_class=30, max_epochs=1,
+                                        device="cpu", data_home=goemotions_home)
+    pipe.fit(X, frame["emotion"])
+    augment = pipe.named_steps["augment"]
+    assert augment.n_train_ == 120 and augment.n_extra_ > 0
+    proba = pipe.predict_proba(X_dev)
+    assert proba.shape == (20, len(np.unique(frame["emotion"])))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path):
     import joblib
 
