@@ -262,27 +262,36 @@ def best_track2(embedder=None, *, C=0.001, augment=False, data_home=None):
     >>> pipe.named_steps["augment"].n_samples
     0
     """
-    import numpy as np
-    from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
-
-    from .augment import AugmentedEstimator
 
     classifier = Pipeline([
         ("embedder", _best_embedder(embedder)),
         ("scaler", StandardScaler()),
         ("head", LogisticRegression(C=C, class_weight="balanced", max_iter=3000)),
     ])
-    if augment:
-        X_extra, y_extra = goemotions_pool(data_home=data_home)
+    return _essay_goemotions_pipeline(classifier, per_class=1500 if augment else 0,
+                                      data_home=data_home)
+
+
+def _essay_goemotions_pipeline(classifier, *, per_class, data_home):
+    """Select the essay column, then fit ``classifier`` on the essays plus GoEmotions
+    comments (``per_class`` at most per emotion, balanced fill-up; 0: no comments)."""
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    from .augment import AugmentedEstimator
+
+    if per_class:
+        X_extra, y_extra = goemotions_pool(per_class=per_class, data_home=data_home)
     else:
         X_extra, y_extra = np.empty((0, 1), dtype=object), np.empty(0, dtype=object)
     return Pipeline([
         ("essay", ColumnTransformer([("essay", "passthrough", ["essay"])])),
         ("augment", AugmentedEstimator(classifier, X_extra, y_extra, strategy="balanced",
-                                       n_samples=None if augment else 0, random_state=0)),
+                                       n_samples=None if per_class else 0, random_state=0)),
     ])
 
 
@@ -429,26 +438,13 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
     >>> finetuned_emotion_goemotions(per_class=0).named_steps["augment"].n_samples
     0
     """
-    import numpy as np
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-
-    from .augment import AugmentedEstimator
     from .neural import TransformerClassifier
 
     classifier = TransformerClassifier(model, max_epochs=max_epochs, learning_rate=learning_rate,
                                        batch_size=batch_size, max_length=256,
                                        class_weight="balanced", device=device,
                                        random_state=random_state, verbose=verbose)
-    if per_class:
-        X_extra, y_extra = goemotions_pool(per_class=per_class, data_home=data_home)
-    else:
-        X_extra, y_extra = np.empty((0, 1), dtype=object), np.empty(0, dtype=object)
-    return Pipeline([
-        ("essay", ColumnTransformer([("essay", "passthrough", ["essay"])])),
-        ("augment", AugmentedEstimator(classifier, X_extra, y_extra, strategy="balanced",
-                                       n_samples=None if per_class else 0, random_state=0)),
-    ])
+    return _essay_goemotions_pipeline(classifier, per_class=per_class, data_home=data_home)
 
 
 def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=False, data_home=None):
