@@ -58,12 +58,12 @@ def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def grouped_cv(estimator, X, y, groups, n_splits=5):
-    """Mean and std over grouped folds of :func:`wassa_evaluate`'s scores."""
+def grouped_cv(estimator, X, y, groups, n_splits=5, score=wassa_evaluate):
+    """Mean and std over grouped folds of ``score(y_fold, predictions)`` (a dict of scores)."""
     folds = []
     for train, test in GroupKFold(n_splits).split(X, y, groups):
         est = clone(estimator).fit(X.iloc[train], y.iloc[train])
-        folds.append(wassa_evaluate(y.iloc[test], est.predict(X.iloc[test])))
+        folds.append(score(y.iloc[test], est.predict(X.iloc[test])))
     return {k: (float(np.mean([f[k] for f in folds])), float(np.std([f[k] for f in folds])))
             for k in folds[0]}
 
@@ -108,13 +108,9 @@ def evaluate_joint(joint, data, *, cv=5):
     row = {"t1_seconds": time.perf_counter() - start, "t2_seconds": 0.0}
     row.update(scores(dev.frame, fitted.predict(dev.data)))
     if cv:
-        folds = []
-        for tr, te in GroupKFold(cv).split(train.data, groups=train.groups):
-            est = clone(joint).fit(train.data.iloc[tr], train.frame[targets].iloc[tr])
-            folds.append(scores(train.frame.iloc[te], est.predict(train.data.iloc[te])))
-        for k in folds[0]:
-            values = [f[k] for f in folds]
-            row["cv_" + k] = (float(np.mean(values)), float(np.std(values)))
+        for k, v in grouped_cv(joint, train.data, train.frame[targets], train.groups, cv,
+                               score=scores).items():
+            row["cv_" + k] = v
     return row
 
 

@@ -65,10 +65,6 @@ def _param_item(item):
         return key.strip(), value
 
 
-def _parse_params(items):
-    return dict(items)
-
-
 def _apply_params(estimators, params):
     """Set each parameter on every estimator that has it; unknown names are an error."""
     from ..cli import CLIError
@@ -118,7 +114,7 @@ def run(args):
     from ..text import SentenceEmbedder
 
     recipe = get_recipe(args.recipe)
-    params = _parse_params(args.params)
+    params = dict(args.params)
     out = Path(args.out)
     show = not args.quiet
     started = time.perf_counter()
@@ -171,7 +167,6 @@ def run(args):
 
         # 4. dev scores, test predictions, models.
         stages.set_postfix_str("scoring dev, predicting test")
-        predict_tracks = [(track1, TRACK1_TASK), (track2, TRACK2_TASK)]
         dev_tracks = (track1.predict(dev.data), track2.predict(dev.data))
         emp_dis = track1.predict(test.data)
         emotions = track2.predict(test.data)
@@ -193,20 +188,19 @@ def run(args):
 
     write_atomic(out / "predictions_EMP.tsv", write_emp)
     write_atomic(out / "predictions_EMO.tsv", write_emo)
-    features = ["text", "demographic", "personality", "iri"]
-    track1_scores = {k: scores[k] for k in ("empathy_pearson", "distress_pearson",
-                                            "average_pearson")}
+    saved = dict(features=["text", "demographic", "personality", "iri"],
+                 columns=list(train.data.columns))
     if "joint" in recipe:
-        joint_task = [TRACK2_TASK] + TRACK1_TASK
-        save_model(joint, out / "joint_emotion_empathy_distress.joblib", task=joint_task,
-                   head=_describe(joint), features=features, columns=list(train.data.columns),
-                   scores=scores)
+        save_model(joint, out / "joint_emotion_empathy_distress.joblib",
+                   task=[TRACK2_TASK] + TRACK1_TASK, head=_describe(joint), scores=scores, **saved)
     else:
-        for (estimator, task), name, task_scores in zip(
-                predict_tracks, ("track1_empathy_distress", "track2_emotion"),
-                (track1_scores, {k: v for k, v in scores.items() if "pearson" not in k})):
-            save_model(estimator, out / f"{name}.joblib", task=task, head=_describe(estimator),
-                       features=features, columns=list(train.data.columns), scores=task_scores)
+        save_model(track1, out / "track1_empathy_distress.joblib", task=TRACK1_TASK,
+                   head=_describe(track1), **saved,
+                   scores={k: scores[k] for k in ("empathy_pearson", "distress_pearson",
+                                                  "average_pearson")})
+        save_model(track2, out / "track2_emotion.joblib", task=TRACK2_TASK,
+                   head=_describe(track2), **saved,
+                   scores={k: v for k, v in scores.items() if "pearson" not in k})
     summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
                "seconds": round(time.perf_counter() - started, 1)}
     write_atomic(out / "dev_scores.json",

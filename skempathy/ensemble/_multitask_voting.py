@@ -161,8 +161,10 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         tags = super().__sklearn_tags__()
         try:
             members = [get_tags(est) for _, est, _ in self.estimators]
-        except (TypeError, ValueError):
-            members = []
+            # several columns of y when a member takes named columns, or every member does
+            named = any(targets is not None for _, _, targets in self.estimators)
+        except (TypeError, ValueError):  # invalid estimators: fit reports them
+            members, named = [], False
         kinds = {t.estimator_type for t in members}
         if len(kinds) == 1:
             tags.estimator_type = kinds.pop()
@@ -175,11 +177,6 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             elif tags.estimator_type == "regressor":
                 tags.regressor_tags = members[0].regressor_tags
         tags.target_tags.required = True
-        # several columns of y when a member takes named columns, or every member does
-        try:
-            named = any(targets is not None for _, _, targets in self.estimators)
-        except (TypeError, ValueError):
-            named = False
         tags.target_tags.multi_output = named or bool(members) and all(
             t.target_tags.multi_output for t in members)
         return tags
@@ -224,7 +221,14 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         return part if isinstance(y, (pd.DataFrame, pd.Series)) else part.to_numpy()
 
     @staticmethod
-    def _task_kind(col, values, members):
+    def _columns_of(member_targets, targets):
+        """The columns a member is fitted on and predicts (None: all of them)."""
+        if member_targets is None:
+            return list(targets)
+        return list(member_targets) if isinstance(member_targets, list) else [member_targets]
+
+    @staticmethod
+    def _task_kind(values, members):
         """Regression if the members predicting ``col`` are regressors, classification if
         one is a classifier; for multi-task members (neither), by the dtype of ``y``."""
         kinds = {get_tags(est).estimator_type for est in members}
@@ -258,9 +262,7 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         targets = list(frame.columns)
         member_columns = {t: [] for t in targets}
         for name, est, member_targets in self.estimators:
-            wanted = (targets if member_targets is None
-                      else member_targets if isinstance(member_targets, list)
-                      else [member_targets])
+            wanted = self._columns_of(member_targets, targets)
             unknown = [t for t in wanted if t not in targets]
             if unknown:
                 raise ValueError(f"{who}: member {name!r} names column(s) {unknown} that y "
@@ -273,8 +275,8 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
 
         kinds = {}
         for col in targets:
-            kinds[col] = self._task_kind(col, frame[col], member_columns[col])
             values = frame[col]
+            kinds[col] = self._task_kind(values, member_columns[col])
             if kinds[col] == "regression":
                 if not np.all(np.isfinite(values.to_numpy(float))):
                     raise ValueError(f"{who}: column {col!r} of y holds NaN or inf values.")
@@ -299,14 +301,9 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
     def _classes_of(self, col):
         return self.classes_ if isinstance(self.classes_, np.ndarray) else self.classes_[col]
 
-    def _member_columns(self, member_targets):
-        if member_targets is None:
-            return list(self.targets_)
-        return list(member_targets) if isinstance(member_targets, list) else [member_targets]
-
     def _member_outputs(self, est, member_targets, X):
         """{column: values or aligned probabilities} of one fitted member."""
-        columns = self._member_columns(member_targets)
+        columns = self._columns_of(member_targets, self.targets_)
         out = {}
         regression = [c for c in columns if self.task_kinds_[c] == "regression"]
         soft = [c for c in columns if self.task_kinds_[c] == "classification"
