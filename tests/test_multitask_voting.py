@@ -73,6 +73,24 @@ def test_votes_are_the_weighted_mean_of_the_members(wassa):
     assert row["macro_f1"] > 1 / 7
 
 
+def test_weights_per_column(wassa):
+    X, Y, Xd, _, _ = wassa
+    # emotion: columns_emotion alone (the others' entries are ignored: they do not predict
+    # it, or have weight 0); empathy: text 1, columns 4; distress (not named): equal
+    weights = {"emotion": [0, 5, 5, 1], "empathy": [0, 1, 4, 0]}
+    vote = MultiTaskVoting(_members(), weights=weights).fit(X, Y)
+    members = vote.named_estimators_
+    np.testing.assert_allclose(vote.predict_proba(Xd)["emotion"],
+                               members["columns_emotion"].predict_proba(Xd))
+    text, columns = members["text_scores"].predict(Xd), members["columns_scores"].predict(Xd)
+    pred = vote.predict(Xd)
+    np.testing.assert_allclose(pred["empathy"], (text[:, 0] + 4 * columns[:, 0]) / 5)
+    np.testing.assert_allclose(pred["distress"], (text[:, 1] + columns[:, 1]) / 2)
+    # a member with weight 0 wherever it predicts is not even run at predict time
+    vote.estimators_[0] = None
+    pd.testing.assert_frame_equal(vote.predict(Xd), pred)
+
+
 def test_one_column_matches_sklearn_voting(wassa):
     X, Y, Xd, Yd, _ = wassa
     members = [("tfidf", _text(LogisticRegression(C=3.0, max_iter=500))),
@@ -152,6 +170,14 @@ def test_errors(wassa):
         MultiTaskVoting([("a", _text(Ridge()), ["empathy", "distress"])]).fit(X, Y)
     with pytest.raises(ValueError, match="3 weights for 4 estimators"):
         MultiTaskVoting(_members(), weights=[1, 1, 1]).fit(X, Y)
+    with pytest.raises(ValueError, match="3 weights for column 'emotion' for 4 estimators"):
+        MultiTaskVoting(_members(), weights={"emotion": [1, 1, 1]}).fit(X, Y)
+    with pytest.raises(ValueError, match="non-negative"):
+        MultiTaskVoting(_members(), weights=[1, -1, 1, 1]).fit(X, Y)
+    with pytest.raises(ValueError, match=r"weights name column\(s\) \['anger'\]"):
+        MultiTaskVoting(_members(), weights={"anger": [1, 1, 1, 1]}).fit(X, Y)
+    with pytest.raises(ValueError, match="predicting column 'emotion' all have weight 0"):
+        MultiTaskVoting(_members(), weights={"emotion": [0, 1, 1, 0]}).fit(X, Y)
     with pytest.raises(ValueError, match="name, estimator, targets"):
         MultiTaskVoting([("a", Ridge())]).fit(X, Y)
     with pytest.raises(ValueError, match="unique"):

@@ -66,10 +66,13 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         given). Columns of a 2-D array ``y`` are named 0, 1, ...; a 1-D ``y``
         is one column named after the Series (0 for an array).
         ``set_params(<name>__<param>=...)`` reaches inside a member.
-    weights : array-like of shape (n_estimators,), default=None
-        Weight of each member in every column it predicts (None: equal).
-        Per column, the weights of the members predicting it are normalised
-        to sum to one.
+    weights : array-like of shape (n_estimators,) or dict, default=None
+        Weight of each member in every column it predicts (None: equal), or a
+        dict ``{column: array-like of shape (n_estimators,)}`` giving each
+        named column its own member weights (columns left out: equal
+        weights; entries of members that do not predict the column are
+        ignored). Per column, the weights of the members predicting it are
+        normalised to sum to one; a member with weight 0 does not vote there.
     n_jobs : int, default=None
         Members fitted in parallel with joblib (None means 1). Keep 1 when a
         member fine-tunes a transformer: torch already uses every core.
@@ -122,7 +125,7 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
 
     _parameter_constraints = {
         "estimators": [list],
-        "weights": ["array-like", None],
+        "weights": ["array-like", dict, None],
         "n_jobs": [Integral, None],
     }
 
@@ -195,9 +198,26 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
                 raise TypeError(f"{who}: member {member[0]!r} has no fit/predict.")
         names = [name for name, _, _ in self.estimators]
         self._validate_names(names)
-        if self.weights is not None and len(self.weights) != len(self.estimators):
-            raise ValueError(f"{who}: {len(self.weights)} weights for "
-                             f"{len(self.estimators)} estimators.")
+        per_column = (self.weights.items() if isinstance(self.weights, dict)
+                      else [(None, self.weights)] if self.weights is not None else [])
+        for col, weights in per_column:
+            where = "" if col is None else f" for column {col!r}"
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != (len(self.estimators),):
+                raise ValueError(f"{who}: {weights.size} weights{where} for "
+                                 f"{len(self.estimators)} estimators.")
+            if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+                raise ValueError(f"{who}: weights{where} must be finite and non-negative; "
+                                 f"got {weights.tolist()}.")
+
+    def _column_weights(self, col):
+        """The weight of every member in column ``col``."""
+        weights = self.weights
+        if isinstance(weights, dict):
+            weights = weights.get(col)
+        if weights is None:
+            return np.ones(len(self.estimators))
+        return np.asarray(weights, dtype=np.float64)
 
     @staticmethod
     def _y_frame(y):
@@ -272,6 +292,18 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         orphans = [t for t, members in member_columns.items() if not members]
         if orphans:
             raise ValueError(f"{who}: no member predicts the column(s) {orphans} of y.")
+        if isinstance(self.weights, dict):
+            unknown = [c for c in self.weights if c not in targets]
+            if unknown:
+                raise ValueError(f"{who}: weights name column(s) {unknown} that y does not "
+                                 f"have; y has {targets}.")
+        for col in targets:
+            weights = self._column_weights(col)
+            voting = [w for w, (_, _, member_targets) in zip(weights, self.estimators)
+                      if col in self._columns_of(member_targets, targets)]
+            if sum(voting) <= 0:
+                raise ValueError(f"{who}: the members predicting column {col!r} all have "
+                                 "weight 0.")
 
         kinds = {}
         for col in targets:
@@ -301,14 +333,15 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
     def _classes_of(self, col):
         return self.classes_ if isinstance(self.classes_, np.ndarray) else self.classes_[col]
 
-    def _member_outputs(self, est, member_targets, X):
-        """{column: values or aligned probabilities} of one fitted member."""
+    def _member_outputs(self, est, wanted, X, member_targets):
+        """{column: values or aligned probabilities} of one fitted member, for the columns
+        ``wanted`` among those it predicts (``member_targets``)."""
         columns = self._columns_of(member_targets, self.targets_)
         out = {}
-        regression = [c for c in columns if self.task_kinds_[c] == "regression"]
-        soft = [c for c in columns if self.task_kinds_[c] == "classification"
+        regression = [c for c in wanted if self.task_kinds_[c] == "regression"]
+        soft = [c for c in wanted if self.task_kinds_[c] == "classification"
                 and hasattr(est, "predict_proba")]
-        hard = [c for c in columns if self.task_kinds_[c] == "classification" and c not in soft]
+        hard = [c for c in wanted if self.task_kinds_[c] == "classification" and c not in soft]
         if regression or hard:
             pred = est.predict(X)
             for c in regression + hard:
@@ -345,13 +378,17 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
 
     def _vote(self, X):
         check_is_fitted(self)
-        weights = (np.ones(len(self.estimators_)) if self.weights is None
-                   else np.asarray(self.weights, dtype=np.float64))
+        weights = {col: self._column_weights(col) for col in self.targets_}
         sums, totals = {}, {}
-        for w, est, (_, _, member_targets) in zip(weights, self.estimators_, self.estimators):
-            for col, value in self._member_outputs(est, member_targets, X).items():
-                sums[col] = sums.get(col, 0.0) + w * value
-                totals[col] = totals.get(col, 0.0) + w
+        for k, (est, (_, _, member_targets)) in enumerate(zip(self.estimators_,
+                                                              self.estimators)):
+            columns = [c for c in self._columns_of(member_targets, self.targets_)
+                       if weights[c][k] > 0]
+            if not columns:  # weight 0 wherever it predicts: not even run
+                continue
+            for col, value in self._member_outputs(est, columns, X, member_targets).items():
+                sums[col] = sums.get(col, 0.0) + weights[col][k] * value
+                totals[col] = totals.get(col, 0.0) + weights[col][k]
         return {col: sums[col] / totals[col] for col in self.targets_}
 
     def _shape(self, columns, X):
