@@ -19,9 +19,10 @@ cold-cache time of ``skempathy wassa --recipe mpnet``).
 
 ``--recipe best`` and ``--recipe finetuned`` (joint recipes: a fine-tuned
 multi-task model blended with frozen pipelines) fine-tune once per fold:
-``--cv 5`` takes ~40 min on a 2-core CPU; ``benchmarks/wassa_finetune_blend.py``
-measures the same CV for every member and blend in one run. The default
-``--recipe`` is ``mpnet`` (frozen, minutes).
+``--cv 5`` takes ~40 min on a 2-core CPU (``best``, whose emotion member is
+fine-tuned with GoEmotions comments from ``--data-home``: ~75 min);
+``benchmarks/wassa_finetune_blend.py`` measures the same CV for every member
+and blend in one run. The default ``--recipe`` is ``mpnet`` (frozen, minutes).
 """
 
 import argparse
@@ -195,11 +196,11 @@ def main(argv=None):
     recipe = get_recipe(args.recipe)
     encoder = recipe.get("encoder", "all-MiniLM-L6-v2")
     embedder = SentenceEmbedder(encoder, cache=args.cache, device=args.device)
-    kwargs = {"data_home": args.data_home} if args.recipe == "mpnet" else {}
+    kwargs = {"data_home": args.data_home} if args.recipe in ("mpnet", "best") else {}
     if "joint" in recipe:  # e.g. 'finetuned': both tracks in one fit
-        joint = recipe["joint"](embedder=embedder)
-        if "finetuned__device" in joint.get_params():
-            joint.set_params(finetuned__device=args.device)
+        joint = recipe["joint"](embedder=embedder, **kwargs)
+        joint.set_params(**{k: args.device for k in joint.get_params()
+                            if k.endswith("__device")})  # the fine-tuned members too
         ours = evaluate_joint(joint, data, cv=args.cv)
         split = "both tracks in one fit"
     else:

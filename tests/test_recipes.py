@@ -7,9 +7,9 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, best_joint, best_track1,
-                               best_track2,
-                               finetuned_joint, finetuned_multitask, get_recipe, goemotions_pool)
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, GOEMOTIONS_WEIGHT, best_joint,
+                               best_track1, best_track2, finetuned_joint, finetuned_multitask,
+                               get_recipe, goemotions_pool)
 from skempathy.text import SentenceEmbedder
 
 
@@ -237,8 +237,8 @@ def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys)
 # ----------------------------------------------------------------------- best
 
 
-def test_best_joint_is_three_systems_voting_equally(tiny_embedder):
-    vote = best_joint(tiny_embedder)
+def test_best_joint_without_goemotions_is_three_systems_voting_equally(tiny_embedder):
+    vote = best_joint(tiny_embedder, goemotions=False)
     assert [(n, t) for n, _, t in vote.estimators] == [
         ("finetuned", None),
         ("track1_minilm", ["empathy", "distress"]), ("track2_minilm", "emotion"),
@@ -252,14 +252,43 @@ def test_best_joint_is_three_systems_voting_equally(tiny_embedder):
     assert minilm is params["track2_minilm__preprocessor__text__sentenceembedder"]
 
 
-def test_best_joint_with_goemotions_member(tiny_embedder, goemotions_home):
-    vote = best_joint(tiny_embedder, goemotions=True, data_home=goemotions_home)
+def test_best_joint_gives_the_goemotions_member_its_share_of_emotion(tiny_embedder,
+                                                                     goemotions_home):
+    vote = best_joint(tiny_embedder, data_home=goemotions_home)
     name, member, targets = vote.estimators[-1]
     assert (name, targets) == ("emotion_goemotions", "emotion")
     augment = member.named_steps["augment"]
     assert augment.strategy == "balanced"
     assert len(augment.X_extra) == len(goemotions_pool(data_home=goemotions_home)[0]) > 7000
     assert augment.estimator.class_weight == "balanced"
+    # by default (the weight grouped CV chose) it is the emotion vote alone: the frozen
+    # emotion pipelines are left out and the multi-task emotion head does not vote
+    assert GOEMOTIONS_WEIGHT == 1.0
+    assert [n for n, _, _ in vote.estimators] == [
+        "finetuned", "track1_minilm", "track1_mpnet", "emotion_goemotions"]
+    assert vote.weights == {"emotion": [0.0, 0.0, 0.0, 1.0]}  # empathy, distress: equal
+    # a smaller share: the rest goes equally to the other three emotion voters
+    half = best_joint(tiny_embedder, goemotions_weight=0.5, data_home=goemotions_home)
+    assert [(n, t) for n, _, t in half.estimators][2::2] == [
+        ("track2_minilm", "emotion"), ("track2_mpnet", "emotion")]
+    np.testing.assert_allclose(half.weights["emotion"], [1 / 6, 0, 1 / 6, 0, 1 / 6, 0.5])
+    with pytest.raises(ValueError, match=r"goemotions_weight must be in \(0, 1\]"):
+        best_joint(tiny_embedder, goemotions_weight=0.0, data_home=goemotions_home)
+
+
+def test_best_joint_without_goemotions_data_says_what_to_do(tiny_embedder, tmp_path,
+                                                            monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(OSError, match="GoEmotions comments.*goemotions=False") as info:
+        best_joint(tiny_embedder, data_home=tmp_path)
+    assert str(tmp_path / "goemotions") in str(info.value)
+    assert not list((tmp_path / "goemotions").glob("*.tsv"))  # nothing half-written
 
 
 def test_finetuned_emotion_goemotions_fits_on_essays_plus_comments(wassa_small, tiny_bert_path,
@@ -277,19 +306,24 @@ def test_finetuned_emotion_goemotions_fits_on_essays_plus_comments(wassa_small, 
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path):
+def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_home,
+                                        monkeypatch):
     import joblib
 
     from skempathy.cli import main
 
+    monkeypatch.setenv("SKEMPATHY_DATA", str(goemotions_home))  # where GoEmotions is
     out = tmp_path / "best"
+    member = "emotion_goemotions__augment__estimator"
     assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
                  "--quiet", "--device", "cpu", "--set", "finetuned__max_epochs=1",
-                 "--set", "finetuned__max_length=64"]) == 0
+                 "--set", "finetuned__max_length=64", "--set", f"{member}__max_epochs=1",
+                 "--set", f"{member}__max_length=64"]) == 0
     assert len((out / "predictions_EMP.tsv").read_text().splitlines()) == 525
     joint = joblib.load(out / "joint_emotion_empathy_distress.joblib")["estimator"]
     # --model replaced every encoder, frozen and fine-tuned
     encoders = {k: v.model for k, v in joint.get_params().items()
                 if isinstance(v, SentenceEmbedder)}
-    assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 4
+    assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 2  # track1 members
     assert joint.named_estimators_["finetuned"].model == tiny_bert_path
+    assert joint.get_params()[f"{member}__model"] == tiny_bert_path
