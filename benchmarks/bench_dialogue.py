@@ -53,8 +53,8 @@ def _scores(true_sets, pred_sets, names):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shared-data", default=str(Path(__file__).resolve().parents[2] / "shared"
-                                                 / "data"))
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    p.add_argument("--shared-data", default=str(shared))
     p.add_argument("--n-train", type=int, default=6000)
     p.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/skempathy/dialogue"))
     args = p.parse_args(argv)

@@ -74,6 +74,7 @@ def main(argv=None):
 
     print("\nTrack 2 (macro-F1)                               dev    CV")
     A, B = feats[True]
+
     def logreg(c):
         return LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
 
