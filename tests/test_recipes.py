@@ -7,9 +7,9 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, GOEMOTIONS_WEIGHT, best_joint,
-                               best_track1, best_track2, finetuned_joint, finetuned_multitask,
-                               get_recipe, goemotions_pool)
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, GOEMOTIONS_SEEDS,
+                               GOEMOTIONS_WEIGHT, best_joint, best_track1, best_track2,
+                               finetuned_joint, finetuned_multitask, get_recipe, goemotions_pool)
 from skempathy.text import SentenceEmbedder
 
 
@@ -252,28 +252,34 @@ def test_best_joint_without_goemotions_is_three_systems_voting_equally(tiny_embe
     assert minilm is params["track2_minilm__preprocessor__text__sentenceembedder"]
 
 
-def test_best_joint_gives_the_goemotions_member_its_share_of_emotion(tiny_embedder,
-                                                                     goemotions_home):
+def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_embedder,
+                                                                        goemotions_home):
     vote = best_joint(tiny_embedder, data_home=goemotions_home)
-    name, member, targets = vote.estimators[-1]
-    assert (name, targets) == ("emotion_goemotions", "emotion")
-    augment = member.named_steps["augment"]
-    assert augment.strategy == "balanced"
-    assert len(augment.X_extra) == len(goemotions_pool(data_home=goemotions_home)[0]) > 7000
-    assert augment.estimator.class_weight == "balanced"
-    # by default (the weight grouped CV chose) it is the emotion vote alone: the frozen
-    # emotion pipelines are left out and the multi-task emotion head does not vote
-    assert GOEMOTIONS_WEIGHT == 1.0
-    assert [n for n, _, _ in vote.estimators] == [
-        "finetuned", "track1_minilm", "track1_mpnet", "emotion_goemotions"]
-    assert vote.weights == {"emotion": [0.0, 0.0, 0.0, 1.0]}  # empathy, distress: equal
-    # a smaller share: the rest goes equally to the other three emotion voters
-    half = best_joint(tiny_embedder, goemotions_weight=0.5, data_home=goemotions_home)
-    assert [(n, t) for n, _, t in half.estimators][2::2] == [
-        ("track2_minilm", "emotion"), ("track2_mpnet", "emotion")]
-    np.testing.assert_allclose(half.weights["emotion"], [1 / 6, 0, 1 / 6, 0, 1 / 6, 0.5])
+    seeds = [(name, member, targets) for name, member, targets in vote.estimators
+             if name.startswith("emotion_goemotions")]
+    assert [(n, t) for n, _, t in seeds] == [("emotion_goemotions_seed0", "emotion"),
+                                             ("emotion_goemotions_seed1", "emotion")]
+    assert GOEMOTIONS_SEEDS == (0, 1)
+    for seed, (_, member, _) in zip(GOEMOTIONS_SEEDS, seeds):
+        augment = member.named_steps["augment"]
+        assert augment.strategy == "balanced" and augment.random_state == 0  # same comments
+        assert len(augment.X_extra) == len(goemotions_pool(data_home=goemotions_home)[0]) > 7000
+        classifier = augment.estimator
+        assert classifier.class_weight == "balanced" and classifier.random_state == seed
+    # emotion: GOEMOTIONS_WEIGHT (0.5, chosen by grouped CV) split between the seeds, the rest
+    # shared by the other three emotion voters; empathy and distress keep equal weights
+    assert GOEMOTIONS_WEIGHT == 0.5 and set(vote.weights) == {"emotion"}
+    np.testing.assert_allclose(vote.weights["emotion"],
+                               [1 / 6, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
+    alone = best_joint(tiny_embedder, goemotions_weight=1.0, goemotions_seeds=[3],
+                       data_home=goemotions_home)
+    assert [n for n, _, _ in alone.estimators] == [
+        "finetuned", "track1_minilm", "track1_mpnet", "emotion_goemotions_seed3"]
+    assert alone.weights == {"emotion": [0.0, 0.0, 0.0, 1.0]}
     with pytest.raises(ValueError, match=r"goemotions_weight must be in \(0, 1\]"):
         best_joint(tiny_embedder, goemotions_weight=0.0, data_home=goemotions_home)
+    with pytest.raises(ValueError, match="goemotions_seeds is empty"):
+        best_joint(tiny_embedder, goemotions_seeds=[], data_home=goemotions_home)
 
 
 def test_best_joint_without_goemotions_data_says_what_to_do(tiny_embedder, tmp_path,
@@ -314,16 +320,17 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
 
     monkeypatch.setenv("SKEMPATHY_DATA", str(goemotions_home))  # where GoEmotions is
     out = tmp_path / "best"
-    member = "emotion_goemotions__augment__estimator"
+    short = ["--set", "finetuned__max_epochs=1", "--set", "finetuned__max_length=64"]
+    for seed in GOEMOTIONS_SEEDS:
+        member = f"emotion_goemotions_seed{seed}__augment__estimator"
+        short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
     assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
-                 "--quiet", "--device", "cpu", "--set", "finetuned__max_epochs=1",
-                 "--set", "finetuned__max_length=64", "--set", f"{member}__max_epochs=1",
-                 "--set", f"{member}__max_length=64"]) == 0
+                 "--quiet", "--device", "cpu", *short]) == 0
     assert len((out / "predictions_EMP.tsv").read_text().splitlines()) == 525
     joint = joblib.load(out / "joint_emotion_empathy_distress.joblib")["estimator"]
     # --model replaced every encoder, frozen and fine-tuned
     encoders = {k: v.model for k, v in joint.get_params().items()
                 if isinstance(v, SentenceEmbedder)}
-    assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 2  # track1 members
+    assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 4  # frozen members
     assert joint.named_estimators_["finetuned"].model == tiny_bert_path
     assert joint.get_params()[f"{member}__model"] == tiny_bert_path
