@@ -85,18 +85,17 @@ def main(argv=None):
     y, y_dev = train.frame["emotion"], dev.frame["emotion"]
     if args.load:
         runs = [dict(np.load(f, allow_pickle=True)) for f in args.load]
+        if len(runs) > 1:
+            alone = [[macro_f1(y_dev, run["classes"], run["dev"])]
+                     + ([macro_f1(y, run["classes"], run["oof"])] if "oof" in run else [])
+                     for run in runs]
+            print(f"seed ensemble of {len(runs)} runs; each alone, dev / CV macro-F1: "
+                  + ", ".join(" / ".join(f"{v:.3f}" for v in scores) for scores in alone))
         ours = dict(runs[0])
         for key in ("dev", "oof"):
             if key in ours:
                 ours[key] = np.mean([run[key] for run in runs], axis=0)
         ours["seconds"] = np.concatenate([run["seconds"] for run in runs])
-        if len(runs) > 1:
-            print(f"seed ensemble of {len(runs)} runs; each alone, dev / CV macro-F1: "
-                  + ", ".join(f"{macro_f1(y_dev, run['classes'], run['dev']):.3f} / "
-                              f"{macro_f1(y, run['classes'], run['oof']):.3f}"
-                              if "oof" in run else
-                              f"{macro_f1(y_dev, run['classes'], run['dev']):.3f}"
-                              for run in runs))
     else:
         ours = fit_and_predict(args, train, dev)
         if args.save:

@@ -551,8 +551,7 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
     if goemotions_weight == 1.0:  # the frozen emotion pipelines would not vote
         members = [m for m in members if m[2] != TRACK2_TASK]
     try:
-        augmented = [finetuned_emotion_goemotions(data_home=data_home, random_state=seed)
-                     for seed in goemotions_seeds]
+        first = finetuned_emotion_goemotions(data_home=data_home, random_state=goemotions_seeds[0])
     except OSError as exc:
         from .datasets import get_data_home
 
@@ -564,9 +563,11 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
     votes_emotion = [targets in (None, TRACK2_TASK) for _, _, targets in members]
     share = (1.0 - goemotions_weight) / sum(votes_emotion)
     emotion = [share if v else 0.0 for v in votes_emotion]
-    for seed, member in zip(goemotions_seeds, augmented):
+    for seed in goemotions_seeds:  # the other seeds reuse the comments read for the first
+        member = first if seed == goemotions_seeds[0] else clone(first).set_params(
+            augment__estimator__random_state=seed)
         members.append((f"emotion_goemotions_seed{seed}", member, TRACK2_TASK))
-        emotion.append(goemotions_weight / len(augmented))
+        emotion.append(goemotions_weight / len(goemotions_seeds))
     return MultiTaskVoting(members, weights={TRACK2_TASK: emotion})
 
 
