@@ -47,8 +47,8 @@ from skempathy.dialogue import (
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shared-data", default=str(Path(__file__).resolve().parents[2] / "shared"
-                                                 / "data"))
+    p.add_argument("--shared-data",
+                   default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     p.add_argument("--out", default="out/dialogue")
     p.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/skempathy/dialogue"),
                    help="sentence-embedding cache (per text)")

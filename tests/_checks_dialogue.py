@@ -3,11 +3,11 @@
 ``EmotionAnnotator`` is registered with a TF-IDF encoder and
 ``BiEncoderRetriever`` with ``epochs=0`` on the tiny random BERT of
 ``tests/_checks_neural.py`` (no training, no download) so the checks are
-fast. Both take raw text and reject numeric matrices with a TypeError/ValueError by design (``skempathy.base.check_texts``),
-so the checks that must *fit* on numeric X cannot apply; the API checks
-(clone, params, tags, repr, unfitted errors, y=None, one-class and continuous-y
-errors) run and pass. Their behaviour on real text is tested in
-tests/test_dialogue*.py.
+fast. Both take raw text and reject numeric matrices with a TypeError/ValueError
+by design (``skempathy.base.check_texts``), so the checks that must *fit* on
+numeric X cannot apply; the API checks (clone, params, tags, repr, unfitted
+errors, y=None, one-class and continuous-y errors) run and pass. Their
+behaviour on real text is tested in tests/test_dialogue*.py.
 
 ``EmotionTransitionFeaturizer`` reads each row of X as one conversation (a
 sequence of emotion labels), so numeric matrices are valid input and nearly
@@ -64,8 +64,8 @@ EXPECTED_FAILED = {
     "EmotionTransitionFeaturizer": {
         "check_n_features_in": _VARIABLE_LENGTH,
         "check_n_features_in_after_fitting": _VARIABLE_LENGTH,
-        "check_transformer_general": _VARIABLE_LENGTH + " (transform accepts a different "
-                                     "number of turns than fit)",
+        "check_transformer_general": (_VARIABLE_LENGTH + " (transform accepts a different "
+                                      "number of turns than fit)"),
         "check_transformer_general(readonly_memmap=True)": _VARIABLE_LENGTH,
     },
 }

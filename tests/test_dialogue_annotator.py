@@ -23,8 +23,8 @@ N_TRAIN, N_DEV, N_TEST = 1500, 500, 700
 
 def _subset(bunch, n, seed):
     idx = np.random.RandomState(seed).permutation(len(bunch.data))[:n]
-    return [bunch.data[i] for i in idx], bunch.target[idx], [bunch.frame["labels"][i]
-                                                            for i in idx]
+    labels = [bunch.frame["labels"][i] for i in idx]
+    return [bunch.data[i] for i in idx], bunch.target[idx], labels
 
 
 @pytest.fixture(scope="module")

@@ -87,7 +87,8 @@ def test_scorers_work_in_grouped_cross_validation():
         expected = stats.pearsonr(y.iloc[test], predictions[test])[0]
         assert result["test_pearson"][fold] == pytest.approx(expected)
     Y = wassa.target[["empathy", "distress"]]
-    multi = cross_validate(model, X, Y, groups=wassa.groups, cv=cv, scoring=get_scorer("average_pearson"))
+    multi = cross_validate(model, X, Y, groups=wassa.groups, cv=cv,
+                           scoring=get_scorer("average_pearson"))
     assert np.all(multi["test_score"] > 0.2)
     assert get_scorer("f1_macro") is not None  # sklearn names still work
     with pytest.raises(ValueError, match="Unknown scoring 'pearsonn'"):

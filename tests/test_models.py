@@ -13,7 +13,8 @@ from skempathy._models import model_identity
 def test_embedded_minilm_resolves_to_a_loadable_local_folder():
     path = resolve_model("all-MiniLM-L6-v2")
     assert os.path.isfile(os.path.join(path, "config.json"))
-    assert resolve_model("minilm") == path == resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    assert (resolve_model("minilm") == path
+            == resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
 
 
 def test_other_names_and_paths_pass_through(tmp_path):

@@ -461,8 +461,8 @@ def test_bad_input_messages(tiny_bert_path, fitted_clf, wassa):
 
 def test_too_long_texts_truncated_with_one_warning(tiny_bert_path, wassa):
     essays = wassa["essay"][:20]
-    clf = TransformerRegressor(tiny_bert_path, random_state=0, **{**KW, "max_length": 16,
-                                                                   "max_epochs": 1})
+    clf = TransformerRegressor(tiny_bert_path, random_state=0,
+                               **{**KW, "max_length": 16, "max_epochs": 1})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         clf.fit(essays, wassa["empathy"][:20])

@@ -40,7 +40,8 @@ SENTIMENT_MAPPING = {
 }
 _MAPPINGS = {None: None, "ekman": EKMAN_MAPPING, "sentiment": SENTIMENT_MAPPING}
 
-_BASE_URL = "https://raw.githubusercontent.com/google-research/google-research/master/goemotions/data/"
+_BASE_URL = ("https://raw.githubusercontent.com/google-research/google-research/master/"
+             "goemotions/data/")
 REMOTES = {
     "train": RemoteFile("train.tsv", _BASE_URL + "train.tsv",
                         "1c254a142be5c00e80d819b9ae1bbd36d94b2eeb8f4b1271846508d57e57d9c5"),

@@ -60,7 +60,8 @@ def pearson_score(y_true, y_pred, *, multioutput="uniform_average"):
     if multioutput == "raw_values":
         return scores
     if multioutput != "uniform_average":
-        raise ValueError(f"multioutput must be 'uniform_average' or 'raw_values', got {multioutput!r}")
+        raise ValueError(
+            f"multioutput must be 'uniform_average' or 'raw_values', got {multioutput!r}")
     return float(scores.mean())
 
 

@@ -85,4 +85,5 @@ def get_metric(metric):
         return metric
     if metric in _METRICS:
         return _METRICS[metric]
-    raise ValueError(f"Unknown metric {metric!r}; expected a callable or one of {sorted(_METRICS)}.")
+    raise ValueError(
+        f"Unknown metric {metric!r}; expected a callable or one of {sorted(_METRICS)}.")

@@ -323,7 +323,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
             if val_idx is not None:
                 val_ids = [ids[i] for i in val_idx]
 
-                def eval_fn(model):
+                def eval_fn(model):  # noqa: F811 (replaces the None above)
                     logits = self._predict_ids(val_ids, None)["target"]
                     return _task_score("multiclass", logits, y_enc[val_idx])
 
@@ -386,6 +386,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
         """Labels of an auxiliary task from the student's head for ``task``."""
         check_is_fitted(self)
         if task not in self.aux_classes_:
-            raise ValueError(f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}.")
+            raise ValueError(
+                f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}.")
         logits = self._forward(X)[task]
         return self.aux_classes_[task][logits.argmax(1)]

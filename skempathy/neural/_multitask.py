@@ -240,7 +240,7 @@ _PARAMS = (
 )
 
 
-MultiTaskTransformer.__doc__ = f"""Fine-tune one encoder with a head per classification/regression task.
+MultiTaskTransformer.__doc__ = f"""Fine-tune one encoder with a head per task (classify or regress).
 
     Each task gets its own linear head on the pooled text vector; the loss is
     the (``loss_weights``-weighted) sum of the task losses (cross-entropy,

@@ -1,4 +1,4 @@
-"""Classification as label generation with an encoder-decoder, decoding constrained to the labels."""
+"""Classification as label generation: an encoder-decoder decoding only the label strings."""
 
 import numbers
 import os
