@@ -25,7 +25,9 @@ train (grid over the simplex, per track) and applies them to dev once.
 Dev = the official 270 dev essays. ``--cv K`` adds writer-grouped K-fold CV
 on train (K more fine-tunings: ~7 min each on a 2-core CPU). ``--save F``
 keeps every member's dev and out-of-fold predictions (.npz); ``--load F``
-prints the tables again from such a file without fitting anything.
+prints the tables again from such a file without fitting anything; several
+files (runs with other ``--seed``) average their fine-tuned members (a seed
+ensemble).
 
 Run::
 
@@ -157,6 +159,21 @@ def report(data, train_frame, dev_frame):
           + ", ".join(f"{k} {v:.0f}" for k, v in data["seconds"].items()))
 
 
+def load_runs(paths):
+    """Read ``--save`` files; with several, the fine-tuned member is their mean (seed ensemble)."""
+    runs = [np.load(path, allow_pickle=True) for path in paths]
+    data = {k: runs[0][k] for k in runs[0].files}
+    data["members"], data["seconds"] = list(data["members"]), data["seconds"].item()
+    data["cv"] = int(data["cv"])
+    for run in runs[1:]:
+        assert list(run["classes"]) == list(data["classes"]) and int(run["cv"]) == data["cv"]
+        if data["cv"]:
+            np.testing.assert_array_equal(run["folds"], data["folds"])
+    for key in [k for k in data if k.startswith(("dev/", "oof/")) and f"/{MT}/" in k]:
+        data[key] = np.mean([run[key] for run in runs], axis=0)
+    return data
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
@@ -168,16 +185,18 @@ def main(argv=None):
     parser.add_argument("--cv", type=int, default=0, help="grouped folds on train (0: dev only)")
     parser.add_argument("--no-mpnet", action="store_true", help="leave the mpnet member out")
     parser.add_argument("--save", default=None, help="write all predictions to this .npz")
-    parser.add_argument("--load", default=None, help="report from a saved .npz; fit nothing")
+    parser.add_argument("--load", nargs="+", default=None,
+                        help="report from saved .npz files; fit nothing (several: runs with "
+                             "other --seed, whose fine-tuned member is averaged with the first's)")
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
 
     train, dev = load_wassa("train"), load_wassa("dev")
     if args.load:
-        saved = np.load(args.load, allow_pickle=True)
-        data = {k: saved[k] for k in saved.files}
-        data["members"], data["seconds"] = list(data["members"]), data["seconds"].item()
-        data["cv"] = int(data["cv"])
+        data = load_runs(args.load)
+        if len(args.load) > 1:
+            print(f"'{MT}' below: the mean of the {len(args.load)} runs' fine-tuned members "
+                  "(a seed ensemble); the other members are the first run's\n")
         report(data, train.frame, dev.frame)
         return 0
 

@@ -74,7 +74,9 @@ def main(argv=None):
     parser.add_argument("--cv", type=int, default=0, help="grouped folds on train (0: dev only)")
     parser.add_argument("--data-home", default=None, help="where GoEmotions is")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--blend", default=None, help=".npz of wassa_finetune_blend.py --save")
+    parser.add_argument("--blend", nargs="+", default=None,
+                        help=".npz of wassa_finetune_blend.py --save (several: --seed runs, "
+                             "their fine-tuned members averaged)")
     parser.add_argument("--save", default=None, help="write this classifier's predictions here")
     parser.add_argument("--random-state", type=int, default=0, help="seed of the fine-tuning")
     parser.add_argument("--load", nargs="+", default=None,
@@ -106,7 +108,9 @@ def main(argv=None):
     rows = [("fine-tuned MiniLM + GoEmotions (alone)", macro_f1(y_dev, classes, ours["dev"]))
             + ((macro_f1(y, classes, oof),) if oof is not None else ())]
     if args.blend:
-        saved = np.load(args.blend, allow_pickle=True)
+        from wassa_finetune_blend import load_runs
+
+        saved = load_runs(args.blend)  # several: the fine-tuned MT member's seeds averaged
         assert list(saved["classes"]) == list(classes)
         members = list(saved["members"])
         three_dev = sum(saved[f"dev/{m}/proba"] for m in members) / len(members)
