@@ -10,9 +10,10 @@ function returning an estimator fitted on the targets of both tracks at once.
   heads tuned by grouped CV (:func:`best_track1`, :func:`best_track2`).
 * ``"finetuned"`` (joint): a multi-task MiniLM fine-tuned on all three
   targets, soft-voted with the frozen MiniLM pipelines (~10 min on a CPU).
-* ``"best"`` (joint): the fine-tuned model + the frozen MiniLM pipelines + the
-  frozen mpnet pipelines, 1/3 each, and for emotion an extra classifier
-  fine-tuned with GoEmotions comments, two seeds (:func:`best_joint`; ~22 min on a CPU).
+* ``"best"`` (joint): the fine-tuned model (two seeds) + the frozen MiniLM
+  pipelines + the frozen mpnet pipelines, 1/3 each, and for emotion an extra
+  classifier fine-tuned with GoEmotions comments, two seeds (:func:`best_joint`;
+  ~26 min on a CPU).
 
 Add a recipe by adding an entry to :data:`RECIPES`; ``skempathy wassa
 --recipe NAME`` picks it.
@@ -27,10 +28,11 @@ Examples
 'head'
 """
 
-__all__ = ["BEST_ENCODER", "FINETUNED_TASKS", "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES",
-           "TRACK1_TASK", "TRACK2_TASK", "best_joint", "best_track1", "best_track2",
-           "default_track1", "default_track2", "finetuned_emotion_goemotions", "finetuned_joint",
-           "finetuned_multitask", "get_recipe", "goemotions_pool"]
+__all__ = ["BEST_ENCODER", "FINETUNED_SEEDS", "FINETUNED_TASKS", "GOEMOTIONS_SEEDS",
+           "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK", "best_joint",
+           "best_track1", "best_track2", "default_track1", "default_track2",
+           "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask", "get_recipe",
+           "goemotions_pool"]
 
 TRACK1_TASK = ["empathy", "distress"]
 TRACK2_TASK = "emotion"
@@ -309,6 +311,10 @@ def _essay_goemotions_pipeline(classifier, *, per_class, data_home):
 # members: 0.460, 0.514, 0.530, 0.529, 0.525; 0.5 was also best on average over single seeds).
 GOEMOTIONS_WEIGHT = 0.5
 GOEMOTIONS_SEEDS = (0, 1)
+# Seeds of the multi-task member of "best", averaged within its third of the vote. Against
+# seed 0 alone, the two seeds gave +0.005 writer-grouped CV5 average r (0.525 -> 0.530) and
+# +0.001 CV macro-F1; alone, the two seeds differ by 0.06 dev macro-F1 (0.465 vs 0.402).
+FINETUNED_SEEDS = (0, 1)
 
 FINETUNED_TASKS = {"emotion": "classification", "empathy": "regression",
                    "distress": "regression"}
@@ -454,14 +460,16 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
     return _essay_goemotions_pipeline(classifier, per_class=per_class, data_home=data_home)
 
 
-def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
-               goemotions_weight=GOEMOTIONS_WEIGHT, goemotions_seeds=GOEMOTIONS_SEEDS,
-               data_home=None):
+def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FINETUNED_SEEDS,
+               goemotions=True, goemotions_weight=GOEMOTIONS_WEIGHT,
+               goemotions_seeds=GOEMOTIONS_SEEDS, data_home=None):
     """The "best" recipe: fine-tuned + frozen members voting per target (WASSA Tracks 1 and 2).
 
     A :class:`~skempathy.ensemble.MultiTaskVoting` of these members:
 
-    * ``finetuned``: :func:`finetuned_multitask` (emotion, empathy, distress);
+    * ``finetuned_seed0``, ``finetuned_seed1``: :func:`finetuned_multitask`
+      (emotion, empathy, distress), once per seed in ``finetuned_seeds``
+      (``finetuned`` with ``finetuned_seeds=None``);
     * ``track1_minilm`` / ``track2_minilm``: :func:`best_track1` /
       :func:`default_track2` on the frozen MiniLM (``minilm``);
     * ``track1_mpnet`` / ``track2_mpnet``: :func:`best_track1` /
@@ -473,17 +481,21 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
       (WASSA@IITK's lever), once per seed in ``goemotions_seeds``.
 
     Empathy and distress are the plain mean of three systems (the fine-tuned
-    model, the MiniLM and the mpnet pipelines): in writer-grouped 5-fold CV on
-    train that beat each member and every two-member blend (pooled average r
-    0.525). Emotion gives ``goemotions_weight`` of the vote to the
-    GoEmotions members (split equally between the seeds) and the rest,
+    model, its seeds averaged; the MiniLM and the mpnet pipelines): in
+    writer-grouped 5-fold CV on train that beat each member and every
+    two-member blend (pooled average r 0.525 with one seed, 0.530 with two;
+    adding a fourth system, a fine-tuned embedder under an SVR with the writer
+    columns, gave 0.527, so it is not a member). Emotion gives
+    ``goemotions_weight`` of the vote to the GoEmotions members (split
+    equally between the seeds) and the rest,
     equally, to the three other emotion voters (the multi-task model's
     emotion head and the two frozen emotion pipelines). The same grouped CV
     chose 0.5 (pooled macro-F1 0.530, against 0.460 without the GoEmotions
     members); the second seed added +0.012 CV macro-F1 and evens out a large
     seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
-    benchmarks/RESULTS.md, "Leaderboard"). Fitting took 22 min on a 2-core
-    CPU, from a cold embedding cache (three fine-tunings and the frozen encodings).
+    benchmarks/RESULTS.md, "Leaderboard"). Fitting takes about 26 min on a
+    2-core CPU from a cold embedding cache (four fine-tunings and the frozen
+    encodings).
 
     Parameters
     ----------
@@ -496,12 +508,16 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
         over; else ``SentenceEmbedder()``).
     finetuned : estimator or None, default=None
         The fine-tuned multi-task member (None: ``finetuned_multitask()``).
+    finetuned_seeds : sequence of int or None, default=FINETUNED_SEEDS
+        One clone of ``finetuned`` per seed (its ``random_state``), their
+        outputs averaged within the fine-tuned system's share of every vote.
+        None: ``finetuned`` itself, as given, is the only one.
     goemotions : bool, default=True
         Add the GoEmotions members. They need the GoEmotions data
         (not bundled: :func:`skempathy.datasets.fetch_goemotions` downloads it
         to ``data_home``, or finds it there), read when the recipe is built.
-        False gives the three-system vote for emotion too (dev macro-F1 0.467
-        instead of about 0.53) and a third of the fine-tuning time.
+        False gives the three-system vote for emotion too (dev macro-F1 0.451,
+        CV 0.461, instead of about 0.53) and half the fine-tuning time.
     goemotions_weight : float, default=GOEMOTIONS_WEIGHT
         Share of the emotion vote of the GoEmotions members, in (0, 1]; at 1
         the frozen emotion pipelines are left out, as they would not vote.
@@ -523,7 +539,9 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
     >>> from skempathy.text import SentenceEmbedder
     >>> vote = best_joint(SentenceEmbedder("minilm"), goemotions=False)
     >>> [(name, targets) for name, _, targets in vote.estimators][1:3]
-    [('track1_minilm', ['empathy', 'distress']), ('track2_minilm', 'emotion')]
+    [('finetuned_seed1', None), ('track1_minilm', ['empathy', 'distress'])]
+    >>> vote.weights["empathy"]
+    [0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
     """
     from sklearn.base import clone
 
@@ -539,17 +557,29 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
         minilm = (clone(embedder).set_params(model="all-MiniLM-L6-v2")
                   if isinstance(embedder, SentenceEmbedder) else SentenceEmbedder())
     finetuned = finetuned_multitask() if finetuned is None else finetuned
-    members = [
-        ("finetuned", finetuned, None),
+    if finetuned_seeds is None:
+        tuned = [("finetuned", finetuned, None)]
+    else:
+        if not len(finetuned_seeds):
+            raise ValueError("finetuned_seeds is empty; give at least one seed, or None.")
+        tuned = [(f"finetuned_seed{seed}", clone(finetuned).set_params(random_state=seed), None)
+                 for seed in finetuned_seeds]
+    # the fine-tuned seeds share one system's vote: each of the 3 systems weighs 1/3
+    system = [1.0 / len(tuned)] * len(tuned) + [1.0] * 4
+    members = tuned + [
         ("track1_minilm", best_track1(minilm), list(TRACK1_TASK)),
         ("track2_minilm", default_track2(minilm), TRACK2_TASK),
         ("track1_mpnet", best_track1(embedder), list(TRACK1_TASK)),
         ("track2_mpnet", best_track2(embedder), TRACK2_TASK),
     ]
+    weights = {column: list(system) for column in TRACK1_TASK}
     if not goemotions:
-        return MultiTaskVoting(members)
+        return MultiTaskVoting(members, weights={**weights, TRACK2_TASK: list(system)})
     if goemotions_weight == 1.0:  # the frozen emotion pipelines would not vote
-        members = [m for m in members if m[2] != TRACK2_TASK]
+        keep = [m[2] != TRACK2_TASK for m in members]
+        members = [m for m, k in zip(members, keep) if k]
+        weights = {column: [w for w, k in zip(ws, keep) if k] for column, ws in weights.items()}
+        system = [w for w, k in zip(system, keep) if k]
     try:
         first = finetuned_emotion_goemotions(data_home=data_home, random_state=goemotions_seeds[0])
     except OSError as exc:
@@ -561,14 +591,16 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, goemotions=True,
                       f"them when online) or use best_joint(goemotions=False).") from exc
     # the other emotion voters (the multi-task model predicts all targets) share the rest
     votes_emotion = [targets in (None, TRACK2_TASK) for _, _, targets in members]
-    share = (1.0 - goemotions_weight) / sum(votes_emotion)
-    emotion = [share if v else 0.0 for v in votes_emotion]
+    systems = sum(w for w, v in zip(system, votes_emotion) if v)
+    emotion = [(1.0 - goemotions_weight) * w / systems if v else 0.0
+               for w, v in zip(system, votes_emotion)]
     for seed in goemotions_seeds:  # the other seeds reuse the comments read for the first
         member = first if seed == goemotions_seeds[0] else clone(first).set_params(
             augment__estimator__random_state=seed)
         members.append((f"emotion_goemotions_seed{seed}", member, TRACK2_TASK))
         emotion.append(goemotions_weight / len(goemotions_seeds))
-    return MultiTaskVoting(members, weights={TRACK2_TASK: emotion})
+    weights = {column: ws + [0.0] * len(goemotions_seeds) for column, ws in weights.items()}
+    return MultiTaskVoting(members, weights={**weights, TRACK2_TASK: emotion})
 
 
 RECIPES = {

@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, FINETUNED_TASKS, GOEMOTIONS_SEEDS,
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_SEEDS, FINETUNED_TASKS, GOEMOTIONS_SEEDS,
                                GOEMOTIONS_WEIGHT, best_joint, best_track1, best_track2,
                                finetuned_joint, finetuned_multitask, get_recipe, goemotions_pool)
 from skempathy.text import SentenceEmbedder
@@ -240,10 +240,19 @@ def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys)
 def test_best_joint_without_goemotions_is_three_systems_voting_equally(tiny_embedder):
     vote = best_joint(tiny_embedder, goemotions=False)
     assert [(n, t) for n, _, t in vote.estimators] == [
-        ("finetuned", None),
+        ("finetuned_seed0", None), ("finetuned_seed1", None),
         ("track1_minilm", ["empathy", "distress"]), ("track2_minilm", "emotion"),
         ("track1_mpnet", ["empathy", "distress"]), ("track2_mpnet", "emotion")]
-    assert vote.weights is None  # equal: each target averages three members
+    # three systems with a third each: the multi-task seeds split theirs
+    assert FINETUNED_SEEDS == (0, 1)
+    assert vote.weights == {column: [0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
+                            for column in ("empathy", "distress", "emotion")}
+    assert [m.random_state for _, m, _ in vote.estimators[:2]] == [0, 1]
+    one = best_joint(tiny_embedder, goemotions=False, finetuned_seeds=None)
+    assert [n for n, _, _ in one.estimators][:2] == ["finetuned", "track1_minilm"]
+    assert one.weights["empathy"] == [1.0] * 5
+    with pytest.raises(ValueError, match="finetuned_seeds is empty"):
+        best_joint(tiny_embedder, goemotions=False, finetuned_seeds=())
     params = vote.get_params()
     # the MiniLM members get a clone of the given encoder (cache and device carry over)
     minilm = params["track1_minilm__preprocessor__text__sentenceembedder"]
@@ -268,14 +277,16 @@ def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_emb
         assert classifier.class_weight == "balanced" and classifier.random_state == seed
     # emotion: GOEMOTIONS_WEIGHT (0.5, chosen by grouped CV) split between the seeds, the rest
     # shared by the other three emotion voters; empathy and distress keep equal weights
-    assert GOEMOTIONS_WEIGHT == 0.5 and set(vote.weights) == {"emotion"}
+    assert GOEMOTIONS_WEIGHT == 0.5 and set(vote.weights) == {"emotion", "empathy", "distress"}
     np.testing.assert_allclose(vote.weights["emotion"],
-                               [1 / 6, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
+                               [1 / 12, 1 / 12, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
+    assert vote.weights["empathy"] == vote.weights["distress"] == [0.5, 0.5] + [1.0] * 4 + [0, 0]
     alone = best_joint(tiny_embedder, goemotions_weight=1.0, goemotions_seeds=[3],
-                       data_home=goemotions_home)
+                       finetuned_seeds=None, data_home=goemotions_home)
     assert [n for n, _, _ in alone.estimators] == [
         "finetuned", "track1_minilm", "track1_mpnet", "emotion_goemotions_seed3"]
-    assert alone.weights == {"emotion": [0.0, 0.0, 0.0, 1.0]}
+    assert alone.weights == {"emotion": [0.0, 0.0, 0.0, 1.0], "empathy": [1.0, 1.0, 1.0, 0.0],
+                             "distress": [1.0, 1.0, 1.0, 0.0]}
     with pytest.raises(ValueError, match=r"goemotions_weight must be in \(0, 1\]"):
         best_joint(tiny_embedder, goemotions_weight=0.0, data_home=goemotions_home)
     with pytest.raises(ValueError, match="goemotions_seeds is empty"):
@@ -320,7 +331,10 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
 
     monkeypatch.setenv("SKEMPATHY_DATA", str(goemotions_home))  # where GoEmotions is
     out = tmp_path / "best"
-    short = ["--set", "finetuned__max_epochs=1", "--set", "finetuned__max_length=64"]
+    short = []
+    for seed in FINETUNED_SEEDS:
+        member = f"finetuned_seed{seed}"
+        short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
     for seed in GOEMOTIONS_SEEDS:
         member = f"emotion_goemotions_seed{seed}__augment__estimator"
         short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
@@ -332,5 +346,6 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
     encoders = {k: v.model for k, v in joint.get_params().items()
                 if isinstance(v, SentenceEmbedder)}
     assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 4  # frozen members
-    assert joint.named_estimators_["finetuned"].model == tiny_bert_path
+    assert joint.named_estimators_["finetuned_seed1"].model == tiny_bert_path
+    assert joint.named_estimators_["finetuned_seed1"].random_state == 1
     assert joint.get_params()[f"{member}__model"] == tiny_bert_path

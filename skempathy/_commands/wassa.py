@@ -32,9 +32,10 @@ def add_arguments(parser):
                              "embedded MiniLM), 'mpnet' (frozen all-mpnet-base-v2, an optional "
                              "install), 'finetuned' (MiniLM fine-tuned on all three targets, "
                              "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
-                             "'best' (the fine-tuned model + the frozen MiniLM and mpnet "
-                             "pipelines, and for emotion a classifier fine-tuned with GoEmotions "
-                             "comments, read from SKEMPATHY_DATA; ~22 min) (default: default)")
+                             "'best' (the fine-tuned model, two seeds, + the frozen MiniLM and "
+                             "mpnet pipelines, and for emotion a classifier fine-tuned with "
+                             "GoEmotions comments, read from SKEMPATHY_DATA; ~26 min) "
+                             "(default: default)")
     parser.add_argument("--model", default=None,
                         help="encoder used by every member of the recipe, frozen and fine-tuned "
                              "(default: the recipe's own: all-MiniLM-L6-v2, and "
