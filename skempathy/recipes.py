@@ -572,13 +572,12 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         ("track1_mpnet", best_track1(embedder), list(TRACK1_TASK)),
         ("track2_mpnet", best_track2(embedder), TRACK2_TASK),
     ]
-    weights = {column: list(system) for column in TRACK1_TASK}
     if not goemotions:
-        return MultiTaskVoting(members, weights={**weights, TRACK2_TASK: list(system)})
+        return MultiTaskVoting(members, weights={column: list(system)
+                                                 for column in [*TRACK1_TASK, TRACK2_TASK]})
     if goemotions_weight == 1.0:  # the frozen emotion pipelines would not vote
         keep = [m[2] != TRACK2_TASK for m in members]
         members = [m for m, k in zip(members, keep) if k]
-        weights = {column: [w for w, k in zip(ws, keep) if k] for column, ws in weights.items()}
         system = [w for w, k in zip(system, keep) if k]
     try:
         first = finetuned_emotion_goemotions(data_home=data_home, random_state=goemotions_seeds[0])
@@ -599,7 +598,7 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
             augment__estimator__random_state=seed)
         members.append((f"emotion_goemotions_seed{seed}", member, TRACK2_TASK))
         emotion.append(goemotions_weight / len(goemotions_seeds))
-    weights = {column: ws + [0.0] * len(goemotions_seeds) for column, ws in weights.items()}
+    weights = {column: system + [0.0] * len(goemotions_seeds) for column in TRACK1_TASK}
     return MultiTaskVoting(members, weights={**weights, TRACK2_TASK: emotion})
 
 
