@@ -7,16 +7,19 @@ function returning an estimator fitted on the targets of both tracks at once.
 
 * ``"default"``: frozen embedded MiniLM + writer columns, linear/SVR heads (1 min).
 * ``"mpnet"``: the same design on frozen all-mpnet-base-v2 (optional install),
-  heads tuned by grouped CV (:func:`best_track1`, :func:`best_track2`).
+  all its layers averaged (:func:`frozen_encoder`), heads tuned by grouped CV
+  (:func:`best_track1`, :func:`best_track2`).
 * ``"finetuned"`` (joint): a multi-task MiniLM fine-tuned on all three
   targets, soft-voted with the frozen MiniLM pipelines (~10 min on a CPU).
 * ``"best"`` (joint): the fine-tuned model (two seeds) + the frozen MiniLM
-  pipelines + the frozen mpnet pipelines, 1/3 each, and for emotion an extra
+  pipelines + the frozen mpnet pipelines (all layers averaged), 1/3 each, and for emotion an extra
   classifier fine-tuned with GoEmotions comments, two seeds (:func:`best_joint`;
-  ~26 min on a CPU).
+  ~36 min on a CPU).
 
 Add a recipe by adding an entry to :data:`RECIPES`; ``skempathy wassa
---recipe NAME`` picks it.
+--recipe NAME`` picks it. An entry's optional ``"encoder"`` names the model and
+``"embedder"`` the function that builds the shared frozen encoder from it
+(default :class:`~skempathy.text.SentenceEmbedder`).
 
 Examples
 --------
@@ -28,11 +31,11 @@ Examples
 'head'
 """
 
-__all__ = ["BEST_ENCODER", "FINETUNED_SEEDS", "FINETUNED_TASKS", "GOEMOTIONS_SEEDS",
-           "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK", "best_joint",
-           "best_track1", "best_track2", "default_track1", "default_track2",
-           "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask", "get_recipe",
-           "goemotions_pool"]
+__all__ = ["BEST_ENCODER", "FINETUNED_SEEDS", "FINETUNED_TASKS", "FROZEN_LAYERS",
+           "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
+           "best_joint", "best_track1", "best_track2", "default_track1", "default_track2",
+           "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask",
+           "frozen_encoder", "get_recipe", "goemotions_pool"]
 
 TRACK1_TASK = ["empathy", "distress"]
 TRACK2_TASK = "emotion"
@@ -100,13 +103,54 @@ _NUMERIC = ["age", "income",
 _CATEGORICAL = ["gender", "education", "race"]
 
 
+# Frozen encoders of recipes "mpnet" and "best" average the mean-pooled hidden states of all
+# their layers: sentence-transformers training tunes the last layer for semantic similarity
+# (topic), and the middle layers keep more of the emotion. Writer-grouped CV5 on train, frozen
+# mpnet: Track 2 macro-F1 0.388 -> 0.459, Track 1 average r 0.498 -> 0.536 (RESULTS.md).
+FROZEN_LAYERS = "all"
+
+
+def frozen_encoder(model=BEST_ENCODER, **params):
+    """The frozen text encoder of recipes "mpnet" and "best": all layers, averaged.
+
+    A :class:`~skempathy.text.TransformerEmbedder` that mean-pools every
+    transformer layer of ``model`` and averages them (``layers="all"``,
+    :data:`FROZEN_LAYERS`), instead of the last layer that a
+    :class:`~skempathy.text.SentenceEmbedder` returns. On WASSA 2021
+    (writer-grouped 5-fold CV on train) this raised the frozen mpnet
+    pipelines from 0.388 to 0.459 emotion macro-F1 and from 0.498 to 0.536
+    average Pearson r; MiniLM gained less (benchmarks/RESULTS.md).
+
+    Parameters
+    ----------
+    model : str or path-like, default=BEST_ENCODER
+        Embedded name, local folder or hub name of the checkpoint.
+    **params
+        Other :class:`~skempathy.text.TransformerEmbedder` parameters
+        (``cache``, ``device``, ``batch_size``, ``show_progress``, ...).
+
+    Returns
+    -------
+    embedder : skempathy.text.TransformerEmbedder
+        Unfitted.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import frozen_encoder
+    >>> frozen_encoder("minilm", device="cpu").fit_transform(["So sad to read."]).shape
+    (1, 384)
+    """
+    from .text import TransformerEmbedder
+
+    return TransformerEmbedder(model, layers=FROZEN_LAYERS, **params)
+
+
 def _best_embedder(embedder):
-    """The recipe's encoder: ``embedder`` if given, else frozen all-mpnet-base-v2.
+    """The recipe's encoder: ``embedder`` if given, else :func:`frozen_encoder` (mpnet).
 
     Fails at once, in one line, when the optional mpnet parts are missing.
     """
     from ._models import MPNET_INSTALL, mpnet_available
-    from .text import SentenceEmbedder
 
     if embedder is not None:
         return embedder
@@ -119,9 +163,9 @@ def _best_embedder(embedder):
         if not os.path.isfile(assembled):
             raise ImportError(
                 f"The 'best' recipe encodes with {BEST_ENCODER}, an optional install: "
-                f"{MPNET_INSTALL} (or pass embedder=SentenceEmbedder(<another model>))."
+                f"{MPNET_INSTALL} (or pass embedder=frozen_encoder(<another model>))."
             )
-    return SentenceEmbedder(BEST_ENCODER)
+    return frozen_encoder(BEST_ENCODER)
 
 
 def best_track1(embedder=None, *, text_weight=0.2, C=1.0, lexicon=False):
@@ -142,8 +186,9 @@ def best_track1(embedder=None, *, text_weight=0.2, C=1.0, lexicon=False):
     Parameters
     ----------
     embedder : transformer or None, default=None
-        Text encoder; None uses ``SentenceEmbedder("all-mpnet-base-v2")``
-        (optional install, see :data:`skempathy._models.MPNET_INSTALL`).
+        Text encoder; None uses ``frozen_encoder("all-mpnet-base-v2")``, all
+        layers averaged (optional install, see
+        :data:`skempathy._models.MPNET_INSTALL`).
     text_weight : float, default=0.2
         Weight of the scaled embedding block.
     C : float, default=1.0
@@ -165,8 +210,8 @@ def best_track1(embedder=None, *, text_weight=0.2, C=1.0, lexicon=False):
     Examples
     --------
     >>> from skempathy.recipes import best_track1
-    >>> from skempathy.text import SentenceEmbedder
-    >>> pipe = best_track1(SentenceEmbedder("minilm"))
+    >>> from skempathy.recipes import frozen_encoder
+    >>> pipe = best_track1(frozen_encoder("minilm"))
     >>> [name for name, _, _ in pipe.named_steps["preprocessor"].transformers]
     ['text', 'numeric', 'categorical']
     """
@@ -241,7 +286,7 @@ def best_track2(embedder=None, *, C=0.001, augment=False, data_home=None):
     Parameters
     ----------
     embedder : transformer or None, default=None
-        Text encoder; None uses ``SentenceEmbedder("all-mpnet-base-v2")``.
+        Text encoder; None uses ``frozen_encoder("all-mpnet-base-v2")``.
     C : float, default=0.001
         Inverse regularisation strength of the logistic regression (grouped
         CV on train: 0.001 ~ 0.003 > 0.01 with mpnet).
@@ -260,8 +305,8 @@ def best_track2(embedder=None, *, C=0.001, augment=False, data_home=None):
     Examples
     --------
     >>> from skempathy.recipes import best_track2
-    >>> from skempathy.text import SentenceEmbedder
-    >>> pipe = best_track2(SentenceEmbedder("minilm"), augment=False)
+    >>> from skempathy.recipes import frozen_encoder
+    >>> pipe = best_track2(frozen_encoder("minilm"), augment=False)
     >>> pipe.named_steps["augment"].n_samples
     0
     """
@@ -307,9 +352,11 @@ def _essay_goemotions_pipeline(classifier, *, per_class, data_home):
 # 2-core CPU. Grouped CV and dev numbers: benchmarks/RESULTS.md, "Leaderboard".
 
 # Share of the emotion vote of recipe best's GoEmotions members (seeds 0 and 1), chosen by
-# writer-grouped 5-fold CV on train among 0, 0.25, ..., 1 (pooled macro-F1 of the two-seed
-# members: 0.460, 0.514, 0.530, 0.529, 0.525; 0.5 was also best on average over single seeds).
-GOEMOTIONS_WEIGHT = 0.5
+# writer-grouped 5-fold CV on train. With the all-layer frozen encoders the pooled macro-F1 at
+# 0.25 / 0.5 / 0.75 was 0.540 / 0.537 / 0.527, so the four emotion systems (GoEmotions,
+# multi-task, frozen MiniLM, frozen mpnet) weigh 1/4 each. (With last-layer frozen encoders,
+# 0, 0.25, ..., 1 gave 0.460, 0.514, 0.530, 0.529, 0.525, and the share was 0.5.)
+GOEMOTIONS_WEIGHT = 0.25
 GOEMOTIONS_SEEDS = (0, 1)
 # Seeds of the multi-task member of "best", averaged within its third of the vote. Against
 # seed 0 alone, the two seeds gave +0.005 writer-grouped CV5 average r (0.525 -> 0.530) and
@@ -480,22 +527,23 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
       fine-tuned for emotion on the essays plus GoEmotions comments
       (WASSA@IITK's lever), once per seed in ``goemotions_seeds``.
 
+    Both frozen encoders average all their layers (:func:`frozen_encoder`).
     Empathy and distress are the plain mean of three systems (the fine-tuned
     model, its seeds averaged; the MiniLM and the mpnet pipelines): in
     writer-grouped 5-fold CV on train that beat each member and every
-    two-member blend (pooled average r 0.525 with one seed, 0.530 with two;
-    adding a fourth system, a fine-tuned embedder under an SVR with the writer
-    columns, gave 0.527, so it is not a member). Emotion gives
-    ``goemotions_weight`` of the vote to the GoEmotions members (split
-    equally between the seeds) and the rest,
-    equally, to the three other emotion voters (the multi-task model's
+    two-member blend (pooled average r 0.540; with last-layer frozen
+    encoders 0.525 with one multi-task seed, 0.530 with two; adding a fourth
+    system, a fine-tuned embedder under an SVR with the writer columns, gave
+    0.527, so it is not a member). Emotion gives ``goemotions_weight`` of the
+    vote to the GoEmotions members (split equally between the seeds) and the
+    rest, equally, to the three other emotion voters (the multi-task model's
     emotion head and the two frozen emotion pipelines). The same grouped CV
-    chose 0.5 (pooled macro-F1 0.530, against 0.460 without the GoEmotions
-    members); the second seed added +0.012 CV macro-F1 and evens out a large
-    seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
-    benchmarks/RESULTS.md, "Leaderboard"). Fitting takes about 26 min on a
-    2-core CPU from a cold embedding cache (four fine-tunings and the frozen
-    encodings).
+    chose 0.25, four systems at 1/4 each (pooled macro-F1 0.540; 0.537 at
+    0.5; 0.492 without the GoEmotions members); their second seed added
+    +0.012 CV macro-F1 and evens out a large seed-to-seed spread on dev (0.531
+    and 0.470 for the two members alone; benchmarks/RESULTS.md,
+    "Leaderboard"). Fitting takes about 36 min on a 2-core CPU from a cold
+    embedding cache (four fine-tunings and the frozen encodings).
 
     Parameters
     ----------
@@ -503,9 +551,10 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         Frozen encoder of the mpnet pipelines (None: ``all-mpnet-base-v2``).
     minilm : transformer or None, default=None
         Frozen encoder of the MiniLM pipelines (None: a clone of ``embedder``
-        with the embedded MiniLM when ``embedder`` is a
-        :class:`~skempathy.text.SentenceEmbedder`, so cache and device carry
-        over; else ``SentenceEmbedder()``).
+        with the embedded MiniLM when ``embedder`` is a skempathy embedder
+        (:class:`~skempathy.text.TransformerEmbedder` or
+        :class:`~skempathy.text.SentenceEmbedder`), so layers, cache and
+        device carry over; else ``frozen_encoder("all-MiniLM-L6-v2")``).
     finetuned : estimator or None, default=None
         The fine-tuned multi-task member (None: ``finetuned_multitask()``).
     finetuned_seeds : sequence of int or None, default=FINETUNED_SEEDS
@@ -516,8 +565,8 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         Add the GoEmotions members. They need the GoEmotions data
         (not bundled: :func:`skempathy.datasets.fetch_goemotions` downloads it
         to ``data_home``, or finds it there), read when the recipe is built.
-        False gives the three-system vote for emotion too (dev macro-F1 0.451,
-        CV 0.461, instead of about 0.53) and half the fine-tuning time.
+        False gives the three-system vote for emotion too (dev macro-F1 0.480,
+        CV 0.492, instead of about 0.54) and half the fine-tuning time.
     goemotions_weight : float, default=GOEMOTIONS_WEIGHT
         Share of the emotion vote of the GoEmotions members, in (0, 1]; at 1
         the frozen emotion pipelines are left out, as they would not vote.
@@ -535,9 +584,8 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
 
     Examples
     --------
-    >>> from skempathy.recipes import best_joint
-    >>> from skempathy.text import SentenceEmbedder
-    >>> vote = best_joint(SentenceEmbedder("minilm"), goemotions=False)
+    >>> from skempathy.recipes import best_joint, frozen_encoder
+    >>> vote = best_joint(frozen_encoder("minilm"), goemotions=False)
     >>> [(name, targets) for name, _, targets in vote.estimators][1:3]
     [('finetuned_seed1', None), ('track1_minilm', ['empathy', 'distress'])]
     >>> vote.weights["empathy"]
@@ -546,7 +594,7 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     from sklearn.base import clone
 
     from .ensemble import MultiTaskVoting
-    from .text import SentenceEmbedder
+    from .text._base import _BaseEmbedder
 
     if goemotions and not 0.0 < goemotions_weight <= 1.0:
         raise ValueError(f"goemotions_weight must be in (0, 1]; got {goemotions_weight}.")
@@ -555,7 +603,7 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     embedder = _best_embedder(embedder)
     if minilm is None:
         minilm = (clone(embedder).set_params(model="all-MiniLM-L6-v2")
-                  if isinstance(embedder, SentenceEmbedder) else SentenceEmbedder())
+                  if isinstance(embedder, _BaseEmbedder) else frozen_encoder("all-MiniLM-L6-v2"))
     finetuned = finetuned_multitask() if finetuned is None else finetuned
     if finetuned_seeds is None:
         tuned = [("finetuned", finetuned, None)]
@@ -605,9 +653,11 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
 RECIPES = {
     "default": {"track1": default_track1, "track2": default_track2},
     # joint recipes: one estimator fitted on both tracks' targets at once
-    "best": {"joint": best_joint, "encoder": BEST_ENCODER},
+    # "embedder": how the command builds the frozen encoder (default: SentenceEmbedder)
+    "best": {"joint": best_joint, "encoder": BEST_ENCODER, "embedder": frozen_encoder},
     "finetuned": {"joint": finetuned_joint},
-    "mpnet": {"track1": best_track1, "track2": best_track2, "encoder": BEST_ENCODER},
+    "mpnet": {"track1": best_track1, "track2": best_track2, "encoder": BEST_ENCODER,
+              "embedder": frozen_encoder},
 }
 
 

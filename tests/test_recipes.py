@@ -7,10 +7,12 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, FINETUNED_SEEDS, FINETUNED_TASKS, GOEMOTIONS_SEEDS,
-                               GOEMOTIONS_WEIGHT, best_joint, best_track1, best_track2,
-                               finetuned_joint, finetuned_multitask, get_recipe, goemotions_pool)
-from skempathy.text import SentenceEmbedder
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_SEEDS, FINETUNED_TASKS, FROZEN_LAYERS,
+                               GOEMOTIONS_SEEDS, GOEMOTIONS_WEIGHT, best_joint, best_track1,
+                               best_track2, finetuned_joint, finetuned_multitask, frozen_encoder,
+                               get_recipe, goemotions_pool)
+from skempathy.text import SentenceEmbedder, TransformerEmbedder
+from skempathy.text._base import _BaseEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,9 @@ def test_mpnet_and_best_recipes_are_registered():
     recipe = get_recipe("mpnet")
     assert recipe["track1"] is best_track1 and recipe["track2"] is best_track2
     assert recipe["encoder"] == BEST_ENCODER == "all-mpnet-base-v2"
-    assert get_recipe("best") == {"joint": best_joint, "encoder": BEST_ENCODER}
+    assert recipe["embedder"] is frozen_encoder
+    assert get_recipe("best") == {"joint": best_joint, "encoder": BEST_ENCODER,
+                                  "embedder": frozen_encoder}
     with pytest.raises(ValueError, match="available"):
         get_recipe("fastest")
 
@@ -261,6 +265,30 @@ def test_best_joint_without_goemotions_is_three_systems_voting_equally(tiny_embe
     assert minilm is params["track2_minilm__preprocessor__text__sentenceembedder"]
 
 
+def test_frozen_members_average_all_layers_and_the_minilm_clone_keeps_them(
+        wassa_small, tiny_bert_path, monkeypatch):
+    import skempathy._models as models
+
+    encoder = frozen_encoder(tiny_bert_path, device="cpu", show_progress=False)
+    assert isinstance(encoder, TransformerEmbedder) and encoder.layers == FROZEN_LAYERS == "all"
+    # the tiny BERT has 2 layers: "all" is their mean, not the last layer alone
+    X = wassa_small[0]["essay"][:8]
+    last = clone(encoder).set_params(layers=(-1,)).fit(X).transform(X)
+    both = clone(encoder).set_params(layers=(1, 2)).fit(X).transform(X)
+    np.testing.assert_allclose(encoder.fit(X).transform(X), both, atol=1e-5)
+    assert not np.allclose(both, last, atol=1e-3)
+    vote = best_joint(encoder, goemotions=False)
+    params = vote.get_params()
+    minilm = params["track1_minilm__preprocessor__text__transformerembedder"]
+    assert isinstance(minilm, TransformerEmbedder) and minilm.layers == "all"
+    assert minilm.model == "all-MiniLM-L6-v2" and minilm.device == "cpu"
+    # the default encoder of the mpnet pipelines (when the optional install is there)
+    monkeypatch.setattr(models, "mpnet_available", lambda: True)
+    default = best_track2().named_steps["augment"].estimator.named_steps["embedder"]
+    assert isinstance(default, TransformerEmbedder)
+    assert (default.model, default.layers) == (BEST_ENCODER, "all")
+
+
 def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_embedder,
                                                                         goemotions_home):
     vote = best_joint(tiny_embedder, data_home=goemotions_home)
@@ -275,12 +303,16 @@ def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_emb
         assert len(augment.X_extra) == len(goemotions_pool(data_home=goemotions_home)[0]) > 7000
         classifier = augment.estimator
         assert classifier.class_weight == "balanced" and classifier.random_state == seed
-    # emotion: GOEMOTIONS_WEIGHT (0.5, chosen by grouped CV) split between the seeds, the rest
-    # shared by the other three emotion voters; empathy and distress keep equal weights
-    assert GOEMOTIONS_WEIGHT == 0.5 and set(vote.weights) == {"emotion", "empathy", "distress"}
+    # emotion: GOEMOTIONS_WEIGHT (0.25, chosen by grouped CV) split between the seeds, the rest
+    # shared by the other three emotion voters (four systems at 1/4); empathy and distress keep
+    # equal weights
+    assert GOEMOTIONS_WEIGHT == 0.25 and set(vote.weights) == {"emotion", "empathy", "distress"}
     np.testing.assert_allclose(vote.weights["emotion"],
-                               [1 / 12, 1 / 12, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
+                               [1 / 8, 1 / 8, 0, 1 / 4, 0, 1 / 4, 1 / 8, 1 / 8])
     assert vote.weights["empathy"] == vote.weights["distress"] == [0.5, 0.5] + [1.0] * 4 + [0, 0]
+    half = best_joint(tiny_embedder, goemotions_weight=0.5, data_home=goemotions_home)
+    np.testing.assert_allclose(half.weights["emotion"],
+                               [1 / 12, 1 / 12, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
     alone = best_joint(tiny_embedder, goemotions_weight=1.0, goemotions_seeds=[3],
                        finetuned_seeds=None, data_home=goemotions_home)
     assert [n for n, _, _ in alone.estimators] == [
@@ -343,9 +375,11 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
     assert len((out / "predictions_EMP.tsv").read_text().splitlines()) == 525
     joint = joblib.load(out / "joint_emotion_empathy_distress.joblib")["estimator"]
     # --model replaced every encoder, frozen and fine-tuned
-    encoders = {k: v.model for k, v in joint.get_params().items()
-                if isinstance(v, SentenceEmbedder)}
-    assert set(encoders.values()) == {tiny_bert_path} and len(encoders) == 4  # frozen members
+    encoders = {k: v for k, v in joint.get_params().items() if isinstance(v, _BaseEmbedder)}
+    assert {v.model for v in encoders.values()} == {tiny_bert_path}
+    assert len(encoders) == 4  # the frozen members: the recipe's all-layer encoder
+    assert all(isinstance(v, TransformerEmbedder) and v.layers == FROZEN_LAYERS
+               for v in encoders.values())
     assert joint.named_estimators_["finetuned_seed1"].model == tiny_bert_path
     assert joint.named_estimators_["finetuned_seed1"].random_state == 1
     assert joint.get_params()[f"{member}__model"] == tiny_bert_path

@@ -89,6 +89,9 @@ def test_transformer_pooling_matches_manual_computation(tiny_bert_path):
         ("mean", (-1,)): (last * mask).sum(1) / mask.sum(1),
         ("max", (-1,)): last.masked_fill(mask == 0, -1e9).max(1).values,
         ("mean", (1, -1)): (((first + last) / 2) * mask).sum(1) / mask.sum(1),
+        # "all": every transformer layer, not the embedding output
+        ("mean", "all"): ((torch.stack(out.hidden_states[1:]).mean(0) * mask).sum(1)
+                          / mask.sum(1)),
     }
     for (pooling, layers), want in expected.items():
         emb = TransformerEmbedder(tiny_bert_path, pooling=pooling, layers=layers, device="cpu",
@@ -96,6 +99,8 @@ def test_transformer_pooling_matches_manual_computation(tiny_bert_path):
         np.testing.assert_allclose(emb.fit(texts).transform(texts), want.numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="out of range"):
         TransformerEmbedder(tiny_bert_path, layers=(7,), device="cpu").fit(texts)
+    with pytest.raises(ValueError, match="layers"):
+        TransformerEmbedder(tiny_bert_path, layers="middle", device="cpu").fit(texts)
 
 
 def test_cache_is_shared_by_clones_and_keyed_on_settings(essays, tiny_sentence):

@@ -34,7 +34,7 @@ def add_arguments(parser):
                              "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
                              "'best' (the fine-tuned model, two seeds, + the frozen MiniLM and "
                              "mpnet pipelines, and for emotion a classifier fine-tuned with "
-                             "GoEmotions comments, read from SKEMPATHY_DATA; ~26 min) "
+                             "GoEmotions comments, read from SKEMPATHY_DATA; ~36 min) "
                              "(default: default)")
     parser.add_argument("--model", default=None,
                         help="encoder used by every member of the recipe, frozen and fine-tuned "
@@ -87,13 +87,13 @@ def _apply_params(estimators, params):
 def _configure_joint(joint, *, model, device, verbose):
     """Device and progress bars of the fine-tuned members; ``--model`` for every encoder."""
     from ..neural._base import _BaseTransformerEstimator
-    from ..text import SentenceEmbedder
+    from ..text._base import _BaseEmbedder
 
     updates = {}
     for key, value in joint.get_params().items():
         if isinstance(value, _BaseTransformerEstimator):
             updates.update({f"{key}__device": device, f"{key}__verbose": verbose})
-        if model is not None and isinstance(value, (_BaseTransformerEstimator, SentenceEmbedder)):
+        if model is not None and isinstance(value, (_BaseTransformerEstimator, _BaseEmbedder)):
             updates[f"{key}__model"] = model
     joint.set_params(**updates)
 
@@ -123,8 +123,8 @@ def run(args):
 
     train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
     model = args.model or recipe.get("encoder", "all-MiniLM-L6-v2")
-    embedder = SentenceEmbedder(model, device=args.device, cache=args.cache,
-                                show_progress=show)
+    make_embedder = recipe.get("embedder", SentenceEmbedder)
+    embedder = make_embedder(model, device=args.device, cache=args.cache, show_progress=show)
     # build (and --set) the recipe's estimators first: a bad parameter fails before any work
     if "joint" in recipe:
         joint = recipe["joint"](embedder=embedder)
