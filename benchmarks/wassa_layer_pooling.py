@@ -171,12 +171,6 @@ def probe(model, C, train, dev, folds):
             print(f"| {w:g} | {svr_C:g} | {cv:.3f} | {dv:.3f} |", flush=True)
 
 
-def score(frame, classes, proba, scores):
-    row = wassa_evaluate(frame[TRACK1_TASK], scores)
-    row.update(wassa_evaluate(frame[TRACK2_TASK], np.asarray(classes)[proba.argmax(1)]))
-    return row
-
-
 def vote(preds, goemotions, share):
     """Recipe best's vote over {member: (proba, scores)} and the GoEmotions probabilities."""
     scores = sum(preds[m][1] for m in (MT, MINILM, MPNET)) / 3
@@ -213,7 +207,7 @@ def track1_weights(preds, frame, folds, step=0.1):
 
 
 def main(argv=None):
-    from wassa_finetune_blend import load_runs
+    from wassa_finetune_blend import load_runs, score
 
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--finetuned", nargs="+",

@@ -209,8 +209,7 @@ def best_track1(embedder=None, *, text_weight=0.2, C=1.0, lexicon=False):
 
     Examples
     --------
-    >>> from skempathy.recipes import best_track1
-    >>> from skempathy.recipes import frozen_encoder
+    >>> from skempathy.recipes import best_track1, frozen_encoder
     >>> pipe = best_track1(frozen_encoder("minilm"))
     >>> [name for name, _, _ in pipe.named_steps["preprocessor"].transformers]
     ['text', 'numeric', 'categorical']
@@ -304,8 +303,7 @@ def best_track2(embedder=None, *, C=0.001, augment=False, data_home=None):
 
     Examples
     --------
-    >>> from skempathy.recipes import best_track2
-    >>> from skempathy.recipes import frozen_encoder
+    >>> from skempathy.recipes import best_track2, frozen_encoder
     >>> pipe = best_track2(frozen_encoder("minilm"), augment=False)
     >>> pipe.named_steps["augment"].n_samples
     0
