@@ -38,7 +38,7 @@ from sklearn.model_selection import GroupKFold
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.recipes import (TRACK1_TASK, TRACK2_TASK, best_track1, best_track2,
-                               frozen_encoder, get_recipe)
+                               frozen_encoder, get_recipe, recipe_embedder)
 from skempathy.text import SentenceEmbedder
 
 # Published WASSA 2021 systems (numbers as reported in the system papers and the
@@ -197,9 +197,8 @@ def main(argv=None):
     if args.skip_leaderboard:
         return 0
     recipe = get_recipe(args.recipe)
-    encoder = recipe.get("encoder", "all-MiniLM-L6-v2")
-    make_embedder = recipe.get("embedder", SentenceEmbedder)
-    embedder = make_embedder(encoder, cache=args.cache, device=args.device)
+    embedder = recipe_embedder(recipe, cache=args.cache, device=args.device)
+    encoder = embedder.model
     kwargs = {"data_home": args.data_home} if args.recipe in ("mpnet", "best") else {}
     if "joint" in recipe:  # e.g. 'finetuned': both tracks in one fit
         joint = recipe["joint"](embedder=embedder, **kwargs)

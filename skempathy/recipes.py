@@ -35,7 +35,7 @@ __all__ = ["BEST_ENCODER", "FINETUNED_SEEDS", "FINETUNED_TASKS", "FROZEN_LAYERS"
            "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
            "best_joint", "best_track1", "best_track2", "default_track1", "default_track2",
            "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask",
-           "frozen_encoder", "get_recipe", "goemotions_pool"]
+           "frozen_encoder", "get_recipe", "goemotions_pool", "recipe_embedder"]
 
 TRACK1_TASK = ["empathy", "distress"]
 TRACK2_TASK = "emotion"
@@ -670,3 +670,35 @@ def get_recipe(name="default"):
         return RECIPES[name]
     except KeyError:
         raise ValueError(f"Unknown recipe {name!r}; available: {sorted(RECIPES)}") from None
+
+
+def recipe_embedder(recipe, model=None, **params):
+    """The shared frozen encoder of a recipe: its ``"embedder"`` factory on its ``"encoder"``.
+
+    Parameters
+    ----------
+    recipe : dict
+        An entry of :data:`RECIPES` (see :func:`get_recipe`).
+    model : str, default=None
+        Replaces the recipe's ``"encoder"`` (default ``"all-MiniLM-L6-v2"``).
+    **params
+        Passed to the factory (default :class:`~skempathy.text.SentenceEmbedder`),
+        e.g. ``cache``, ``device``, ``show_progress``.
+
+    Returns
+    -------
+    embedder : transformer
+        Unfitted; pass it as ``embedder=`` to the recipe's builders.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import get_recipe, recipe_embedder
+    >>> recipe_embedder(get_recipe("best")).layers
+    'all'
+    >>> type(recipe_embedder(get_recipe("default"))).__name__
+    'SentenceEmbedder'
+    """
+    from .text import SentenceEmbedder
+
+    make_embedder = recipe.get("embedder", SentenceEmbedder)
+    return make_embedder(model or recipe.get("encoder", "all-MiniLM-L6-v2"), **params)

@@ -10,7 +10,7 @@ from skempathy.datasets import load_wassa
 from skempathy.recipes import (BEST_ENCODER, FINETUNED_SEEDS, FINETUNED_TASKS, FROZEN_LAYERS,
                                GOEMOTIONS_SEEDS, GOEMOTIONS_WEIGHT, best_joint, best_track1,
                                best_track2, finetuned_joint, finetuned_multitask, frozen_encoder,
-                               get_recipe, goemotions_pool)
+                               get_recipe, goemotions_pool, recipe_embedder)
 from skempathy.text import SentenceEmbedder, TransformerEmbedder
 from skempathy.text._base import _BaseEmbedder
 
@@ -36,6 +36,17 @@ def test_mpnet_and_best_recipes_are_registered():
                                   "embedder": frozen_encoder}
     with pytest.raises(ValueError, match="available"):
         get_recipe("fastest")
+
+
+def test_recipe_embedder_builds_each_recipes_frozen_encoder(tiny_bert_path):
+    best = recipe_embedder(get_recipe("best"), cache="/nowhere", device="cpu")
+    assert isinstance(best, TransformerEmbedder)
+    assert (best.model, best.layers, best.cache) == (BEST_ENCODER, FROZEN_LAYERS, "/nowhere")
+    default = recipe_embedder(get_recipe("default"))
+    assert type(default) is SentenceEmbedder and default.model == "all-MiniLM-L6-v2"
+    # --model replaces the recipe's encoder but keeps its factory
+    mpnet = recipe_embedder(get_recipe("mpnet"), tiny_bert_path)
+    assert (type(mpnet), mpnet.model) == (TransformerEmbedder, tiny_bert_path)
 
 
 def test_best_track1_fits_and_weights_the_text_block(wassa_small, tiny_embedder):

@@ -112,8 +112,7 @@ def run(args):
 
     from ..datasets import load_wassa
     from ..metrics import wassa_evaluate
-    from ..recipes import TRACK1_TASK, TRACK2_TASK, get_recipe
-    from ..text import SentenceEmbedder
+    from ..recipes import TRACK1_TASK, TRACK2_TASK, get_recipe, recipe_embedder
 
     recipe = get_recipe(args.recipe)
     params = dict(args.params)
@@ -122,9 +121,9 @@ def run(args):
     started = time.perf_counter()
 
     train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
-    model = args.model or recipe.get("encoder", "all-MiniLM-L6-v2")
-    make_embedder = recipe.get("embedder", SentenceEmbedder)
-    embedder = make_embedder(model, device=args.device, cache=args.cache, show_progress=show)
+    embedder = recipe_embedder(recipe, args.model, device=args.device, cache=args.cache,
+                               show_progress=show)
+    model = embedder.model
     # build (and --set) the recipe's estimators first: a bad parameter fails before any work
     if "joint" in recipe:
         joint = recipe["joint"](embedder=embedder)
