@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import PredefinedSplit, cross_val_predict
 
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
@@ -69,15 +70,13 @@ def fit_predict(pipes, X_train, y_train, X_test, classes):
 
 def fit_all(args, train, dev, folds, classes):
     out = {}
-    for name, pipes in members(args.cache, args.device).items():
+    cv = PredefinedSplit(folds)
+    for name, (track1, track2) in members(args.cache, args.device).items():
         tic = time.perf_counter()
-        dev_pred = fit_predict(pipes, train.data, train.frame, dev.data, classes)
-        oof = (np.zeros((len(train.data), len(classes))), np.zeros((len(train.data), 2)))
-        for k in range(folds.max() + 1):
-            tr, te = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            proba, scores = fit_predict(pipes, train.data.iloc[tr], train.frame.iloc[tr],
-                                        train.data.iloc[te], classes)
-            oof[0][te], oof[1][te] = proba, scores
+        dev_pred = fit_predict((track1, track2), train.data, train.frame, dev.data, classes)
+        oof = (cross_val_predict(track2, train.data, train.frame[TRACK2_TASK], cv=cv,
+                                 method="predict_proba"),
+               cross_val_predict(track1, train.data, train.frame[TRACK1_TASK], cv=cv))
         out[f"dev/{name}/proba"], out[f"dev/{name}/scores"] = dev_pred
         out[f"oof/{name}/proba"], out[f"oof/{name}/scores"] = oof
         out[f"seconds/{name}"] = time.perf_counter() - tic
@@ -129,13 +128,7 @@ def probe(model, C, train, dev, folds):
 
     def cv_and_dev(pipe, X, target, metric):
         X_train, X_dev = X.iloc[:n], X.iloc[n:]
-        pooled = None
-        for k in range(folds.max() + 1):
-            tr, te = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            pred = clone(pipe).fit(X_train.iloc[tr], target[0].iloc[tr]).predict(X_train.iloc[te])
-            if pooled is None:
-                pooled = np.empty((n, *pred.shape[1:]), dtype=pred.dtype)
-            pooled[te] = pred
+        pooled = cross_val_predict(pipe, X_train, target[0], cv=PredefinedSplit(folds))
         fitted = clone(pipe).fit(X_train, target[0])
         return (wassa_evaluate(target[0], pooled)[metric],
                 wassa_evaluate(target[1], fitted.predict(X_dev))[metric])

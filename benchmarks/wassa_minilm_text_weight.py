@@ -14,12 +14,13 @@ import sys
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.model_selection import PredefinedSplit, cross_val_predict
 
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.recipes import TRACK1_TASK, best_track1, frozen_encoder
 from wassa_finetune_blend import load_runs
-from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS
+from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, vote
 
 WEIGHTS = (0.2, 0.3, 0.5)
 
@@ -37,18 +38,18 @@ def main(argv=None):
                              show_progress=False)
 
     def vote_r(split, frame, minilm):
-        scores = (saved[f"{split}/{MT}/scores"] + minilm + new[f"{split}/{MPNET}/scores"]) / 3
+        members = {m: (source[f"{split}/{m}/proba"], source[f"{split}/{m}/scores"])
+                   for m, source in ((MT, saved), (MINILM, new), (MPNET, new))}
+        members[MINILM] = (members[MINILM][0], minilm)
+        scores = vote(members, goemotions=0.0, share=0.0)[1]
         return wassa_evaluate(frame[TRACK1_TASK], scores)["average_pearson"]
 
     print("| text weight | MiniLM alone CV5 avg r | dev | vote of best CV5 avg r | dev |")
     print("|---|---|---|---|---|")
     for w in WEIGHTS:
         pipe = best_track1(encoder, text_weight=w)
-        oof = np.zeros((len(folds), 2))
-        for k in range(folds.max() + 1):
-            tr, te = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            fitted = clone(pipe).fit(train.data.iloc[tr], train.frame[TRACK1_TASK].iloc[tr])
-            oof[te] = fitted.predict(train.data.iloc[te])
+        oof = cross_val_predict(pipe, train.data, train.frame[TRACK1_TASK],
+                                cv=PredefinedSplit(folds))
         dev_pred = clone(pipe).fit(train.data, train.frame[TRACK1_TASK]).predict(dev.data)
         if w == 0.2:  # the shipped weight reproduces the saved member
             np.testing.assert_allclose(oof, new[f"oof/{MINILM}/scores"], atol=1e-6)
