@@ -1,0 +1,164 @@
+"""Writer and article context for recipe best's empathy / distress vote (WASSA 2021).
+
+Each WASSA writer rated their own empathy and distress after five articles, and
+the five ratings of one writer are close: the mean of a writer's other four
+ratings predicts the fifth at r 0.62 (empathy) and 0.65 (distress), more than
+recipe ``best`` reaches. Writers do not recur across train, dev and test, but
+``response_id`` (the writer) and ``article_id`` are columns of the test files,
+so a model may use them. Three ways, each scored on the writer-grouped folds of
+the saved runs (a held-out writer's essays are all in one fold) and on dev:
+
+* **article prior**: add ``alpha`` x (the article's mean rating among the
+  training essays, smoothed toward the global mean by sklearn's
+  ``TargetEncoder``, minus that mean) to the vote;
+* **writer smoothing**: move each essay's vote toward the mean vote of the same
+  writer's essays, ``(1 - lam) * vote + lam * writer mean``;
+* **writer context**: give ``best_track1`` on the all-layer MiniLM a second
+  text block, the mean embedding of the writer's essays (weight ``ctx``), and
+  vote with it in place of that member.
+
+The vote is recipe ``best``'s (1/3 each: multi-task seeds, frozen MiniLM,
+frozen mpnet; predictions read from ``benchmarks/results``). Run from
+``benchmarks/`` (MiniLM encoding ~1 min cold)::
+
+    python wassa_writer_context.py --cache /tmp/skemb
+"""
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import PredefinedSplit, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler, TargetEncoder
+
+from skempathy.datasets import load_wassa
+from skempathy.metrics import wassa_evaluate
+from skempathy.recipes import TRACK1_TASK, best_track1, frozen_encoder
+from wassa_finetune_blend import load_runs
+from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, vote
+
+ALPHAS = (0.25, 0.5, 1.0)
+LAMS = (0.25, 0.5)
+CTX_WEIGHTS = (0.1, 0.2)
+
+
+class WriterMeanEmbedding(TransformerMixin, BaseEstimator):
+    """Columns ``[text, writer]`` -> the mean embedding of each row's writer's texts.
+
+    Transductive over the rows given to ``transform`` (no labels are used): in
+    writer-grouped CV a held-out writer's essays are transformed together.
+    """
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+
+    def fit(self, X, y=None):
+        self.embedder_ = clone(self.embedder).fit(X.iloc[:, 0])
+        return self
+
+    def transform(self, X):
+        embeddings = pd.DataFrame(self.embedder_.transform(X.iloc[:, 0]), index=X.index)
+        return embeddings.groupby(X.iloc[:, 1].to_numpy()).transform("mean").to_numpy()
+
+
+def with_writer_context(pipe, embedder, weight):
+    """``best_track1`` with a standard-scaled writer-mean embedding block of ``weight``."""
+    pre = pipe.named_steps["preprocessor"]
+    blocks = pre.transformers + [("writer", make_pipeline(WriterMeanEmbedding(embedder),
+                                                          StandardScaler()),
+                                  ["essay", "response_id"])]
+    pipe.set_params(preprocessor=ColumnTransformer(
+        blocks, sparse_threshold=0.0,
+        transformer_weights={**pre.transformer_weights, "writer": weight}))
+    return pipe
+
+
+def article_prior(articles, y, query):
+    """Smoothed article means of the training ratings at ``query``, minus the global mean."""
+    encoder = TargetEncoder(target_type="continuous", random_state=0)
+    out = np.zeros((len(query), y.shape[1]))
+    for j in range(y.shape[1]):  # TargetEncoder takes one continuous target at a time
+        encoder.fit(articles.reshape(-1, 1), y[:, j])
+        out[:, j] = encoder.transform(query.reshape(-1, 1))[:, 0] - encoder.target_mean_
+    return out
+
+
+def writer_mean(scores, writers):
+    return pd.DataFrame(scores).groupby(writers).transform("mean").to_numpy()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--cache", default=None, help="on-disk embedding cache")
+    args = parser.parse_args(argv)
+    train, dev = load_wassa("train"), load_wassa("dev")
+    saved = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
+                       RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
+    new = dict(np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True))
+    folds = saved["folds"]
+    y = {"oof": train.frame[TRACK1_TASK], "dev": dev.frame[TRACK1_TASK]}
+    writers = {"oof": train.frame["response_id"].to_numpy(),
+               "dev": dev.frame["response_id"].to_numpy()}
+    articles = {"oof": train.frame["article_id"].to_numpy(),
+                "dev": dev.frame["article_id"].to_numpy()}
+
+    def vote_scores(split, minilm=None):
+        members = {m: (source[f"{split}/{m}/proba"], source[f"{split}/{m}/scores"])
+                   for m, source in ((MT, saved), (MINILM, new), (MPNET, new))}
+        if minilm is not None:
+            members[MINILM] = (members[MINILM][0], minilm)
+        return vote(members, goemotions=0.0, share=0.0)[1]
+
+    rows = []
+
+    def row(lever, setting, oof, dev_scores):
+        cells = []
+        for split, scores in (("oof", oof), ("dev", dev_scores)):
+            r = wassa_evaluate(y[split], scores)
+            cells += [r["empathy_pearson"], r["distress_pearson"], r["average_pearson"]]
+        rows.append(f"| {lever} | {setting} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+        print(rows[-1], flush=True)
+
+    print("| lever | setting | CV5 emp r | CV5 dis r | CV5 avg r "
+          "| dev emp r | dev dis r | dev avg r |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = {split: vote_scores(split) for split in ("oof", "dev")}
+    row("recipe `best` vote", "as shipped", base["oof"], base["dev"])
+
+    y_train = y["oof"].to_numpy(dtype=float)
+    prior = {"dev": article_prior(articles["oof"], y_train, articles["dev"]),
+             "oof": np.zeros_like(y_train)}
+    for k in np.unique(folds):
+        fit, held = folds != k, folds == k
+        prior["oof"][held] = article_prior(articles["oof"][fit], y_train[fit],
+                                           articles["oof"][held])
+    for alpha in ALPHAS:
+        row("article prior", f"alpha {alpha:g}",
+            *(base[s] + alpha * prior[s] for s in ("oof", "dev")))
+
+    for lam in LAMS:
+        row("writer smoothing", f"lam {lam:g}",
+            *((1 - lam) * base[s] + lam * writer_mean(base[s], writers[s])
+              for s in ("oof", "dev")))
+
+    encoder = frozen_encoder("all-MiniLM-L6-v2", cache=args.cache, device="cpu",
+                             show_progress=False)
+    X = {"oof": train.data.assign(response_id=writers["oof"]),
+         "dev": dev.data.assign(response_id=writers["dev"])}
+    row("writer context, MiniLM member alone", "ctx 0 (shipped)",
+        new[f"oof/{MINILM}/scores"], new[f"dev/{MINILM}/scores"])
+    for ctx in CTX_WEIGHTS:
+        pipe = with_writer_context(best_track1(encoder), encoder, ctx)
+        oof = cross_val_predict(pipe, X["oof"], y["oof"], cv=PredefinedSplit(folds))
+        dev_pred = clone(pipe).fit(X["oof"], y["oof"]).predict(X["dev"])
+        row("writer context, MiniLM member alone", f"ctx {ctx:g}", oof, dev_pred)
+        row("writer context, in the vote", f"ctx {ctx:g}",
+            vote_scores("oof", oof), vote_scores("dev", dev_pred))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
