@@ -86,6 +86,18 @@ def article_prior(articles, y, query):
     return out
 
 
+def leave_one_out_r(frame, by):
+    """Pearson r of each rating with the mean of the other ratings of its ``by`` group."""
+    out = {}
+    for target in TRACK1_TASK:
+        grouped = frame.groupby(by)[target]
+        n, total = grouped.transform("size"), grouped.transform("sum")
+        others = (total - frame[target]) / (n - 1)
+        keep = n > 1
+        out[target] = np.corrcoef(others[keep], frame[target][keep])[0, 1]
+    return out
+
+
 def writer_mean(scores, writers):
     return pd.DataFrame(scores).groupby(writers).transform("mean").to_numpy()
 
@@ -112,15 +124,19 @@ def main(argv=None):
             members[MINILM] = (members[MINILM][0], minilm)
         return vote(members, goemotions=0.0, share=0.0)[1]
 
-    rows = []
+    for by in ("response_id", "article_id"):
+        r = leave_one_out_r(train.frame, by)
+        print(f"train, leave-one-out mean rating of the same {by}: "
+              + ", ".join(f"{t} r {v:.3f}" for t, v in r.items()))
+    print()
 
     def row(lever, setting, oof, dev_scores):
         cells = []
         for split, scores in (("oof", oof), ("dev", dev_scores)):
             r = wassa_evaluate(y[split], scores)
             cells += [r["empathy_pearson"], r["distress_pearson"], r["average_pearson"]]
-        rows.append(f"| {lever} | {setting} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
-        print(rows[-1], flush=True)
+        print(f"| {lever} | {setting} | " + " | ".join(f"{c:.3f}" for c in cells) + " |",
+              flush=True)
 
     print("| lever | setting | CV5 emp r | CV5 dis r | CV5 avg r "
           "| dev emp r | dev dis r | dev avg r |")
