@@ -1,0 +1,135 @@
+"""A fine-tuned base-size encoder as recipe best's multi-task member (WASSA 2021).
+
+The published Track 1 winner (PVG) fine-tuned RoBERTa-base with the writer
+columns as side inputs; recipe ``best`` fine-tunes MiniLM (two seeds) that way,
+because a base-size encoder costs ~25 min per fit on a 2-core CPU. This script
+fine-tunes :func:`skempathy.recipes.finetuned_multitask` from ``--model``
+(default all-mpnet-base-v2, an optional install) at a learning rate for
+base-size encoders (3e-5, fixed a priori, not tuned), scores it alone on dev,
+and scores recipe ``best``'s vote with it in place of the MiniLM multi-task
+seeds, beside them, and (empathy / distress) as a fourth system; the other
+members' predictions are read from ``benchmarks/results``.
+
+``--cv 5`` adds the writer-grouped folds of the saved runs (five more fits:
+about 2 h on a 2-core CPU, minutes on a GPU with ``--device cuda``).
+``--save F`` keeps the predictions, ``--load F`` re-prints the table. Run::
+
+    python benchmarks/wassa_finetune_mpnet.py --save benchmarks/results/wassa_finetune_mpnet_dev.npz
+"""
+import argparse
+import sys
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import PredefinedSplit
+
+from skempathy.datasets import load_wassa
+from skempathy.metrics import wassa_evaluate
+from skempathy.recipes import (BEST_ENCODER, GOEMOTIONS_WEIGHT, TRACK1_TASK, TRACK2_TASK,
+                               finetuned_multitask)
+from wassa_finetune_blend import TARGETS, load_runs
+from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, vote
+
+NEW = "fine-tuned MT base"
+
+
+def fit_predict(estimator, X_train, y_train, X_test):
+    """(emotion probabilities, empathy / distress scores) of a fresh fit."""
+    fitted = clone(estimator).fit(X_train, y_train[TARGETS])
+    return (fitted.predict_proba(X_test)[TRACK2_TASK],
+            fitted.predict(X_test)[TRACK1_TASK].to_numpy(float), fitted)
+
+
+def report(data, saved, layers, goemotions, frames):
+    """Markdown rows: the new member alone and in recipe best's vote."""
+    splits = ["dev"] + (["oof"] if f"oof/{NEW}/scores" in data else [])
+    classes = data["classes"]
+
+    def member(source, split, name):
+        return source[f"{split}/{name}/proba"], source[f"{split}/{name}/scores"]
+
+    def systems(split):
+        """{system: (emotion probabilities or None, empathy / distress scores)}."""
+        mt, new = member(saved, split, MT), member(data, split, NEW)
+        both = tuple((a + b) / 2 for a, b in zip(mt, new))
+        frozen = {MINILM: member(layers, split, MINILM), MPNET: member(layers, split, MPNET)}
+        recipe = {}
+        for name, tuned in (("as shipped (MiniLM multi-task seeds)", mt),
+                            ("the base encoder in place of the MiniLM seeds", new),
+                            ("the base encoder and the MiniLM seeds sharing their third", both)):
+            recipe[f"recipe `best`, {name}"] = vote({MT: tuned, **frozen}, goemotions[split],
+                                                    GOEMOTIONS_WEIGHT)
+        four = sum(m[1] for m in (mt, new, *frozen.values())) / 4
+        return {"fine-tuned base encoder alone": new, **recipe,
+                "empathy / distress: the base encoder as a fourth system (1/4 each)": (None, four)}
+
+    header = ["system"]
+    for split in splits:
+        name = "dev" if split == "dev" else "CV5"
+        header += [f"{name} emp r", f"{name} dis r", f"{name} avg r", f"{name} macro-F1"]
+    print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
+    table = {split: systems(split) for split in splits}
+    for system in table["dev"]:
+        cells = []
+        for split in splits:
+            proba, scores = table[split][system]
+            r = wassa_evaluate(frames[split][TRACK1_TASK], scores)
+            keys = ("empathy_pearson", "distress_pearson", "average_pearson")
+            cells += [f"{r[k]:.3f}" for k in keys]
+            cells.append("" if proba is None else "{:.3f}".format(wassa_evaluate(
+                frames[split][TRACK2_TASK], classes[proba.argmax(1)])["macro_f1"]))
+        print(f"| {system} | " + " | ".join(cells) + " |")
+    print(f"\nfit on the full train split {float(data['seconds']):.0f} s")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--model", default=BEST_ENCODER)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cv", type=int, choices=(0, 5), default=0,
+                        help="5: also the writer-grouped folds of the saved runs")
+    parser.add_argument("--save", default=None, help="write the predictions to this .npz")
+    parser.add_argument("--load", default=None, help="print the table from a --save file")
+    args = parser.parse_args(argv)
+    train, dev = load_wassa("train"), load_wassa("dev")
+    saved = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
+                       RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
+    layers = dict(np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True))
+    frames = {"dev": dev.frame, "oof": train.frame}
+    runs = [np.load(RESULTS + f"wassa_goemotions_cv5{seed}.npz", allow_pickle=True)
+            for seed in ("", "_seed1")]
+    goemotions = {split: np.mean([run[split] for run in runs], axis=0) for split in ("dev", "oof")}
+    if args.load:
+        report(dict(np.load(args.load, allow_pickle=True)), saved, layers, goemotions, frames)
+        return 0
+
+    estimator = finetuned_multitask(args.model, max_epochs=args.epochs,
+                                    learning_rate=args.lr, random_state=args.seed,
+                                    device=args.device, verbose=1)
+    tic = time.perf_counter()
+    proba, scores, fitted = fit_predict(estimator, train.data, train.frame, dev.data)
+    data = {"seconds": time.perf_counter() - tic, "cv": args.cv,
+            "classes": np.asarray(fitted.classes_[TRACK2_TASK], dtype=object),
+            f"dev/{NEW}/proba": proba, f"dev/{NEW}/scores": scores}
+    assert list(data["classes"]) == list(saved["classes"])
+    if args.cv:
+        folds = saved["folds"]
+        oof_proba, oof_scores = np.zeros((len(folds), len(proba[0]))), np.zeros((len(folds), 2))
+        for fit_rows, held in PredefinedSplit(folds).split():
+            p, s, _ = fit_predict(estimator, train.data.iloc[fit_rows],
+                                  train.frame.iloc[fit_rows], train.data.iloc[held])
+            oof_proba[held], oof_scores[held] = p, s
+        data.update({"folds": folds, f"oof/{NEW}/proba": oof_proba,
+                     f"oof/{NEW}/scores": oof_scores})
+    if args.save:
+        np.savez(args.save, **data)
+    report(data, saved, layers, goemotions, frames)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
