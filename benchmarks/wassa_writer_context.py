@@ -147,8 +147,7 @@ def main(argv=None):
     y_train = y["oof"].to_numpy(dtype=float)
     prior = {"dev": article_prior(articles["oof"], y_train, articles["dev"]),
              "oof": np.zeros_like(y_train)}
-    for k in np.unique(folds):
-        fit, held = folds != k, folds == k
+    for fit, held in PredefinedSplit(folds).split():
         prior["oof"][held] = article_prior(articles["oof"][fit], y_train[fit],
                                            articles["oof"][held])
     for alpha in ALPHAS:
