@@ -14,7 +14,7 @@ function returning an estimator fitted on the targets of both tracks at once.
 * ``"best"`` (joint): the fine-tuned model (two seeds) + the frozen MiniLM
   pipelines + the frozen mpnet pipelines (all layers averaged), 1/3 each, and for emotion an extra
   classifier fine-tuned with GoEmotions comments, two seeds (:func:`best_joint`;
-  ~36 min on a CPU).
+  28-36 min on a CPU).
 
 Add a recipe by adding an entry to :data:`RECIPES`; ``skempathy wassa
 --recipe NAME`` picks it. An entry's optional ``"encoder"`` names the model and
@@ -540,7 +540,7 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     0.5; 0.492 without the GoEmotions members); their second seed added
     +0.012 CV macro-F1 and evens out a large seed-to-seed spread on dev (0.531
     and 0.470 for the two members alone; benchmarks/RESULTS.md,
-    "Leaderboard"). Fitting takes about 36 min on a 2-core CPU from a cold
+    "Leaderboard"). Fitting takes 28-36 min on a 2-core CPU from a cold
     embedding cache (four fine-tunings and the frozen encodings).
 
     Parameters
