@@ -11,7 +11,10 @@ seeds, beside them, and (empathy / distress) as a fourth system; the other
 members' predictions are read from ``benchmarks/results``.
 
 ``--cv 5`` adds the writer-grouped folds of the saved runs (five more fits:
-about 2 h on a 2-core CPU, minutes on a GPU with ``--device cuda``).
+about 2 h on a 2-core CPU, minutes on a GPU with ``--device cuda``);
+``--folds 0 1`` fits only those folds and scores CV on their essays;
+``--resume F`` reuses the dev fit and the folds already in ``F`` (CV in
+chunks).
 ``--save F`` keeps the predictions, ``--load F`` re-prints the table. Run::
 
     python benchmarks/wassa_finetune_mpnet.py --save benchmarks/results/wassa_finetune_mpnet_dev.npz
@@ -45,6 +48,9 @@ def report(data, saved, layers, goemotions, frames):
     """Markdown rows: the new member alone and in recipe best's vote."""
     splits = ["dev"] + (["oof"] if f"oof/{NEW}/scores" in data else [])
     classes = data["classes"]
+    rows = {"dev": slice(None)}
+    if "oof" in splits:  # the essays of the folds that were fitted
+        rows["oof"] = np.isin(data["folds"], data["cv_folds"])
 
     def member(source, split, name):
         return source[f"{split}/{name}/proba"], source[f"{split}/{name}/scores"]
@@ -66,7 +72,8 @@ def report(data, saved, layers, goemotions, frames):
 
     header = ["system"]
     for split in splits:
-        name = "dev" if split == "dev" else "CV5"
+        name = "dev" if split == "dev" else (
+            "CV5" if rows["oof"].all() else "CV5 folds " + ",".join(map(str, data["cv_folds"])))
         header += [f"{name} emp r", f"{name} dis r", f"{name} avg r", f"{name} macro-F1"]
     print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
     table = {split: systems(split) for split in splits}
@@ -74,11 +81,12 @@ def report(data, saved, layers, goemotions, frames):
         cells = []
         for split in splits:
             proba, scores = table[split][system]
-            r = wassa_evaluate(frames[split][TRACK1_TASK], scores)
+            keep, frame = rows[split], frames[split][rows[split]]
+            r = wassa_evaluate(frame[TRACK1_TASK], scores[keep])
             keys = ("empathy_pearson", "distress_pearson", "average_pearson")
             cells += [f"{r[k]:.3f}" for k in keys]
             cells.append("" if proba is None else "{:.3f}".format(wassa_evaluate(
-                frames[split][TRACK2_TASK], classes[proba.argmax(1)])["macro_f1"]))
+                frame[TRACK2_TASK], classes[proba[keep].argmax(1)])["macro_f1"]))
         print(f"| {system} | " + " | ".join(cells) + " |")
     print(f"\nfit on the full train split {float(data['seconds']):.0f} s")
 
@@ -92,8 +100,12 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cv", type=int, choices=(0, 5), default=0,
                         help="5: also the writer-grouped folds of the saved runs")
+    parser.add_argument("--folds", type=int, nargs="+", choices=range(5), default=None,
+                        help="with --cv 5, fit only these folds (default: all)")
     parser.add_argument("--save", default=None, help="write the predictions to this .npz")
     parser.add_argument("--load", default=None, help="print the table from a --save file")
+    parser.add_argument("--resume", default=None,
+                        help="a --save file: reuse its dev fit and folds, fit the missing folds")
     args = parser.parse_args(argv)
     train, dev = load_wassa("train"), load_wassa("dev")
     saved = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
@@ -110,21 +122,30 @@ def main(argv=None):
     estimator = finetuned_multitask(args.model, max_epochs=args.epochs,
                                     learning_rate=args.lr, random_state=args.seed,
                                     device=args.device, verbose=1)
-    tic = time.perf_counter()
-    proba, scores, fitted = fit_predict(estimator, train.data, train.frame, dev.data)
-    data = {"seconds": time.perf_counter() - tic, "cv": args.cv,
-            "classes": np.asarray(fitted.classes_[TRACK2_TASK], dtype=object),
-            f"dev/{NEW}/proba": proba, f"dev/{NEW}/scores": scores}
+    if args.resume:  # the dev fit (and any folds) of an earlier run with the same settings
+        data = dict(np.load(args.resume, allow_pickle=True))
+    else:
+        tic = time.perf_counter()
+        proba, scores, fitted = fit_predict(estimator, train.data, train.frame, dev.data)
+        data = {"seconds": time.perf_counter() - tic,
+                "classes": np.asarray(fitted.classes_[TRACK2_TASK], dtype=object),
+                f"dev/{NEW}/proba": proba, f"dev/{NEW}/scores": scores}
     assert list(data["classes"]) == list(saved["classes"])
     if args.cv:
         folds = saved["folds"]
-        oof_proba, oof_scores = np.zeros((len(folds), len(proba[0]))), np.zeros((len(folds), 2))
-        for fit_rows, held in PredefinedSplit(folds).split():
+        done = list(data.get("cv_folds", []))
+        todo = sorted(set(args.folds if args.folds is not None else range(5)) - set(done))
+        n_classes = len(data["classes"])
+        oof_proba = data.get(f"oof/{NEW}/proba", np.full((len(folds), n_classes), np.nan))
+        oof_scores = data.get(f"oof/{NEW}/scores", np.full((len(folds), 2), np.nan))
+        for fold, (fit_rows, held) in enumerate(PredefinedSplit(folds).split()):
+            if fold not in todo:
+                continue
             p, s, _ = fit_predict(estimator, train.data.iloc[fit_rows],
                                   train.frame.iloc[fit_rows], train.data.iloc[held])
             oof_proba[held], oof_scores[held] = p, s
-        data.update({"folds": folds, f"oof/{NEW}/proba": oof_proba,
-                     f"oof/{NEW}/scores": oof_scores})
+        data.update({"folds": folds, "cv_folds": sorted(done + todo),
+                     f"oof/{NEW}/proba": oof_proba, f"oof/{NEW}/scores": oof_scores})
     if args.save:
         np.savez(args.save, **data)
     report(data, saved, layers, goemotions, frames)
