@@ -31,8 +31,8 @@ from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.recipes import (BEST_ENCODER, GOEMOTIONS_WEIGHT, TRACK1_TASK, TRACK2_TASK,
                                finetuned_multitask)
-from wassa_finetune_blend import TARGETS, load_runs
-from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, vote
+from wassa_finetune_blend import TARGETS
+from wassa_layer_pooling import MINILM, MPNET, MT, saved_best_members, vote
 
 NEW = "fine-tuned MT base"
 
@@ -44,7 +44,7 @@ def fit_predict(estimator, X_train, y_train, X_test):
             fitted.predict(X_test)[TRACK1_TASK].to_numpy(float), fitted)
 
 
-def report(data, saved, layers, goemotions, frames):
+def report(data, best, goemotions, frames):
     """Markdown rows: the new member alone and in recipe best's vote."""
     splits = ["dev"] + (["oof"] if f"oof/{NEW}/scores" in data else [])
     classes = data["classes"]
@@ -57,9 +57,9 @@ def report(data, saved, layers, goemotions, frames):
 
     def systems(split):
         """{system: (emotion probabilities or None, empathy / distress scores)}."""
-        mt, new = member(saved, split, MT), member(data, split, NEW)
+        mt, new = best[split][MT], member(data, split, NEW)
         both = tuple((a + b) / 2 for a, b in zip(mt, new))
-        frozen = {MINILM: member(layers, split, MINILM), MPNET: member(layers, split, MPNET)}
+        frozen = {MINILM: best[split][MINILM], MPNET: best[split][MPNET]}
         recipe = {}
         for name, tuned in (("as shipped (MiniLM multi-task seeds)", mt),
                             ("the base encoder in place of the MiniLM seeds", new),
@@ -108,15 +108,10 @@ def main(argv=None):
                         help="a --save file: reuse its dev fit and folds, fit the missing folds")
     args = parser.parse_args(argv)
     train, dev = load_wassa("train"), load_wassa("dev")
-    saved = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
-                       RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
-    layers = dict(np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True))
+    best, goemotions, folds, classes = saved_best_members()
     frames = {"dev": dev.frame, "oof": train.frame}
-    runs = [np.load(RESULTS + f"wassa_goemotions_cv5{seed}.npz", allow_pickle=True)
-            for seed in ("", "_seed1")]
-    goemotions = {split: np.mean([run[split] for run in runs], axis=0) for split in ("dev", "oof")}
     if args.load:
-        report(dict(np.load(args.load, allow_pickle=True)), saved, layers, goemotions, frames)
+        report(dict(np.load(args.load, allow_pickle=True)), best, goemotions, frames)
         return 0
 
     estimator = finetuned_multitask(args.model, max_epochs=args.epochs,
@@ -130,9 +125,8 @@ def main(argv=None):
         data = {"seconds": time.perf_counter() - tic,
                 "classes": np.asarray(fitted.classes_[TRACK2_TASK], dtype=object),
                 f"dev/{NEW}/proba": proba, f"dev/{NEW}/scores": scores}
-    assert list(data["classes"]) == list(saved["classes"])
+    assert list(data["classes"]) == list(classes)
     if args.cv:
-        folds = saved["folds"]
         done = list(data.get("cv_folds", []))
         todo = sorted(set(args.folds if args.folds is not None else range(5)) - set(done))
         n_classes = len(data["classes"])
@@ -148,7 +142,7 @@ def main(argv=None):
                      f"oof/{NEW}/proba": oof_proba, f"oof/{NEW}/scores": oof_scores})
     if args.save:
         np.savez(args.save, **data)
-    report(data, saved, layers, goemotions, frames)
+    report(data, best, goemotions, frames)
     return 0
 
 

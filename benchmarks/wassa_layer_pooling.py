@@ -164,6 +164,31 @@ def probe(model, C, train, dev, folds):
             print(f"| {w:g} | {svr_C:g} | {cv:.3f} | {dv:.3f} |", flush=True)
 
 
+def saved_best_members():
+    """Recipe best's saved member predictions, for the scripts that vary one member.
+
+    Returns ``(members, goemotions, folds, classes)``: ``members[split][name]`` is
+    ``(emotion probabilities, empathy / distress scores)`` for ``split`` "dev" or
+    "oof" (writer-grouped 5-fold out-of-fold) and the members :data:`MT` (its two
+    seeds averaged), :data:`MINILM` and :data:`MPNET` (all-layer frozen);
+    ``goemotions[split]`` the GoEmotions members' probabilities, seeds averaged.
+    """
+    from wassa_finetune_blend import load_runs
+
+    tuned = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
+                       RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
+    frozen = np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True)
+    runs = [np.load(RESULTS + f"wassa_goemotions_cv5{seed}.npz", allow_pickle=True)
+            for seed in ("", "_seed1")]
+    np.testing.assert_array_equal(frozen["folds"], tuned["folds"])
+    assert all(list(run["classes"]) == list(tuned["classes"]) for run in runs)
+    members = {split: {name: (source[f"{split}/{name}/proba"], source[f"{split}/{name}/scores"])
+                       for name, source in ((MT, tuned), (MINILM, frozen), (MPNET, frozen))}
+               for split in ("dev", "oof")}
+    goemotions = {split: np.mean([run[split] for run in runs], axis=0) for split in ("dev", "oof")}
+    return members, goemotions, tuned["folds"], tuned["classes"]
+
+
 def vote(preds, goemotions, share):
     """Recipe best's vote over {member: (proba, scores)} and the GoEmotions probabilities."""
     scores = sum(preds[m][1] for m in (MT, MINILM, MPNET)) / 3

@@ -37,8 +37,7 @@ from sklearn.preprocessing import StandardScaler, TargetEncoder
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.recipes import TRACK1_TASK, best_track1, frozen_encoder
-from wassa_finetune_blend import load_runs
-from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, vote
+from wassa_layer_pooling import MINILM, saved_best_members, vote
 
 ALPHAS = (0.25, 0.5, 1.0)
 LAMS = (0.25, 0.5)
@@ -107,10 +106,7 @@ def main(argv=None):
     parser.add_argument("--cache", default=None, help="on-disk embedding cache")
     args = parser.parse_args(argv)
     train, dev = load_wassa("train"), load_wassa("dev")
-    saved = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
-                       RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
-    new = dict(np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True))
-    folds = saved["folds"]
+    best, _, folds, _ = saved_best_members()
     y = {"oof": train.frame[TRACK1_TASK], "dev": dev.frame[TRACK1_TASK]}
     writers = {"oof": train.frame["response_id"].to_numpy(),
                "dev": dev.frame["response_id"].to_numpy()}
@@ -118,8 +114,7 @@ def main(argv=None):
                 "dev": dev.frame["article_id"].to_numpy()}
 
     def vote_scores(split, minilm=None):
-        members = {m: (source[f"{split}/{m}/proba"], source[f"{split}/{m}/scores"])
-                   for m, source in ((MT, saved), (MINILM, new), (MPNET, new))}
+        members = dict(best[split])
         if minilm is not None:
             members[MINILM] = (members[MINILM][0], minilm)
         return vote(members, goemotions=0.0, share=0.0)[1]
@@ -164,7 +159,7 @@ def main(argv=None):
     X = {"oof": train.data.assign(response_id=writers["oof"]),
          "dev": dev.data.assign(response_id=writers["dev"])}
     row("writer context, MiniLM member alone", "ctx 0 (shipped)",
-        new[f"oof/{MINILM}/scores"], new[f"dev/{MINILM}/scores"])
+        best["oof"][MINILM][1], best["dev"][MINILM][1])
     for ctx in CTX_WEIGHTS:
         pipe = with_writer_context(best_track1(encoder), encoder, ctx)
         oof = cross_val_predict(pipe, X["oof"], y["oof"], cv=PredefinedSplit(folds))
