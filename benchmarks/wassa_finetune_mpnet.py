@@ -17,7 +17,9 @@ about 2 h on a 2-core CPU, minutes on a GPU with ``--device cuda``);
 chunks).
 ``--save F`` keeps the predictions, ``--load F`` re-prints the table. Run::
 
-    python benchmarks/wassa_finetune_mpnet.py --save benchmarks/results/wassa_finetune_mpnet_dev.npz
+    F=benchmarks/results/wassa_finetune_mpnet.npz
+    python benchmarks/wassa_finetune_mpnet.py --save $F
+    python benchmarks/wassa_finetune_mpnet.py --resume $F --cv 5 --folds 0 --save $F
 """
 import argparse
 import sys
