@@ -164,6 +164,13 @@ def probe(model, C, train, dev, folds):
             print(f"| {w:g} | {svr_C:g} | {cv:.3f} | {dv:.3f} |", flush=True)
 
 
+def load_goemotions(paths, classes):
+    """{"dev", "oof"}: the GoEmotions members' probabilities of ``--save`` files, seeds averaged."""
+    runs = [np.load(path, allow_pickle=True) for path in paths]
+    assert all(list(run["classes"]) == list(classes) for run in runs)
+    return {split: np.mean([run[split] for run in runs], axis=0) for split in ("dev", "oof")}
+
+
 def saved_best_members():
     """Recipe best's saved member predictions, for the scripts that vary one member.
 
@@ -178,14 +185,12 @@ def saved_best_members():
     tuned = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
                        RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
     frozen = np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True)
-    runs = [np.load(RESULTS + f"wassa_goemotions_cv5{seed}.npz", allow_pickle=True)
-            for seed in ("", "_seed1")]
     np.testing.assert_array_equal(frozen["folds"], tuned["folds"])
-    assert all(list(run["classes"]) == list(tuned["classes"]) for run in runs)
     members = {split: {name: (source[f"{split}/{name}/proba"], source[f"{split}/{name}/scores"])
                        for name, source in ((MT, tuned), (MINILM, frozen), (MPNET, frozen))}
                for split in ("dev", "oof")}
-    goemotions = {split: np.mean([run[split] for run in runs], axis=0) for split in ("dev", "oof")}
+    goemotions = load_goemotions([RESULTS + f"wassa_goemotions_cv5{seed}.npz"
+                                  for seed in ("", "_seed1")], tuned["classes"])
     return members, goemotions, tuned["folds"], tuned["classes"]
 
 
@@ -249,9 +254,7 @@ def main(argv=None):
     if args.probe:
         probe(args.probe, args.probe_C, train, dev, folds)
         return 0
-    runs = [np.load(f, allow_pickle=True) for f in args.goemotions]
-    assert all(list(r["classes"]) == list(classes) for r in runs)
-    goemotions = {key: np.mean([r[key] for r in runs], axis=0) for key in ("dev", "oof")}
+    goemotions = load_goemotions(args.goemotions, classes)
     if args.load:
         new = dict(np.load(args.load, allow_pickle=True))
         np.testing.assert_array_equal(new["folds"], folds)

@@ -44,6 +44,11 @@ LAMS = (0.25, 0.5)
 CTX_WEIGHTS = (0.1, 0.2)
 
 
+def writer_mean(values, writers):
+    """Each row replaced by the mean of the rows of the same writer."""
+    return pd.DataFrame(values).groupby(writers).transform("mean").to_numpy()
+
+
 class WriterMeanEmbedding(TransformerMixin, BaseEstimator):
     """Columns ``[text, writer]`` -> the mean embedding of each row's writer's texts.
 
@@ -59,8 +64,7 @@ class WriterMeanEmbedding(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        embeddings = pd.DataFrame(self.embedder_.transform(X.iloc[:, 0]), index=X.index)
-        return embeddings.groupby(X.iloc[:, 1].to_numpy()).transform("mean").to_numpy()
+        return writer_mean(self.embedder_.transform(X.iloc[:, 0]), X.iloc[:, 1].to_numpy())
 
 
 def with_writer_context(pipe, embedder, weight):
@@ -95,10 +99,6 @@ def leave_one_out_r(frame, by):
         keep = n > 1
         out[target] = np.corrcoef(others[keep], frame[target][keep])[0, 1]
     return out
-
-
-def writer_mean(scores, writers):
-    return pd.DataFrame(scores).groupby(writers).transform("mean").to_numpy()
 
 
 def main(argv=None):

@@ -34,7 +34,7 @@ def add_arguments(parser):
                              "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
                              "'best' (the fine-tuned model, two seeds, + the frozen MiniLM and "
                              "mpnet pipelines, and for emotion a classifier fine-tuned with "
-                             "GoEmotions comments, read from SKEMPATHY_DATA; ~30 min) "
+                             "GoEmotions comments, read from SKEMPATHY_DATA; 28-36 min) "
                              "(default: default)")
     parser.add_argument("--model", default=None,
                         help="encoder used by every member of the recipe, frozen and fine-tuned "
