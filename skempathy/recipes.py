@@ -11,10 +11,10 @@ function returning an estimator fitted on the targets of both tracks at once.
   (:func:`best_track1`, :func:`best_track2`).
 * ``"finetuned"`` (joint): a multi-task MiniLM fine-tuned on all three
   targets, soft-voted with the frozen MiniLM pipelines (~10 min on a CPU).
-* ``"best"`` (joint): the fine-tuned model (two seeds) + the frozen MiniLM
-  pipelines + the frozen mpnet pipelines (all layers averaged), 1/3 each, and for emotion an extra
-  classifier fine-tuned with GoEmotions comments, two seeds (:func:`best_joint`;
-  28-36 min on a CPU).
+* ``"best"`` (joint): the multi-task model fine-tuned from mpnet + the frozen
+  MiniLM pipelines + the frozen mpnet pipelines (all layers averaged), 1/3
+  each, and for emotion an extra classifier fine-tuned with GoEmotions
+  comments, two seeds (:func:`best_joint`; ~37 min on a CPU).
 
 Add a recipe by adding an entry to :data:`RECIPES`; ``skempathy wassa
 --recipe NAME`` picks it. An entry's optional ``"encoder"`` names the model and
@@ -31,8 +31,9 @@ Examples
 'head'
 """
 
-__all__ = ["BEST_ENCODER", "FINETUNED_SEEDS", "FINETUNED_TASKS", "FROZEN_LAYERS",
-           "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
+__all__ = ["BEST_ENCODER", "FINETUNED_ENCODER", "FINETUNED_LEARNING_RATE", "FINETUNED_SEEDS",
+           "FINETUNED_TASKS", "FROZEN_LAYERS", "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES",
+           "TRACK1_TASK", "TRACK2_TASK",
            "best_joint", "best_track1", "best_track2", "default_track1", "default_track2",
            "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask",
            "frozen_encoder", "get_recipe", "goemotions_pool", "recipe_embedder"]
@@ -356,10 +357,16 @@ def _essay_goemotions_pipeline(classifier, *, per_class, data_home):
 # 0, 0.25, ..., 1 gave 0.460, 0.514, 0.530, 0.529, 0.525, and the share was 0.5.)
 GOEMOTIONS_WEIGHT = 0.25
 GOEMOTIONS_SEEDS = (0, 1)
-# Seeds of the multi-task member of "best", averaged within its third of the vote. Against
-# seed 0 alone, the two seeds gave +0.005 writer-grouped CV5 average r (0.525 -> 0.530) and
-# +0.001 CV macro-F1; alone, the two seeds differ by 0.06 dev macro-F1 (0.465 vs 0.402).
-FINETUNED_SEEDS = (0, 1)
+# The multi-task member of "best": all-mpnet-base-v2 fine-tuned at 3e-5, the usual rate for
+# base-size encoders (fixed a priori, not tuned), one seed. In place of two seeds of MiniLM at
+# 1e-4 (~5 min per fit against ~24) it gained +0.012 writer-grouped CV5 average r (0.540 ->
+# 0.552) and +0.005 macro-F1; keeping the MiniLM seeds beside it gave 0.550. A second mpnet
+# seed was not measured (benchmarks/RESULTS.md, wassa_finetune_mpnet.py).
+FINETUNED_ENCODER = BEST_ENCODER
+FINETUNED_LEARNING_RATE = 3e-5
+# Seeds of the multi-task member, averaged within its third of the vote (several seeds: each
+# one more fit).
+FINETUNED_SEEDS = (0,)
 
 FINETUNED_TASKS = {"emotion": "classification", "empathy": "regression",
                    "distress": "regression"}
@@ -512,14 +519,14 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
 
     A :class:`~skempathy.ensemble.MultiTaskVoting` of these members:
 
-    * ``finetuned_seed0``, ``finetuned_seed1``: :func:`finetuned_multitask`
-      (emotion, empathy, distress), once per seed in ``finetuned_seeds``
-      (``finetuned`` with ``finetuned_seeds=None``);
+    * ``finetuned_seed0``: :func:`finetuned_multitask` (emotion, empathy,
+      distress) fine-tuned from all-mpnet-base-v2 (:data:`FINETUNED_ENCODER`,
+      an optional install) at ``learning_rate=3e-5``, once per seed in
+      ``finetuned_seeds`` (``finetuned`` with ``finetuned_seeds=None``);
     * ``track1_minilm`` / ``track2_minilm``: :func:`best_track1` /
       :func:`default_track2` on the frozen MiniLM (``minilm``);
     * ``track1_mpnet`` / ``track2_mpnet``: :func:`best_track1` /
-      :func:`best_track2` on the frozen ``embedder`` (all-mpnet-base-v2, an
-      optional install);
+      :func:`best_track2` on the frozen ``embedder`` (all-mpnet-base-v2);
     * ``emotion_goemotions_seed0``, ``emotion_goemotions_seed1`` (with
       ``goemotions=True``): :func:`finetuned_emotion_goemotions`, MiniLM
       fine-tuned for emotion on the essays plus GoEmotions comments
@@ -529,19 +536,23 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     Empathy and distress are the plain mean of three systems (the fine-tuned
     model, its seeds averaged; the MiniLM and the mpnet pipelines): in
     writer-grouped 5-fold CV on train that beat each member and every
-    two-member blend (pooled average r 0.540; with last-layer frozen
-    encoders 0.525 with one multi-task seed, 0.530 with two; adding a fourth
-    system, a fine-tuned embedder under an SVR with the writer columns, gave
-    0.527, so it is not a member). Emotion gives ``goemotions_weight`` of the
-    vote to the GoEmotions members (split equally between the seeds) and the
-    rest, equally, to the three other emotion voters (the multi-task model's
+    two-member blend. The fine-tuned mpnet replaced two seeds of a MiniLM
+    fine-tuned at 1e-4 (pooled CV average r 0.552 instead of 0.540,
+    macro-F1 0.545 instead of 0.540); keeping the MiniLM seeds beside it
+    gave 0.550, and as a fourth empathy / distress system it gave
+    0.546. Its emotion head is weak alone (it leans to the two largest
+    classes), yet its emotion vote still helps: without it CV macro-F1 was
+    0.524. Emotion gives ``goemotions_weight`` of the vote to the
+    GoEmotions members (split equally between the seeds) and the rest,
+    equally, to the three other emotion voters (the multi-task model's
     emotion head and the two frozen emotion pipelines). The same grouped CV
-    chose 0.25, four systems at 1/4 each (pooled macro-F1 0.540; 0.537 at
-    0.5; 0.492 without the GoEmotions members); their second seed added
-    +0.012 CV macro-F1 and evens out a large seed-to-seed spread on dev (0.531
-    and 0.470 for the two members alone; benchmarks/RESULTS.md,
-    "Leaderboard"). Fitting takes 28-36 min on a 2-core CPU from a cold
-    embedding cache (four fine-tunings and the frozen encodings).
+    chose 0.25, four systems at 1/4 each (0.540 at 0.25, 0.537 at 0.5, 0.492
+    without the GoEmotions members, measured with the MiniLM multi-task
+    seeds); their second seed added +0.012 CV macro-F1 and evens out a large
+    seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
+    benchmarks/RESULTS.md, "Leaderboard"). Fitting took 37 min on a 2-core
+    CPU from a cold embedding cache (three fine-tunings, the mpnet one ~24
+    min, and the frozen encodings), with a peak of 8.4 GiB memory.
 
     Parameters
     ----------
@@ -554,17 +565,22 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         :class:`~skempathy.text.SentenceEmbedder`), so layers, cache and
         device carry over; else ``frozen_encoder("all-MiniLM-L6-v2")``).
     finetuned : estimator or None, default=None
-        The fine-tuned multi-task member (None: ``finetuned_multitask()``).
+        The fine-tuned multi-task member (None:
+        ``finetuned_multitask(FINETUNED_ENCODER, learning_rate=FINETUNED_LEARNING_RATE)``,
+        all-mpnet-base-v2 at 3e-5; ``finetuned_multitask()`` is the faster
+        MiniLM one, at 1e-4).
     finetuned_seeds : sequence of int or None, default=FINETUNED_SEEDS
         One clone of ``finetuned`` per seed (its ``random_state``), their
-        outputs averaged within the fine-tuned system's share of every vote.
-        None: ``finetuned`` itself, as given, is the only one.
+        outputs averaged within the fine-tuned system's share of every vote
+        (default: seed 0 alone; each seed is one more fit). None:
+        ``finetuned`` itself, as given, is the only one.
     goemotions : bool, default=True
         Add the GoEmotions members. They need the GoEmotions data
         (not bundled: :func:`skempathy.datasets.fetch_goemotions` downloads it
         to ``data_home``, or finds it there), read when the recipe is built.
-        False gives the three-system vote for emotion too (dev macro-F1 0.480,
-        CV 0.492, instead of about 0.54) and half the fine-tuning time.
+        False gives the three-system vote for emotion too (with the MiniLM
+        multi-task seeds: dev macro-F1 0.480, CV 0.492, instead of about
+        0.54) and skips their two fine-tunings (~14 min on a 2-core CPU).
     goemotions_weight : float, default=GOEMOTIONS_WEIGHT
         Share of the emotion vote of the GoEmotions members, in (0, 1]; at 1
         the frozen emotion pipelines are left out, as they would not vote.
@@ -584,10 +600,10 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     --------
     >>> from skempathy.recipes import best_joint, frozen_encoder
     >>> vote = best_joint(frozen_encoder("minilm"), goemotions=False)
-    >>> [(name, targets) for name, _, targets in vote.estimators][1:3]
-    [('finetuned_seed1', None), ('track1_minilm', ['empathy', 'distress'])]
+    >>> [(name, targets) for name, _, targets in vote.estimators][:2]
+    [('finetuned_seed0', None), ('track1_minilm', ['empathy', 'distress'])]
     >>> vote.weights["empathy"]
-    [0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
+    [1.0, 1.0, 1.0, 1.0, 1.0]
     """
     from sklearn.base import clone
 
@@ -602,7 +618,8 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     if minilm is None:
         minilm = (clone(embedder).set_params(model="all-MiniLM-L6-v2")
                   if isinstance(embedder, _BaseEmbedder) else frozen_encoder("all-MiniLM-L6-v2"))
-    finetuned = finetuned_multitask() if finetuned is None else finetuned
+    if finetuned is None:
+        finetuned = finetuned_multitask(FINETUNED_ENCODER, learning_rate=FINETUNED_LEARNING_RATE)
     if finetuned_seeds is None:
         tuned = [("finetuned", finetuned, None)]
     else:

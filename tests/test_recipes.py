@@ -7,10 +7,12 @@ from sklearn.base import clone
 
 from skempathy.augment import WASSA_EMOTIONS
 from skempathy.datasets import load_wassa
-from skempathy.recipes import (BEST_ENCODER, FINETUNED_SEEDS, FINETUNED_TASKS, FROZEN_LAYERS,
-                               GOEMOTIONS_SEEDS, GOEMOTIONS_WEIGHT, best_joint, best_track1,
-                               best_track2, finetuned_joint, finetuned_multitask, frozen_encoder,
-                               get_recipe, goemotions_pool, recipe_embedder)
+from skempathy.neural import MultiTaskTransformer
+from skempathy.recipes import (BEST_ENCODER, FINETUNED_ENCODER, FINETUNED_LEARNING_RATE,
+                               FINETUNED_SEEDS, FINETUNED_TASKS, FROZEN_LAYERS, GOEMOTIONS_SEEDS,
+                               GOEMOTIONS_WEIGHT, best_joint, best_track1, best_track2,
+                               finetuned_joint, finetuned_multitask, frozen_encoder, get_recipe,
+                               goemotions_pool, recipe_embedder)
 from skempathy.text import SentenceEmbedder, TransformerEmbedder
 from skempathy.text._base import _BaseEmbedder
 
@@ -255,17 +257,27 @@ def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys)
 def test_best_joint_without_goemotions_is_three_systems_voting_equally(tiny_embedder):
     vote = best_joint(tiny_embedder, goemotions=False)
     assert [(n, t) for n, _, t in vote.estimators] == [
-        ("finetuned_seed0", None), ("finetuned_seed1", None),
+        ("finetuned_seed0", None),
         ("track1_minilm", ["empathy", "distress"]), ("track2_minilm", "emotion"),
         ("track1_mpnet", ["empathy", "distress"]), ("track2_mpnet", "emotion")]
-    # three systems with a third each: the multi-task seeds split theirs
-    assert FINETUNED_SEEDS == (0, 1)
-    assert vote.weights == {column: [0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
-                            for column in ("empathy", "distress", "emotion")}
-    assert [m.random_state for _, m, _ in vote.estimators[:2]] == [0, 1]
-    one = best_joint(tiny_embedder, goemotions=False, finetuned_seeds=None)
+    # three systems with a third each
+    assert FINETUNED_SEEDS == (0,)
+    assert vote.weights == {column: [1.0] * 5 for column in ("empathy", "distress", "emotion")}
+    # the multi-task member fine-tunes mpnet at the base-size rate, whatever the frozen encoder
+    tuned = vote.estimators[0][1]
+    assert isinstance(tuned, MultiTaskTransformer) and tuned.tasks == FINETUNED_TASKS
+    assert (FINETUNED_ENCODER, FINETUNED_LEARNING_RATE) == (BEST_ENCODER, 3e-5)
+    assert (tuned.model, tuned.learning_rate, tuned.random_state) == (BEST_ENCODER, 3e-5, 0)
+    # several seeds split the multi-task system's third
+    two = best_joint(tiny_embedder, goemotions=False, finetuned_seeds=(0, 1))
+    assert [n for n, _, _ in two.estimators][:3] == [
+        "finetuned_seed0", "finetuned_seed1", "track1_minilm"]
+    assert two.weights["empathy"] == [0.5, 0.5, 1.0, 1.0, 1.0, 1.0]
+    assert [m.random_state for _, m, _ in two.estimators[:2]] == [0, 1]
+    one = best_joint(tiny_embedder, goemotions=False, finetuned_seeds=None,
+                     finetuned=finetuned_multitask(random_state=5))
     assert [n for n, _, _ in one.estimators][:2] == ["finetuned", "track1_minilm"]
-    assert one.weights["empathy"] == [1.0] * 5
+    assert one.estimators[0][1].random_state == 5 and one.weights["empathy"] == [1.0] * 5
     with pytest.raises(ValueError, match="finetuned_seeds is empty"):
         best_joint(tiny_embedder, goemotions=False, finetuned_seeds=())
     params = vote.get_params()
@@ -319,9 +331,10 @@ def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_emb
     # equal weights
     assert GOEMOTIONS_WEIGHT == 0.25 and set(vote.weights) == {"emotion", "empathy", "distress"}
     np.testing.assert_allclose(vote.weights["emotion"],
-                               [1 / 8, 1 / 8, 0, 1 / 4, 0, 1 / 4, 1 / 8, 1 / 8])
-    assert vote.weights["empathy"] == vote.weights["distress"] == [0.5, 0.5] + [1.0] * 4 + [0, 0]
-    half = best_joint(tiny_embedder, goemotions_weight=0.5, data_home=goemotions_home)
+                               [1 / 4, 0, 1 / 4, 0, 1 / 4, 1 / 8, 1 / 8])
+    assert vote.weights["empathy"] == vote.weights["distress"] == [1.0] * 5 + [0, 0]
+    half = best_joint(tiny_embedder, goemotions_weight=0.5, finetuned_seeds=(0, 1),
+                      data_home=goemotions_home)
     np.testing.assert_allclose(half.weights["emotion"],
                                [1 / 12, 1 / 12, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
     alone = best_joint(tiny_embedder, goemotions_weight=1.0, goemotions_seeds=[3],
@@ -391,6 +404,6 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
     assert len(encoders) == 4  # the frozen members: the recipe's all-layer encoder
     assert all(isinstance(v, TransformerEmbedder) and v.layers == FROZEN_LAYERS
                for v in encoders.values())
-    assert joint.named_estimators_["finetuned_seed1"].model == tiny_bert_path
-    assert joint.named_estimators_["finetuned_seed1"].random_state == 1
+    assert joint.named_estimators_["finetuned_seed0"].model == tiny_bert_path
+    assert joint.named_estimators_["finetuned_seed0"].random_state == 0
     assert joint.get_params()[f"{member}__model"] == tiny_bert_path

@@ -32,9 +32,9 @@ def add_arguments(parser):
                              "embedded MiniLM), 'mpnet' (frozen all-mpnet-base-v2, an optional "
                              "install), 'finetuned' (MiniLM fine-tuned on all three targets, "
                              "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
-                             "'best' (the fine-tuned model, two seeds, + the frozen MiniLM and "
-                             "mpnet pipelines, and for emotion a classifier fine-tuned with "
-                             "GoEmotions comments, read from SKEMPATHY_DATA; 28-36 min) "
+                             "'best' (mpnet fine-tuned on all three targets + the frozen MiniLM "
+                             "and mpnet pipelines, and for emotion a classifier fine-tuned with "
+                             "GoEmotions comments, read from SKEMPATHY_DATA; ~37 min) "
                              "(default: default)")
     parser.add_argument("--model", default=None,
                         help="encoder used by every member of the recipe, frozen and fine-tuned "
