@@ -34,8 +34,9 @@ from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.recipes import (BEST_ENCODER, GOEMOTIONS_WEIGHT, TRACK1_TASK, TRACK2_TASK,
                                finetuned_multitask)
-from wassa_finetune_blend import TARGETS
-from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, saved_best_members, vote
+from wassa_finetune_blend import TARGETS, load_runs
+from wassa_layer_pooling import (MINILM, MPNET, MT, MT_SEED_FILES, RESULTS, saved_best_members,
+                                 vote)
 
 NEW = "fine-tuned MT base"
 
@@ -52,9 +53,9 @@ def report(data, best, goemotions, frames):
     splits = ["dev"] + (["oof"] if f"oof/{NEW}/scores" in data else [])
     classes = data["classes"]
     rows = {"dev": slice(None)}
+    first = load_runs([RESULTS + MT_SEED_FILES[0]])  # the MiniLM multi-task member, seed 0 alone
     seed0 = {split: (first[f"{split}/{MT}/proba"], first[f"{split}/{MT}/scores"])
-             for first in [np.load(RESULTS + "wassa_finetune_blend_cv5.npz", allow_pickle=True)]
-             for split in ("dev", "oof")}  # the MiniLM multi-task member, seed 0 alone
+             for split in ("dev", "oof")}
     if "oof" in splits:  # the essays of the folds that were fitted
         rows["oof"] = np.isin(data["folds"], data["cv_folds"])
 
@@ -75,10 +76,9 @@ def report(data, best, goemotions, frames):
             recipe[f"recipe `best`, {name}"] = vote({MT: tuned, **frozen}, goemotions[split],
                                                     GOEMOTIONS_WEIGHT)
         # its emotion head can collapse (dev 0.269 alone): the three other systems vote instead
-        others = (1 - GOEMOTIONS_WEIGHT) * (frozen[MINILM][0] + frozen[MPNET][0]) / 2
-        recipe["recipe `best`, the base encoder in place, its emotion head not voting"] = (
-            others + GOEMOTIONS_WEIGHT * goemotions[split], recipe[
-                "recipe `best`, the base encoder in place of the MiniLM seeds (shipped)"][1])
+        recipe["recipe `best`, the base encoder in place, its emotion head not voting"] = vote(
+            {MT: new, **frozen}, goemotions[split], GOEMOTIONS_WEIGHT,
+            emotion_voters=(MINILM, MPNET))
         four = sum(m[1] for m in (mt, new, *frozen.values())) / 4
         return {"fine-tuned base encoder alone": new, **recipe,
                 "empathy / distress: the base encoder as a fourth system (1/4 each)": (None, four)}

@@ -171,6 +171,10 @@ def load_goemotions(paths, classes):
     return {split: np.mean([run[split] for run in runs], axis=0) for split in ("dev", "oof")}
 
 
+# the saved runs of the MiniLM multi-task member, seeds 0 and 1 (wassa_finetune_blend.py --save)
+MT_SEED_FILES = ("wassa_finetune_blend_cv5.npz", "wassa_finetune_blend_cv5_seed1.npz")
+
+
 def saved_best_members():
     """Recipe best's saved member predictions, for the scripts that vary one member.
 
@@ -182,8 +186,7 @@ def saved_best_members():
     """
     from wassa_finetune_blend import load_runs
 
-    tuned = load_runs([RESULTS + "wassa_finetune_blend_cv5.npz",
-                       RESULTS + "wassa_finetune_blend_cv5_seed1.npz"])
+    tuned = load_runs([RESULTS + name for name in MT_SEED_FILES])
     frozen = np.load(RESULTS + "wassa_layer_pooling_cv5.npz", allow_pickle=True)
     np.testing.assert_array_equal(frozen["folds"], tuned["folds"])
     members = {split: {name: (source[f"{split}/{name}/proba"], source[f"{split}/{name}/scores"])
@@ -194,10 +197,13 @@ def saved_best_members():
     return members, goemotions, tuned["folds"], tuned["classes"]
 
 
-def vote(preds, goemotions, share):
-    """Recipe best's vote over {member: (proba, scores)} and the GoEmotions probabilities."""
+def vote(preds, goemotions, share, emotion_voters=(MT, MINILM, MPNET)):
+    """Recipe best's vote over {member: (proba, scores)} and the GoEmotions probabilities.
+
+    ``emotion_voters`` share the emotion vote left by the GoEmotions members equally.
+    """
     scores = sum(preds[m][1] for m in (MT, MINILM, MPNET)) / 3
-    proba = (1 - share) * sum(preds[m][0] for m in (MT, MINILM, MPNET)) / 3
+    proba = (1 - share) * sum(preds[m][0] for m in emotion_voters) / len(emotion_voters)
     return proba + share * goemotions, scores
 
 
