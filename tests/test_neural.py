@@ -536,21 +536,45 @@ def _linear_problem():
     return model, loss_fn, chunks
 
 
-def test_mixed_precision_is_a_no_op_on_cpu():
-    """precision applies to CUDA only: on CPU every setting trains the same weights."""
+def test_cpu_precision_only_bf16_autocasts():
+    """On CPU "auto", "fp16" and "fp32" train the same fp32 weights; "bf16" autocasts."""
     import contextlib
 
-    for precision in ("auto", "bf16", "fp16", "fp32"):
+    import torch
+
+    for precision in ("auto", "fp16", "fp32"):
         context, scaler = T._autocast("cpu", precision)
         assert isinstance(context, contextlib.nullcontext) and scaler is False
+    context, scaler = T._autocast("cpu", "bf16")
+    assert isinstance(context, torch.autocast) and context.fast_dtype == torch.bfloat16
+    assert scaler is False
     context, scaler = T._autocast("cuda", "fp32")  # fp32 means no autocast anywhere
     assert isinstance(context, contextlib.nullcontext) and scaler is False
-    weights = []
-    for precision in ("fp32", "bf16"):
+    weights = {}
+    for precision in ("fp32", "auto", "fp16", "bf16"):
         model, loss_fn, chunks = _linear_problem()
         T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1, precision=precision)
-        weights.append(model.weight.detach().numpy().copy())
-    np.testing.assert_array_equal(*weights)
+        weights[precision] = model.weight.detach().numpy().copy()
+        assert model.weight.dtype == torch.float32  # master weights stay fp32
+    np.testing.assert_array_equal(weights["fp32"], weights["auto"])
+    np.testing.assert_array_equal(weights["fp32"], weights["fp16"])
+    assert not np.array_equal(weights["fp32"], weights["bf16"])
+    np.testing.assert_allclose(weights["bf16"], weights["fp32"], atol=1e-2)
+
+
+def test_bf16_fine_tuning_on_cpu_is_close_to_fp32(tiny_bert_path, wassa, fitted_clf):
+    """precision="bf16" changes the numbers a little, not the model."""
+    bf16 = TransformerClassifier(tiny_bert_path, random_state=0, precision="bf16", **KW)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        bf16.fit(wassa["essay"], wassa["emotion"])
+        essays = wassa["essay"][:20]
+        proba, reference = bf16.predict_proba(essays), fitted_clf.predict_proba(essays)
+    assert proba.dtype == reference.dtype and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
+    assert not np.array_equal(proba, reference)
+    np.testing.assert_allclose(proba, reference, atol=0.05)
+    assert np.mean(proba.argmax(1) == reference.argmax(1)) >= 0.8
 
 
 def test_train_loop_accumulation_equals_the_larger_batch():
