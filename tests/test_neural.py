@@ -553,13 +553,32 @@ def test_cpu_precision_only_bf16_autocasts():
     weights = {}
     for precision in ("fp32", "auto", "fp16", "bf16"):
         model, loss_fn, chunks = _linear_problem()
-        T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1, precision=precision)
+        with warnings.catch_warnings():  # the slow-bf16 warning of CPUs without bf16 units
+            warnings.simplefilter("ignore", UserWarning)
+            T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1,
+                         precision=precision)
         weights[precision] = model.weight.detach().numpy().copy()
         assert model.weight.dtype == torch.float32  # master weights stay fp32
     np.testing.assert_array_equal(weights["fp32"], weights["auto"])
     np.testing.assert_array_equal(weights["fp32"], weights["fp16"])
     assert not np.array_equal(weights["fp32"], weights["bf16"])
     np.testing.assert_allclose(weights["bf16"], weights["fp32"], atol=1e-2)
+
+
+def test_bf16_on_a_cpu_without_bf16_units_warns(monkeypatch):
+    """bf16 is honoured on any CPU, but where torch emulates it the user is told it is slow."""
+    import torch
+
+    assert isinstance(T.cpu_has_fast_bf16(), bool)
+    monkeypatch.setattr(T, "cpu_has_fast_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="without bf16 matrix units.*precision='auto'"):
+        context, _ = T._autocast("cpu", "bf16")
+    assert isinstance(context, torch.autocast)
+    monkeypatch.setattr(T, "cpu_has_fast_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        T._autocast("cpu", "bf16")
+        T._autocast("cpu", "auto")
 
 
 def test_bf16_fine_tuning_on_cpu_is_close_to_fp32(tiny_bert_path, wassa, fitted_clf):

@@ -9,6 +9,7 @@ the private module ``_training`` (reused by every estimator of this package).
 
 from ._embedder import FineTunedEmbedder
 from ._multitask import MultiTaskTransformer
+from ._training import cpu_has_fast_bf16
 from ._transformer import TransformerClassifier, TransformerRegressor
 # published methods (issue 5)
 from ._distill import DistilledMultiTaskClassifier
@@ -25,4 +26,5 @@ __all__ = [
     "MaskedLMAdapter",
     "Seq2SeqLabelClassifier",
     "TokenAttentionClassifier",
+    "cpu_has_fast_bf16",
 ]

@@ -345,6 +345,20 @@ def make_multitask_head(in_features, head_dims, dropout=0.1):
 # --------------------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------------------
+def cpu_has_fast_bf16():
+    """Whether this CPU has bf16 matrix units (Intel AMX or AVX512-BF16).
+
+    Only there is bf16 autocast on CPU faster than fp32 (2-3x for a base-size
+    encoder); elsewhere (e.g. AVX2-only CPUs) torch emulates bf16 and a
+    training step is an order of magnitude slower (benchmarks/bench_precision.py).
+    """
+    import torch
+
+    checks = [getattr(torch.cpu, name, None)
+              for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    return any(bool(check()) for check in checks if callable(check))
+
+
 def _autocast(device, precision):
     """Autocast context + whether a GradScaler is needed, for ``precision``.
 
@@ -352,12 +366,18 @@ def _autocast(device, precision):
     CPU only an explicit ``"bf16"`` autocasts: it is 2-3x faster on CPUs with
     bf16 matrix units (Intel AMX / AVX512-BF16) but changes the numbers, so
     ``"auto"`` keeps CPU fits in fp32 (and reproducible against fp32 results);
-    fp16 has no fast CPU kernels and computes in fp32 there.
+    fp16 has no fast CPU kernels and computes in fp32 there. ``"bf16"`` on a
+    CPU without bf16 units is honoured, with a warning: it is much slower.
     """
     import torch
 
     device_type = str(device).split(":")[0]
     if device_type == "cpu" and precision == "bf16":
+        if not cpu_has_fast_bf16():
+            warnings.warn("precision='bf16' on a CPU without bf16 matrix units (Intel AMX or "
+                          "AVX512-BF16): torch emulates bf16 there, and a training step is "
+                          "~15x slower than in fp32. Use precision='auto' (fp32 on CPU).",
+                          UserWarning, stacklevel=3)
         return torch.autocast("cpu", dtype=torch.bfloat16), False
     if device_type != "cuda" or precision == "fp32":
         return contextlib.nullcontext(), False
