@@ -32,9 +32,11 @@ Examples
 """
 
 __all__ = ["BEST_ENCODER", "FINETUNED_ENCODER", "FINETUNED_LEARNING_RATE", "FINETUNED_SEEDS",
-           "FINETUNED_TASKS", "FROZEN_LAYERS", "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES",
-           "TRACK1_TASK", "TRACK2_TASK",
-           "best_joint", "best_track1", "best_track2", "default_track1", "default_track2",
+           "FINETUNED_TASKS", "FROZEN_LAYERS", "GOEMOTIONS_BASE_ENCODER",
+           "GOEMOTIONS_BASE_LEARNING_RATE", "GOEMOTIONS_BASE_PRECISION", "GOEMOTIONS_BASE_WEIGHT",
+           "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
+           "best_goemotions_base_joint", "best_joint", "best_track1", "best_track2",
+           "default_track1", "default_track2",
            "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask",
            "frozen_encoder", "get_recipe", "goemotions_pool", "recipe_embedder"]
 
@@ -368,12 +370,26 @@ FINETUNED_LEARNING_RATE = 3e-5
 # one more fit).
 FINETUNED_SEEDS = (0,)
 
+# A fifth emotion system, opt-in (``best_joint(goemotions_base=True)``, recipe
+# "best-goemotions-base"): finetuned_emotion_goemotions on all-mpnet-base-v2 at 3e-5 (fixed a
+# priori like the multi-task member's rate), seed 0, with 1/5 of the emotion vote. In bf16
+# autocast where the CPU has bf16 matrix units (17 min on an Intel AMX 2-core CPU, 2-3x faster
+# than fp32); elsewhere "auto" (fp32 on CPU: bf16 is emulated there and ~15x slower). On two of
+# the five writer-grouped folds it raised recipe best's macro-F1 (benchmarks/RESULTS.md,
+# wassa_goemotions_mpnet.py); in place of the MiniLM GoEmotions seeds it did not. Not in "best":
+# the other three folds and the recipe's end-to-end time were not measured.
+GOEMOTIONS_BASE_ENCODER = BEST_ENCODER
+GOEMOTIONS_BASE_LEARNING_RATE = 3e-5
+GOEMOTIONS_BASE_PRECISION = "bf16"
+GOEMOTIONS_BASE_WEIGHT = 0.2
+
 FINETUNED_TASKS = {"emotion": "classification", "empathy": "regression",
                    "distress": "regression"}
 
 
 def finetuned_multitask(model="all-MiniLM-L6-v2", *, max_epochs=3, learning_rate=1e-4,
-                        batch_size=16, random_state=0, device="auto", verbose=0):
+                        batch_size=16, random_state=0, device="auto", precision="auto",
+                        verbose=0):
     """The fine-tuned member of the "finetuned" recipe: a multi-input multi-task transformer.
 
     One encoder fine-tuned with an emotion classification head and empathy /
@@ -396,6 +412,9 @@ def finetuned_multitask(model="all-MiniLM-L6-v2", *, max_epochs=3, learning_rate
         Seed of the head initialisation and the data order.
     device : str, default="auto"
         Torch device.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Autocast of the fine-tuning; ``"bf16"`` also on CPU, where it is 2-3x
+        faster on CPUs with bf16 matrix units (``"auto"`` stays fp32 there).
     verbose : int, default=0
         1 shows progress bars.
 
@@ -416,8 +435,8 @@ def finetuned_multitask(model="all-MiniLM-L6-v2", *, max_epochs=3, learning_rate
     return MultiTaskTransformer(model, tasks=dict(FINETUNED_TASKS), extra_features=list(_NUMERIC),
                                 text_column="essay", max_epochs=max_epochs,
                                 learning_rate=learning_rate, batch_size=batch_size,
-                                max_length=256, device=device, random_state=random_state,
-                                verbose=verbose)
+                                max_length=256, device=device, precision=precision,
+                                random_state=random_state, verbose=verbose)
 
 
 def finetuned_joint(embedder=None, *, finetuned=None, weight=0.5):
@@ -476,7 +495,7 @@ def finetuned_joint(embedder=None, *, finetuned=None, weight=0.5):
 
 def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, max_epochs=3,
                                  learning_rate=1e-4, batch_size=16, random_state=0,
-                                 device="auto", verbose=0, data_home=None):
+                                 device="auto", precision="auto", verbose=0, data_home=None):
     """An emotion classifier fine-tuned on the essays plus GoEmotions comments (WASSA@IITK).
 
     The essay column goes to an :class:`~skempathy.augment.AugmentedEstimator`
@@ -491,6 +510,20 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
     3-fold CV macro-F1 0.520 on train, against 0.467 / 0.460 for the emotion
     vote of the ``best`` recipe (benchmarks/RESULTS.md). It was measured after
     ``best`` was fixed, so ``best`` adds it only with ``goemotions=True``.
+
+    Parameters
+    ----------
+    model : str, default="all-MiniLM-L6-v2"
+        Encoder to fine-tune (a model name, a Hugging Face name or a local folder).
+    per_class : int, default=1500
+        GoEmotions comments per emotion in the pool (0: no comments).
+    max_epochs, learning_rate, batch_size, random_state, device, verbose
+        As for :class:`~skempathy.neural.TransformerClassifier`.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Autocast of the fine-tuning; ``"bf16"`` also on CPU (2-3x faster on
+        CPUs with bf16 matrix units; ``"auto"`` stays fp32 there).
+    data_home : str or None, default=None
+        Where GoEmotions is (None: ``SKEMPATHY_DATA`` or ``~/skempathy_data``).
 
     Returns
     -------
@@ -508,13 +541,14 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
     classifier = TransformerClassifier(model, max_epochs=max_epochs, learning_rate=learning_rate,
                                        batch_size=batch_size, max_length=256,
                                        class_weight="balanced", device=device,
-                                       random_state=random_state, verbose=verbose)
+                                       precision=precision, random_state=random_state,
+                                       verbose=verbose)
     return _essay_goemotions_pipeline(classifier, per_class=per_class, data_home=data_home)
 
 
 def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FINETUNED_SEEDS,
                goemotions=True, goemotions_weight=GOEMOTIONS_WEIGHT,
-               goemotions_seeds=GOEMOTIONS_SEEDS, data_home=None):
+               goemotions_seeds=GOEMOTIONS_SEEDS, goemotions_base=False, data_home=None):
     """The "best" recipe: fine-tuned + frozen members voting per target (WASSA Tracks 1 and 2).
 
     A :class:`~skempathy.ensemble.MultiTaskVoting` of these members:
@@ -551,8 +585,9 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     seeds); their second seed added +0.012 CV macro-F1 and evens out a large
     seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
     benchmarks/RESULTS.md, "Leaderboard"). Fitting took 37 min on a 2-core
-    CPU from a cold embedding cache (three fine-tunings, the mpnet one ~24
-    min, and the frozen encodings), with a peak of 8.4 GiB memory.
+    Intel CPU from a cold embedding cache (three fine-tunings, the mpnet one
+    ~24 min, and the frozen encodings), with a peak of 8.4 GiB memory; a
+    2-core AVX2-only AMD EPYC ran the mpnet fine-tuning 2.5x slower per step.
 
     Parameters
     ----------
@@ -587,6 +622,17 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     goemotions_seeds : sequence of int, default=GOEMOTIONS_SEEDS
         Seeds of the GoEmotions members, one member each (a seed ensemble;
         the comments drawn are the same for all).
+    goemotions_base : bool, default=False
+        Add ``emotion_goemotions_base``, a fifth emotion system with
+        :data:`GOEMOTIONS_BASE_WEIGHT` (1/5) of the emotion vote, the other
+        weights scaled down to make room: :func:`finetuned_emotion_goemotions`
+        on all-mpnet-base-v2 at 3e-5 (the same comments, the first seed), in
+        bf16 autocast where the CPU has bf16 matrix units
+        (:func:`skempathy.neural.cpu_has_fast_bf16`), else ``precision="auto"``.
+        Needs ``goemotions=True``. On two of five writer-grouped folds it raised
+        the vote's macro-F1 (benchmarks/RESULTS.md); it adds ~17 min of
+        fine-tuning on a 2-core CPU with bf16 matrix units, 2-3x that without
+        (recipe ``best-goemotions-base``).
     data_home : str or None, default=None
         Where GoEmotions is (None: ``SKEMPATHY_DATA`` or ``~/skempathy_data``).
 
@@ -614,6 +660,9 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         raise ValueError(f"goemotions_weight must be in (0, 1]; got {goemotions_weight}.")
     if goemotions and not len(goemotions_seeds):
         raise ValueError("goemotions_seeds is empty; give at least one seed.")
+    if goemotions_base and not goemotions:
+        raise ValueError("goemotions_base=True adds a GoEmotions member; it needs "
+                         "goemotions=True.")
     embedder = _best_embedder(embedder)
     if minilm is None:
         minilm = (clone(embedder).set_params(model="all-MiniLM-L6-v2")
@@ -661,8 +710,39 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
             augment__estimator__random_state=seed)
         members.append((f"emotion_goemotions_seed{seed}", member, TRACK2_TASK))
         emotion.append(goemotions_weight / len(goemotions_seeds))
-    weights = {column: system + [0.0] * len(goemotions_seeds) for column in TRACK1_TASK}
+    if goemotions_base:  # a fifth emotion system; the others make room for its share
+        members.append(("emotion_goemotions_base", clone(first).set_params(
+            augment__estimator__model=GOEMOTIONS_BASE_ENCODER,
+            augment__estimator__learning_rate=GOEMOTIONS_BASE_LEARNING_RATE,
+            augment__estimator__precision=_goemotions_base_precision()), TRACK2_TASK))
+        emotion = [w * (1.0 - GOEMOTIONS_BASE_WEIGHT) for w in emotion] + [GOEMOTIONS_BASE_WEIGHT]
+    n_extra = len(members) - len(system)
+    weights = {column: system + [0.0] * n_extra for column in TRACK1_TASK}
     return MultiTaskVoting(members, weights={**weights, TRACK2_TASK: emotion})
+
+
+def _goemotions_base_precision():
+    """GOEMOTIONS_BASE_PRECISION where this CPU runs bf16 fast, else "auto" (fp32 on CPU)."""
+    from .neural import cpu_has_fast_bf16
+
+    return GOEMOTIONS_BASE_PRECISION if cpu_has_fast_bf16() else "auto"
+
+
+def best_goemotions_base_joint(embedder=None, **params):
+    """Recipe ``best-goemotions-base``: :func:`best_joint` with ``goemotions_base=True``.
+
+    Recipe ``best`` plus a fifth emotion system, all-mpnet-base-v2 fine-tuned
+    on the essays plus GoEmotions comments (bf16 autocast); see
+    :data:`GOEMOTIONS_BASE_WEIGHT`. ``params`` go to :func:`best_joint`.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import best_goemotions_base_joint
+    >>> vote = best_goemotions_base_joint(data_home="~/skempathy_data")  # doctest: +SKIP
+    >>> vote.estimators[-1][0], vote.weights["emotion"][-1]  # doctest: +SKIP
+    ('emotion_goemotions_base', 0.2)
+    """
+    return best_joint(embedder, goemotions_base=True, **params)
 
 
 RECIPES = {
@@ -670,6 +750,8 @@ RECIPES = {
     # joint recipes: one estimator fitted on both tracks' targets at once
     # "embedder": how the command builds the frozen encoder (default: SentenceEmbedder)
     "best": {"joint": best_joint, "encoder": BEST_ENCODER, "embedder": frozen_encoder},
+    "best-goemotions-base": {"joint": best_goemotions_base_joint, "encoder": BEST_ENCODER,
+                             "embedder": frozen_encoder},
     "finetuned": {"joint": finetuned_joint},
     "mpnet": {"track1": best_track1, "track2": best_track2, "encoder": BEST_ENCODER,
               "embedder": frozen_encoder},
