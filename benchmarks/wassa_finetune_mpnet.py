@@ -22,7 +22,6 @@ chunks).
     python benchmarks/wassa_finetune_mpnet.py --save $F
     python benchmarks/wassa_finetune_mpnet.py --resume $F --cv 5 --folds 0 --save $F
 """
-import argparse
 import sys
 import time
 
@@ -32,11 +31,10 @@ from sklearn.model_selection import PredefinedSplit
 
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
-from skempathy.recipes import (BEST_ENCODER, GOEMOTIONS_WEIGHT, TRACK1_TASK, TRACK2_TASK,
-                               finetuned_multitask)
+from skempathy.recipes import GOEMOTIONS_WEIGHT, TRACK1_TASK, TRACK2_TASK, finetuned_multitask
 from wassa_finetune_blend import TARGETS, load_runs
-from wassa_layer_pooling import (MINILM, MPNET, MT, MT_SEED_FILES, RESULTS, saved_best_members,
-                                 vote)
+from wassa_layer_pooling import (MINILM, MPNET, MT, MT_SEED_FILES, RESULTS, member_parser,
+                                 saved_best_members, vote)
 
 NEW = "fine-tuned MT base"
 
@@ -105,20 +103,7 @@ def report(data, best, goemotions, frames):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--model", default=BEST_ENCODER)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=3e-5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--cv", type=int, choices=(0, 5), default=0,
-                        help="5: also the writer-grouped folds of the saved runs")
-    parser.add_argument("--folds", type=int, nargs="+", choices=range(5), default=None,
-                        help="with --cv 5, fit only these folds (default: all)")
-    parser.add_argument("--save", default=None, help="write the predictions to this .npz")
-    parser.add_argument("--load", default=None, help="print the table from a --save file")
-    parser.add_argument("--resume", default=None,
-                        help="a --save file: reuse its dev fit and folds, fit the missing folds")
+    parser = member_parser(__doc__.strip().splitlines()[0])
     args = parser.parse_args(argv)
     train, dev = load_wassa("train"), load_wassa("dev")
     best, goemotions, folds, classes = saved_best_members()

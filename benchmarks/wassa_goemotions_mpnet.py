@@ -23,7 +23,6 @@ multi-task member is the shipped fine-tuned mpnet of ``wassa_finetune_mpnet.py``
         --save $F
     python benchmarks/wassa_goemotions_mpnet.py --load $F
 """
-import argparse
 import sys
 import time
 
@@ -33,8 +32,9 @@ from sklearn.model_selection import PredefinedSplit
 
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
-from skempathy.recipes import BEST_ENCODER, GOEMOTIONS_WEIGHT, TRACK2_TASK
-from wassa_layer_pooling import MINILM, MPNET, MT, RESULTS, saved_best_members, vote
+from skempathy.recipes import GOEMOTIONS_WEIGHT, TRACK2_TASK
+from wassa_layer_pooling import (MINILM, MPNET, MT, RESULTS, member_parser, saved_best_members,
+                                 vote)
 
 NEW = "fine-tuned GoEmotions base"
 MT_MPNET = "fine-tuned MT base"  # the name wassa_finetune_mpnet.py saved it under
@@ -96,24 +96,11 @@ def report(data, best, goemotions, frames):
 def main(argv=None):
     from skempathy.recipes import finetuned_emotion_goemotions
 
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--model", default=BEST_ENCODER)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=3e-5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
+    parser = member_parser(__doc__.strip().splitlines()[0])
     parser.add_argument("--precision", default="auto",
                         help="bf16: autocast on CPU too (2-3x faster with Intel AMX, "
                              "~15x slower on CPUs without bf16 units)")
     parser.add_argument("--data-home", default=None, help="where GoEmotions is")
-    parser.add_argument("--cv", type=int, choices=(0, 5), default=0,
-                        help="5: also the writer-grouped folds of the saved runs")
-    parser.add_argument("--folds", type=int, nargs="+", choices=range(5), default=None,
-                        help="with --cv 5, fit only these folds (default: all)")
-    parser.add_argument("--save", default=None, help="write the predictions to this .npz")
-    parser.add_argument("--load", default=None, help="print the table from a --save file")
-    parser.add_argument("--resume", default=None,
-                        help="a --save file: reuse its dev fit and folds, fit the missing folds")
     args = parser.parse_args(argv)
     train, dev = load_wassa("train"), load_wassa("dev")
     best, goemotions, folds, classes = saved_best_members()

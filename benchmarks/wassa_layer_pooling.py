@@ -197,6 +197,27 @@ def saved_best_members():
     return members, goemotions, tuned["folds"], tuned["classes"]
 
 
+def member_parser(description):
+    """The command line of the scripts that fit one fine-tuned member of recipe best on dev and
+    on the writer-grouped folds of the saved runs, in chunks (wassa_finetune_mpnet.py,
+    wassa_goemotions_mpnet.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", default=BEST_ENCODER)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cv", type=int, choices=(0, 5), default=0,
+                        help="5: also the writer-grouped folds of the saved runs")
+    parser.add_argument("--folds", type=int, nargs="+", choices=range(5), default=None,
+                        help="with --cv 5, fit only these folds (default: all)")
+    parser.add_argument("--save", default=None, help="write the predictions to this .npz")
+    parser.add_argument("--load", default=None, help="print the table from a --save file")
+    parser.add_argument("--resume", default=None,
+                        help="a --save file: reuse its dev fit and folds, fit the missing folds")
+    return parser
+
+
 def vote(preds, goemotions, share, emotion_voters=(MT, MINILM, MPNET)):
     """Recipe best's vote over {member: (proba, scores)} and the GoEmotions probabilities.
 
