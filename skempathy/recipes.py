@@ -732,8 +732,9 @@ def best_goemotions_base_joint(embedder=None, **params):
     """Recipe ``best-goemotions-base``: :func:`best_joint` with ``goemotions_base=True``.
 
     Recipe ``best`` plus a fifth emotion system, all-mpnet-base-v2 fine-tuned
-    on the essays plus GoEmotions comments (bf16 autocast); see
-    :data:`GOEMOTIONS_BASE_WEIGHT`. ``params`` go to :func:`best_joint`.
+    on the essays plus GoEmotions comments (bf16 autocast where the CPU has
+    bf16 matrix units, else fp32 on CPU); see :data:`GOEMOTIONS_BASE_WEIGHT`.
+    ``params`` go to :func:`best_joint`.
 
     Examples
     --------
