@@ -21,7 +21,8 @@ multi-task member is the shipped fine-tuned mpnet of ``wassa_finetune_mpnet.py``
     python benchmarks/wassa_goemotions_mpnet.py --data-home DIR --save $F
     python benchmarks/wassa_goemotions_mpnet.py --data-home DIR --resume $F --cv 5 --folds 0 \
         --save $F
-    python benchmarks/wassa_goemotions_mpnet.py --load $F
+    python benchmarks/wassa_goemotions_mpnet.py --load $F \
+        --control benchmarks/results/wassa_goemotions_control_tiny.npz
 """
 import sys
 import time
@@ -46,8 +47,11 @@ def fit_predict(estimator, X_train, y_train, X_test):
     return fitted.predict_proba(X_test), fitted.classes_
 
 
-def report(data, best, goemotions, frames):
-    """Markdown rows: the new member alone and in recipe best's emotion vote."""
+def report(data, best, goemotions, frames, control=None):
+    """Markdown rows: the new member alone and in recipe best's emotion vote.
+
+    ``control``: the saved run of a near-chance member (a tiny random model), scored as a fifth
+    system on the same essays, to tell the member's own gain from the reweighting's."""
     splits = ["dev"] + (["oof"] if f"oof/{NEW}" in data else [])
     classes = data["classes"]
     rows = {"dev": slice(None)}
@@ -72,6 +76,9 @@ def report(data, best, goemotions, frames):
             "recipe `best`, the base encoder as a fifth system (1/5 each)": 0.8 * vote(
                 members, old, share)[0] + 0.2 * new,
             "recipe `best`, the base encoder in place, share 0.5": vote(members, new, 0.5)[0],
+            **({"recipe `best`, the near-chance control member as a fifth system": 0.8 * vote(
+                members, old, share)[0] + 0.2 * control[f"{split}/{NEW}"]}
+               if control is not None else {}),
         }
 
     header = ["system"]
@@ -101,12 +108,16 @@ def main(argv=None):
                         help="bf16: autocast on CPU too (2-3x faster with Intel AMX, "
                              "~15x slower on CPUs without bf16 units)")
     parser.add_argument("--data-home", default=None, help="where GoEmotions is")
+    parser.add_argument("--control", default=None,
+                        help="with --load: a --save file of a near-chance member, scored as a "
+                             "fifth system on the same essays")
     args = parser.parse_args(argv)
     train, dev = load_wassa("train"), load_wassa("dev")
     best, goemotions, folds, classes = saved_best_members()
     frames = {"dev": dev.frame, "oof": train.frame}
     if args.load:
-        report(dict(np.load(args.load, allow_pickle=True)), best, goemotions, frames)
+        control = dict(np.load(args.control, allow_pickle=True)) if args.control else None
+        report(dict(np.load(args.load, allow_pickle=True)), best, goemotions, frames, control)
         return 0
 
     estimator = finetuned_emotion_goemotions(args.model, max_epochs=args.epochs,
