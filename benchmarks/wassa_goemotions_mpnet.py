@@ -3,11 +3,13 @@
 WASSA@IITK, the Track 2 winner, fine-tuned ELECTRA-base on the essays plus
 GoEmotions comments (0.608 dev macro-F1 alone). Recipe ``best`` does the same
 with two seeds of MiniLM (:func:`skempathy.recipes.finetuned_emotion_goemotions`,
-~7 min per fit on a 2-core CPU). This script fits that recipe function from
-``--model`` (default all-mpnet-base-v2, an optional install) at the usual rate
-for base-size encoders (3e-5, fixed a priori as for the multi-task member, not
-tuned), scores it alone on dev, and scores recipe ``best``'s emotion vote with it
-in place of the two MiniLM GoEmotions seeds, beside them, and as a fifth system.
+~7 min per fit on a 2-core CPU) and, since the seventh session, with this member
+as a fifth emotion system (``best_joint(goemotions_base=...)``). This script fits
+that recipe function from ``--model`` (default all-mpnet-base-v2, an optional
+install) at the usual rate for base-size encoders (3e-5, fixed a priori as for
+the multi-task member, not tuned), scores it alone on dev, and scores recipe
+``best``'s emotion vote with it in place of the two MiniLM GoEmotions seeds,
+beside them, and as a fifth system.
 The other members' predictions are read from ``benchmarks/results`` (the
 multi-task member is the shipped fine-tuned mpnet of ``wassa_finetune_mpnet.py``).
 
@@ -67,13 +69,14 @@ def report(data, best, goemotions, frames, control=None):
         share = GOEMOTIONS_WEIGHT
         return {
             "fine-tuned base encoder + GoEmotions alone": new,
-            "(the two MiniLM GoEmotions seeds alone, shipped)": old,
-            "recipe `best` as shipped (MiniLM GoEmotions seeds)": vote(members, old, share)[0],
+            "(the two MiniLM GoEmotions seeds alone)": old,
+            "recipe `best` without it (four systems: `goemotions_base=False`)": vote(
+                members, old, share)[0],
             "recipe `best`, the base encoder in place of the MiniLM seeds": vote(
                 members, new, share)[0],
             "recipe `best`, the base encoder and the MiniLM seeds sharing their quarter": vote(
                 members, (new + old) / 2, share)[0],
-            "recipe `best`, the base encoder as a fifth system (1/5 each)": 0.8 * vote(
+            "recipe `best`: the base encoder as a fifth system (1/5 each)": 0.8 * vote(
                 members, old, share)[0] + 0.2 * new,
             "recipe `best`, the base encoder in place, share 0.5": vote(members, new, 0.5)[0],
             **({"recipe `best`, the near-chance control member as a fifth system": 0.8 * vote(

@@ -20,9 +20,10 @@ cold-cache time of ``skempathy wassa --recipe mpnet``).
 ``--recipe best`` and ``--recipe finetuned`` (joint recipes: a fine-tuned
 multi-task model blended with frozen pipelines) fine-tune once per fold:
 ``--cv 5`` takes ~40 min on a 2-core CPU for ``finetuned``; for ``best``,
-whose multi-task member fine-tunes mpnet (~19 min per fold) and whose emotion
-members are fine-tuned with GoEmotions comments from ``--data-home`` (~12 min
-per fold), roughly 3 h (estimated from the per-fold times, not run);
+whose multi-task member fine-tunes mpnet (~19 min per fold in fp32, ~9 in bf16)
+and whose emotion members are fine-tuned with GoEmotions comments from
+``--data-home`` (MiniLM ~12 min and mpnet ~13 min in bf16 per fold), roughly
+3-4 h (estimated from the per-fold times, not run);
 ``benchmarks/wassa_finetune_blend.py`` measures the same CV for every member
 and blend in one run. The default ``--recipe`` is ``mpnet`` (frozen, minutes).
 """

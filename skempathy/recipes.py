@@ -13,8 +13,9 @@ function returning an estimator fitted on the targets of both tracks at once.
   targets, soft-voted with the frozen MiniLM pipelines (~10 min on a CPU).
 * ``"best"`` (joint): the multi-task model fine-tuned from mpnet + the frozen
   MiniLM pipelines + the frozen mpnet pipelines (all layers averaged), 1/3
-  each, and for emotion an extra classifier fine-tuned with GoEmotions
-  comments, two seeds (:func:`best_joint`; ~37 min on a CPU).
+  each, and for emotion two more systems fine-tuned with GoEmotions comments
+  (MiniLM, two seeds, and mpnet; :func:`best_joint`; ~45 min on a 2-core CPU
+  with bf16 matrix units, over an hour without).
 
 Add a recipe by adding an entry to :data:`RECIPES`; ``skempathy wassa
 --recipe NAME`` picks it. An entry's optional ``"encoder"`` names the model and
@@ -31,12 +32,11 @@ Examples
 'head'
 """
 
-__all__ = ["BEST_ENCODER", "FINETUNED_ENCODER", "FINETUNED_LEARNING_RATE", "FINETUNED_SEEDS",
-           "FINETUNED_TASKS", "FROZEN_LAYERS", "GOEMOTIONS_BASE_ENCODER",
-           "GOEMOTIONS_BASE_LEARNING_RATE", "GOEMOTIONS_BASE_PRECISION", "GOEMOTIONS_BASE_WEIGHT",
-           "GOEMOTIONS_SEEDS", "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
-           "best_goemotions_base_joint", "best_joint", "best_track1", "best_track2",
-           "default_track1", "default_track2",
+__all__ = ["BEST_ENCODER", "FINETUNED_ENCODER", "FINETUNED_LEARNING_RATE", "FINETUNED_PRECISION",
+           "FINETUNED_SEEDS", "FINETUNED_TASKS", "FROZEN_LAYERS", "GOEMOTIONS_BASE_ENCODER",
+           "GOEMOTIONS_BASE_LEARNING_RATE", "GOEMOTIONS_BASE_WEIGHT", "GOEMOTIONS_SEEDS",
+           "GOEMOTIONS_WEIGHT", "RECIPES", "TRACK1_TASK", "TRACK2_TASK",
+           "best_joint", "best_track1", "best_track2", "default_track1", "default_track2",
            "finetuned_emotion_goemotions", "finetuned_joint", "finetuned_multitask",
            "frozen_encoder", "get_recipe", "goemotions_pool", "recipe_embedder"]
 
@@ -369,18 +369,18 @@ FINETUNED_LEARNING_RATE = 3e-5
 # Seeds of the multi-task member, averaged within its third of the vote (several seeds: each
 # one more fit).
 FINETUNED_SEEDS = (0,)
+# Autocast of the two mpnet fine-tunings of "best", used only where the CPU has bf16 matrix
+# units (Intel AMX, AVX512-BF16: ~3x faster than fp32 for mpnet, benchmarks/bench_precision.py);
+# elsewhere "auto" (fp32 on CPU, where bf16 is emulated and ~15x slower; bf16 on a CUDA GPU).
+FINETUNED_PRECISION = "bf16"
 
-# A fifth emotion system, opt-in (``best_joint(goemotions_base=True)``, recipe
-# "best-goemotions-base"): finetuned_emotion_goemotions on all-mpnet-base-v2 at 3e-5 (fixed a
-# priori like the multi-task member's rate), seed 0, with 1/5 of the emotion vote. In bf16
-# autocast where the CPU has bf16 matrix units (17 min on an Intel AMX 2-core CPU, 2-3x faster
-# than fp32); elsewhere "auto" (fp32 on CPU: bf16 is emulated there and ~15x slower). On two of
-# the five writer-grouped folds it raised recipe best's macro-F1 (benchmarks/RESULTS.md,
-# wassa_goemotions_mpnet.py); in place of the MiniLM GoEmotions seeds it did not. Not in "best":
-# the other three folds and the recipe's end-to-end time were not measured.
+# The fifth emotion system of "best" (``goemotions_base=True``): finetuned_emotion_goemotions on
+# all-mpnet-base-v2 at 3e-5 (fixed a priori like the multi-task member's rate), seed 0, with 1/5
+# of the emotion vote (~15 min in bf16 on a 2-core CPU with bf16 units). In writer-grouped CV on
+# train it raised the vote's macro-F1 on all five folds (benchmarks/RESULTS.md,
+# wassa_goemotions_mpnet.py); in place of the MiniLM GoEmotions seeds it did not.
 GOEMOTIONS_BASE_ENCODER = BEST_ENCODER
 GOEMOTIONS_BASE_LEARNING_RATE = 3e-5
-GOEMOTIONS_BASE_PRECISION = "bf16"
 GOEMOTIONS_BASE_WEIGHT = 0.2
 
 FINETUNED_TASKS = {"emotion": "classification", "empathy": "regression",
@@ -548,7 +548,7 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
 
 def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FINETUNED_SEEDS,
                goemotions=True, goemotions_weight=GOEMOTIONS_WEIGHT,
-               goemotions_seeds=GOEMOTIONS_SEEDS, goemotions_base=False, data_home=None):
+               goemotions_seeds=GOEMOTIONS_SEEDS, goemotions_base=None, data_home=None):
     """The "best" recipe: fine-tuned + frozen members voting per target (WASSA Tracks 1 and 2).
 
     A :class:`~skempathy.ensemble.MultiTaskVoting` of these members:
@@ -564,7 +564,10 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     * ``emotion_goemotions_seed0``, ``emotion_goemotions_seed1`` (with
       ``goemotions=True``): :func:`finetuned_emotion_goemotions`, MiniLM
       fine-tuned for emotion on the essays plus GoEmotions comments
-      (WASSA@IITK's lever), once per seed in ``goemotions_seeds``.
+      (WASSA@IITK's lever), once per seed in ``goemotions_seeds``;
+    * ``emotion_goemotions_base`` (with ``goemotions_base``): the same
+      classifier fine-tuned from all-mpnet-base-v2 at 3e-5, a fifth emotion
+      system with 1/5 of the vote.
 
     Both frozen encoders average all their layers (:func:`frozen_encoder`).
     Empathy and distress are the plain mean of three systems (the fine-tuned
@@ -584,10 +587,16 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     without the GoEmotions members, measured with the MiniLM multi-task
     seeds); their second seed added +0.012 CV macro-F1 and evens out a large
     seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
-    benchmarks/RESULTS.md, "Leaderboard"). Fitting took 37 min on a 2-core
-    Intel CPU from a cold embedding cache (three fine-tunings, the mpnet one
-    ~24 min, and the frozen encodings), with a peak of 8.4 GiB memory; a
-    2-core AVX2-only AMD EPYC ran the mpnet fine-tuning 2.5x slower per step.
+    benchmarks/RESULTS.md, "Leaderboard"). The mpnet GoEmotions member then
+    took 1/5 of the emotion vote, the four others 4/5 in the same
+    proportions: writer-grouped CV macro-F1 0.564 instead of 0.543 on folds
+    0+1 and 0.561 instead of 0.545 on folds 2-4 (a near-chance member in its
+    place: 0.548 on both), dev 0.556 instead of 0.533. Both mpnet
+    fine-tunings run in bf16 autocast where the CPU has bf16 matrix units
+    (about 3x faster there), else in fp32. Fitting time and memory from a
+    cold embedding cache are in benchmarks/RESULTS.md ("Leaderboard"): on a
+    CPU without bf16 units (AVX2 only) the mpnet fine-tunings run in fp32
+    and the recipe takes well over an hour.
 
     Parameters
     ----------
@@ -602,8 +611,10 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     finetuned : estimator or None, default=None
         The fine-tuned multi-task member (None:
         ``finetuned_multitask(FINETUNED_ENCODER, learning_rate=FINETUNED_LEARNING_RATE)``,
-        all-mpnet-base-v2 at 3e-5; ``finetuned_multitask()`` is the faster
-        MiniLM one, at 1e-4).
+        all-mpnet-base-v2 at 3e-5, in :data:`FINETUNED_PRECISION` (bf16
+        autocast) where :func:`skempathy.neural.cpu_has_fast_bf16`, else
+        ``precision="auto"``; ``finetuned_multitask()`` is the faster MiniLM
+        one, at 1e-4).
     finetuned_seeds : sequence of int or None, default=FINETUNED_SEEDS
         One clone of ``finetuned`` per seed (its ``random_state``), their
         outputs averaged within the fine-tuned system's share of every vote
@@ -622,17 +633,17 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     goemotions_seeds : sequence of int, default=GOEMOTIONS_SEEDS
         Seeds of the GoEmotions members, one member each (a seed ensemble;
         the comments drawn are the same for all).
-    goemotions_base : bool, default=False
+    goemotions_base : bool or None, default=None
         Add ``emotion_goemotions_base``, a fifth emotion system with
         :data:`GOEMOTIONS_BASE_WEIGHT` (1/5) of the emotion vote, the other
         weights scaled down to make room: :func:`finetuned_emotion_goemotions`
         on all-mpnet-base-v2 at 3e-5 (the same comments, the first seed), in
         bf16 autocast where the CPU has bf16 matrix units
         (:func:`skempathy.neural.cpu_has_fast_bf16`), else ``precision="auto"``.
-        Needs ``goemotions=True``. On two of five writer-grouped folds it raised
-        the vote's macro-F1 (benchmarks/RESULTS.md); it adds ~17 min of
-        fine-tuning on a 2-core CPU with bf16 matrix units, 2-3x that without
-        (recipe ``best-goemotions-base``).
+        None: the same as ``goemotions``. True needs ``goemotions=True``.
+        False gives the four-system emotion vote (CV macro-F1 0.545, dev
+        0.533) and skips ~15 min of fine-tuning on a 2-core CPU with bf16
+        units (2-3x that without).
     data_home : str or None, default=None
         Where GoEmotions is (None: ``SKEMPATHY_DATA`` or ``~/skempathy_data``).
 
@@ -660,6 +671,8 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         raise ValueError(f"goemotions_weight must be in (0, 1]; got {goemotions_weight}.")
     if goemotions and not len(goemotions_seeds):
         raise ValueError("goemotions_seeds is empty; give at least one seed.")
+    if goemotions_base is None:  # the mpnet GoEmotions member comes with the MiniLM ones
+        goemotions_base = goemotions
     if goemotions_base and not goemotions:
         raise ValueError("goemotions_base=True adds a GoEmotions member; it needs "
                          "goemotions=True.")
@@ -668,7 +681,8 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         minilm = (clone(embedder).set_params(model="all-MiniLM-L6-v2")
                   if isinstance(embedder, _BaseEmbedder) else frozen_encoder("all-MiniLM-L6-v2"))
     if finetuned is None:
-        finetuned = finetuned_multitask(FINETUNED_ENCODER, learning_rate=FINETUNED_LEARNING_RATE)
+        finetuned = finetuned_multitask(FINETUNED_ENCODER, learning_rate=FINETUNED_LEARNING_RATE,
+                                        precision=_fast_precision())
     if finetuned_seeds is None:
         tuned = [("finetuned", finetuned, None)]
     else:
@@ -714,36 +728,18 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         members.append(("emotion_goemotions_base", clone(first).set_params(
             augment__estimator__model=GOEMOTIONS_BASE_ENCODER,
             augment__estimator__learning_rate=GOEMOTIONS_BASE_LEARNING_RATE,
-            augment__estimator__precision=_goemotions_base_precision()), TRACK2_TASK))
+            augment__estimator__precision=_fast_precision()), TRACK2_TASK))
         emotion = [w * (1.0 - GOEMOTIONS_BASE_WEIGHT) for w in emotion] + [GOEMOTIONS_BASE_WEIGHT]
     n_extra = len(members) - len(system)
     weights = {column: system + [0.0] * n_extra for column in TRACK1_TASK}
     return MultiTaskVoting(members, weights={**weights, TRACK2_TASK: emotion})
 
 
-def _goemotions_base_precision():
-    """GOEMOTIONS_BASE_PRECISION where this CPU runs bf16 fast, else "auto" (fp32 on CPU)."""
+def _fast_precision():
+    """FINETUNED_PRECISION (bf16) where this CPU runs it fast, else "auto" (fp32 on CPU)."""
     from .neural import cpu_has_fast_bf16
 
-    return GOEMOTIONS_BASE_PRECISION if cpu_has_fast_bf16() else "auto"
-
-
-def best_goemotions_base_joint(embedder=None, **params):
-    """Recipe ``best-goemotions-base``: :func:`best_joint` with ``goemotions_base=True``.
-
-    Recipe ``best`` plus a fifth emotion system, all-mpnet-base-v2 fine-tuned
-    on the essays plus GoEmotions comments (bf16 autocast where the CPU has
-    bf16 matrix units, else fp32 on CPU); see :data:`GOEMOTIONS_BASE_WEIGHT`.
-    ``params`` go to :func:`best_joint`.
-
-    Examples
-    --------
-    >>> from skempathy.recipes import best_goemotions_base_joint
-    >>> vote = best_goemotions_base_joint(data_home="~/skempathy_data")  # doctest: +SKIP
-    >>> vote.estimators[-1][0], vote.weights["emotion"][-1]  # doctest: +SKIP
-    ('emotion_goemotions_base', 0.2)
-    """
-    return best_joint(embedder, goemotions_base=True, **params)
+    return FINETUNED_PRECISION if cpu_has_fast_bf16() else "auto"
 
 
 RECIPES = {
@@ -751,8 +747,6 @@ RECIPES = {
     # joint recipes: one estimator fitted on both tracks' targets at once
     # "embedder": how the command builds the frozen encoder (default: SentenceEmbedder)
     "best": {"joint": best_joint, "encoder": BEST_ENCODER, "embedder": frozen_encoder},
-    "best-goemotions-base": {"joint": best_goemotions_base_joint, "encoder": BEST_ENCODER,
-                             "embedder": frozen_encoder},
     "finetuned": {"joint": finetuned_joint},
     "mpnet": {"track1": best_track1, "track2": best_track2, "encoder": BEST_ENCODER,
               "embedder": frozen_encoder},

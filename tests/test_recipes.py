@@ -314,7 +314,7 @@ def test_frozen_members_average_all_layers_and_the_minilm_clone_keeps_them(
 
 def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_embedder,
                                                                         goemotions_home):
-    vote = best_joint(tiny_embedder, data_home=goemotions_home)
+    vote = best_joint(tiny_embedder, goemotions_base=False, data_home=goemotions_home)
     seeds = [(name, member, targets) for name, member, targets in vote.estimators
              if name.startswith("emotion_goemotions")]
     assert [(n, t) for n, _, t in seeds] == [("emotion_goemotions_seed0", "emotion"),
@@ -334,11 +334,11 @@ def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_emb
                                [1 / 4, 0, 1 / 4, 0, 1 / 4, 1 / 8, 1 / 8])
     assert vote.weights["empathy"] == vote.weights["distress"] == [1.0] * 5 + [0, 0]
     half = best_joint(tiny_embedder, goemotions_weight=0.5, finetuned_seeds=(0, 1),
-                      data_home=goemotions_home)
+                      goemotions_base=False, data_home=goemotions_home)
     np.testing.assert_allclose(half.weights["emotion"],
                                [1 / 12, 1 / 12, 0, 1 / 6, 0, 1 / 6, 0.25, 0.25])
     alone = best_joint(tiny_embedder, goemotions_weight=1.0, goemotions_seeds=[3],
-                       finetuned_seeds=None, data_home=goemotions_home)
+                       finetuned_seeds=None, goemotions_base=False, data_home=goemotions_home)
     assert [n for n, _, _ in alone.estimators] == [
         "finetuned", "track1_minilm", "track1_mpnet", "emotion_goemotions_seed3"]
     assert alone.weights == {"emotion": [0.0, 0.0, 0.0, 1.0], "empathy": [1.0, 1.0, 1.0, 0.0],
@@ -349,18 +349,17 @@ def test_best_joint_gives_the_goemotions_members_their_share_of_emotion(tiny_emb
         best_joint(tiny_embedder, goemotions_seeds=[], data_home=goemotions_home)
 
 
-def test_best_joint_goemotions_base_adds_a_fifth_emotion_system(tiny_embedder,
-                                                                goemotions_home, monkeypatch):
+def test_best_joint_goemotions_base_is_a_fifth_emotion_system_in_bf16_where_fast(
+        tiny_embedder, goemotions_home, monkeypatch):
     import skempathy.neural
-    from skempathy.recipes import (GOEMOTIONS_BASE_ENCODER, GOEMOTIONS_BASE_LEARNING_RATE,
-                                   GOEMOTIONS_BASE_PRECISION, GOEMOTIONS_BASE_WEIGHT,
-                                   best_goemotions_base_joint, get_recipe)
+    from skempathy.recipes import (FINETUNED_PRECISION, GOEMOTIONS_BASE_ENCODER,
+                                   GOEMOTIONS_BASE_LEARNING_RATE, GOEMOTIONS_BASE_WEIGHT)
 
-    shipped = best_joint(tiny_embedder, data_home=goemotions_home)
+    four = best_joint(tiny_embedder, goemotions_base=False, data_home=goemotions_home)
     monkeypatch.setattr(skempathy.neural, "cpu_has_fast_bf16", lambda: True)
-    vote = best_joint(tiny_embedder, goemotions_base=True, data_home=goemotions_home)
+    vote = best_joint(tiny_embedder, data_home=goemotions_home)  # the default: five systems
     names = [n for n, _, _ in vote.estimators]
-    assert names == [n for n, _, _ in shipped.estimators] + ["emotion_goemotions_base"]
+    assert names == [n for n, _, _ in four.estimators] + ["emotion_goemotions_base"]
     assert vote.estimators[-1][2] == "emotion"
     base = vote.estimators[-1][1].named_steps["augment"]
     seed0 = vote.estimators[names.index("emotion_goemotions_seed0")][1].named_steps["augment"]
@@ -368,30 +367,27 @@ def test_best_joint_goemotions_base_adds_a_fifth_emotion_system(tiny_embedder,
     assert len(base.X_extra) == len(seed0.X_extra)
     np.testing.assert_array_equal(base.y_extra, seed0.y_extra)
     classifier = base.estimator
-    assert (GOEMOTIONS_BASE_ENCODER, GOEMOTIONS_BASE_LEARNING_RATE, GOEMOTIONS_BASE_PRECISION,
+    assert (GOEMOTIONS_BASE_ENCODER, GOEMOTIONS_BASE_LEARNING_RATE, FINETUNED_PRECISION,
             GOEMOTIONS_BASE_WEIGHT) == (BEST_ENCODER, 3e-5, "bf16", 0.2)
     assert (classifier.model, classifier.learning_rate, classifier.precision) == (
         BEST_ENCODER, 3e-5, "bf16")
     assert classifier.random_state == 0 and classifier.class_weight == "balanced"
+    # the multi-task mpnet fine-tunes in bf16 there too; the MiniLM members stay in fp32
+    assert vote.estimators[0][1].precision == "bf16"
     assert seed0.estimator.model == "all-MiniLM-L6-v2" and seed0.estimator.precision == "auto"
-    # where bf16 would be emulated (~15x slower), the member keeps precision="auto"
+    # where bf16 would be emulated (~15x slower), both mpnet fine-tunings keep "auto"
     monkeypatch.setattr(skempathy.neural, "cpu_has_fast_bf16", lambda: False)
-    slow_cpu = best_joint(tiny_embedder, goemotions_base=True, data_home=goemotions_home)
+    slow_cpu = best_joint(tiny_embedder, data_home=goemotions_home)
     assert slow_cpu.estimators[-1][1].get_params()["augment__estimator__precision"] == "auto"
+    assert slow_cpu.estimators[0][1].precision == "auto"
     assert slow_cpu.weights == vote.weights
-    monkeypatch.setattr(skempathy.neural, "cpu_has_fast_bf16", lambda: True)
-    # five emotion systems at 1/5: the four shipped ones keep their proportions
+    # five emotion systems at 1/5: the four others keep their proportions
     np.testing.assert_allclose(vote.weights["emotion"],
-                               [w * 0.8 for w in shipped.weights["emotion"]] + [0.2])
+                               [w * 0.8 for w in four.weights["emotion"]] + [0.2])
     np.testing.assert_allclose(sum(vote.weights["emotion"]), 1.0)
-    assert vote.weights["empathy"] == shipped.weights["empathy"] + [0.0]
+    assert vote.weights["empathy"] == four.weights["empathy"] + [0.0]
     with pytest.raises(ValueError, match="needs goemotions=True"):
         best_joint(tiny_embedder, goemotions=False, goemotions_base=True)
-    # the named recipe is the same vote
-    named = get_recipe("best-goemotions-base")
-    assert named["joint"] is best_goemotions_base_joint
-    again = named["joint"](embedder=tiny_embedder, data_home=goemotions_home)
-    assert [n for n, _, _ in again.estimators] == names and again.weights == vote.weights
 
 
 def test_best_joint_without_goemotions_data_says_what_to_do(tiny_embedder, tmp_path,
@@ -424,9 +420,7 @@ def test_finetuned_emotion_goemotions_fits_on_essays_plus_comments(wassa_small, 
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("recipe", ["best", "best-goemotions-base"])
-def test_wassa_cli_runs_the_best_recipe(recipe, tmp_path, tiny_bert_path, goemotions_home,
-                                        monkeypatch):
+def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_home, monkeypatch):
     import joblib
 
     from skempathy.cli import main
@@ -438,12 +432,11 @@ def test_wassa_cli_runs_the_best_recipe(recipe, tmp_path, tiny_bert_path, goemot
         member = f"finetuned_seed{seed}"
         short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
     emotion_members = [f"emotion_goemotions_seed{seed}" for seed in GOEMOTIONS_SEEDS]
-    if recipe == "best-goemotions-base":
-        emotion_members.append("emotion_goemotions_base")
+    emotion_members.append("emotion_goemotions_base")
     for member in emotion_members:
         member += "__augment__estimator"
         short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
-    assert main(["wassa", "--recipe", recipe, "--model", tiny_bert_path, "--out", str(out),
+    assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
                  "--quiet", "--device", "cpu", *short]) == 0
     assert len((out / "predictions_EMP.tsv").read_text().splitlines()) == 525
     joint = joblib.load(out / "joint_emotion_empathy_distress.joblib")["estimator"]
@@ -456,9 +449,9 @@ def test_wassa_cli_runs_the_best_recipe(recipe, tmp_path, tiny_bert_path, goemot
     assert joint.named_estimators_["finetuned_seed0"].model == tiny_bert_path
     assert joint.named_estimators_["finetuned_seed0"].random_state == 0
     assert joint.get_params()[f"{member}__model"] == tiny_bert_path
-    assert joint.weights["emotion"][-1] == (0.2 if recipe == "best-goemotions-base" else 1 / 8)
-    if recipe == "best-goemotions-base":  # --model replaced its encoder too, precision kept
-        from skempathy.neural import cpu_has_fast_bf16
+    assert joint.weights["emotion"][-1] == 0.2  # the mpnet GoEmotions member, --model's here
+    from skempathy.neural import cpu_has_fast_bf16
 
-        assert joint.get_params()[f"{member}__precision"] == (
-            "bf16" if cpu_has_fast_bf16() else "auto")
+    precision = "bf16" if cpu_has_fast_bf16() else "auto"  # kept when --model replaces encoders
+    assert joint.get_params()[f"{member}__precision"] == precision
+    assert joint.named_estimators_["finetuned_seed0"].precision == precision

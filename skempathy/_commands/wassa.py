@@ -33,12 +33,10 @@ def add_arguments(parser):
                              "install), 'finetuned' (MiniLM fine-tuned on all three targets, "
                              "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
                              "'best' (mpnet fine-tuned on all three targets + the frozen MiniLM "
-                             "and mpnet pipelines, and for emotion a classifier fine-tuned with "
-                             "GoEmotions comments, read from SKEMPATHY_DATA; ~37 min) or "
-                             "'best-goemotions-base' ('best' plus mpnet fine-tuned with "
-                             "GoEmotions comments as a fifth emotion system, in bf16 on CPUs "
-                             "with bf16 units: ~17 min more there, 2-3x that elsewhere; not "
-                             "timed end to end) (default: default)")
+                             "and mpnet pipelines, and for emotion MiniLM and mpnet classifiers "
+                             "fine-tuned with GoEmotions comments, read from SKEMPATHY_DATA; "
+                             "~45 min on a 2-core CPU with bf16 units, over an hour without) "
+                             "(default: default)")
     parser.add_argument("--model", default=None,
                         help="encoder used by every member of the recipe, frozen and fine-tuned "
                              "(default: the recipe's own: all-MiniLM-L6-v2, and "
