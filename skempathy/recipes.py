@@ -377,7 +377,7 @@ FINETUNED_PRECISION = "bf16"
 # The fifth emotion system of "best" (``goemotions_base=True``): finetuned_emotion_goemotions on
 # all-mpnet-base-v2 at 3e-5 (fixed a priori like the multi-task member's rate), seed 0, with 1/5
 # of the emotion vote (~15 min in bf16 on a 2-core CPU with bf16 units). In writer-grouped CV on
-# train it raised the vote's macro-F1 on all five folds (benchmarks/RESULTS.md,
+# train it raised the vote's macro-F1 from 0.545 to 0.563 (benchmarks/RESULTS.md,
 # wassa_goemotions_mpnet.py); in place of the MiniLM GoEmotions seeds it did not.
 GOEMOTIONS_BASE_ENCODER = BEST_ENCODER
 GOEMOTIONS_BASE_LEARNING_RATE = 3e-5
@@ -589,9 +589,8 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
     benchmarks/RESULTS.md, "Leaderboard"). The mpnet GoEmotions member then
     took 1/5 of the emotion vote, the four others 4/5 in the same
-    proportions: writer-grouped CV macro-F1 0.564 instead of 0.543 on folds
-    0+1 and 0.561 instead of 0.545 on folds 2-4 (a near-chance member in its
-    place: 0.548 on both), dev 0.556 instead of 0.533. Both mpnet
+    proportions: writer-grouped CV5 macro-F1 0.563 instead of 0.545 (a
+    near-chance member in its place: 0.549), dev 0.556 instead of 0.533. Both mpnet
     fine-tunings run in bf16 autocast where the CPU has bf16 matrix units
     (about 3x faster there), else in fp32. Fitting time and memory from a
     cold embedding cache are in benchmarks/RESULTS.md ("Leaderboard"): on a
