@@ -5,12 +5,16 @@ Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 file only maps names to module paths and imports the chosen one lazily, so
 ``skempathy --help`` and every command start without importing torch.
 
+Every subcommand takes ``--quiet`` (no progress bars, no messages on standard
+error); progress bars are drawn only on a terminal anyway.
+
 Errors (missing file or column, empty input, unreadable model, ...) are
 reported as one line ``skempathy <command>: error: <message>`` with exit status
 1; set ``SKEMPATHY_DEBUG=1`` to see the traceback instead.
 """
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -63,12 +67,20 @@ def build_parser(only=None):
         summary = _summary(module)
         cmd = sub.add_parser(name, help=summary, description=summary)
         module.add_arguments(cmd)
+        cmd.add_argument("--quiet", action="store_true",
+                         help="no progress bars and no messages on standard error")
         cmd.set_defaults(_module=module)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``skempathy`` console script; returns the exit status."""
+    """Entry point of the ``skempathy`` console script; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name; None reads ``sys.argv[1:]``.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
     if only is not None and _import_command(only) is None:
@@ -80,8 +92,14 @@ def main(argv=None):
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 0 if not argv else 2
+    from .utils._progress import interactive, progress_disabled, silence_library_progress_bars
+
+    if args.quiet or not interactive():
+        silence_library_progress_bars()
+    quiet = progress_disabled() if args.quiet else contextlib.nullcontext()
     try:
-        return int(args._module.run(args) or 0)
+        with quiet:
+            return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
         print(f"skempathy {args.command}: interrupted", file=sys.stderr)
         return 130

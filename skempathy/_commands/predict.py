@@ -44,5 +44,6 @@ def run(args):
         out.to_csv(sys.stdout, index=False)
     else:
         write_table(out, args.output)
-        print(f"Wrote {len(out)} predictions to {args.output}", file=sys.stderr)
+        if not args.quiet:
+            print(f"Wrote {len(out)} predictions to {args.output}", file=sys.stderr)
     return 0

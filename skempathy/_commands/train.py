@@ -17,7 +17,6 @@ def add_arguments(parser):
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence encoder")
     parser.add_argument("--cache", default=None, metavar="DIR", help="on-disk embedding cache")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _used_columns(pipe):
@@ -40,7 +39,7 @@ def run(args):
 
     task = parse_task(args.task)
     embedder = SentenceEmbedder(args.model, device=args.device, cache=args.cache,
-                                show_progress=not args.quiet)
+                                show_progress=False if args.quiet else "auto")
     pipe = make_wassa_pipeline(task, head=args.head, features=args.features, embedder=embedder)
     X, y = load_wassa("train", target=task, return_X_y=True)
     pipe.fit(X, y)

@@ -1,10 +1,10 @@
 """Train the WASSA 2021 Track 1 + 2 pipelines on train, score dev, write test predictions."""
 
 import json
-import sys
 import time
 from pathlib import Path
 
+from ..utils._progress import progress_bar
 from ._common import print_table, save_model, write_atomic
 
 # Published WASSA 2021 results as reported in the system papers: dev scores
@@ -18,8 +18,6 @@ PUBLISHED = [
     ("PVG, Track 1 winner, test", 0.517, 0.574, 0.545, None),
     ("WASSA@IITK, Track 2 winner, test", None, None, 0.533, 0.5528),
 ]
-# Floors of the default pipelines on dev (simple references with the same encoder).
-TARGETS = {"empathy_pearson": 0.40, "distress_pearson": 0.50, "macro_f1": 0.39}
 
 
 def add_arguments(parser):
@@ -50,7 +48,6 @@ def add_arguments(parser):
     parser.add_argument("--cache", default=None, metavar="DIR",
                         help="on-disk embedding cache folder (default: memory only)")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _param_item(item):
@@ -109,8 +106,6 @@ def _fmt(value):
 
 
 def run(args):
-    from tqdm.auto import tqdm
-
     from ..datasets import load_wassa
     from ..metrics import wassa_evaluate
     from ..recipes import TRACK1_TASK, TRACK2_TASK, get_recipe, recipe_embedder
@@ -135,8 +130,8 @@ def run(args):
         track2 = recipe["track2"](embedder=embedder)
         _apply_params([track1, track2], params)
     out.mkdir(parents=True, exist_ok=True)
-    stages = tqdm(total=4, desc="skempathy wassa", unit="stage", disable=not show,
-                  file=sys.stderr, position=0)
+    stages = progress_bar(total=4, desc="skempathy wassa", unit="stage", enabled=show,
+                          position=0)
 
     # 1. encode the 2655 essays once: both tracks and all splits hit the cache.
     stages.set_postfix_str("encoding essays")
@@ -213,8 +208,6 @@ def run(args):
     rows = [("skempathy (this run), dev", _fmt(scores["empathy_pearson"]),
              _fmt(scores["distress_pearson"]), _fmt(scores["average_pearson"]),
              _fmt(scores["macro_f1"]), _fmt(scores["accuracy"]))]
-    rows.append(("target floor for this pipeline, dev", _fmt(TARGETS["empathy_pearson"]),
-                 _fmt(TARGETS["distress_pearson"]), "", _fmt(TARGETS["macro_f1"]), ""))
     rows += [(name, _fmt(e), _fmt(d), _fmt(a), _fmt(f), "") for name, e, d, a, f in PUBLISHED]
     print_table(rows, ["system", "empathy r", "distress r", "avg r", "emotion macro-F1",
                        "emotion acc"])

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import TextInputMixin, check_texts
 from .._models import model_identity, resolve_device, resolve_model
+from ..utils._progress import show_progress as _show
 
 _MODEL_CACHE = {}
 
@@ -39,7 +40,7 @@ def _encode_uncached(identity, texts, model, batch_size, normalize, device, show
     emb = st.encode(
         list(texts),
         batch_size=batch_size,
-        show_progress_bar=show_progress,
+        show_progress_bar=_show(show_progress),
         convert_to_numpy=True,
         normalize_embeddings=normalize,
     )

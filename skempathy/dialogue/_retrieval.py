@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import TextInputMixin, check_texts
 from .._models import resolve_device, resolve_model
+from ..utils._progress import show_progress
 
 __all__ = [
     "BiEncoderRetriever",
@@ -135,6 +136,15 @@ def corpus_bleu_score(references, hypotheses, *, tokenize="13a", lowercase=False
 
 def precision_at_k_scorer(k=1, n_candidates=100, random_state=0):
     """A scorer ``(retriever, contexts, responses) -> P@k,n`` for sklearn model selection.
+
+    Parameters
+    ----------
+    k : int, default=1
+        A hit is the true response among the ``k`` best ranked.
+    n_candidates : int, default=100
+        Candidates per context: the true response and ``n_candidates - 1`` others.
+    random_state : int, RandomState instance or None, default=0
+        Draws the other candidates.
 
     Examples
     --------
@@ -342,8 +352,9 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         except ImportError:  # pragma: no cover - sentence-transformers < 6
             from sentence_transformers.losses import MultipleNegativesRankingLoss
         from sentence_transformers.util import batch_to_device
-        from tqdm.auto import tqdm
         from transformers import get_linear_schedule_with_warmup
+
+        from ..utils._progress import progress_bar
 
         model = self.model_
         model.train()
@@ -360,8 +371,8 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
             start, losses = time.perf_counter(), []
             order = rng.permutation(n)
             batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
-            for idx in tqdm(batches, disable=not self.show_progress,
-                            desc=f"epoch {epoch + 1}/{self.epochs}"):
+            for idx in progress_bar(batches, enabled=self.show_progress,
+                                    desc=f"epoch {epoch + 1}/{self.epochs}"):
                 if len(idx) < 2:  # a single pair has no in-batch negative
                     continue
                 feats = [
@@ -390,7 +401,8 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
             tokenizer.truncation_side = self.truncate_context
         try:
             emb = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                               normalize_embeddings=True, show_progress_bar=self.show_progress)
+                               normalize_embeddings=True,
+                               show_progress_bar=show_progress(self.show_progress))
         finally:
             tokenizer.truncation_side = old
         return np.asarray(emb, dtype=np.float32)

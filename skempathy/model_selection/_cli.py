@@ -66,7 +66,6 @@ def add_arguments(parser):
     parser.add_argument("--plot-format", default="png", choices=["png", "svg", "pdf"])
     parser.add_argument("--no-slices", action="store_true",
                         help="skip the slice report by demographic group")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 

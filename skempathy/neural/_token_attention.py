@@ -162,7 +162,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                  max_length=128, n_heads=1, dim_feedforward=512, dropout=0.1, aux_weight=1.0,
                  batch_size=32, learning_rate=1e-3, max_epochs=30, early_stopping=True,
                  validation_fraction=0.1, n_iter_no_change=3, device="auto",
-                 random_state=None, verbose=0, cache=True):
+                 random_state=None, cache=True, verbose=0):
         self.model = model
         self.text_column = text_column
         self.extra_features = extra_features
@@ -258,9 +258,8 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def _token_states(self, texts):
         """Per-text float16 CPU tensors ``(n_tokens, width)`` of the frozen encoder."""
         import torch
-        from tqdm.auto import tqdm
-
         from .._models import model_identity
+        from ..utils._progress import progress_bar
 
         store = None
         if self.cache:
@@ -281,7 +280,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             pad = T.pad_token_id(tokenizer)
             order = T.length_grouped_batches([len(r) for r in ids], 64)
             with torch.no_grad():
-                for rows in tqdm(order, desc="encode tokens", disable=self.verbose < 2):
+                for rows in progress_bar(order, desc="encode tokens", enabled=self.verbose >= 2):
                     batch = T.to_device(T.collate([ids[k] for k in rows], pad), self.device_)
                     hidden = encoder(**batch).last_hidden_state.float().cpu()
                     for j, k in enumerate(rows):

@@ -486,8 +486,9 @@ def train_loop(
     end of the last completed epoch (the current weights if none completed).
     """
     import torch
-    from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
+
+    from ..utils._progress import progress_bar
 
     accum = max(int(gradient_accumulation_steps), 1)
     first = batches(start_epoch)
@@ -515,10 +516,10 @@ def train_loop(
                 epoch_batches = batches(start_epoch + local_epoch)
             model.train()
             tic, loss_sum, n_seen = time.perf_counter(), 0.0, 0
-            bar = tqdm(
+            bar = progress_bar(
                 total=len(epoch_batches),
                 desc=f"{desc} epoch {epoch}",
-                disable=not show_progress,
+                enabled=show_progress,
                 leave=True,
             )
             optimizer.zero_grad(set_to_none=True)
@@ -626,14 +627,15 @@ def predict_loop(model, batches, forward_fn, n_samples, *, device="cpu", precisi
     ndarray or dict of str -> ndarray (float32 ``numpy``, input order)
     """
     import torch
-    from tqdm.auto import tqdm
+
+    from ..utils._progress import progress_bar
 
     autocast, _ = _autocast(device, precision)
     model.eval()
     out = None
     batches = list(batches)
     with torch.no_grad(), autocast:
-        for indices, batch in tqdm(batches, desc=desc, disable=not show_progress):
+        for indices, batch in progress_bar(batches, desc=desc, enabled=show_progress):
             result = forward_fn(model, to_device(batch, device))
             single = not isinstance(result, dict)
             result = {None: result} if single else result

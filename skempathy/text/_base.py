@@ -1,7 +1,6 @@
 """Common machinery of the frozen text embedders (private)."""
 
 import os
-import sys
 import warnings
 from numbers import Integral
 
@@ -12,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._models import model_identity, resolve_device, resolve_model
 from ..base import TextInputMixin, check_texts, text_column_name
+from ..utils._progress import show_progress
 from ._cache import EmbeddingCache, get_shared_model, settings_key
 
 
@@ -184,8 +184,8 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
 
     def _progress(self, n_texts):
         if self.show_progress == "auto":
-            return n_texts >= _AUTO_PROGRESS_MIN and sys.stderr.isatty()
-        return bool(self.show_progress)
+            return n_texts >= _AUTO_PROGRESS_MIN and show_progress()
+        return show_progress(self.show_progress)
 
     def __getstate__(self):
         state = super().__getstate__()

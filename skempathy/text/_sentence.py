@@ -130,7 +130,7 @@ class SentenceEmbedder(_BaseEmbedder):
         return model.encode(
             texts,
             batch_size=self.batch_size,
-            show_progress_bar=show_progress,
+            show_progress_bar=show_progress,  # already checked by _progress
             normalize_embeddings=self.normalize,
             convert_to_numpy=True,
         )

@@ -35,7 +35,7 @@ class TransformerEmbedder(_BaseEmbedder):
         more than the last one, which their training tuned for semantic
         similarity: on WASSA 2021, ``"all"`` raised writer-grouped CV
         macro-F1 of a logistic regression on frozen all-mpnet-base-v2 from
-        0.39 to 0.46 (benchmarks/RESULTS.md).
+        0.39 to 0.46 (docs/results.md).
     max_length : int or None, default=None
         Maximum tokens per text; None uses the tokenizer's limit capped at 512.
     batch_size : int, default=32
@@ -162,9 +162,9 @@ class TransformerEmbedder(_BaseEmbedder):
         order = np.argsort([-len(t) for t in texts], kind="stable")
         batches = range(0, len(texts), self.batch_size)
         if show_progress:
-            from tqdm.auto import tqdm
+            from ..utils._progress import progress_bar
 
-            batches = tqdm(batches, desc=f"{type(self).__name__}", unit="batch")
+            batches = progress_bar(batches, desc=f"{type(self).__name__}", unit="batch")
         out = np.empty((len(texts), net.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for start in batches:
