@@ -107,6 +107,27 @@ def _empty_predictions(y, task):
     },
     prefer_skip_nested_validation=False,
 )
+def _one_constant_if_fold_constant(pred, splits):
+    """``pred`` with each numeric column that is constant within every test fold
+    replaced by the mean of those constants (a copy; other columns unchanged).
+
+    Pooling such a column would correlate the fold means with the gold labels
+    (a leave-fold-out mean is anti-correlated with the fold's own mean), which
+    gives a constant predictor a non-zero pooled Pearson r.
+    """
+    if pred.dtype.kind not in "fiu":
+        return pred
+    values = pred.reshape(len(pred), -1).astype(float)
+    out = None
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        if all(np.ptp(column[test]) == 0 for _, test in splits if len(test)):
+            out = values.copy() if out is None else out
+            tested = np.concatenate([test for _, test in splits])
+            out[:, j] = column[tested].mean()
+    return pred if out is None else out.reshape(pred.shape)
+
+
 def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jobs=None,
                    baseline=None, n_resamples=1000, random_state=None, show_progress=True,
                    measure_memory=True):
@@ -161,7 +182,12 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
         paired bootstrap (:func:`skempathy.metrics.bootstrap_test`) of the
         hypothesis that it beats the baseline on the primary metric, on the
         pooled out-of-fold predictions; with ``groups`` it resamples whole
-        groups (writers), not single essays. None: no tests.
+        groups (writers), not single essays. None: no tests. A regression
+        model whose predictions are constant within every test fold (such
+        as ``DummyRegressor``) is pooled as one constant, the mean of its
+        fold constants: its pooled Pearson r is then 0 like each fold's,
+        rather than an artefact of the fold means differing, and p-values
+        are measured against that.
     n_resamples : int, default=1000
         Bootstrap resamples per test; 0 skips the tests.
     random_state : int, RandomState instance or None, default=None
@@ -250,11 +276,11 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
         delayed(_fit_and_predict)(name, k, estimators[name], X, y, *splits[k], measure_memory)
         for name, k in jobs
     )
-    from tqdm.auto import tqdm
+    from ..utils._progress import progress_bar
 
     records = []
-    with tqdm(total=len(jobs), desc="compare_models", unit="fit",
-              disable=not show_progress) as bar:
+    with progress_bar(total=len(jobs), desc="compare_models", unit="fit",
+                      enabled=show_progress) as bar:
         for out in outputs:
             records.append(out)
             bar.set_postfix_str(f"{out['model']} fold {out['fold']}")
@@ -306,11 +332,15 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
                 FitFailedWarning, stacklevel=3,
             )
 
+    # What pooled scores and the bootstrap see: fold-constant columns (a mean
+    # baseline) become one constant, see _one_constant_if_fold_constant.
+    scored = {name: _one_constant_if_fold_constant(predictions[name], splits)
+              if complete[name] else predictions[name] for name in estimators}
     pooled = {}
     for name in estimators:
         if complete[name]:
             try:
-                pooled[name] = metrics(y_cov, predictions[name][covered])
+                pooled[name] = metrics(y_cov, scored[name][covered])
             except Exception as exc:
                 pooled[name] = {}
                 fold_info.loc[fold_info.model == name, "error"] = (
@@ -330,7 +360,7 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
             if name == baseline or not complete[name]:
                 continue
             # whole writers are resampled when groups are known (their essays correlate)
-            res = bootstrap_test(y_np, predictions[name][covered], predictions[baseline][covered],
+            res = bootstrap_test(y_np, scored[name][covered], scored[baseline][covered],
                                  primary_metric, n_resamples=n_resamples,
                                  groups=None if groups is None else np.asarray(groups)[covered],
                                  random_state=random_state)

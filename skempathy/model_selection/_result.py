@@ -21,24 +21,20 @@ class ComparisonResult(pd.DataFrame):
     also keeps what the reports need. Selections and other pandas operations
     return plain DataFrames.
 
-    Columns
-    -------
-    model, metric : str
-    mean, std : float
-        Mean and standard deviation (ddof=1) of the metric over folds.
-    pooled : float
-        The metric on all out-of-fold predictions at once.
-    p_value : float
-        Paired-bootstrap p-value that the model beats the baseline (primary
-        metric only; NaN for the baseline, other metrics, or without baseline).
-    n_folds : int
-        Folds that succeeded.
-    fit_time, predict_time : float
-        Mean seconds per fold.
-    peak_memory_mb : float
-        Largest peak growth of the resident set over folds (MiB).
-    error : str
-        First error of a failed fold, else "".
+    The columns:
+
+    - ``model``, ``metric`` (str);
+    - ``mean``, ``std`` (float): mean and standard deviation (ddof=1) of the
+      metric over folds;
+    - ``pooled`` (float): the metric on all out-of-fold predictions at once;
+    - ``p_value`` (float): paired-bootstrap p-value that the model beats the
+      baseline (primary metric only; NaN for the baseline, other metrics, or
+      without baseline);
+    - ``n_folds`` (int): folds that succeeded;
+    - ``fit_time``, ``predict_time`` (float): mean seconds per fold;
+    - ``peak_memory_mb`` (float): largest peak growth of the resident set over
+      folds (MiB);
+    - ``error`` (str): first error of a failed fold, else "".
 
     Attributes
     ----------

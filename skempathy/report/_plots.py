@@ -8,6 +8,7 @@ figure state behind.
 import base64
 import io
 import os
+import textwrap
 
 import numpy as np
 
@@ -134,7 +135,9 @@ def plot_scores(result, metric=None, *, ax=None, alpha=0.05, title=None):
         title = f"{metric}, {n_folds}-fold {type(result.cv).__name__}"
         if result.baseline is not None:
             title += f"; marks: p vs {result.baseline} ({result.primary_metric})"
-    ax.set_title(title, fontsize=10)
+    # wrap to the figure's width: a long title would be cut at both ends
+    width_chars = max(int(fig.get_figwidth() * 72 / 6.5), 20)
+    ax.set_title(textwrap.fill(title, width_chars), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     return fig
@@ -263,6 +266,15 @@ def plot_predictions(y_true, y_pred, *, target_names=None, ax=None, title=None):
 def save_figure(fig, path, *, dpi=150):
     """Save ``fig`` to ``path``; the format follows the suffix (png, svg, pdf).
 
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure.
+    path : str or path-like
+        Output file; its suffix picks the format.
+    dpi : int, default=150
+        Resolution of raster formats.
+
     Examples
     --------
     >>> import tempfile, os
@@ -280,7 +292,17 @@ def save_figure(fig, path, *, dpi=150):
 
 
 def figure_to_base64(fig, *, format="png", dpi=110):
-    """Encode ``fig`` as a base64 string (for ``<img src="data:...">``)."""
+    """Encode ``fig`` as a base64 string (for ``<img src="data:...">``).
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure.
+    format : str, default="png"
+        Image format.
+    dpi : int, default=110
+        Resolution.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format=format, dpi=dpi)
     return base64.b64encode(buf.getvalue()).decode("ascii")
