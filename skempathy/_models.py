@@ -176,6 +176,11 @@ def model_identity(model):
 def resolve_device(device="auto"):
     """Pick a torch device string: ``"auto"`` means cuda, then mps, then cpu.
 
+    Parameters
+    ----------
+    device : str, default="auto"
+        ``"auto"``, or a torch device string passed through (``"cpu"``, ``"cuda:1"``).
+
     Examples
     --------
     >>> from skempathy.base import resolve_device

@@ -57,8 +57,13 @@ def default_track1(embedder=None):
       columns, which carry most of the distress signal).
 
     Chosen with 5-fold grouped CV on train (grouped by writer) and checked on
-    dev; see benchmarks/RESULTS.md. The two branches share the embedder, so the
+    dev; see docs/results.md. The two branches share the embedder, so the
     essays are encoded once (embedding cache).
+
+    Parameters
+    ----------
+    embedder : transformer, default=None
+        The frozen text encoder (default: a new :class:`~skempathy.text.SentenceEmbedder`).
     """
     from sklearn.ensemble import VotingRegressor
     from sklearn.linear_model import Ridge
@@ -80,7 +85,13 @@ def default_track1(embedder=None):
 
 def default_track2(embedder=None):
     """Track 2: scaled MiniLM embeddings + WASSA columns -> ``LogisticRegression(C=0.01,
-    class_weight="balanced")`` (chosen on dev among C in 0.003..1, SVC and RidgeClassifier)."""
+    class_weight="balanced")`` (chosen on dev among C in 0.003..1, SVC and RidgeClassifier).
+
+    Parameters
+    ----------
+    embedder : transformer, default=None
+        The frozen text encoder (default: a new :class:`~skempathy.text.SentenceEmbedder`).
+    """
     from .compose import make_wassa_pipeline
 
     return make_wassa_pipeline(TRACK2_TASK, head="logreg", features=_FEATURES, embedder=embedder)
@@ -94,7 +105,7 @@ def default_track2(embedder=None):
 # on the text alone (Track 2; GoEmotions augmentation is available but measured
 # to hurt, so off). Every number behind
 # these choices (grouped 5-fold CV on train, then dev once) is in
-# benchmarks/RESULTS.md under "Leaderboard"; `benchmarks/wassa_leaderboard.py`
+# docs/results.md under "Leaderboard"; `benchmarks/wassa_leaderboard.py`
 # reproduces them.
 
 BEST_ENCODER = "all-mpnet-base-v2"
@@ -109,7 +120,7 @@ _CATEGORICAL = ["gender", "education", "race"]
 # Frozen encoders of recipes "mpnet" and "best" average the mean-pooled hidden states of all
 # their layers: sentence-transformers training tunes the last layer for semantic similarity
 # (topic), and the middle layers keep more of the emotion. Writer-grouped CV5 on train, frozen
-# mpnet: Track 2 macro-F1 0.388 -> 0.459, Track 1 average r 0.498 -> 0.536 (RESULTS.md).
+# mpnet: Track 2 macro-F1 0.388 -> 0.459, Track 1 average r 0.498 -> 0.536 (docs/results.md).
 FROZEN_LAYERS = "all"
 
 
@@ -122,7 +133,7 @@ def frozen_encoder(model=BEST_ENCODER, **params):
     :class:`~skempathy.text.SentenceEmbedder` returns. On WASSA 2021
     (writer-grouped 5-fold CV on train) this raised the frozen mpnet
     pipelines from 0.388 to 0.459 emotion macro-F1 and from 0.498 to 0.536
-    average Pearson r; MiniLM gained less (benchmarks/RESULTS.md).
+    average Pearson r; MiniLM gained less (docs/results.md).
 
     Parameters
     ----------
@@ -201,7 +212,7 @@ def best_track1(embedder=None, *, text_weight=0.2, C=1.0, lexicon=False):
         (:class:`~skempathy.text.LexiconFeaturizer`). Off by default: the
         lexicon is not bundled (it must be in the data home) and it was learned
         from the ratings of the very essays of the WASSA training split, so
-        cross-validation on train over-rates it (see benchmarks/RESULTS.md for
+        cross-validation on train over-rates it (see docs/results.md for
         its honest dev number).
 
     Returns
@@ -246,6 +257,15 @@ def goemotions_pool(per_class=1500, *, random_state=0, data_home=None):
     ``per_class`` of each emotion, so that encoding the pool takes minutes on a
     CPU instead of encoding all 39,555 comments.
 
+    Parameters
+    ----------
+    per_class : int, default=1500
+        At most this many comments of each emotion.
+    random_state : int, default=0
+        Seeds the subset.
+    data_home : str or path-like, default=None
+        Where GoEmotions is read (see :func:`skempathy.datasets.fetch_goemotions`).
+
     Returns
     -------
     X : ndarray of shape (n, 1), object
@@ -282,7 +302,7 @@ def best_track2(embedder=None, *, C=0.001, augment=False, data_home=None):
     of the largest one (``"balanced"``); only training folds are augmented, so
     cross-validation stays honest. Augmentation is **off** by default because
     it lowered macro-F1 with this frozen encoder (grouped CV 0.389 -> 0.370,
-    dev 0.389 -> 0.372; benchmarks/RESULTS.md). The writer columns are left
+    dev 0.389 -> 0.372; docs/results.md). The writer columns are left
     out: they did not help emotion in grouped CV.
 
     Parameters
@@ -350,7 +370,7 @@ def _essay_goemotions_pipeline(classifier, *, per_class, data_home):
 # regression heads, the writer columns as side inputs: the PVG / MilaNLP
 # multi-input multi-task design), soft-voted 50/50 with the frozen pipelines of
 # each track. Trains both tracks at once (a "joint" recipe), ~10 min on a
-# 2-core CPU. Grouped CV and dev numbers: benchmarks/RESULTS.md, "Leaderboard".
+# 2-core CPU. Grouped CV and dev numbers: docs/results.md, "Leaderboard".
 
 # Share of the emotion vote of recipe best's GoEmotions members (seeds 0 and 1), chosen by
 # writer-grouped 5-fold CV on train. With the all-layer frozen encoders the pooled macro-F1 at
@@ -363,7 +383,7 @@ GOEMOTIONS_SEEDS = (0, 1)
 # base-size encoders (fixed a priori, not tuned), one seed. In place of two seeds of MiniLM at
 # 1e-4 (~5 min per fit against ~24) it gained +0.012 writer-grouped CV5 average r (0.540 ->
 # 0.552) and +0.005 macro-F1; keeping the MiniLM seeds beside it gave 0.550. A second mpnet
-# seed was not measured (benchmarks/RESULTS.md, wassa_finetune_mpnet.py).
+# seed was not measured (docs/results.md, wassa_finetune_mpnet.py).
 FINETUNED_ENCODER = BEST_ENCODER
 FINETUNED_LEARNING_RATE = 3e-5
 # Seeds of the multi-task member, averaged within its third of the vote (several seeds: each
@@ -377,7 +397,7 @@ FINETUNED_PRECISION = "bf16"
 # The fifth emotion system of "best" (``goemotions_base=True``): finetuned_emotion_goemotions on
 # all-mpnet-base-v2 at 3e-5 (fixed a priori like the multi-task member's rate), seed 0, with 1/5
 # of the emotion vote (~15 min in bf16 on a 2-core CPU with bf16 units). In writer-grouped CV on
-# train it raised the vote's macro-F1 from 0.545 to 0.563 (benchmarks/RESULTS.md,
+# train it raised the vote's macro-F1 from 0.545 to 0.563 (docs/results.md,
 # wassa_goemotions_mpnet.py); in place of the MiniLM GoEmotions seeds it did not.
 GOEMOTIONS_BASE_ENCODER = BEST_ENCODER
 GOEMOTIONS_BASE_LEARNING_RATE = 3e-5
@@ -452,7 +472,7 @@ def finetuned_joint(embedder=None, *, finetuned=None, weight=0.5):
     Emotion probabilities and empathy / distress scores are averaged with
     weight ``weight`` for the fine-tuned member and ``1 - weight`` for the
     frozen one. The 0.5 default was fixed before looking at dev; writer-grouped
-    CV on train measured the blend above each part (benchmarks/RESULTS.md).
+    CV on train measured the blend above each part (docs/results.md).
 
     Parameters
     ----------
@@ -495,7 +515,7 @@ def finetuned_joint(embedder=None, *, finetuned=None, weight=0.5):
 
 def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, max_epochs=3,
                                  learning_rate=1e-4, batch_size=16, random_state=0,
-                                 device="auto", precision="auto", verbose=0, data_home=None):
+                                 device="auto", verbose=0, precision="auto", data_home=None):
     """An emotion classifier fine-tuned on the essays plus GoEmotions comments (WASSA@IITK).
 
     The essay column goes to an :class:`~skempathy.augment.AugmentedEstimator`
@@ -508,7 +528,7 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
 
     Alone it measured dev macro-F1 0.531 (accuracy 0.622) and writer-grouped
     3-fold CV macro-F1 0.520 on train, against 0.467 / 0.460 for the emotion
-    vote of the ``best`` recipe (benchmarks/RESULTS.md). It was measured after
+    vote of the ``best`` recipe (docs/results.md). It was measured after
     ``best`` was fixed, so ``best`` adds it only with ``goemotions=True``.
 
     Parameters
@@ -587,13 +607,13 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
     without the GoEmotions members, measured with the MiniLM multi-task
     seeds); their second seed added +0.012 CV macro-F1 and evens out a large
     seed-to-seed spread on dev (0.531 and 0.470 for the two members alone;
-    benchmarks/RESULTS.md, "Leaderboard"). The mpnet GoEmotions member then
+    docs/results.md, "Leaderboard"). The mpnet GoEmotions member then
     took 1/5 of the emotion vote, the four others 4/5 in the same
     proportions: writer-grouped CV5 macro-F1 0.563 instead of 0.545 (a
     near-chance member in its place: 0.549), dev 0.556 instead of 0.533. Both mpnet
     fine-tunings run in bf16 autocast where the CPU has bf16 matrix units
     (about 3x faster there), else in fp32. Fitting time and memory from a
-    cold embedding cache are in benchmarks/RESULTS.md ("Leaderboard"): on a
+    cold embedding cache are in docs/results.md ("Leaderboard"): on a
     CPU without bf16 units (AVX2 only) the mpnet fine-tunings run in fp32
     and the recipe takes well over an hour.
 
@@ -758,6 +778,11 @@ def get_recipe(name="default"):
 
     Each builder takes an optional ``embedder`` (shared between the tracks so
     the essays are encoded once) and returns an unfitted estimator.
+
+    Parameters
+    ----------
+    name : {"default", "mpnet", "finetuned", "best"}, default="default"
+        The recipe.
     """
     try:
         return RECIPES[name]

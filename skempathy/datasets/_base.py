@@ -56,7 +56,13 @@ def get_data_home(data_home=None):
 
 
 def clear_data_home(data_home=None):
-    """Delete every file in the data home cache."""
+    """Delete every file in the data home cache.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to empty; None is :func:`get_data_home`'s default.
+    """
     shutil.rmtree(get_data_home(data_home))
 
 

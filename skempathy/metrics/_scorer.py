@@ -80,7 +80,13 @@ def get_scorer(scoring):
 
 
 def get_metric(metric):
-    """Return a ``metric(y_true, y_pred)`` function by name (or the callable itself)."""
+    """Return a ``metric(y_true, y_pred)`` function by name (or the callable itself).
+
+    Parameters
+    ----------
+    metric : str or callable
+        A name of :func:`get_scorer_names` or a ``metric(y_true, y_pred)`` function.
+    """
     if callable(metric):
         return metric
     if metric in _METRICS:

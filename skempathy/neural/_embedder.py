@@ -33,7 +33,6 @@ class FineTunedEmbedder(
         gradient_accumulation_steps=1,
         pooling="mean",
         dropout=0.1,
-        class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=2,
@@ -44,6 +43,7 @@ class FineTunedEmbedder(
         warm_start=False,
         random_state=None,
         verbose=0,
+        class_weight=None,
     ):
         kw = dict(locals())
         kw.pop("self")

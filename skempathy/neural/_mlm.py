@@ -19,7 +19,7 @@ __all__ = ["MaskedLMAdapter"]
 class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
     """Continue masked-language-model pre-training on unlabelled in-domain texts.
 
-    The "PRETRAIN-*" setting of Hosseini & Caragea (2021): before fine-tuning
+    The ``PRETRAIN-*`` setting of Hosseini & Caragea (2021): before fine-tuning
     on the few labelled essays, the encoder reads unlabelled texts of the
     target domain with the BERT masking objective (transformers'
     ``DataCollatorForLanguageModeling``: ``mlm_probability`` of the tokens

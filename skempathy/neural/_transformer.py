@@ -116,7 +116,6 @@ class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEst
         gradient_accumulation_steps=1,
         pooling="mean",
         dropout=0.1,
-        class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=2,
@@ -127,6 +126,7 @@ class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEst
         warm_start=False,
         random_state=None,
         verbose=0,
+        class_weight=None,
     ):
         kw = dict(locals())
         kw.pop("self")

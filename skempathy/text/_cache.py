@@ -136,6 +136,11 @@ def clear_embedding_cache():
 def set_embedding_cache_size(max_bytes):
     """Bound the process-wide memory cache to ``max_bytes`` (0 disables it).
 
+    Parameters
+    ----------
+    max_bytes : int
+        Upper bound of the cache in bytes; 0 disables the memory cache.
+
     Examples
     --------
     >>> from skempathy.text import set_embedding_cache_size

@@ -1,0 +1,62 @@
+"""Every public estimator and function documents exactly its parameters.
+
+Modelled on imbalanced-learn's ``test_docstring_parameters.py``: the
+``Parameters`` section of the numpydoc docstring (of the class for an
+estimator, of the function otherwise) must name the signature's parameters,
+in order, and nothing else.
+"""
+
+import importlib
+import inspect
+
+import pytest
+
+import skempathy
+from skempathy.utils import all_estimators
+
+numpydoc = pytest.importorskip("numpydoc.docscrape", reason="numpydoc is a test dependency")
+
+
+def _documented(obj):
+    doc = numpydoc.ClassDoc(obj) if inspect.isclass(obj) else numpydoc.FunctionDoc(obj)
+    names = []
+    for param in doc["Parameters"]:
+        # "a, b : int" documents two parameters; "**params" documents params
+        names += [name.strip().lstrip("*") for name in param.name.split(",")]
+    return names
+
+
+def _signature(func):
+    return [name for name, p in inspect.signature(func).parameters.items()
+            if name not in ("self", "cls")]
+
+
+def _public_functions():
+    for module_name in skempathy._submodules:
+        module = importlib.import_module(f"skempathy.{module_name}")
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) and not name.startswith("_"):
+                yield f"skempathy.{module_name}.{name}", obj
+
+
+ESTIMATORS = all_estimators()
+FUNCTIONS = sorted(dict(_public_functions()).items())
+
+
+@pytest.mark.parametrize("name, cls", ESTIMATORS, ids=[name for name, _ in ESTIMATORS])
+def test_estimator_documents_its_parameters(name, cls):
+    assert _documented(cls) == _signature(cls.__init__), (
+        f"{name}: the docstring's Parameters section must list exactly the __init__ "
+        f"parameters, in order")
+
+
+@pytest.mark.parametrize("name, func", FUNCTIONS, ids=[name for name, _ in FUNCTIONS])
+def test_function_documents_its_parameters(name, func):
+    assert _documented(func) == _signature(func), (
+        f"{name}: the docstring's Parameters section must list exactly the parameters, "
+        f"in order")
+
+
+def test_the_walk_found_the_public_api():
+    assert len(ESTIMATORS) >= 15 and len(FUNCTIONS) >= 40
