@@ -176,3 +176,47 @@ def test_wassa_default_run_meets_dev_floors(tmp_path):
     assert scores["empathy_pearson"] >= 0.40
     assert scores["distress_pearson"] >= 0.50
     assert scores["macro_f1"] >= 0.39
+
+
+def test_every_subcommand_takes_quiet():
+    from skempathy.cli import build_parser
+
+    for name in COMMANDS:
+        parser = build_parser(name)
+        sub = parser._subparsers._group_actions[0].choices[name]
+        assert "--quiet" in sub._option_string_actions, name
+
+
+def test_progress_bars_only_where_they_can_be_seen(monkeypatch):
+    import io
+
+    from skempathy.utils import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert not _progress.interactive(io.StringIO())
+    assert _progress.interactive(Terminal())
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert _progress.show_progress(True) and not _progress.show_progress(False)
+    with _progress.progress_disabled():
+        assert not _progress.show_progress(True)
+        assert _progress.progress_bar(range(3)).disable
+    assert _progress.show_progress(True)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())   # a log file
+    assert not _progress.show_progress(True)
+    assert _progress.progress_bar(range(3), enabled=True).disable
+
+
+def test_predict_quiet_and_redirected_output_has_no_bars(emotion_model, tmp_path):
+    texts = tmp_path / "essays.csv"
+    # the model uses every writer column; its texts come under another name
+    load_wassa("dev").data.head(2).rename(columns={"essay": "text"}).to_csv(texts, index=False)
+    out = tmp_path / "pred.csv"
+    done = subprocess.run([sys.executable, "-m", "skempathy.cli", "predict", str(emotion_model),
+                           "--input", str(texts), "--text-column", "text", "--output", str(out),
+                           "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""   # quiet: no message, no bar
+    assert len(pd.read_csv(out)) == 2

@@ -185,3 +185,26 @@ def test_html_report_is_self_contained(regression, wassa, tmp_path):
     assert "no group straddles train and test" in page
     regression.to_html(tmp_path / "r.html", plots=False)
     assert "<img" not in (tmp_path / "r.html").read_text()
+
+
+def test_constant_baseline_pools_like_its_folds(regression, wassa):
+    """A mean baseline has r = 0 in every fold; pooled, it must not turn negative."""
+    table = regression.summary()
+    assert table.loc["mean", "average_pearson_mean"] == 0.0
+    assert table.loc["mean", "average_pearson_pooled"] == 0.0
+    # its raw out-of-fold predictions still differ between folds (each fold's train mean) ...
+    raw = regression.predictions["mean"]
+    assert len(np.unique(raw[:, 0].round(9))) == len(regression.splits)
+    # ... and pooled as they are they would correlate negatively with gold
+    assert pearson_score(wassa.target["empathy"], raw[:, 0]) < -0.05
+    # ridge's p-value is measured against the constant, whose bootstrap score is 0
+    assert regression.summary().loc["ridge", "p_value"] < 0.001
+
+
+def test_plot_scores_title_fits_the_figure(regression):
+    fig = plot_scores(regression)
+    fig.canvas.draw()
+    title = fig.axes[0].title
+    assert "\n" in title.get_text()   # the long default title is wrapped
+    box = title.get_window_extent(renderer=fig.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
