@@ -1,4 +1,4 @@
-"""Reproduce the *shape* of the published tables of issue 5 on CPU with the embedded MiniLM.
+"""Reproduce the *shape* of the published methods' tables on CPU with the embedded MiniLM.
 
 Tables (pick with ``--table``):
 
@@ -27,7 +27,7 @@ Tables (pick with ``--table``):
     BERT2BERT warm-started from MiniLM) vs a classification head
     (``TransformerClassifier``) on a WASSA emotion subset.
 
-Every run prints a Markdown table; ``benchmarks/RESULTS.md`` records them
+Every run prints a Markdown table; ``docs/results.md`` records them
 with the command lines. Run one table at a time under ``nice`` on 2 cores.
 """
 

@@ -1,6 +1,6 @@
 """Class weighting of the frozen emotion members of recipe ``best`` (WASSA 2021 Track 2).
 
-Issue 7 lever "class weighting": ``default_track2`` (frozen MiniLM) and
+The "class weighting" lever: ``default_track2`` (frozen MiniLM) and
 ``best_track2`` (frozen all-mpnet-base-v2, an optional install) with their
 logistic regression's ``class_weight="balanced"`` (as shipped) and ``None``.
 Dev = the official 270 dev essays; CV = writer-grouped 5-fold on train

@@ -1,6 +1,6 @@
 """Fine-tuned multi-task MiniLM vs frozen-encoder pipelines on WASSA 2021, and their blends.
 
-Issue 7 levers "fine-tuning vs frozen embeddings + heads", "multi-task
+The levers "fine-tuning vs frozen embeddings + heads", "multi-task
 emotion + empathy + distress" and blending, measured in one run. Members:
 
 * **fine-tuned MT MiniLM**: one ``MultiTaskTransformer`` fine-tuned from the

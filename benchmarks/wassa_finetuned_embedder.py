@@ -1,6 +1,6 @@
 """Team Phoenix's design on WASSA 2021 Track 1: a fine-tuned embedder + the writer columns.
 
-Issue 7 lever "Phoenix-style fine-tuned embedders stacked with scaled
+The lever "Phoenix-style fine-tuned embedders stacked with scaled
 demographics / personality / IRI". The member is
 ``best_track1(FineTunedEmbedder(...))``: the embedded MiniLM fine-tuned on
 empathy and distress (one regression head for both, 3 epochs, lr 1e-4, the

@@ -3,7 +3,7 @@
 WASSA@IITK, the Track 2 winner, fine-tuned ELECTRA-base on the essays plus
 GoEmotions comments (0.608 dev macro-F1 alone). Recipe ``best`` does the same
 with two seeds of MiniLM (:func:`skempathy.recipes.finetuned_emotion_goemotions`,
-~7 min per fit on a 2-core CPU) and, since the seventh session, with this member
+~7 min per fit on a 2-core CPU) and with this member
 as a fifth emotion system (``best_joint(goemotions_base=...)``). This script fits
 that recipe function from ``--model`` (default all-mpnet-base-v2, an optional
 install) at the usual rate for base-size encoders (3e-5, fixed a priori as for

@@ -14,7 +14,7 @@ Run::
 
 With ``--cache`` the essay embeddings are written to (and later read from) that
 folder, so the CV folds, the ablation rows and later runs encode each text once
-per encoder; the first run pays the encoding (see benchmarks/RESULTS.md for the
+per encoder; the first run pays the encoding (see docs/results.md for the
 cold-cache time of ``skempathy wassa --recipe mpnet``).
 
 ``--recipe best`` and ``--recipe finetuned`` (joint recipes: a fine-tuned
@@ -55,7 +55,6 @@ PUBLISHED = [
     ("WASSA@IITK ensemble (Track 2 1st)", "test", None, None, 0.533, 0.553),
     ("Team Phoenix T5", "dev", None, None, None, 0.572),
 ]
-TARGETS = {"empathy_pearson": 0.60, "distress_pearson": 0.60, "macro_f1": 0.60}
 
 
 def _peak_rss_mib():
@@ -153,7 +152,7 @@ def ablation_rows(args):
          best_track1(minilm), None),
         ("mpnet instead of MiniLM, Ridge head",
          best_track1(mpnet).set_params(**ridge), best_track2(mpnet, augment=False)),
-        ("mpnet, SVR head (Track 1 of recipe 'mpnet' until 2026-12-02)",
+        ("mpnet, SVR head (last layer)",
          best_track1(mpnet), None),
         ("mpnet, all layers averaged (frozen_encoder: recipe 'mpnet')",
          best_track1(mpnet_all), best_track2(mpnet_all)),
@@ -229,8 +228,6 @@ def main(argv=None):
         rows.append((f"skempathy '{args.recipe}'", f"train CV{args.cv} (grouped)",
                      _f(ours["cv_empathy_pearson"]), _f(ours["cv_distress_pearson"]),
                      _f(ours["cv_average_pearson"]), _f(ours["cv_macro_f1"])))
-    rows.append(("issue 7 targets", "dev", _f(TARGETS["empathy_pearson"]),
-                 _f(TARGETS["distress_pearson"]), "", _f(TARGETS["macro_f1"])))
     rows += [(name, split, _f(e), _f(d), _f(a), _f(f)) for name, split, e, d, a, f in PUBLISHED]
     print_table(rows, headers)
 

@@ -1,10 +1,10 @@
 """
 Unsupervised domain adaptation with masked-language-model pre-training
-=======================================================================
+======================================================================
 
 "Distilling Knowledge for Empathy Detection" (Hosseini & Caragea 2021) also
 continued the encoder's pre-training on unlabelled in-domain text
-(PRETRAIN-*). :class:`MaskedLMAdapter` does that with the BERT masking
+(``PRETRAIN-*``). :class:`MaskedLMAdapter` does that with the BERT masking
 objective and writes a local checkpoint that any skempathy estimator accepts
 as ``model=``.
 

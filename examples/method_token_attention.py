@@ -1,6 +1,6 @@
 """
 MilaNLP's token-attention model: single-task, multi-input, multi-task
-====================================================================
+=====================================================================
 
 MilaNLP (Fornaciari et al. 2021) fed the token matrix of a frozen encoder to
 one single-head Transformer layer and a dense output, optionally with the

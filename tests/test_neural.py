@@ -652,7 +652,7 @@ def test_train_loop_resumed_run_keeps_the_earlier_best():
 def test_minilm_fine_tuning_learns_empathy_and_distress():
     """The embedded MiniLM, 300 WASSA essays, 2 epochs: dev Pearson well above chance.
 
-    benchmarks/RESULTS.md records 0.32 average dev Pearson for this setting (~4 min on CPU).
+    docs/results.md records 0.32 average dev Pearson for this setting (~4 min on CPU).
     """
     train = load_wassa("train").frame.iloc[:300]
     dev = load_wassa("dev").frame

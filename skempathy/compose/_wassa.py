@@ -113,7 +113,7 @@ def _task_kind(task):
 
 
 def _make_head(head, kind, random_state, n_jobs):
-    """The head estimator with its tuned defaults (see benchmarks/RESULTS.md)."""
+    """The head estimator with its tuned defaults (see docs/results.md)."""
     from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
     from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
     from sklearn.multioutput import MultiOutputRegressor

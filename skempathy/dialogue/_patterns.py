@@ -38,7 +38,7 @@ def annotate_dialogues(frame, annotator, *, text_column="text", prefix="pred_", 
         texts with ``predict_proba`` and ``classes_`` works.
     text_column : str, default="text"
         Column holding the utterances.
-    prefix : str, default=``"pred_"``
+    prefix : str, default="pred\\_"
         Prefix of the added columns, so gold labels (``emotion``) are kept.
     taxonomy : {"ekman", "sentiment"}, default=None
         Map the predicted GoEmotions labels to this taxonomy (the

@@ -11,7 +11,7 @@ from ._embedder import FineTunedEmbedder
 from ._multitask import MultiTaskTransformer
 from ._training import cpu_has_fast_bf16
 from ._transformer import TransformerClassifier, TransformerRegressor
-# published methods (issue 5)
+# the published methods
 from ._distill import DistilledMultiTaskClassifier
 from ._mlm import MaskedLMAdapter
 from ._seq2seq import Seq2SeqLabelClassifier

@@ -233,7 +233,7 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out_)
+        ndarray of shape (n_samples, hidden_size)
         """
         check_is_fitted(self)
         texts = check_texts(X, estimator=self)
