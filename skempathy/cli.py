@@ -50,6 +50,13 @@ def _summary(module):
     return doc.splitlines()[0] if doc else ""
 
 
+def add_common_arguments(parser):
+    """The options every subcommand takes (``--quiet``); returns ``parser``."""
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars and no messages on standard error")
+    return parser
+
+
 def build_parser(only=None):
     """The argument parser; ``only`` restricts the subcommands imported."""
     from . import __version__
@@ -67,8 +74,7 @@ def build_parser(only=None):
         summary = _summary(module)
         cmd = sub.add_parser(name, help=summary, description=summary)
         module.add_arguments(cmd)
-        cmd.add_argument("--quiet", action="store_true",
-                         help="no progress bars and no messages on standard error")
+        add_common_arguments(cmd)
         cmd.set_defaults(_module=module)
     return parser
 

@@ -10,7 +10,7 @@ function returning an estimator fitted on the targets of both tracks at once.
   all its layers averaged (:func:`frozen_encoder`), heads tuned by grouped CV
   (:func:`best_track1`, :func:`best_track2`).
 * ``"finetuned"`` (joint): a multi-task MiniLM fine-tuned on all three
-  targets, soft-voted with the frozen MiniLM pipelines (~10 min on a CPU).
+  targets, soft-voted with the frozen MiniLM pipelines (~9 min on a 2-core CPU).
 * ``"best"`` (joint): the multi-task model fine-tuned from mpnet + the frozen
   MiniLM pipelines + the frozen mpnet pipelines (all layers averaged), 1/3
   each, and for emotion two more systems fine-tuned with GoEmotions comments
@@ -369,7 +369,7 @@ def _essay_goemotions_pipeline(classifier, *, per_class, data_home):
 # MiniLM on all three WASSA targets (emotion head + empathy and distress
 # regression heads, the writer columns as side inputs: the PVG / MilaNLP
 # multi-input multi-task design), soft-voted 50/50 with the frozen pipelines of
-# each track. Trains both tracks at once (a "joint" recipe), ~10 min on a
+# each track. Trains both tracks at once (a "joint" recipe), ~9 min on a
 # 2-core CPU. Grouped CV and dev numbers: docs/results.md, "Leaderboard".
 
 # Share of the emotion vote of recipe best's GoEmotions members (seeds 0 and 1), chosen by
@@ -391,7 +391,7 @@ FINETUNED_LEARNING_RATE = 3e-5
 FINETUNED_SEEDS = (0,)
 # Autocast of the two mpnet fine-tunings of "best", used only where the CPU has bf16 matrix
 # units (Intel AMX, AVX512-BF16: ~3x faster than fp32 for mpnet, benchmarks/bench_precision.py);
-# elsewhere "auto" (fp32 on CPU, where bf16 is emulated and ~15x slower; bf16 on a CUDA GPU).
+# elsewhere "auto" (fp32 on CPU, where bf16 is emulated and about 16x slower; bf16 on a CUDA GPU).
 FINETUNED_PRECISION = "bf16"
 
 # The fifth emotion system of "best" (``goemotions_base=True``): finetuned_emotion_goemotions on
@@ -433,7 +433,7 @@ def finetuned_multitask(model="all-MiniLM-L6-v2", *, max_epochs=3, learning_rate
     device : str, default="auto"
         Torch device.
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-        Autocast of the fine-tuning; ``"bf16"`` also on CPU, where it is 2-3x
+        Autocast of the fine-tuning; ``"bf16"`` also on CPU, where it is about 3x
         faster on CPUs with bf16 matrix units (``"auto"`` stays fp32 there).
     verbose : int, default=0
         1 shows progress bars.
@@ -540,7 +540,7 @@ def finetuned_emotion_goemotions(model="all-MiniLM-L6-v2", *, per_class=1500, ma
     max_epochs, learning_rate, batch_size, random_state, device, verbose
         As for :class:`~skempathy.neural.TransformerClassifier`.
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-        Autocast of the fine-tuning; ``"bf16"`` also on CPU (2-3x faster on
+        Autocast of the fine-tuning; ``"bf16"`` also on CPU (about 3x faster on
         CPUs with bf16 matrix units; ``"auto"`` stays fp32 there).
     data_home : str or None, default=None
         Where GoEmotions is (None: ``SKEMPATHY_DATA`` or ``~/skempathy_data``).
@@ -662,7 +662,7 @@ def best_joint(embedder=None, *, minilm=None, finetuned=None, finetuned_seeds=FI
         None: the same as ``goemotions``. True needs ``goemotions=True``.
         False gives the four-system emotion vote (CV macro-F1 0.545, dev
         0.533) and skips ~15 min of fine-tuning on a 2-core CPU with bf16
-        units (2-3x that without).
+        units (about 3x that without).
     data_home : str or None, default=None
         Where GoEmotions is (None: ``SKEMPATHY_DATA`` or ``~/skempathy_data``).
 

@@ -1,6 +1,7 @@
 """Every code block of the README and of the user guide runs as written.
 
-Python blocks of one page run in order in one namespace (like a notebook), in a
+Python blocks of one page run in order in one namespace (like a notebook); all
+pages run in one fresh interpreter (``_run_doc_blocks.py``), in a
 temporary working folder where ``data/`` holds the shared corpora (the user
 guide loads dialogue corpora from ``data/...``, "the folder as distributed").
 Bash blocks run with ``bash -e`` in such a folder, with this interpreter's
@@ -20,9 +21,9 @@ import pytest
 
 from .conftest import REPO_ROOT, shared_data_dir
 
+_GUIDE = sorted((REPO_ROOT / "docs" / "user_guide").glob("*.md"))
 PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "getting_started.md",
-         *sorted(p for p in (REPO_ROOT / "docs" / "user_guide").glob("*.md")
-                   if p.name != "index.md")]
+         *(page for page in _GUIDE if page.name != "index.md")]
 _FENCE = re.compile(r"(?:<!-- docs-test: (?P<mark>slow|skip)[^>]*-->\n)?"
                     r"^```(?P<lang>\w+)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL)
 # Pages whose blocks read corpora that are not bundled (found through the shared data).
@@ -63,16 +64,36 @@ def test_pages_have_code_blocks():
                                             "bash")][0] == "slow"
 
 
+@pytest.fixture(scope="module")
+def python_results(tmp_path_factory):
+    """Run every page's Python blocks once, in one subprocess; ``{page name: error or None}``."""
+    import json
+
+    folder = tmp_path_factory.mktemp("docs_python")
+    shared = shared_data_dir()
+    if shared is not None:
+        (folder / "data").symlink_to(shared, target_is_directory=True)
+    pages = {page.name: [code for code, mark in code_blocks(page, "python") if mark is None]
+             for page in PAGES}
+    pages = {name: blocks for name, blocks in pages.items()
+             if blocks and not (shared is None and any(w in "".join(blocks)
+                                                       for w in _NEEDS_SHARED))}
+    (folder / "pages.json").write_text(json.dumps(pages))
+    runner = Path(__file__).with_name("_run_doc_blocks.py")
+    done = subprocess.run([sys.executable, str(runner), "pages.json", "results.json"],
+                          cwd=folder, capture_output=True, text=True, timeout=3000,
+                          env=dict(os.environ, MPLBACKEND="Agg"))
+    results_file = folder / "results.json"
+    assert results_file.exists(), f"the runner died:\n{done.stderr[-3000:]}"
+    return json.loads(results_file.read_text())
+
+
 @pytest.mark.parametrize("page", _python_cases())
-def test_python_blocks_run(page, workdir):
-    blocks = [code for code, mark in code_blocks(page, "python") if mark is None]
-    _skip_without_shared_data("".join(blocks))
-    namespace = {"__name__": "__docs__"}
-    for i, code in enumerate(blocks):
-        try:
-            exec(compile(code, f"{page.name}[python block {i + 1}]", "exec"), namespace)
-        except Exception as exc:
-            raise AssertionError(f"{page.name}, python block {i + 1} failed: {exc!r}") from exc
+def test_python_blocks_run(page, python_results):
+    if page.name not in python_results:
+        _skip_without_shared_data("".join(code for code, _ in code_blocks(page, "python")))
+    assert page.name in python_results, "the runner stopped before this page"
+    assert python_results[page.name] is None, f"{page.name}, {python_results[page.name]}"
 
 
 def _bash_cases():

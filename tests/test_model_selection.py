@@ -318,9 +318,10 @@ def test_helpers():
 
 
 def test_compare_cli(tmp_path):
+    from skempathy.cli import add_common_arguments
     from skempathy.model_selection import _cli
 
-    parser = _cli.add_arguments(argparse.ArgumentParser())
+    parser = add_common_arguments(_cli.add_arguments(argparse.ArgumentParser()))
     out = tmp_path / "cmp"
     args = parser.parse_args(["--task", "empathy", "--models", "mean,tfidf-ridge", "--cv", "3",
                               "--out", str(out), "--n-resamples", "100", "--quiet"])

@@ -29,7 +29,7 @@ def add_arguments(parser):
                         help="pipeline recipe from skempathy.recipes: 'default' (fast, frozen "
                              "embedded MiniLM), 'mpnet' (frozen all-mpnet-base-v2, an optional "
                              "install), 'finetuned' (MiniLM fine-tuned on all three targets, "
-                             "blended with the frozen MiniLM pipelines; ~10 min on a CPU) or "
+                             "blended with the frozen MiniLM pipelines; ~9 min on a CPU) or "
                              "'best' (mpnet fine-tuned on all three targets + the frozen MiniLM "
                              "and mpnet pipelines, and for emotion MiniLM and mpnet classifiers "
                              "fine-tuned with GoEmotions comments, read from SKEMPATHY_DATA; "

@@ -205,7 +205,9 @@ def run(args):
 
 
 def main(argv=None):  # pragma: no cover - convenience for python -m
-    parser = add_arguments(argparse.ArgumentParser(prog="skempathy compare"))
+    from ..cli import add_common_arguments
+
+    parser = add_common_arguments(add_arguments(argparse.ArgumentParser(prog="skempathy compare")))
     return run(parser.parse_args(argv))
 
 

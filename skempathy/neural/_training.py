@@ -348,7 +348,7 @@ def make_multitask_head(in_features, head_dims, dropout=0.1):
 def cpu_has_fast_bf16():
     """Whether this CPU has bf16 matrix units (Intel AMX or AVX512-BF16).
 
-    Only there is bf16 autocast on CPU faster than fp32 (2-3x for a base-size
+    Only there is bf16 autocast on CPU faster than fp32 (about 3x for a base-size
     encoder); elsewhere (e.g. AVX2-only CPUs) torch emulates bf16 and a
     training step is an order of magnitude slower (benchmarks/bench_precision.py).
     """
@@ -363,7 +363,7 @@ def _autocast(device, precision):
     """Autocast context + whether a GradScaler is needed, for ``precision``.
 
     On CUDA ``"auto"`` is bf16 where supported, else fp16 with a GradScaler. On
-    CPU only an explicit ``"bf16"`` autocasts: it is 2-3x faster on CPUs with
+    CPU only an explicit ``"bf16"`` autocasts: it is about 3x faster on CPUs with
     bf16 matrix units (Intel AMX / AVX512-BF16) but changes the numbers, so
     ``"auto"`` keeps CPU fits in fp32 (and reproducible against fp32 results);
     fp16 has no fast CPU kernels and computes in fp32 there. ``"bf16"`` on a
@@ -376,7 +376,7 @@ def _autocast(device, precision):
         if not cpu_has_fast_bf16():
             warnings.warn("precision='bf16' on a CPU without bf16 matrix units (Intel AMX or "
                           "AVX512-BF16): torch emulates bf16 there, and a training step is "
-                          "~15x slower than in fp32. Use precision='auto' (fp32 on CPU).",
+                          "about 16x slower than in fp32. Use precision='auto' (fp32 on CPU).",
                           UserWarning, stacklevel=3)
         return torch.autocast("cpu", dtype=torch.bfloat16), False
     if device_type != "cuda" or precision == "fp32":

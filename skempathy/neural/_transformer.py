@@ -51,9 +51,9 @@ COMMON_PARAMS_DOC = """model : str or path-like, default="all-MiniLM-L6-v2"
         ``"auto"`` picks cuda, then mps, then cpu.
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
         Autocast on CUDA (``"auto"``: bf16 where supported, else fp16). On
-        CPU, ``"bf16"`` autocasts too: 2-3x faster fine-tuning on CPUs with
+        CPU, ``"bf16"`` autocasts too: about 3x faster fine-tuning on CPUs with
         bf16 matrix units (Intel AMX, AVX512-BF16), slightly different numbers,
-        but ~15x slower on CPUs without them (a warning says so); ``"auto"``
+        but about 16x slower on CPUs without them (a warning says so); ``"auto"``
         and ``"fp16"`` compute in fp32 there.
     warm_start : bool, default=False
         Continue training the fitted weights on the next ``fit`` (a fresh
