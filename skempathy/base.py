@@ -11,7 +11,17 @@ import numpy as np
 
 from ._models import resolve_device, resolve_model
 
-__all__ = ["TextInputMixin", "check_texts", "resolve_device", "resolve_model"]
+__all__ = ["SkempathyVersionWarning", "TextInputMixin", "check_texts", "resolve_device",
+           "resolve_model"]
+
+
+class SkempathyVersionWarning(UserWarning):
+    """A fitted estimator was saved by another skempathy version than the one loading it.
+
+    Like sklearn's ``InconsistentVersionWarning``: the estimator may still work,
+    but nothing guarantees it; refit it with this version, or install the one
+    that saved it.
+    """
 
 
 class TextInputMixin:
@@ -27,6 +37,29 @@ class TextInputMixin:
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+    # A pickle records the skempathy version that wrote it; loading it under
+    # another version warns with both (sklearn does the same for its own).
+    def __getstate__(self):
+        from . import __version__
+
+        state = dict(super().__getstate__())
+        state["_skempathy_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        import warnings
+
+        from . import __version__
+
+        state = dict(state)
+        saved = state.pop("_skempathy_version", None)
+        if saved is not None and saved != __version__:
+            warnings.warn(
+                f"{type(self).__name__} was saved by skempathy {saved} and is loaded by "
+                f"skempathy {__version__}; it may not work as it did. Refit it, or install "
+                f"skempathy=={saved}.", SkempathyVersionWarning, stacklevel=2)
+        super().__setstate__(state)
 
 
 def _column_values(X):

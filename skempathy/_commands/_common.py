@@ -1,6 +1,7 @@
 """Helpers shared by the subcommands: reading tables, atomic writes, model bundles."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -123,6 +124,12 @@ def load_model(path):
     except Exception as exc:
         raise CLIError(f"could not load model {path}: {type(exc).__name__}: {exc}") from exc
     if isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT:
+        from .. import __version__
+
+        saved = obj.get("skempathy_version")
+        if saved is not None and saved != __version__:
+            print(f"skempathy: warning: {path} was saved by skempathy {saved}; this is "
+                  f"skempathy {__version__}", file=sys.stderr)
         return obj
     if hasattr(obj, "predict"):
         from sklearn.base import is_classifier

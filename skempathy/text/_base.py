@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._models import model_identity, resolve_device, resolve_model
+from .._models import (PRECISIONS, apply_precision, embedded_name, model_identity,
+                       resolve_device, resolve_model, resolve_precision)
 from ..base import TextInputMixin, check_texts, text_column_name
 from ..utils._progress import show_progress
 from ._cache import EmbeddingCache, get_shared_model, settings_key
@@ -58,6 +59,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         "cache": [None, "boolean", StrOptions({"memory"}), str, os.PathLike,
                   HasMethods(["cache"])],
         "show_progress": ["boolean", StrOptions({"auto"})],
+        "precision": [StrOptions(set(PRECISIONS))],
     }
 
     # -- sklearn API -------------------------------------------------------
@@ -81,8 +83,9 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         self._set_input_names(X)
         self.model_path_ = resolve_model(self.model)
         self.device_ = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, self.device_)
         self._model = None
-        self.model_identity_ = model_identity(self.model_path_)
+        self.model_identity_ = self._identity()
         model = self._get_model()
         self.embedding_dim_ = int(self._embedding_dim(model))
         self._n_features_out = self.embedding_dim_
@@ -146,16 +149,31 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
+    def _identity(self):
+        # embedded checkpoints by name: the same wherever the environment lives
+        return model_identity(self.model if embedded_name(self.model) else self.model_path_)
+
     def _get_model(self):
         model = getattr(self, "_model", None)
         if model is None:
             device = self.device_
             if self.device == "auto":
                 device = resolve_device("auto")  # may differ after unpickling elsewhere
-            current = model_identity(self.model_path_)
-            key = (type(self).__name__, self.model_path_, current, device, self._load_settings())
+            if embedded_name(self.model):
+                # resolved again where the artifact is loaded (another venv, another path)
+                self.model_path_ = resolve_model(self.model)
+            precision = resolve_precision(self.precision, device)
+            self.precision_ = precision
+            current = self._identity()
+            key = (type(self).__name__, self.model_path_, current, device,
+                   self._load_settings(), precision)
+
+            def load():
+                loaded = self._load_model(self.model_path_, device)
+                return self._apply_precision(loaded, precision, device)
+
             try:
-                model = get_shared_model(key, lambda: self._load_model(self.model_path_, device))
+                model = get_shared_model(key, load)
             except (OSError, ValueError) as exc:
                 raise OSError(
                     f"{type(self).__name__}: could not load model {self.model!r} "
@@ -175,11 +193,17 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         """Constructor settings applied to the loaded model object (part of its share key)."""
         return None
 
+    def _apply_precision(self, model, precision, device):
+        return apply_precision(model, precision, device)
+
     def _cache_key(self, model):
+        settings = self._output_settings(model)
+        if self.precision_ != "fp32":  # fp32 keys stay those of earlier versions
+            settings["precision"] = self.precision_
         return settings_key(
             estimator=type(self).__name__,
-            model=model_identity(self.model_path_),
-            **self._output_settings(model),
+            model=self._identity(),
+            **settings,
         )
 
     def _progress(self, n_texts):

@@ -40,17 +40,31 @@ class SentenceEmbedder(_BaseEmbedder):
     show_progress : bool or "auto", default="auto"
         Show a tqdm bar while encoding; ``"auto"`` shows it for 256+ texts on
         an interactive terminal.
+    precision : {"fp32", "bf16", "int8", "auto"}, default="fp32"
+        Inference precision of the encoder. ``"bf16"``: bf16 weights, about 3x
+        faster than fp32 on CPUs with bf16 matrix units (Intel AMX,
+        AVX512-BF16) and on recent GPUs, at a mean cosine to fp32 above
+        0.9999; emulated, and slow, on other CPUs. ``"int8"``: dynamic int8
+        quantization of the linear layers (CPU only), about 2x faster on any
+        CPU at a mean cosine of 0.977 to fp32 (MiniLM). ``"auto"``: bf16 where
+        it is fast (CUDA with bf16 support, CPUs with bf16 units), else fp32.
+        Part of the embedding cache key.
 
     Attributes
     ----------
     model_path_ : str
-        The resolved checkpoint location.
+        The resolved checkpoint location (embedded names are resolved again
+        wherever a pickled embedder is loaded).
     device_ : str
         The device the model runs on.
+    precision_ : str
+        The precision ``precision`` resolved to: ``"fp32"``, ``"bf16"`` or
+        ``"int8"``.
     embedding_dim_ : int
         Number of output features.
     model_identity_ : str
-        Identity of the weights at fit time (path, file sizes and times).
+        Identity of the weights at fit time: name and package version for the
+        embedded checkpoints, else path, file sizes and times.
     n_features_in_ : int
         Always 1 (one text column).
     feature_names_in_ : ndarray of shape (1,)
@@ -63,9 +77,11 @@ class SentenceEmbedder(_BaseEmbedder):
 
     Notes
     -----
-    Pickles do not contain the torch model: a fitted embedder is reloaded from
-    ``model_path_`` on its first ``transform`` after unpickling (a warning is
-    raised if the weights there changed since ``fit``).
+    Pickles do not contain the torch model: a fitted embedder is reloaded on
+    its first ``transform`` after unpickling, by name for the embedded
+    checkpoints (so an artifact works in another environment at another path)
+    and from ``model_path_`` otherwise (a warning is raised if the weights
+    there changed since ``fit``).
 
     Examples
     --------
@@ -87,6 +103,7 @@ class SentenceEmbedder(_BaseEmbedder):
         max_length=None,
         cache=None,
         show_progress="auto",
+        precision="fp32",
     ):
         self.model = model
         self.batch_size = batch_size
@@ -95,6 +112,7 @@ class SentenceEmbedder(_BaseEmbedder):
         self.max_length = max_length
         self.cache = cache
         self.show_progress = show_progress
+        self.precision = precision
 
     def _load_settings(self):
         return self.max_length

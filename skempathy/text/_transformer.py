@@ -5,6 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
+from .._models import apply_precision
 from ._base import _BaseEmbedder
 
 __all__ = ["TransformerEmbedder"]
@@ -48,6 +49,8 @@ class TransformerEmbedder(_BaseEmbedder):
         See :class:`SentenceEmbedder`.
     show_progress : bool or "auto", default="auto"
         Show a tqdm bar over batches.
+    precision : {"fp32", "bf16", "int8", "auto"}, default="fp32"
+        Inference precision; see :class:`SentenceEmbedder`.
 
     Attributes
     ----------
@@ -55,6 +58,8 @@ class TransformerEmbedder(_BaseEmbedder):
         The resolved checkpoint location.
     device_ : str
         The device the model runs on.
+    precision_ : str
+        The precision ``precision`` resolved to.
     embedding_dim_ : int
         Hidden size of the model (number of output features).
     model_identity_ : str
@@ -94,6 +99,7 @@ class TransformerEmbedder(_BaseEmbedder):
         normalize=False,
         cache=None,
         show_progress="auto",
+        precision="fp32",
     ):
         self.model = model
         self.pooling = pooling
@@ -104,6 +110,10 @@ class TransformerEmbedder(_BaseEmbedder):
         self.normalize = normalize
         self.cache = cache
         self.show_progress = show_progress
+        self.precision = precision
+
+    def _apply_precision(self, model, precision, device):
+        return dict(model, model=apply_precision(model["model"], precision, device))
 
     def _layer_list(self, n_layers=None):
         """The layer indices (``n_layers`` counts the embedding output too), or "all"."""
@@ -180,6 +190,7 @@ class TransformerEmbedder(_BaseEmbedder):
                     hidden = torch.stack(list(picked)).mean(0)
                 else:
                     hidden = result.last_hidden_state
+                hidden = hidden.float()  # pool in fp32 whatever the weights' precision
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 if self.pooling == "cls":
                     pooled = hidden[:, 0]
