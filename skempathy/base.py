@@ -122,8 +122,13 @@ def check_texts(X, *, allow_empty=False, estimator=None):
     TypeError
         If an entry is not a string (numbers, bytes, ...).
     ValueError
-        If the input is not one column, is empty, or holds missing (NaN/None) or
-        empty texts.
+        If the input is not one column, is empty, or holds missing (NaN/None),
+        empty or invalid Unicode (lone surrogate) texts.
+
+    Warns
+    -----
+    UserWarning
+        When texts have no letter or digit (emoji or punctuation only).
 
     Examples
     --------
@@ -151,7 +156,23 @@ def check_texts(X, *, allow_empty=False, estimator=None):
             )
         if not allow_empty and not value.strip():
             raise ValueError(f"{who}Text at position {i} is empty.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: tokenizers and caches fail on it
+            raise ValueError(
+                f"{who}Text at position {i} is not valid Unicode: character "
+                f"{exc.object[exc.start]!r} at offset {exc.start} is a lone surrogate (decode "
+                "the input with errors='replace' or fix its encoding)."
+            ) from None
         texts.append(value)
+    unreadable = [i for i, text in enumerate(texts) if not any(ch.isalnum() for ch in text)]
+    if unreadable:
+        import warnings
+
+        warnings.warn(
+            f"{who}{len(unreadable)} text(s) have no letter or digit (first at position "
+            f"{unreadable[0]}), e.g. emoji or punctuation only: most encoders read them as "
+            "unknown tokens, so they get nearly the same embedding.", UserWarning, stacklevel=2)
     return texts
 
 

@@ -8,9 +8,11 @@ file only maps names to module paths and imports the chosen one lazily, so
 Every subcommand takes ``--quiet`` (no progress bars, no messages on standard
 error); progress bars are drawn only on a terminal anyway.
 
-Errors (missing file or column, empty input, unreadable model, ...) are
-reported as one line ``skempathy <command>: error: <message>`` with exit status
-1; set ``SKEMPATHY_DEBUG=1`` to see the traceback instead.
+Outputs are checked for writability before any work; SIGTERM is handled like
+Ctrl-C (exit status 143, temporary files removed). Errors (missing file or
+column, empty input, unreadable model, ...) are reported as one line
+``skempathy <command>: error: <message>`` with exit status 1; set
+``SKEMPATHY_DEBUG=1`` to see the traceback instead.
 """
 
 import argparse
@@ -48,6 +50,29 @@ def _import_command(name):
 def _summary(module):
     doc = (module.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup (``finally``) runs."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def add_common_arguments(parser):
@@ -104,8 +129,11 @@ def main(argv=None):
         silence_library_progress_bars()
     quiet = progress_disabled() if args.quiet else contextlib.nullcontext()
     try:
-        with quiet:
+        with quiet, _sigterm_as_interrupt():
             return int(args._module.run(args) or 0)
+    except _Terminated:
+        print(f"skempathy {args.command}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"skempathy {args.command}: interrupted", file=sys.stderr)
         return 130

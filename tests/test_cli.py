@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import joblib
@@ -148,6 +149,12 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
                                atol=1e-5)
     track2 = joblib.load(out / "track2_emotion.joblib")
     assert emo == list(track2["estimator"].predict(test.data))
+    # the manifest is written last and lists the run's files; nothing is left behind
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir()
+                                               if p.name != "manifest.json")
+    assert len(manifest["run_id"]) == 32
+    assert [p.name for p in tmp_path.iterdir()] == ["wassa"]   # no staging folder, no .tmp
     # outputs get the usual permissions (written to a temporary file, then renamed)
     mask = os.umask(0)
     os.umask(mask)
@@ -220,3 +227,79 @@ def test_predict_quiet_and_redirected_output_has_no_bars(emotion_model, tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""   # quiet: no message, no bar
     assert len(pd.read_csv(out)) == 2
+
+
+def test_unwritable_outputs_fail_before_any_work(emotion_model, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    if os.access(locked, os.W_OK):   # root ignores permissions: use a path under a file
+        locked = tmp_path / "a_file"
+        locked.write_text("x")
+    started = time.perf_counter()
+    assert main(["wassa", "--out", str(locked / "out"), "--quiet"]) == 1
+    assert main(["train", "--task", "emotion", "--out", str(locked / "m.joblib"),
+                 "--quiet"]) == 1
+    assert main(["predict", str(emotion_model), "--input", str(emotion_model),
+                 "--output", str(locked / "p.csv"), "--quiet"]) == 1
+    assert time.perf_counter() - started < 20   # no encoding or fitting happened
+    err = capsys.readouterr().err
+    assert err.count("error: cannot write to") == 3
+
+
+def test_sigterm_is_handled_like_ctrl_c_and_keeps_the_previous_run(tmp_path):
+    import signal
+
+    out = tmp_path / "wassa"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"files": ["old.tsv"]}')
+    (out / "old.tsv").write_text("previous run")
+    # the embedded MiniLM: encoding the 2655 essays takes well over the 8 s below
+    proc = subprocess.Popen([sys.executable, "-m", "skempathy.cli", "wassa", "--out", str(out),
+                             "--quiet"], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    time.sleep(8)   # loading and encoding
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "old.tsv"]
+    assert [p.name for p in tmp_path.iterdir()] == ["wassa"]
+
+
+def test_clear_errors_on_bad_inputs(emotion_model, tmp_path, capsys):
+    from sklearn.linear_model import Ridge
+
+    from skempathy.base import check_texts
+    from skempathy.neural import TransformerClassifier
+
+    with pytest.raises(ValueError, match="position 1 is not valid Unicode.*lone surrogate"):
+        check_texts(["fine", "broken \ud83d text"])
+    with pytest.warns(UserWarning, match="1 text\\(s\\) have no letter or digit"):
+        check_texts(["ok", "\U0001F622\U0001F622"])
+    with pytest.raises(ValueError, match="1 missing label.*position 1"):
+        TransformerClassifier(max_epochs=1).fit(["a b", "c d", "e f"],
+                                                pd.Series(["x", np.nan, "y"]))
+    # a regressor bundle labelled as an emotion model
+    X, y = load_wassa("dev", target="empathy", return_X_y=True)
+    columns = ["iri_empathic_concern", "iri_personal_distress"]
+    bundle = {"format": "skempathy-model/1", "estimator": Ridge().fit(X[columns], y),
+              "task": "emotion", "targets": ["emotion"], "columns": columns,
+              "text_column": "essay", "skempathy_version": "0.0.1"}
+    joblib.dump(bundle, tmp_path / "wrong.joblib")
+    X.head(3).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["predict", str(tmp_path / "wrong.joblib"), "--input",
+                 str(tmp_path / "in.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "saved by skempathy 0.0.1" in err
+    assert "labelled as an emotion model but holds a Ridge" in err
+    # a foreign model's error never echoes an essay
+    bundle.update(task="empathy", targets=["empathy"], columns=["essay"],
+                  estimator=Ridge().fit(np.zeros((2, 1)), [0, 1]))
+    joblib.dump(bundle, tmp_path / "foreign.joblib")
+    assert main(["predict", str(tmp_path / "foreign.joblib"), "--input",
+                 str(tmp_path / "in.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "could not predict on this input" in err
+    assert X["essay"].iloc[0][:30] not in err

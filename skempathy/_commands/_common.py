@@ -1,5 +1,6 @@
 """Helpers shared by the subcommands: reading tables, atomic writes, model bundles."""
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -58,6 +59,64 @@ def read_table(path):
     if len(frame) == 0:
         raise CLIError(f"input file has no rows: {path}")
     return frame
+
+
+def check_writable(path, *, folder=False):
+    """Fail at once, before any work, if ``path`` (a file, or a ``folder``) cannot be written.
+
+    Creates the missing parent folders, as the final write would, and writes
+    and removes a probe file where the output will go.
+    """
+    path = Path(path)
+    target = path if folder else path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise CLIError(f"output folder {path} exists and is not a folder")
+    if not folder and path.is_dir():
+        raise CLIError(f"output file {path} is a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".skempathy-write-check-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise CLIError(f"cannot write to {target}: {exc.strerror or exc}") from None
+
+
+MANIFEST = "manifest.json"
+
+
+@contextlib.contextmanager
+def staged_output(folder):
+    """Write a run's files into a staging folder, then publish them into ``folder``.
+
+    The files move into ``folder`` only when the block succeeds, each by an
+    atomic rename, after the previous run's manifest is removed; a new
+    ``manifest.json`` (run id, skempathy version, files) is written last. A
+    folder without a manifest holds an incomplete run. On an error or an
+    interrupt (Ctrl-C, SIGTERM) the staging folder is deleted and ``folder``
+    keeps the previous run untouched.
+    """
+    import json
+    import shutil
+    import uuid
+
+    from .. import __version__
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.staging-"))
+    try:
+        yield staging
+        names = sorted(p.name for p in staging.iterdir())
+        (folder / MANIFEST).unlink(missing_ok=True)
+        for name in names:
+            os.replace(staging / name, folder / name)
+        manifest = {"run_id": uuid.uuid4().hex, "skempathy_version": __version__,
+                    "files": names}
+        write_atomic(folder / MANIFEST,
+                     lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_atomic(path, write):
@@ -165,8 +224,21 @@ def predictions_frame(bundle, X):
     import numpy as np
     import pandas as pd
 
+    from sklearn.base import is_classifier
+
     est = bundle["estimator"]
-    pred = est.predict(X)
+    if bundle.get("task") == "emotion" and not is_classifier(est):
+        raise CLIError(f"the model is labelled as an emotion model but holds a "
+                       f"{type(est).__name__}, which is not a classifier")
+    try:
+        pred = est.predict(X)
+    except CLIError:
+        raise
+    except Exception as exc:
+        # never echo the input: a foreign model's message may quote an essay
+        raise CLIError(f"the model could not predict on this input ({type(exc).__name__} in "
+                       f"{type(est).__name__}.predict); is it a skempathy model trained on "
+                       "these columns?") from exc
     targets = bundle.get("targets")
     if isinstance(pred, pd.DataFrame):
         out = pred.reset_index(drop=True)

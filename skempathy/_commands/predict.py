@@ -3,7 +3,8 @@
 import sys
 
 from ..cli import CLIError
-from ._common import load_model, predictions_frame, read_table, required_columns, write_table
+from ._common import (check_writable, load_model, predictions_frame, read_table,
+                      required_columns, write_table)
 
 
 def add_arguments(parser):
@@ -17,6 +18,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.output is not None:
+        check_writable(args.output)
     bundle = load_model(args.model)
     frame = read_table(args.input)
     text_column = bundle.get("text_column") or "essay"

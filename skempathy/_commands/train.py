@@ -1,6 +1,6 @@
 """Train one WASSA pipeline (task x head x features) on the bundled train split."""
 
-from ._common import parse_task, print_table, save_model
+from ._common import check_writable, parse_task, print_table, save_model
 
 _FEATURES = ("text", "demographic", "personality", "iri")
 
@@ -38,6 +38,7 @@ def run(args):
     from ..text import SentenceEmbedder
 
     task = parse_task(args.task)
+    check_writable(args.out)
     embedder = SentenceEmbedder(args.model, device=args.device, cache=args.cache,
                                 show_progress=False if args.quiet else "auto")
     pipe = make_wassa_pipeline(task, head=args.head, features=args.features, embedder=embedder)

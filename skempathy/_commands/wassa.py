@@ -5,7 +5,8 @@ import time
 from pathlib import Path
 
 from ..utils._progress import progress_bar
-from ._common import print_table, save_model, write_atomic
+from ._common import (check_writable, print_table, save_model, staged_output,
+                      write_atomic)
 
 # Published WASSA 2021 results as reported in the system papers: dev scores
 # (comparable with ours) and the official test leaderboard (test gold labels
@@ -113,6 +114,7 @@ def run(args):
     recipe = get_recipe(args.recipe)
     params = dict(args.params)
     out = Path(args.out)
+    check_writable(out, folder=True)   # before any work, not after a long fit
     show = not args.quiet
     started = time.perf_counter()
 
@@ -129,7 +131,6 @@ def run(args):
         track1 = recipe["track1"](embedder=embedder)
         track2 = recipe["track2"](embedder=embedder)
         _apply_params([track1, track2], params)
-    out.mkdir(parents=True, exist_ok=True)
     stages = progress_bar(total=4, desc="skempathy wassa", unit="stage", enabled=show,
                           position=0)
 
@@ -173,35 +174,37 @@ def run(args):
     stages.update()
     stages.close()
 
-    def write_emp(tmp):
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for empathy, distress in emp_dis:
-                fh.write(f"{empathy:.6f}\t{distress:.6f}\n")
+    with staged_output(out) as staging:
+        def write_emp(tmp):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for empathy, distress in emp_dis:
+                    fh.write(f"{empathy:.6f}\t{distress:.6f}\n")
 
-    def write_emo(tmp):
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for label in emotions:
-                fh.write(f"{label}\n")
+        def write_emo(tmp):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for label in emotions:
+                    fh.write(f"{label}\n")
 
-    write_atomic(out / "predictions_EMP.tsv", write_emp)
-    write_atomic(out / "predictions_EMO.tsv", write_emo)
-    saved = dict(features=["text", "demographic", "personality", "iri"],
-                 columns=list(train.data.columns))
-    if "joint" in recipe:
-        save_model(joint, out / "joint_emotion_empathy_distress.joblib",
-                   task=[TRACK2_TASK] + TRACK1_TASK, head=_describe(joint), scores=scores, **saved)
-    else:
-        save_model(track1, out / "track1_empathy_distress.joblib", task=TRACK1_TASK,
-                   head=_describe(track1), **saved,
-                   scores={k: scores[k] for k in ("empathy_pearson", "distress_pearson",
-                                                  "average_pearson")})
-        save_model(track2, out / "track2_emotion.joblib", task=TRACK2_TASK,
-                   head=_describe(track2), **saved,
-                   scores={k: v for k, v in scores.items() if "pearson" not in k})
-    summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
-               "seconds": round(time.perf_counter() - started, 1)}
-    write_atomic(out / "dev_scores.json",
-                 lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
+        write_atomic(staging / "predictions_EMP.tsv", write_emp)
+        write_atomic(staging / "predictions_EMO.tsv", write_emo)
+        saved = dict(features=["text", "demographic", "personality", "iri"],
+                     columns=list(train.data.columns))
+        if "joint" in recipe:
+            save_model(joint, staging / "joint_emotion_empathy_distress.joblib",
+                       task=[TRACK2_TASK] + TRACK1_TASK, head=_describe(joint), scores=scores,
+                       **saved)
+        else:
+            save_model(track1, staging / "track1_empathy_distress.joblib", task=TRACK1_TASK,
+                       head=_describe(track1), **saved,
+                       scores={k: scores[k] for k in ("empathy_pearson", "distress_pearson",
+                                                      "average_pearson")})
+            save_model(track2, staging / "track2_emotion.joblib", task=TRACK2_TASK,
+                       head=_describe(track2), **saved,
+                       scores={k: v for k, v in scores.items() if "pearson" not in k})
+        summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
+                   "seconds": round(time.perf_counter() - started, 1)}
+        write_atomic(staging / "dev_scores.json",
+                     lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
 
     print(f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {model}, trained on "
           f"{len(train.data)} train essays, scored on {len(dev.data)} dev essays)\n")

@@ -168,6 +168,9 @@ def run(args):
     baseline = args.baseline or names[0]
     if baseline not in names:
         return _fail(f"--baseline {baseline!r} is not one of --models {names}")
+    from .._commands._common import check_writable
+
+    check_writable(args.out, folder=True)   # before any fit, not after
     try:
         models = build_models(names, targets, features=features, encoder=args.encoder,
                               cache=args.cache, random_state=args.random_state)

@@ -16,6 +16,13 @@ def _who(est):
     return getattr(est, "_who", None) or type(est).__name__
 
 
+def _missing(values):
+    """Boolean mask of NaN/None entries of a 1-D array of any dtype."""
+    import pandas as pd
+
+    return np.asarray(pd.isna(pd.Series(values, dtype=object)), dtype=bool)
+
+
 def is_multilabel(y):
     y = _y_array(y)
     return y.ndim == 2 and y.shape[1] > 1 and type_of_target(y) == "multilabel-indicator"
@@ -45,6 +52,12 @@ def encode_classification(est, y, *, fit, name="y"):
             np.float32
         )
     y_arr = column_or_1d(y_arr, warn=True)
+    missing = _missing(y_arr)
+    if missing.any():
+        raise ValueError(
+            f"{who}: {name} has {int(missing.sum())} missing label(s) (NaN/None), the first "
+            f"at position {int(np.argmax(missing))}; drop those rows or fill them in."
+        )
     check_classification_targets(y_arr)
     if fit:
         classes = np.unique(y_arr)
