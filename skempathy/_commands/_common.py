@@ -64,18 +64,23 @@ def read_table(path):
 def check_writable(path, *, folder=False):
     """Fail at once, before any work, if ``path`` (a file, or a ``folder``) cannot be written.
 
-    Creates the missing parent folders, as the final write would, and writes
-    and removes a probe file where the output will go.
+    Writes and removes a probe file in the nearest folder that exists on the
+    way to the output (nothing is created: a run that fails later on bad
+    arguments leaves no empty folder behind).
     """
-    path = Path(path)
+    path = Path(path).absolute()
     target = path if folder else path.parent
     if folder and path.exists() and not path.is_dir():
         raise CLIError(f"output folder {path} exists and is not a folder")
     if not folder and path.is_dir():
         raise CLIError(f"output file {path} is a folder")
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=target, prefix=".skempathy-write-check-")
+        if not existing.is_dir():
+            raise NotADirectoryError(20, f"{existing} is not a folder")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".skempathy-write-check-")
         os.close(fd)
         os.remove(probe)
     except OSError as exc:
