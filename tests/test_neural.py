@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -662,3 +663,49 @@ def test_minilm_fine_tuning_learns_empathy_and_distress():
     pred = reg.predict(dev["essay"])
     r = [np.corrcoef(pred[:, j], dev[col])[0, 1] for j, col in enumerate(["empathy", "distress"])]
     assert min(r) > 0.2, r
+
+
+# ------------------------------------------------------------ Hugging Face folders
+
+
+@pytest.mark.parametrize("kind", ["classifier", "multitask"])
+def test_save_pretrained_folder_round_trip(kind, tiny_bert_path, tmp_path):
+    import transformers
+
+    from skempathy.neural import MultiTaskTransformer, TransformerClassifier
+
+    frame = load_wassa("train").frame.iloc[:60]
+    if kind == "classifier":
+        est = TransformerClassifier(tiny_bert_path, max_epochs=1, max_length=48, random_state=0)
+        X, y = frame["essay"], frame["emotion"]
+    else:
+        est = MultiTaskTransformer(tiny_bert_path, max_epochs=1, max_length=48, random_state=0,
+                                   extra_features=["age", "iri_empathic_concern"])
+        X, y = frame[["essay", "age", "iri_empathic_concern"]], frame[["emotion", "empathy"]]
+    est.fit(X, y)
+    folder = tmp_path / "model"
+    est.save_pretrained(folder, metrics={"macro_f1": 0.5}, training_data=["WASSA 2021"])
+    names = {p.name for p in folder.iterdir()}
+    assert {"config.json", "model.safetensors", "skempathy_heads.safetensors",
+            "skempathy.json", "README.md", "tokenizer_config.json"} <= names
+    assert not any(name.endswith((".pkl", ".joblib", ".bin")) for name in names)
+    # the encoder is a plain transformers checkpoint with the fine-tuned weights
+    encoder = transformers.AutoModel.from_pretrained(folder)
+    for name, tensor in encoder.state_dict().items():
+        np.testing.assert_array_equal(tensor.numpy(),
+                                      est.model_.encoder.state_dict()[name].cpu().numpy())
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: skempathy\npipeline_tag: text-classification")
+    assert "| macro_f1 | 0.5000 |" in card and "- WASSA 2021" in card
+    assert json.loads((folder / "skempathy.json").read_text())["class"] == type(est).__name__
+    loaded = type(est).from_pretrained(folder)
+    if kind == "classifier":
+        np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+        np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), atol=1e-6)
+    else:
+        pd.testing.assert_frame_equal(loaded.predict(X), est.predict(X))
+    with pytest.raises(TypeError, match=f"holds a {type(est).__name__}"):
+        (MultiTaskTransformer if kind == "classifier" else TransformerClassifier
+         ).from_pretrained(folder)
+    with pytest.raises(FileNotFoundError, match="not a skempathy folder"):
+        TransformerClassifier.from_pretrained(tmp_path)

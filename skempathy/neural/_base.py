@@ -409,6 +409,91 @@ class _BaseTransformerEstimator(BaseEstimator):
         )
         return self._predict_ids(ids, extra, forward=forward)
 
+    # ------------------------------------------------------- Hugging Face folders
+    def save_pretrained(self, save_directory, *, metrics=None, training_data=None,
+                        intended_use=None):
+        """Save the fitted estimator as a Hugging Face folder, with a model card.
+
+        The encoder (``config.json``, ``model.safetensors``, tokenizer files)
+        loads with ``transformers.AutoModel.from_pretrained``; the task heads
+        go to ``skempathy_heads.safetensors`` and the parameters and fitted
+        state to ``skempathy.json`` (no pickle); ``README.md`` is a model card
+        with the Hugging Face metadata header.
+
+        Parameters
+        ----------
+        save_directory : str or path-like
+            Folder to write (created if missing; files in it are replaced).
+        metrics : dict of str -> float, default=None
+            Scores to put in the model card (e.g. ``wassa_evaluate``'s dict).
+        training_data : list of str, default=None
+            Names of the training data sets, for the card's metadata.
+        intended_use : str, default=None
+            Replaces the card's generic "Intended use" paragraph.
+
+        Returns
+        -------
+        path : str
+            The folder.
+        """
+        from ._pretrained import save_pretrained
+
+        return save_pretrained(self, save_directory, metrics=metrics,
+                               training_data=training_data, intended_use=intended_use)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_directory, *, device="auto"):
+        """Load an estimator saved with :meth:`save_pretrained`.
+
+        Parameters
+        ----------
+        pretrained_directory : str or path-like
+            The folder.
+        device : str, default="auto"
+            Where the model runs (``"auto"``: cuda, then mps, then cpu).
+
+        Returns
+        -------
+        estimator : fitted estimator of this class
+        """
+        from ._pretrained import load_pretrained
+
+        return load_pretrained(cls, pretrained_directory, device=device)
+
+    def push_to_hub(self, repo_id, *, token=None, private=None, metrics=None,
+                    training_data=None, commit_message="Upload skempathy model"):
+        """Save with :meth:`save_pretrained` and upload the folder to the Hugging Face Hub.
+
+        A thin pass-through to ``huggingface_hub.HfApi.upload_folder`` (needs
+        network access and a token).
+
+        Parameters
+        ----------
+        repo_id : str
+            ``"user/name"`` of the model repository (created if missing).
+        token : str, default=None
+            Hub token (default: the one ``huggingface-cli login`` stored).
+        private : bool, default=None
+            Visibility of a newly created repository.
+        metrics, training_data
+            Passed to :meth:`save_pretrained`.
+        commit_message : str, default="Upload skempathy model"
+
+        Returns
+        -------
+        commit : huggingface_hub.CommitInfo
+        """
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, metrics=metrics, training_data=training_data)
+            return api.upload_folder(repo_id=repo_id, folder_path=folder,
+                                     commit_message=commit_message)
+
     # ---------------------------------------------------------------- pickling
     def __getstate__(self):
         state = dict(super().__getstate__())

@@ -1,0 +1,197 @@
+"""Hugging Face folders for the fine-tuned estimators: save_pretrained / from_pretrained.
+
+A folder holds what the Hugging Face world reads and what skempathy needs to
+answer exactly as the fitted estimator did:
+
+- ``config.json`` + ``model.safetensors`` and the tokenizer files: the encoder,
+  loadable with ``transformers.AutoModel.from_pretrained(folder)``;
+- ``skempathy_heads.safetensors``: the task heads (every weight outside the encoder);
+- ``skempathy.json``: the estimator class, the skempathy version, the
+  constructor parameters and the fitted state (labels, target scaling, history),
+  as JSON: no pickle, so loading a folder runs no code from it;
+- ``README.md``: a model card with the Hugging Face metadata header.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+HEADS_FILE = "skempathy_heads.safetensors"
+STATE_FILE = "skempathy.json"
+FORMAT = "skempathy-pretrained/1"
+# Fitted state that the folder stores in other files, or that is rebuilt on load.
+_NOT_IN_JSON = {"_packed_model", "_skempathy_version", "model_", "tokenizer_", "_cw"}
+_HUB_NAMES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+              "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2"}
+
+
+def _to_json(value, where):
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": _to_json(value.tolist(), where), "dtype": value.dtype.str
+                if value.dtype != object else "object"}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v, where) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{where}: dict keys must be strings to be saved")
+        return {k: _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"{where} is a {type(value).__name__}, which save_pretrained cannot store "
+                    "as JSON; use a name or a plain value (or pickle the estimator instead)")
+
+
+def _from_json(value):
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            data = _from_json(value["__ndarray__"])
+            return np.asarray(data, dtype=object if value["dtype"] == "object" else value["dtype"])
+        if "__tuple__" in value:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+def _model_card(est, *, metrics, training_data, intended_use):
+    from sklearn.base import is_classifier, is_regressor
+
+    from .. import __version__
+
+    base = est.model if isinstance(est.model, str) else os.fspath(est.model)
+    from .._models import embedded_name
+
+    base = _HUB_NAMES.get(embedded_name(base), base)
+    kind = type(est).__name__
+    if kind == "FineTunedEmbedder":
+        tag = "feature-extraction"
+    else:
+        tag = "text-classification"
+    lines = ["---", "library_name: skempathy", f"pipeline_tag: {tag}",
+             "tags:", "- skempathy", "- scikit-learn", "- empathy", "- emotion"]
+    if not os.path.isabs(base) and not os.path.exists(base):
+        lines.append(f"base_model: {base}")
+    if training_data:
+        lines.append("datasets:")
+        lines += [f"- {name}" for name in training_data]
+    if metrics:
+        lines.append("metrics:")
+        lines += [f"- {name}" for name in metrics]
+    lines += ["---", "", f"# {kind} fine-tuned with skempathy", ""]
+    task = ("classification" if is_classifier(est) else
+            "regression" if is_regressor(est) else "several tasks or embeddings")
+    lines += [f"A `skempathy.neural.{kind}` ({task}) fine-tuned from `{base}` with skempathy "
+              f"{__version__}. The encoder loads with `transformers.AutoModel`; the task heads "
+              f"and the fitted state are in `{HEADS_FILE}` and `{STATE_FILE}`.", ""]
+    labels = getattr(est, "classes_", None)
+    if labels is not None:
+        shown = {k: list(map(str, v)) for k, v in labels.items()} if isinstance(labels, dict) \
+            else list(map(str, labels))
+        lines += [f"Labels: `{shown}`.", ""]
+    lines += ["## Intended use", "", intended_use or (
+        "Research on empathy, distress and emotion in text, and applications built on it, "
+        "on texts like the training data (English essays or messages). Predictions are "
+        "estimates, not a judgement of a person."), ""]
+    lines += ["## Training data", "",
+              ", ".join(training_data) if training_data else "Not recorded by the trainer.", ""]
+    lines += ["## Metrics", ""]
+    if metrics:
+        lines += ["| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {value:.4f} |" if isinstance(value, float) else
+                  f"| {name} | {value} |" for name, value in metrics.items()]
+    else:
+        lines.append("Not recorded by the trainer.")
+    lines += ["", "## Limitations", "",
+              "Fine-tuned on a small corpus; scores transfer poorly to other domains, languages "
+              "and writers unlike the training set. Empathy and distress ratings are "
+              "self-reports of the writers, so the model predicts how a writer rated themself. "
+              "Check errors per demographic group before use (`skempathy.report.slice_report`).",
+              "", "## How to load", "", "```python",
+              f"from skempathy.neural import {kind}", "",
+              f'model = {kind}.from_pretrained("path/to/this/folder")',
+              'model.predict(["I feel so sorry for the families who lost their homes."])',
+              "```", ""]
+    return "\n".join(lines)
+
+
+def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
+                    intended_use=None):
+    """Write ``est`` (fitted) as a Hugging Face folder; returns its path."""
+    from safetensors.torch import save_file
+    from sklearn.utils.validation import check_is_fitted
+
+    from .. import __version__
+    from ._training import cpu_state_dict
+
+    check_is_fitted(est)
+    folder = Path(save_directory)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"save_pretrained: {folder} exists and is not a folder")
+    params = _to_json(est.get_params(deep=False), f"{type(est).__name__} parameter")
+    state = {k: v for k, v in est.__dict__.items()
+             if k not in _NOT_IN_JSON and k not in est.get_params(deep=False)}
+    state = _to_json(state, f"{type(est).__name__} fitted attribute")
+    folder.mkdir(parents=True, exist_ok=True)
+    est.model_.encoder.save_pretrained(folder, safe_serialization=True)
+    est.tokenizer_.save_pretrained(folder)
+    heads = {k: v.contiguous() for k, v in cpu_state_dict(est.model_).items()
+             if not k.startswith("encoder.")}
+    save_file(heads, str(folder / HEADS_FILE))
+    manifest = {"format": FORMAT, "class": type(est).__name__, "skempathy_version": __version__,
+                "params": params, "state": state}
+    (folder / STATE_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(
+        _model_card(est, metrics=metrics, training_data=training_data,
+                    intended_use=intended_use), encoding="utf-8")
+    return str(folder)
+
+
+def load_pretrained(cls, directory, *, device="auto"):
+    """Rebuild the estimator saved by :func:`save_pretrained` in ``directory``."""
+    import warnings
+
+    import transformers
+    from safetensors.torch import load_file
+
+    from .. import __version__
+    from .._models import resolve_device
+    from ..base import SkempathyVersionWarning
+    from . import _training as T
+
+    folder = Path(directory)
+    manifest_path = folder / STATE_FILE
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{folder} is not a skempathy folder: no {STATE_FILE} (write "
+                                "one with save_pretrained)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")
+    if manifest["class"] != cls.__name__:
+        raise TypeError(f"{folder} holds a {manifest['class']}; load it with "
+                        f"{manifest['class']}.from_pretrained")
+    if manifest["skempathy_version"] != __version__:
+        warnings.warn(f"{folder} was saved by skempathy {manifest['skempathy_version']} and is "
+                      f"loaded by skempathy {__version__}", SkempathyVersionWarning,
+                      stacklevel=3)
+    est = cls(**_from_json(manifest["params"]))
+    for key, value in _from_json(manifest["state"]).items():
+        setattr(est, key, value)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    encoder = transformers.AutoModel.from_pretrained(folder)
+    module = T.make_transformer_module(encoder, **est._module_config)
+    missing, unexpected = module.load_state_dict(load_file(str(folder / HEADS_FILE)),
+                                                 strict=False)
+    if unexpected or any(not k.startswith("encoder.") for k in missing):
+        raise ValueError(f"{folder / HEADS_FILE} does not match the saved heads "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    est.device_ = resolve_device(device)
+    est.tokenizer_ = tokenizer
+    est.model_ = module.to(est.device_).eval()
+    return est
