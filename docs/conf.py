@@ -77,6 +77,7 @@ API_SECTIONS = [
     ("neural", "Fine-tuned transformer estimators and the published neural methods."),
     ("augment", "Training-data augmentation inside ``fit``."),
     ("ensemble", "Seed ensembles and multi-task voting."),
+    ("io", "Safe persistence with skops."),
     ("recipes", "The recipes behind ``skempathy wassa``."),
     ("model_selection", "Grouped model comparison."),
     ("report", "Plots, slice reports and HTML reports."),

@@ -19,6 +19,7 @@ _submodules = [
     "datasets",
     "dialogue",
     "ensemble",
+    "io",
     "metrics",
     "model_selection",
     "neural",

@@ -303,3 +303,18 @@ def test_clear_errors_on_bad_inputs(emotion_model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "could not predict on this input" in err
     assert X["essay"].iloc[0][:30] not in err
+
+
+def test_safe_skops_bundles_round_trip(tmp_path, tiny_bert_path, capsys):
+    pytest.importorskip("skops")
+    out = tmp_path / "emotion.skops"
+    assert main(["train", "--task", "emotion", "--head", "logreg", "--model", tiny_bert_path,
+                 "--out", str(out), "--quiet"]) == 0
+    assert out.read_bytes()[:2] == b"PK"   # a skops zip, not a pickle
+    texts = tmp_path / "in.csv"
+    load_wassa("dev").data.head(4).to_csv(texts, index=False)
+    for model in (out,):
+        assert main(["predict", str(model), "--input", str(texts),
+                     "--output", str(tmp_path / "p.csv"), "--quiet"]) == 0
+    assert main(["evaluate", str(out), "--split", "dev"]) == 0
+    assert "macro_f1" in capsys.readouterr().out

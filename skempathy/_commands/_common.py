@@ -156,7 +156,8 @@ def write_table(frame, path):
 
 def save_model(estimator, path, *, task, head, features, columns, text_column="essay",
                scores=None):
-    """Dump a fitted pipeline with its metadata (a dict) with joblib, atomically."""
+    """Dump a fitted pipeline with its metadata (a dict), atomically: skops for a ``.skops``
+    path, joblib otherwise."""
     import joblib
 
     from .. import __version__
@@ -173,7 +174,12 @@ def save_model(estimator, path, *, task, head, features, columns, text_column="e
         "dev_scores": scores,
         "skempathy_version": __version__,
     }
-    write_atomic(path, lambda tmp: joblib.dump(bundle, tmp))
+    if Path(path).suffix.lower() == ".skops":   # the safe format: no pickle code on load
+        from ..io import dump
+
+        dump(bundle, path)
+    else:
+        write_atomic(path, lambda tmp: joblib.dump(bundle, tmp))
 
 
 def load_model(path):
@@ -184,7 +190,12 @@ def load_model(path):
     if not path.is_file():
         raise CLIError(f"model file not found: {path}")
     try:
-        obj = joblib.load(path)
+        if path.suffix.lower() == ".skops":
+            from ..io import load
+
+            obj = load(path)
+        else:
+            obj = joblib.load(path)
     except Exception as exc:
         raise CLIError(f"could not load model {path}: {type(exc).__name__}: {exc}") from exc
     if isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT:

@@ -5,7 +5,8 @@ from ._common import load_model, print_table
 
 
 def add_arguments(parser):
-    parser.add_argument("model", metavar="MODEL.joblib", help="model saved by 'skempathy train'")
+    parser.add_argument("model", metavar="MODEL",
+                        help="model saved by 'skempathy train' (.joblib or .skops)")
     parser.add_argument("--split", default="dev", choices=("train", "dev"),
                         help="WASSA split with gold labels (default: dev)")
 

@@ -8,7 +8,8 @@ from ._common import (check_writable, load_model, predictions_frame, read_table,
 
 
 def add_arguments(parser):
-    parser.add_argument("model", metavar="MODEL.joblib", help="model saved by 'skempathy train'")
+    parser.add_argument("model", metavar="MODEL",
+                        help="model saved by 'skempathy train' (.joblib or .skops)")
     parser.add_argument("--input", required=True, metavar="FILE",
                         help="input table (.csv, .tsv or .jsonl)")
     parser.add_argument("--text-column", default=None,

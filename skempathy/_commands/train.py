@@ -13,7 +13,8 @@ def add_arguments(parser):
     parser.add_argument("--head", default="ridge", choices=HEADS, help="head estimator")
     parser.add_argument("--features", nargs="+", default=list(_FEATURES), choices=_FEATURES,
                         metavar="GROUP", help=f"column groups (default: {' '.join(_FEATURES)})")
-    parser.add_argument("--out", required=True, metavar="MODEL.joblib", help="where to save")
+    parser.add_argument("--out", required=True, metavar="MODEL",
+                        help="where to save: MODEL.joblib, or MODEL.skops for the safe format")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence encoder")
     parser.add_argument("--cache", default=None, metavar="DIR", help="on-disk embedding cache")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")

@@ -655,19 +655,26 @@ def predict_loop(model, batches, forward_fn, n_samples, *, device="cpu", precisi
 # Device-independent pickling
 # --------------------------------------------------------------------------------------
 def pack_state_dict(module):
-    """Serialise ``module.state_dict()`` as CPU tensors to bytes (``torch.save``)."""
-    import torch
+    """Serialise ``module.state_dict()`` as CPU tensors to safetensors bytes.
 
-    buffer = io.BytesIO()
-    torch.save(cpu_state_dict(module), buffer)
-    return buffer.getvalue()
+    Safetensors holds tensors only, so loading runs no code (also inside a
+    skops file). Tied weights are stored once per name.
+    """
+    from safetensors.torch import save
+
+    return save({k: v.contiguous().clone() for k, v in cpu_state_dict(module).items()})
 
 
 def unpack_state_dict(data):
-    """Inverse of :func:`pack_state_dict`; always maps to CPU, ``weights_only=True``."""
-    import torch
+    """Inverse of :func:`pack_state_dict`, on CPU; also reads the ``torch.save``
+    bytes of earlier pickles (``weights_only=True``)."""
+    if bytes(data[:2]) == b"PK":  # a torch.save zip archive
+        import torch
 
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    from safetensors.torch import load
+
+    return load(bytes(data))
 
 
 def pack_pretrained(model, tokenizer=None):
