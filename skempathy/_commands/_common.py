@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from ..cli import CLIError
-from ..utils._files import use_default_permissions
+from ..utils._files import write_atomic
 
 MODEL_FORMAT = "skempathy-model/1"
 TASKS = {
@@ -122,21 +122,6 @@ def staged_output(folder):
                      lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_atomic(path, write):
-    """Call ``write(tmp_path)`` then rename onto ``path``: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        use_default_permissions(tmp)  # mkstemp made it owner-only
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def write_table(frame, path):

@@ -2,8 +2,6 @@
 
 import inspect
 import os
-import tempfile
-from pathlib import Path
 
 
 def _skops_io():
@@ -58,17 +56,10 @@ def dump(estimator, path):
     -------
     path : str
     """
+    from ..utils._files import write_atomic
+
     sio = _skops_io()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        sio.dump(estimator, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomic(path, lambda tmp: sio.dump(estimator, tmp))
     return str(path)
 
 

@@ -658,11 +658,12 @@ def pack_state_dict(module):
     """Serialise ``module.state_dict()`` as CPU tensors to safetensors bytes.
 
     Safetensors holds tensors only, so loading runs no code (also inside a
-    skops file). Tied weights are stored once per name.
+    skops file). ``cpu_state_dict`` copies every tensor, so tied weights do not
+    share storage (which safetensors refuses) and are stored once per name.
     """
     from safetensors.torch import save
 
-    return save({k: v.contiguous().clone() for k, v in cpu_state_dict(module).items()})
+    return save({k: v.contiguous() for k, v in cpu_state_dict(module).items()})
 
 
 def unpack_state_dict(data):

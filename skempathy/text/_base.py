@@ -83,8 +83,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         self._set_input_names(X)
         self.model_path_ = resolve_model(self.model)
         self.device_ = resolve_device(self.device)
-        self.precision_ = resolve_precision(self.precision, self.device_)
-        self._model = None
+        self._model = None  # _get_model loads it and sets precision_
         self.model_identity_ = self._identity()
         model = self._get_model()
         self.embedding_dim_ = int(self._embedding_dim(model))

@@ -19,7 +19,6 @@ Two levels:
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import uuid
 from collections import OrderedDict
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils._files import use_default_permissions
+from ..utils._files import write_atomic
 
 __all__ = [
     "EmbeddingCache",
@@ -244,17 +243,13 @@ class EmbeddingCache:
         self.location.mkdir(parents=True, exist_ok=True)
         hashes = np.array(list(items), dtype="U40")
         vectors = np.stack(list(items.values()))
-        fd, tmp = tempfile.mkstemp(dir=self.location, suffix=".tmp")
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
+
+        def write(tmp):
+            with open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz" to a name
                 np.savez(fh, hashes=hashes, vectors=vectors)
-            use_default_permissions(tmp)  # mkstemp made it owner-only
-            os.replace(tmp, self.location / f"{uuid.uuid4().hex}.npz")
-            self._disk_index().update(items)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+
+        write_atomic(self.location / f"{uuid.uuid4().hex}.npz", write)
+        self._disk_index().update(items)
 
     def embed(self, texts, compute):
         """Embeddings of ``texts`` (2-D array, input order), computing only the misses.

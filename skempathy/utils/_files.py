@@ -1,8 +1,10 @@
 """File helpers shared by the writers of outputs, downloads and caches."""
 
 import os
+import tempfile
+from pathlib import Path
 
-__all__ = ["use_default_permissions"]
+__all__ = ["use_default_permissions", "write_atomic"]
 
 
 def use_default_permissions(path):
@@ -15,3 +17,18 @@ def use_default_permissions(path):
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(path, 0o666 & ~mask)
+
+
+def write_atomic(path, write):
+    """Call ``write(tmp_path)`` then rename onto ``path``: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        use_default_permissions(tmp)  # mkstemp made it owner-only
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
