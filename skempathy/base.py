@@ -24,6 +24,19 @@ class SkempathyVersionWarning(UserWarning):
     """
 
 
+def _warn_if_saved_by_another_version(what, saved, stacklevel=3):
+    """Warn (:class:`SkempathyVersionWarning`) when ``saved`` is not this skempathy version."""
+    import warnings
+
+    from . import __version__
+
+    if saved is not None and saved != __version__:
+        warnings.warn(
+            f"{what} was saved by skempathy {saved} and is loaded by skempathy {__version__}; "
+            f"it may not work as it did. Refit it, or install skempathy=={saved}.",
+            SkempathyVersionWarning, stacklevel=stacklevel)
+
+
 class TextInputMixin:
     """Mixin declaring that an estimator takes one column of raw text.
 
@@ -48,17 +61,9 @@ class TextInputMixin:
         return state
 
     def __setstate__(self, state):
-        import warnings
-
-        from . import __version__
-
         state = dict(state)
         saved = state.pop("_skempathy_version", None)
-        if saved is not None and saved != __version__:
-            warnings.warn(
-                f"{type(self).__name__} was saved by skempathy {saved} and is loaded by "
-                f"skempathy {__version__}; it may not work as it did. Refit it, or install "
-                f"skempathy=={saved}.", SkempathyVersionWarning, stacklevel=2)
+        _warn_if_saved_by_another_version(type(self).__name__, saved)
         super().__setstate__(state)
 
 

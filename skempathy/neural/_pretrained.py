@@ -134,9 +134,10 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
     folder = Path(save_directory)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"save_pretrained: {folder} exists and is not a folder")
-    params = _to_json(est.get_params(deep=False), f"{type(est).__name__} parameter")
+    raw_params = est.get_params(deep=False)
+    params = _to_json(raw_params, f"{type(est).__name__} parameter")
     state = {k: v for k, v in est.__dict__.items()
-             if k not in _NOT_IN_JSON and k not in est.get_params(deep=False)}
+             if k not in _NOT_IN_JSON and k not in raw_params}
     state = _to_json(state, f"{type(est).__name__} fitted attribute")
     folder.mkdir(parents=True, exist_ok=True)
     est.model_.encoder.save_pretrained(folder, safe_serialization=True)
@@ -155,14 +156,11 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
 
 def load_pretrained(cls, directory, *, device="auto"):
     """Rebuild the estimator saved by :func:`save_pretrained` in ``directory``."""
-    import warnings
-
     import transformers
     from safetensors.torch import load_file
 
-    from .. import __version__
     from .._models import resolve_device
-    from ..base import SkempathyVersionWarning
+    from ..base import _warn_if_saved_by_another_version
     from . import _training as T
 
     folder = Path(directory)
@@ -176,10 +174,8 @@ def load_pretrained(cls, directory, *, device="auto"):
     if manifest["class"] != cls.__name__:
         raise TypeError(f"{folder} holds a {manifest['class']}; load it with "
                         f"{manifest['class']}.from_pretrained")
-    if manifest["skempathy_version"] != __version__:
-        warnings.warn(f"{folder} was saved by skempathy {manifest['skempathy_version']} and is "
-                      f"loaded by skempathy {__version__}", SkempathyVersionWarning,
-                      stacklevel=3)
+    # stacklevel: the caller of from_pretrained
+    _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"], stacklevel=4)
     est = cls(**_from_json(manifest["params"]))
     for key, value in _from_json(manifest["state"]).items():
         setattr(est, key, value)
