@@ -118,12 +118,12 @@ def _one_constant_if_fold_constant(pred, splits):
     if pred.dtype.kind not in "fiu":
         return pred
     values = pred.reshape(len(pred), -1).astype(float)
+    tested = np.concatenate([test for _, test in splits])
     out = None
     for j in range(values.shape[1]):
         column = values[:, j]
         if all(np.ptp(column[test]) == 0 for _, test in splits if len(test)):
             out = values.copy() if out is None else out
-            tested = np.concatenate([test for _, test in splits])
             out[:, j] = column[tested].mean()
     return pred if out is None else out.reshape(pred.shape)
 

@@ -16,13 +16,6 @@ def _who(est):
     return getattr(est, "_who", None) or type(est).__name__
 
 
-def _missing(values):
-    """Boolean mask of NaN/None entries of a 1-D array of any dtype."""
-    import pandas as pd
-
-    return np.asarray(pd.isna(pd.Series(values, dtype=object)), dtype=bool)
-
-
 def is_multilabel(y):
     y = _y_array(y)
     return y.ndim == 2 and y.shape[1] > 1 and type_of_target(y) == "multilabel-indicator"
@@ -52,7 +45,9 @@ def encode_classification(est, y, *, fit, name="y"):
             np.float32
         )
     y_arr = column_or_1d(y_arr, warn=True)
-    missing = _missing(y_arr)
+    import pandas as pd
+
+    missing = pd.isna(y_arr)  # NaN and None, whatever the dtype
     if missing.any():
         raise ValueError(
             f"{who}: {name} has {int(missing.sum())} missing label(s) (NaN/None), the first "
