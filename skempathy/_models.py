@@ -9,7 +9,8 @@ import os
 
 __all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "embedded_name", "mpnet_available",
            "resolve_model", "resolve_device", "model_identity", "resolve_precision",
-           "apply_precision"]
+           "apply_precision", "feed_forward_outputs", "checkpoint_digest", "pack_checkpoint",
+           "unpack_checkpoint"]
 
 
 def _minilm_path():
@@ -244,8 +245,9 @@ def resolve_precision(precision, device):
     weights on CUDA GPUs with bf16 support and on CPUs with bf16 matrix units
     (Intel AMX or AVX512-BF16, mean cosine to fp32 above 0.9999 for MiniLM),
     else fp32. int8 (dynamic quantization of the linear layers) is faster on
-    CPUs without bf16 units but moves embeddings further (mean cosine 0.977 to
-    fp32 for MiniLM), so it is chosen only on request.
+    CPUs without bf16 units but moves outputs further (mean cosine 0.989 to
+    fp32 for MiniLM embeddings, 3-4 % of a fine-tuned classifier's labels
+    change), so it is chosen only on request.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -262,14 +264,35 @@ def resolve_precision(precision, device):
     return "fp32"
 
 
+def feed_forward_outputs(module):
+    """Names of the transformer feed-forward output projections in ``module``.
+
+    These ``nn.Linear`` layers (intermediate size -> hidden size) read the
+    activations with the largest outliers of a transformer block; quantized to
+    int8 they cost a fine-tuned MiniLM classifier 6 points of dev macro-F1,
+    kept in fp32 almost nothing (benchmarks/bench_onnx.py).
+    """
+    from torch import nn
+
+    sizes = set()
+    for sub in module.modules():
+        config = getattr(sub, "config", None)
+        inner, hidden = (getattr(config, "intermediate_size", None),
+                         getattr(config, "hidden_size", None))
+        if inner and hidden:
+            sizes.add((int(inner), int(hidden)))
+    return [name for name, sub in module.named_modules()
+            if isinstance(sub, nn.Linear) and (sub.in_features, sub.out_features) in sizes]
+
+
 def apply_precision(module, precision, device):
     """Cast or quantize a loaded torch ``module`` for inference; returns the module.
 
     ``"bf16"``: bf16 weights. ``"int8"``: ``torch.ao.quantization.quantize_dynamic``
-    of every ``nn.Linear`` with per-channel weight scales (CPU only: torch's
-    dynamic int8 kernels run on CPU). Per-tensor scales move MiniLM sentence
-    embeddings to a mean cosine of 0.937 to fp32, per-channel ones to 0.977, at
-    the same speed.
+    of the ``nn.Linear`` layers, per-channel weight scales, except the
+    feed-forward output projections (:func:`feed_forward_outputs`), which stay
+    fp32 (CPU only: torch's dynamic int8 kernels run on CPU). Per-tensor scales
+    move MiniLM sentence embeddings further from fp32 at the same speed.
     """
     import warnings
 
@@ -286,6 +309,109 @@ def apply_precision(module, precision, device):
         with warnings.catch_warnings():  # torch announces a move of these APIs to torchao
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            return quantize_dynamic(module, {torch.nn.Linear: per_channel_dynamic_qconfig},
-                                    dtype=torch.qint8)
+            keep = set(feed_forward_outputs(module))
+            spec = {name: per_channel_dynamic_qconfig for name, sub in module.named_modules()
+                    if isinstance(sub, torch.nn.Linear) and name not in keep}
+            return quantize_dynamic(module, spec, dtype=torch.qint8)
     return module
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoint files inside an artifact (embed_weights=True)
+# --------------------------------------------------------------------------------------
+_SKIPPED_FOLDERS = {"onnx", "openvino", ".git"}
+_DUPLICATE_WEIGHTS = (".bin", ".h5", ".msgpack", ".ot")
+_DIGESTS = {}
+
+
+def _checkpoint_files(path):
+    """The files a checkpoint folder needs, as relative paths (no alternative
+    runtimes' exports, no hidden files, no duplicate weight formats)."""
+    files = []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
+        files += [os.path.relpath(os.path.join(root, n), path) for n in sorted(names)
+                  if not n.startswith(".")]
+    if any(f.endswith(".safetensors") for f in files):
+        files = [f for f in files if not f.endswith(_DUPLICATE_WEIGHTS)]
+    return files
+
+
+def checkpoint_digest(path):
+    """SHA-256 over a checkpoint folder's files (names and bytes); computed once
+    per folder state."""
+    import hashlib
+
+    _require_folder(path)
+    files = _checkpoint_files(path)
+    stamp = (os.path.abspath(path),) + tuple(
+        (f, os.path.getsize(os.path.join(path, f)), os.path.getmtime(os.path.join(path, f)))
+        for f in files)
+    if stamp not in _DIGESTS:
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f.encode() + b"\0")
+            with open(os.path.join(path, f), "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        _DIGESTS[stamp] = "sha256:" + digest.hexdigest()
+    return _DIGESTS[stamp]
+
+
+def _require_folder(path):
+    if not os.path.isdir(path):
+        raise ValueError(f"embed_weights=True needs a local checkpoint folder or an embedded "
+                         f"name; {path!r} is not a folder (download it first, e.g. with "
+                         "huggingface_hub.snapshot_download, and pass its path)")
+
+
+def pack_checkpoint(path):
+    """``{relative path: bytes}`` of a local checkpoint folder."""
+    _require_folder(path)
+    out = {}
+    for f in _checkpoint_files(path):
+        with open(os.path.join(path, f), "rb") as fh:
+            out[f] = fh.read()
+    return out
+
+
+def unpack_checkpoint(files, digest):
+    """Write packed checkpoint files once into ``<data home>/models/<digest>``
+    (a temporary folder when the data home is not writable); returns the folder."""
+    import shutil
+    import tempfile
+
+    name = digest.replace(":", "-")
+    roots = []
+    try:
+        from .datasets import get_data_home
+
+        roots.append(os.path.join(get_data_home(), "models"))
+    except OSError:
+        pass
+    roots.append(os.path.join(tempfile.gettempdir(), "skempathy_models"))
+    for root in roots:
+        target = os.path.join(root, name)
+        if os.path.isdir(target):
+            return target
+        try:
+            os.makedirs(root, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=f".{name}.", dir=root)
+        except OSError:
+            continue
+        try:
+            for rel, data in files.items():
+                full = os.path.join(tmp, rel)
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                with open(full, "wb") as fh:
+                    fh.write(data)
+            try:
+                os.rename(tmp, target)
+            except OSError:  # another process unpacked the same weights first
+                if not os.path.isdir(target):
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return target
+    raise OSError("could not unpack the embedded weights: no writable folder "
+                  f"(tried {roots})")

@@ -597,6 +597,41 @@ def test_bf16_fine_tuning_on_cpu_is_close_to_fp32(tiny_bert_path, wassa, fitted_
     assert np.mean(proba.argmax(1) == reference.argmax(1)) >= 0.8
 
 
+def test_predict_precision_serves_a_converted_copy(tiny_bert_path, wassa, fitted_clf):
+    """predict_precision: bf16/int8 copies answer close to fp32; the fitted weights stay."""
+    import torch
+
+    from skempathy.neural._base import _INFERENCE_COPIES
+
+    clf = pickle.loads(pickle.dumps(fitted_clf))
+    essays = wassa["essay"][:30]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reference = clf.predict_proba(essays)
+        clf.set_params(predict_precision="fp32")
+        np.testing.assert_array_equal(clf.predict_proba(essays), reference)
+        for precision, atol in (("bf16", 0.02), ("int8", 0.05)):
+            clf.set_params(predict_precision=precision)
+            state = dict(clf.__dict__)
+            proba = clf.predict_proba(essays)
+            assert clf.__dict__.keys() == state.keys()  # predict keeps the estimator's state
+            assert not np.array_equal(proba, reference)
+            np.testing.assert_allclose(proba, reference, atol=atol)
+            assert np.mean(proba.argmax(1) == reference.argmax(1)) >= 0.9
+        assert set(_INFERENCE_COPIES[clf.model_]) == {"bf16", "int8"}
+        assert all(p.dtype == torch.float32 for p in clf.model_.parameters())
+        # the copies are not pickled; the unpickled estimator makes its own
+        again = pickle.loads(pickle.dumps(clf))
+        assert len(pickle.dumps(clf)) < 1.2 * len(pickle.dumps(fitted_clf))
+        np.testing.assert_array_equal(again.predict_proba(essays), proba)
+        # fit (warm start changes model_ in place) drops the stale copies
+        clf.set_params(warm_start=True, max_epochs=1).fit(wassa["essay"], wassa["emotion"])
+        assert clf.model_ not in _INFERENCE_COPIES
+        assert not np.array_equal(clf.predict_proba(essays), proba)
+        with pytest.raises(ValueError, match="predict_precision"):
+            clf.set_params(predict_precision="fp8").fit(wassa["essay"], wassa["emotion"])
+
+
 def test_train_loop_accumulation_equals_the_larger_batch():
     """accum=2 over batches of 4, 4, 4 takes the same steps as batches of 8 and 4: the
     last, incomplete group is averaged over its own batch count, not over ``accum``."""

@@ -403,3 +403,45 @@ def test_pickled_pipeline_predicts_identically_with_the_model_installed_elsewher
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), expected)
+
+
+def test_embed_weights_makes_the_pickle_self_contained(tiny_bert_path, essays, tmp_path,
+                                                       monkeypatch):
+    import pickle
+    import shutil
+
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(tiny_bert_path, checkpoint)
+    texts = list(essays[:20])
+    light = SentenceEmbedder(str(checkpoint), cache=False, device="cpu").fit(texts)
+    heavy = SentenceEmbedder(str(checkpoint), cache=False, device="cpu",
+                             embed_weights=True).fit(texts)
+    reference = heavy.transform(texts)
+    np.testing.assert_array_equal(reference, light.transform(texts))
+    assert heavy.model_identity_.startswith("sha256:")
+    blob = pickle.dumps(heavy)
+    size = sum(p.stat().st_size for p in checkpoint.rglob("*") if p.is_file())
+    assert len(blob) > 0.9 * size > 100 * len(pickle.dumps(light))
+
+    shutil.rmtree(checkpoint)  # the checkpoint is gone: only the artifact has the weights
+    home = tmp_path / "home"
+    monkeypatch.setenv("SKEMPATHY_DATA", str(home))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "weights changed since fit" warning
+        loaded = pickle.loads(blob)
+        np.testing.assert_array_equal(loaded.transform(texts), reference)
+    assert loaded.model_path_ == str(home / "models" / heavy.model_identity_.replace(":", "-"))
+    again = pickle.loads(blob)  # unpacked once, then reused
+    assert again.model_path_ == loaded.model_path_
+    with pytest.raises(OSError):  # the light artifact needs the checkpoint it names
+        pickle.loads(pickle.dumps(light)).transform(texts)
+
+    sio = pytest.importorskip("skops.io")
+    from skempathy.io import dump, load
+
+    dump(loaded, tmp_path / "heavy.skops")  # re-packed from the unpacked copy
+    np.testing.assert_array_equal(load(tmp_path / "heavy.skops").transform(texts), reference)
+    del sio
+
+    with pytest.raises(ValueError, match="local checkpoint folder"):
+        SentenceEmbedder("someone/not-downloaded", embed_weights=True).fit(texts)

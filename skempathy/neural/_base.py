@@ -12,9 +12,12 @@ head per task on the pooled encoder output (see
 :func:`._training.make_transformer_module`).
 """
 
+import contextlib
+import copy
 import numbers
 import os
 import warnings
+import weakref
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
@@ -26,6 +29,11 @@ from ..base import check_texts
 from . import _training as T
 
 _KINDS = ("multiclass", "multilabel", "regression")
+
+# Converted inference copies of fitted modules, {model_: {precision: module}}. Kept
+# outside the estimator so that predict leaves its __dict__ unchanged; an entry
+# goes with its module, and fit drops it (warm_start trains model_ in place).
+_INFERENCE_COPIES = weakref.WeakKeyDictionary()
 
 
 def pearson_columns(y_true, y_pred):
@@ -47,6 +55,8 @@ def _task_score(kind, logits, y_enc):
     from sklearn.metrics import f1_score
 
     if kind == "multiclass":
+        if y_enc.ndim == 2:  # soft targets: score against their most likely class
+            y_enc = y_enc.argmax(1)
         return f1_score(y_enc, logits.argmax(1), average="macro", zero_division=0)
     if kind == "multilabel":
         return f1_score(y_enc, (logits >= 0).astype(int), average="macro", zero_division=0)
@@ -74,6 +84,7 @@ class _BaseTransformerEstimator(BaseEstimator):
         "scoring": [None, str, callable],
         "device": [str],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
+        "predict_precision": [None, StrOptions({"auto", "fp32", "bf16", "int8"})],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -99,6 +110,7 @@ class _BaseTransformerEstimator(BaseEstimator):
         scoring=None,
         device="auto",
         precision="auto",
+        predict_precision=None,
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -120,6 +132,7 @@ class _BaseTransformerEstimator(BaseEstimator):
         self.scoring = scoring
         self.device = device
         self.precision = precision
+        self.predict_precision = predict_precision
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -142,7 +155,7 @@ class _BaseTransformerEstimator(BaseEstimator):
 
     # --------------------------------------------------------------- fitting
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
+        return hasattr(self, "model_") or getattr(self, "_inference_runner", None) is not None
 
     def _check_lengths(self, texts, y):
         n_y = _num_samples(y)
@@ -168,8 +181,8 @@ class _BaseTransformerEstimator(BaseEstimator):
             splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
             return next(splitter.split(idx, groups=groups))
         first = self._tasks[0]
-        if first["kind"] == "multiclass" and len(self._tasks) == 1:
-            y = targets[first["name"]]
+        y = targets[first["name"]]
+        if first["kind"] == "multiclass" and len(self._tasks) == 1 and y.ndim == 1:
             counts = np.bincount(y)
             n_val = int(np.ceil(self.validation_fraction * n))
             if counts[counts > 0].min() >= 2 and n_val >= (counts > 0).sum():
@@ -190,7 +203,7 @@ class _BaseTransformerEstimator(BaseEstimator):
             tgt = {}
             for task in self._tasks:
                 values = targets[task["name"]][rows]
-                if task["kind"] == "multiclass":
+                if task["kind"] == "multiclass" and values.ndim == 1:
                     tgt[task["name"]] = torch.as_tensor(values, dtype=torch.long)
                 else:
                     tgt[task["name"]] = torch.as_tensor(values, dtype=torch.float32)
@@ -208,7 +221,7 @@ class _BaseTransformerEstimator(BaseEstimator):
         for task in self._tasks:
             name, logits = task["name"], outputs[task["name"]].float()
             target = batch["targets"][name]
-            if task["kind"] == "multiclass":
+            if task["kind"] == "multiclass":  # labels, or class probabilities (soft)
                 per = F.cross_entropy(logits, target, reduction="none")
             elif task["kind"] == "multilabel":
                 per = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(1)
@@ -218,7 +231,7 @@ class _BaseTransformerEstimator(BaseEstimator):
         return total
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None, soft_targets=None):
         """Fine-tune the encoder and the task heads on ``(X, y)``.
 
         Parameters
@@ -232,14 +245,63 @@ class _BaseTransformerEstimator(BaseEstimator):
         groups : array-like of shape (n_samples,), default=None
             Group labels (e.g. the WASSA writer ``response_id``); with
             ``early_stopping`` the validation fraction holds out whole groups.
+        soft_targets : DataFrame, ndarray or dict, default=None
+            Class probabilities to train classification tasks on instead of
+            the labels of ``y`` (cross-entropy against the distribution, as in
+            knowledge distillation; see :class:`skempathy.distill.Distiller`).
+            One row per sample, summing to 1: a DataFrame whose columns are
+            class labels (every class of ``y``; classes absent from ``y`` are
+            an error) or an array with columns in the order of ``classes_``;
+            for several tasks, a dict ``{task: DataFrame or array}`` over
+            some classification tasks. ``y`` still sets the labels and the
+            early-stopping score.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight=sample_weight, groups=groups)
+        return self._fit(X, y, sample_weight=sample_weight, groups=groups,
+                         soft_targets=soft_targets)
 
-    def _fit(self, X, y, sample_weight=None, groups=None):
+    def _soft_targets(self, soft, tasks, targets):
+        """Replace the encoded labels of classification tasks by ``soft`` distributions."""
+        import pandas as pd
+
+        who = type(self).__name__
+        if not isinstance(soft, dict):
+            if len(tasks) != 1:
+                raise ValueError(f"{who}: soft_targets must be a dict {{task: probabilities}} "
+                                 "naming classification tasks")
+            soft = {tasks[0]["name"]: soft}
+        kinds = {t["name"]: t["kind"] for t in tasks}
+        for name, proba in soft.items():
+            if kinds.get(name) != "multiclass":
+                raise ValueError(
+                    f"{who}: soft_targets given for {name!r}, which is not a single-label "
+                    f"classification task (tasks: {kinds}); a regression target is soft "
+                    "already: pass the teacher's values as y")
+            classes = self.classes_[name] if isinstance(self.classes_, dict) else self.classes_
+            if isinstance(proba, pd.DataFrame):
+                extra = [c for c in proba.columns if c not in set(classes)]
+                absent = [c for c in classes if c not in set(proba.columns)]
+                if extra or absent:
+                    raise ValueError(
+                        f"{who}: soft_targets columns for {name!r} must be the classes of y "
+                        f"{list(classes)}; unknown {extra[:5]}, missing {absent[:5]}")
+                proba = proba[list(classes)]
+            proba = np.asarray(proba, dtype=np.float64)
+            n = len(targets[name])
+            if proba.shape != (n, len(classes)):
+                raise ValueError(f"{who}: soft_targets for {name!r} has shape {proba.shape}; "
+                                 f"expected {(n, len(classes))} (samples x classes_)")
+            if (not np.all(np.isfinite(proba)) or np.any(proba < 0)
+                    or not np.allclose(proba.sum(1), 1, atol=1e-3)):
+                raise ValueError(f"{who}: soft_targets for {name!r} must be finite, "
+                                 "non-negative and sum to 1 in every row")
+            targets[name] = (proba / proba.sum(1, keepdims=True)).astype(np.float32)
+        return targets
+
+    def _fit(self, X, y, sample_weight=None, groups=None, soft_targets=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -270,6 +332,8 @@ class _BaseTransformerEstimator(BaseEstimator):
                         "at least 2 classes are needed."
                     )
         weight = weight / weight.mean()
+        if soft_targets is not None:
+            targets = self._soft_targets(soft_targets, tasks, targets)
         texts, extra = self._read_X(X, fit=True)
         self._check_lengths(texts, y)
 
@@ -321,25 +385,26 @@ class _BaseTransformerEstimator(BaseEstimator):
             if val_idx is not None:
                 eval_fn = self._make_eval_fn(X, y, ids, extra, targets, val_idx, lengths)
 
-            result = T.train_loop(
-                self.model_,
-                batches,
-                self._loss,
-                max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio,
-                gradient_accumulation_steps=self.gradient_accumulation_steps,
-                device=self.device_,
-                precision=self.precision,
-                eval_fn=eval_fn,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                start_epoch=len(self.history_),
-                initial_best=(self.best_score_, self.best_epoch_) if warm else None,
-                show_progress=bool(self.verbose),
-                desc=type(self).__name__,
-            )
+            with self._training_weights():
+                result = T.train_loop(
+                    self.model_,
+                    batches,
+                    self._loss,
+                    max_epochs=self.max_epochs,
+                    learning_rate=self.learning_rate,
+                    weight_decay=self.weight_decay,
+                    warmup_ratio=self.warmup_ratio,
+                    gradient_accumulation_steps=self.gradient_accumulation_steps,
+                    device=self.device_,
+                    precision=self.precision,
+                    eval_fn=eval_fn,
+                    n_iter_no_change=self.n_iter_no_change,
+                    tol=self.tol,
+                    start_epoch=len(self.history_),
+                    initial_best=(self.best_score_, self.best_epoch_) if warm else None,
+                    show_progress=bool(self.verbose),
+                    desc=type(self).__name__,
+                )
         self.history_ = list(self.history_) + result["history"]
         self.best_epoch_ = result["best_epoch"]
         self.best_score_ = result["best_score"]
@@ -384,7 +449,48 @@ class _BaseTransformerEstimator(BaseEstimator):
         return eval_fn
 
     # -------------------------------------------------------------- inference
+    @contextlib.contextmanager
+    def _training_weights(self):
+        """Inside: predictions (validation scores) use the weights being trained.
+
+        On exit the converted inference copies of ``model_`` are dropped,
+        since training changed the weights they were made from.
+        """
+        self._fitting = True
+        try:
+            yield
+        finally:
+            del self._fitting
+            _INFERENCE_COPIES.pop(self.model_, None)
+
+    def _inference_module(self):
+        """``(module, autocast precision)`` that serves predictions.
+
+        ``predict_precision=None`` keeps the training behaviour (the fitted
+        module, autocast as ``precision``); otherwise a bf16 or int8 copy of
+        the fitted module is made once and reused until the next ``fit``.
+        """
+        from .._models import apply_precision, resolve_precision
+
+        wanted = getattr(self, "predict_precision", None)
+        if wanted is None or getattr(self, "_fitting", False):
+            return self.model_, self.precision
+        resolved = resolve_precision(wanted, self.device_)
+        if resolved == "fp32":
+            return self.model_, "fp32"
+        copies = _INFERENCE_COPIES.setdefault(self.model_, {})
+        if resolved not in copies:
+            copies[resolved] = apply_precision(
+                copy.deepcopy(self.model_), resolved, self.device_).eval()
+        return copies[resolved], "fp32"
+
     def _predict_ids(self, ids, extra, forward="logits"):
+        runner = getattr(self, "_inference_runner", None)
+        if runner is not None:  # an ONNX Runtime session (skempathy.export.OnnxPredictor)
+            outputs = runner.run(ids, extra)
+            if forward == "embed":
+                return outputs["sentence_embedding"]
+            return {t["name"]: outputs[f"logits.{t['name']}"] for t in self._tasks}
         lengths = np.array([len(r) for r in ids])
         order = T.length_grouped_batches(lengths, self.batch_size * 2, shuffle=False)
         batches = ((rows, self._build_batch(ids, rows, extra)) for rows in order)
@@ -394,9 +500,10 @@ class _BaseTransformerEstimator(BaseEstimator):
         else:
             def fwd(m, b):
                 return m(b["input_ids"], b["attention_mask"], b.get("extra"))
+        module, precision = self._inference_module()
         return T.predict_loop(
-            self.model_, batches, fwd, len(ids), device=self.device_,
-            precision=self.precision, show_progress=self.verbose > 1,
+            module, batches, fwd, len(ids), device=self.device_,
+            precision=precision, show_progress=self.verbose > 1,
         )
 
     def _forward(self, X, forward="logits"):

@@ -73,6 +73,9 @@ see :class:`~skempathy.neural.TransformerClassifier`
     validation_fraction, n_iter_no_change, tol : see ``TransformerClassifier``
     device : str, default="auto"
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Training precision; see ``TransformerClassifier``.
+    predict_precision : {None, "auto", "fp32", "bf16", "int8"}, default=None
+        Inference precision; see ``TransformerClassifier``.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
 
@@ -149,6 +152,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
         tol=0.0,
         device="auto",
         precision="auto",
+        predict_precision=None,
         random_state=None,
         verbose=0,
     ):
@@ -172,6 +176,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
         self.tol = tol
         self.device = device
         self.precision = precision
+        self.predict_precision = predict_precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -327,15 +332,16 @@ see :class:`~skempathy.neural.TransformerClassifier`
                     logits = self._predict_ids(val_ids, None)["target"]
                     return _task_score("multiclass", logits, y_enc[val_idx])
 
-            result = T.train_loop(
-                self.model_, batches, self._loss, max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate, weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio,
-                gradient_accumulation_steps=self.gradient_accumulation_steps,
-                device=device, precision=self.precision, eval_fn=eval_fn,
-                n_iter_no_change=self.n_iter_no_change, tol=self.tol,
-                show_progress=bool(self.verbose), desc=who,
-            )
+            with self._training_weights():
+                result = T.train_loop(
+                    self.model_, batches, self._loss, max_epochs=self.max_epochs,
+                    learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                    warmup_ratio=self.warmup_ratio,
+                    gradient_accumulation_steps=self.gradient_accumulation_steps,
+                    device=device, precision=self.precision, eval_fn=eval_fn,
+                    n_iter_no_change=self.n_iter_no_change, tol=self.tol,
+                    show_progress=bool(self.verbose), desc=who,
+                )
         self.lambda_schedule_ = np.asarray(self._lambdas)
         for record in result["history"]:
             end = min(record["epoch"] * per_epoch, len(self._lambdas))

@@ -40,6 +40,7 @@ class FineTunedEmbedder(
         scoring=None,
         device="auto",
         precision="auto",
+        predict_precision=None,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -46,6 +46,7 @@ class MultiTaskTransformer(TextInputMixin, MultiOutputMixin, _BaseTransformerEst
         scoring=None,
         device="auto",
         precision="auto",
+        predict_precision=None,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -22,7 +22,8 @@ HEADS_FILE = "skempathy_heads.safetensors"
 STATE_FILE = "skempathy.json"
 FORMAT = "skempathy-pretrained/1"
 # Fitted state that the folder stores in other files, or that is rebuilt on load.
-_NOT_IN_JSON = {"_packed_model", "_skempathy_version", "model_", "tokenizer_", "_cw"}
+_NOT_IN_JSON = {"_packed_model", "_skempathy_version", "model_", "tokenizer_", "_cw",
+                "_inference_runner"}
 _HUB_NAMES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
               "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2"}
 
@@ -121,6 +122,28 @@ def _model_card(est, *, metrics, training_data, intended_use):
     return "\n".join(lines)
 
 
+def estimator_record(est):
+    """``{"class", "params", "state"}`` of a fitted estimator as JSON values.
+
+    The torch module and tokenizer are left out: they are stored as files.
+    """
+    raw_params = est.get_params(deep=False)
+    params = _to_json(raw_params, f"{type(est).__name__} parameter")
+    state = {k: v for k, v in est.__dict__.items()
+             if k not in _NOT_IN_JSON and k not in raw_params}
+    state = _to_json(state, f"{type(est).__name__} fitted attribute")
+    return {"class": type(est).__name__, "params": params, "state": state}
+
+
+def estimator_from_record(cls, record):
+    """An instance of ``cls`` with the parameters and fitted state of ``record``
+    (no torch module or tokenizer yet)."""
+    est = cls(**_from_json(record["params"]))
+    for key, value in _from_json(record["state"]).items():
+        setattr(est, key, value)
+    return est
+
+
 def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
                     intended_use=None):
     """Write ``est`` (fitted) as a Hugging Face folder; returns its path."""
@@ -134,19 +157,14 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
     folder = Path(save_directory)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"save_pretrained: {folder} exists and is not a folder")
-    raw_params = est.get_params(deep=False)
-    params = _to_json(raw_params, f"{type(est).__name__} parameter")
-    state = {k: v for k, v in est.__dict__.items()
-             if k not in _NOT_IN_JSON and k not in raw_params}
-    state = _to_json(state, f"{type(est).__name__} fitted attribute")
+    record = estimator_record(est)
     folder.mkdir(parents=True, exist_ok=True)
     est.model_.encoder.save_pretrained(folder, safe_serialization=True)
     est.tokenizer_.save_pretrained(folder)
     heads = {k: v.contiguous() for k, v in cpu_state_dict(est.model_).items()
              if not k.startswith("encoder.")}
     save_file(heads, str(folder / HEADS_FILE))
-    manifest = {"format": FORMAT, "class": type(est).__name__, "skempathy_version": __version__,
-                "params": params, "state": state}
+    manifest = {"format": FORMAT, "skempathy_version": __version__, **record}
     (folder / STATE_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(
         _model_card(est, metrics=metrics, training_data=training_data,
@@ -176,9 +194,7 @@ def load_pretrained(cls, directory, *, device="auto"):
                         f"{manifest['class']}.from_pretrained")
     # stacklevel: the caller of from_pretrained
     _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"], stacklevel=4)
-    est = cls(**_from_json(manifest["params"]))
-    for key, value in _from_json(manifest["state"]).items():
-        setattr(est, key, value)
+    est = estimator_from_record(cls, manifest)
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     encoder = transformers.AutoModel.from_pretrained(folder)
     module = T.make_transformer_module(encoder, **est._module_config)

@@ -119,18 +119,12 @@ def load_pretrained(model, auto_class="AutoModel", *, show_progress=True, **kwar
 
     from ..base import resolve_model
 
-    from transformers.utils import logging as hf_logging
+    from ..utils._progress import transformers_progress_off
 
     path = resolve_model(model)
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    if not show_progress:
-        hf_logging.disable_progress_bar()
-    try:
+    with transformers_progress_off(not show_progress):
         net = getattr(transformers, auto_class).from_pretrained(path, **kwargs)
-    finally:
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
     return tokenizer, net
 
 
@@ -263,10 +257,13 @@ def _batch_len(batch):
 # The multi-task module
 # --------------------------------------------------------------------------------------
 def pool(hidden, attention_mask, pooling="mean"):
-    """Pool token states: ``"mean"`` over non-padding tokens or ``"cls"`` (first token)."""
+    """Pool token states: ``"mean"`` or ``"max"`` over non-padding tokens, or
+    ``"cls"`` (first token). Shared by the frozen and the fine-tuned encoders."""
     if pooling == "cls":
         return hidden[:, 0]
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    if pooling == "max":
+        return hidden.masked_fill(mask == 0, float("-inf")).max(1).values
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 

@@ -55,6 +55,16 @@ COMMON_PARAMS_DOC = """model : str or path-like, default="all-MiniLM-L6-v2"
         bf16 matrix units (Intel AMX, AVX512-BF16), slightly different numbers,
         but about 16x slower on CPUs without them (a warning says so); ``"auto"``
         and ``"fp16"`` compute in fp32 there.
+    predict_precision : {None, "auto", "fp32", "bf16", "int8"}, default=None
+        Precision of ``predict``/``transform`` (the fitted fp32 weights are
+        kept; a converted copy serves inference). None: as in training
+        (``precision``). ``"bf16"``: bf16 weights, fast on CPUs with bf16
+        matrix units and on recent GPUs. ``"int8"``: dynamic int8
+        quantization of the linear layers (CPU only), about 2x faster on
+        any CPU, slightly different outputs. ``"auto"``: bf16 where it is
+        fast, else fp32 (the rule of
+        :class:`~skempathy.text.SentenceEmbedder`). Can be set after ``fit``
+        with ``set_params``.
     warm_start : bool, default=False
         Continue training the fitted weights on the next ``fit`` (a fresh
         optimizer and schedule over ``max_epochs`` more epochs).
@@ -123,6 +133,7 @@ class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEst
         scoring=None,
         device="auto",
         precision="auto",
+        predict_precision=None,
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -253,6 +264,7 @@ class TransformerRegressor(TextInputMixin, RegressorMixin, _BaseTransformerEstim
         scoring=None,
         device="auto",
         precision="auto",
+        predict_precision=None,
         warm_start=False,
         random_state=None,
         verbose=0,

@@ -9,8 +9,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._models import (PRECISIONS, apply_precision, embedded_name, model_identity,
-                       resolve_device, resolve_model, resolve_precision)
+from .._models import (PRECISIONS, apply_precision, checkpoint_digest, embedded_name,
+                       model_identity, pack_checkpoint, resolve_device, resolve_model,
+                       resolve_precision, unpack_checkpoint)
 from ..base import TextInputMixin, check_texts, text_column_name
 from ..utils._progress import show_progress
 from ._cache import EmbeddingCache, get_shared_model, settings_key
@@ -60,6 +61,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
                   HasMethods(["cache"])],
         "show_progress": ["boolean", StrOptions({"auto"})],
         "precision": [StrOptions(set(PRECISIONS))],
+        "embed_weights": ["boolean"],
     }
 
     # -- sklearn API -------------------------------------------------------
@@ -149,6 +151,8 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
             del self.feature_names_in_
 
     def _identity(self):
+        if getattr(self, "embed_weights", False):  # the files travel: identify them by content
+            return checkpoint_digest(self.model_path_)
         # embedded checkpoints by name: the same wherever the environment lives
         return model_identity(self.model if embedded_name(self.model) else self.model_path_)
 
@@ -158,7 +162,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
             device = self.device_
             if self.device == "auto":
                 device = resolve_device("auto")  # may differ after unpickling elsewhere
-            if embedded_name(self.model):
+            if embedded_name(self.model) and not getattr(self, "embed_weights", False):
                 # resolved again where the artifact is loaded (another venv, another path)
                 self.model_path_ = resolve_model(self.model)
             precision = resolve_precision(self.precision, device)
@@ -213,4 +217,13 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_model", None)  # never pickle the torch model: reloaded lazily
+        if getattr(self, "embed_weights", False) and hasattr(self, "model_path_"):
+            state["_checkpoint_files"] = pack_checkpoint(self.model_path_)
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        files = state.pop("_checkpoint_files", None)
+        super().__setstate__(state)
+        if files is not None:  # the weights came inside the artifact
+            self.model_path_ = unpack_checkpoint(files, self.model_identity_)

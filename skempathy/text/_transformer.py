@@ -51,6 +51,8 @@ class TransformerEmbedder(_BaseEmbedder):
         Show a tqdm bar over batches.
     precision : {"fp32", "bf16", "int8", "auto"}, default="fp32"
         Inference precision; see :class:`SentenceEmbedder`.
+    embed_weights : bool, default=False
+        Store the encoder's files inside the pickle; see :class:`SentenceEmbedder`.
 
     Attributes
     ----------
@@ -100,6 +102,7 @@ class TransformerEmbedder(_BaseEmbedder):
         cache=None,
         show_progress="auto",
         precision="fp32",
+        embed_weights=False,
     ):
         self.model = model
         self.pooling = pooling
@@ -111,6 +114,7 @@ class TransformerEmbedder(_BaseEmbedder):
         self.cache = cache
         self.show_progress = show_progress
         self.precision = precision
+        self.embed_weights = embed_weights
 
     def _apply_precision(self, model, precision, device):
         return dict(model, model=apply_precision(model["model"], precision, device))
@@ -162,12 +166,33 @@ class TransformerEmbedder(_BaseEmbedder):
             "library": "transformers " + ".".join(transformers.__version__.split(".")[:2]),
         }
 
+    def _embed_batch(self, net, input_ids, attention_mask):
+        """Pooled (and normalised) vectors of one tokenised batch; the graph
+        :func:`skempathy.export.to_onnx` exports."""
+        import torch
+
+        from ..neural._training import pool
+
+        layers = self._layer_list()
+        need_hidden = layers != [-1]
+        result = net(input_ids=input_ids, attention_mask=attention_mask,
+                     output_hidden_states=need_hidden)
+        if need_hidden:
+            states = result.hidden_states
+            picked = states[1:] if layers == "all" else [states[i] for i in layers]
+            hidden = torch.stack(list(picked)).mean(0)
+        else:
+            hidden = result.last_hidden_state
+        # pool in fp32 whatever the weights' precision
+        pooled = pool(hidden.float(), attention_mask, self.pooling)
+        if self.normalize:
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return pooled
+
     def _encode(self, model, texts, show_progress):
         import torch
 
         net, tokenizer, device = model["model"], model["tokenizer"], model["device"]
-        layers = self._layer_list()
-        need_hidden = layers != [-1]
         max_length = self._max_length(tokenizer)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         batches = range(0, len(texts), self.batch_size)
@@ -183,22 +208,6 @@ class TransformerEmbedder(_BaseEmbedder):
                     [texts[i] for i in idx], padding=True, truncation=True,
                     max_length=max_length, return_tensors="pt",
                 ).to(device)
-                result = net(**enc, output_hidden_states=need_hidden)
-                if need_hidden:
-                    states = result.hidden_states
-                    picked = states[1:] if layers == "all" else [states[i] for i in layers]
-                    hidden = torch.stack(list(picked)).mean(0)
-                else:
-                    hidden = result.last_hidden_state
-                hidden = hidden.float()  # pool in fp32 whatever the weights' precision
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                if self.pooling == "cls":
-                    pooled = hidden[:, 0]
-                elif self.pooling == "mean":
-                    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                else:
-                    pooled = hidden.masked_fill(mask == 0, float("-inf")).max(1).values
-                if self.normalize:
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                pooled = self._embed_batch(net, enc["input_ids"], enc["attention_mask"])
                 out[idx] = pooled.float().cpu().numpy()
         return out

@@ -53,6 +53,21 @@ def progress_bar(iterable=None, *, enabled=True, **kwargs):
     return tqdm(iterable, disable=not show_progress(enabled), **kwargs)
 
 
+@contextlib.contextmanager
+def transformers_progress_off(off=True):
+    """Hide transformers' weight-loading bar inside the block (restored after)."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    if off:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def silence_library_progress_bars():
     """Turn off the bars of transformers and huggingface_hub (model loading, downloads).
 
