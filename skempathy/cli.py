@@ -28,6 +28,7 @@ COMMANDS = {
     "train": "skempathy._commands.train",
     "predict": "skempathy._commands.predict",
     "evaluate": "skempathy._commands.evaluate",
+    "distill": "skempathy._commands.distill",
     "compare": "skempathy.model_selection._cli",
 }
 

@@ -318,3 +318,31 @@ def test_safe_skops_bundles_round_trip(tmp_path, tiny_bert_path, capsys):
                      "--output", str(tmp_path / "p.csv"), "--quiet"]) == 0
     assert main(["evaluate", str(out), "--split", "dev"]) == 0
     assert "macro_f1" in capsys.readouterr().out
+
+
+def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, tiny_bert_path,
+                                                     capsys):
+    student = tmp_path / "student.joblib"
+    capsys.readouterr()
+    assert main(["distill", str(emotion_model), "--out", str(student), "--model", tiny_bert_path,
+                 "--epochs", "1", "--max-length", "32", "--unlabeled", "wassa",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "teacher" in out and "student" in out and "macro_f1" in out
+    assert "agreement with the teacher on held-out essays: emotion 0." in out
+    bundle = joblib.load(student)
+    assert bundle["task"] == "emotion" and bundle["columns"] == ["essay"]
+    assert set(bundle["dev_scores"]) >= {"macro_f1"}
+    model = bundle["estimator"]
+    assert type(model[-1]).__name__ == "TransformerClassifier"
+    src = tmp_path / "in.csv"
+    load_wassa("dev").frame.head(5).to_csv(src, index=False)
+    dst = tmp_path / "pred.csv"
+    assert main(["predict", str(student), "--input", str(src), "--output", str(dst)]) == 0
+    pred = pd.read_csv(dst)
+    assert len(pred) == 5 and "proba_sadness" in pred.columns
+
+    with pytest.raises(SystemExit):
+        main(["distill", str(emotion_model), "--out", str(student), "--unlabeled", "reddit"])
+    assert main(["distill", str(emotion_model), "--out", str(student), "--alpha", "2"]) == 1
+    assert "--alpha" in capsys.readouterr().err
