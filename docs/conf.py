@@ -77,7 +77,10 @@ API_SECTIONS = [
     ("neural", "Fine-tuned transformer estimators and the published neural methods."),
     ("augment", "Training-data augmentation inside ``fit``."),
     ("ensemble", "Seed ensembles and multi-task voting."),
+    ("distill", "Knowledge distillation of any teacher into one student, and a pool of "
+                "unlabeled texts."),
     ("io", "Safe persistence with skops."),
+    ("export", "ONNX export and the ONNX Runtime predictor."),
     ("recipes", "The recipes behind ``skempathy wassa``."),
     ("model_selection", "Grouped model comparison."),
     ("report", "Plots, slice reports and HTML reports."),
