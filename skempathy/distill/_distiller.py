@@ -133,6 +133,11 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         columns the Pearson r between their predictions.
     n_distilled_ : int
         Rows the student was trained on.
+    n_features_in_ : int
+        Number of input features the student saw in ``fit`` (when the
+        student records it).
+    feature_names_in_ : ndarray of str
+        Input feature names the student saw in ``fit`` (when it records them).
 
     See Also
     --------
@@ -463,15 +468,15 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self.student_.classes_
 
+    # Documented in the class's Attributes; a docstring here would make a second
+    # API target named ``n_features_in_`` for the documentation's cross-references.
     @property
     def n_features_in_(self):
-        """Number of input features the student saw in ``fit``."""
         check_is_fitted(self)
         return self.student_.n_features_in_
 
     @property
     def feature_names_in_(self):
-        """Input feature names the student saw in ``fit``."""
         check_is_fitted(self)
         return self.student_.feature_names_in_
 
