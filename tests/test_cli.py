@@ -346,3 +346,23 @@ def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, ti
         main(["distill", str(emotion_model), "--out", str(student), "--unlabeled", "reddit"])
     assert main(["distill", str(emotion_model), "--out", str(student), "--alpha", "2"]) == 1
     assert "--alpha" in capsys.readouterr().err
+
+
+def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert_path, capsys):
+    out = tmp_path / "wassa"
+    assert main(["wassa", "--out", str(out), "--model", tiny_bert_path, "--distill",
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "skempathy distilled student (this run), dev" in printed and "size MB" in printed
+    summary = json.loads((out / "dev_scores.json").read_text())
+    assert set(summary["distilled"]) == {"teacher", "student"}
+    for row in summary["distilled"].values():
+        assert {"macro_f1", "average_pearson", "size_mb", "ms_per_essay"} <= set(row)
+    # the teacher row is the recipe's own dev score
+    assert summary["distilled"]["teacher"]["macro_f1"] == pytest.approx(summary["dev"]["macro_f1"])
+    student = joblib.load(out / "student_emotion_empathy_distress.joblib")
+    assert student["columns"] == ["essay"]
+    pred = student["estimator"].predict(load_wassa("dev").data.head(4))
+    assert list(pred.columns) == ["emotion", "empathy", "distress"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "student_emotion_empathy_distress.joblib" in manifest["files"]

@@ -29,20 +29,20 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
-def _student(targets, kinds, args):
+def _student(kinds, *, model, epochs, max_length, device, seed, verbose=0):
     """A text-only student reading the ``essay`` column of the WASSA frame."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
     from ..neural import MultiTaskTransformer, TransformerClassifier, TransformerRegressor
 
-    kw = dict(max_epochs=args.epochs, max_length=args.max_length, device=args.device,
-              random_state=args.seed, learning_rate=1e-4)
+    kw = dict(max_epochs=epochs, max_length=max_length, device=device, random_state=seed,
+              learning_rate=1e-4, verbose=verbose)
     if len(set(kinds)) > 1:  # emotion with empathy/distress: one encoder, one head per target
-        return MultiTaskTransformer(args.model, text_column="essay", **kw)
-    model = (TransformerClassifier if kinds[0] == "classification" else TransformerRegressor)
+        return MultiTaskTransformer(model, text_column="essay", **kw)
+    cls = TransformerClassifier if kinds[0] == "classification" else TransformerRegressor
     select = ColumnTransformer([("essay", "passthrough", ["essay"])])
-    return Pipeline([("select", select), ("model", model(args.model, **kw))])
+    return Pipeline([("select", select), ("model", cls(model, **kw))])
 
 
 def _latency_ms(estimator, X, n=20):
@@ -75,15 +75,49 @@ def _dev_scores(estimator, X, y, targets):
     return scores
 
 
-def run(args):
+def compare_models_on_dev(models, dev, targets):
+    """``{name: dev scores + size_mb + ms_per_essay}`` of fitted models on the WASSA dev split."""
     import pickle
 
-    import pandas as pd
+    out = {}
+    for name, est in models.items():
+        out[name] = dict(_dev_scores(est, dev.data, dev.frame, targets),
+                         size_mb=round(len(pickle.dumps(est)) / 2**20, 1),
+                         ms_per_essay=round(_latency_ms(est, dev.data), 1))
+    return out
 
-    from ..cli import CLIError
+
+def distil_wassa(teacher, targets, *, model="all-MiniLM-L6-v2", epochs=3, max_length=256,
+                 alpha=0.5, temperature=1.0, unlabeled="wassa", device="auto", seed=0,
+                 verbose=0):
+    """Distil a fitted WASSA model into a text-only student; returns ``(student, distiller)``.
+
+    The teacher labels the training frame and (``unlabeled="wassa"``) the dev and
+    test frames, whose labels are never read.
+    """
+    import pandas as pd
+    from sklearn.frozen import FrozenEstimator
+
     from ..datasets import load_wassa
     from ..distill import Distiller
-    from ..neural import cpu_has_fast_bf16  # noqa: F401 (torch is needed from here on)
+
+    train = load_wassa("train")
+    y = train.frame[targets[0]] if len(targets) == 1 else train.frame[targets]
+    pool = None
+    if unlabeled == "wassa":
+        pool = pd.concat([load_wassa("dev").data, load_wassa("test").data], ignore_index=True)
+    kinds = ["classification" if t == "emotion" else "regression" for t in targets]
+    student = _student(kinds, model=model, epochs=epochs, max_length=max_length,
+                       device=device, seed=seed, verbose=verbose)
+    distiller = Distiller(FrozenEstimator(teacher), student, X_unlabeled=pool, alpha=alpha,
+                          temperature=temperature, random_state=seed)
+    distiller.fit(train.data, y)
+    return distiller.student_, distiller
+
+
+def run(args):
+    from ..cli import CLIError
+    from ..datasets import load_wassa
 
     check_writable(args.out)
     if not 0 <= args.alpha <= 1:
@@ -96,33 +130,20 @@ def run(args):
         raise CLIError(f"{args.teacher} does not say which WASSA targets it predicts; "
                        "distil a model saved by 'skempathy train' or 'skempathy wassa'")
     teacher = bundle["estimator"]
-    kinds = ["classification" if t == "emotion" else "regression" for t in targets]
     train, dev = load_wassa("train"), load_wassa("dev")
-    X, Xd = train.data, dev.data
-    y = train.frame[targets[0]] if len(targets) == 1 else train.frame[targets]
-    missing = [c for c in required_columns(bundle) if c not in X.columns]
+    missing = [c for c in required_columns(bundle) if c not in train.data.columns]
     if missing:
         raise CLIError(f"the teacher reads column(s) {', '.join(missing)}, which the WASSA "
                        "data does not have")
-    unlabeled = None
-    if args.unlabeled == "wassa":
-        unlabeled = pd.concat([Xd, load_wassa("test").data], ignore_index=True)
-
-    from sklearn.frozen import FrozenEstimator
-
-    distiller = Distiller(FrozenEstimator(teacher), _student(targets, kinds, args),
-                          X_unlabeled=unlabeled, alpha=args.alpha,
-                          temperature=args.temperature, random_state=args.seed)
     start = time.perf_counter()
-    distiller.fit(X, y)
+    student, distiller = distil_wassa(
+        teacher, targets, model=args.model, epochs=args.epochs, max_length=args.max_length,
+        alpha=args.alpha, temperature=args.temperature, unlabeled=args.unlabeled,
+        device=args.device, seed=args.seed, verbose=int(not args.quiet))
     minutes = (time.perf_counter() - start) / 60
-    student = distiller.student_
-
-    rows, scores = [], {}
-    for name, est in (("teacher", teacher), ("student", student)):
-        scores[name] = _dev_scores(est, Xd, dev.frame, targets)
-        rows.append((name, *(f"{scores[name][k]:.4f}" for k in scores[name]),
-                     f"{len(pickle.dumps(est)) / 2**20:.1f}", f"{_latency_ms(est, Xd):.0f}"))
+    scores = compare_models_on_dev({"teacher": teacher, "student": student}, dev, targets)
+    rows = [(name, *(f"{v:g}" if k in ("size_mb", "ms_per_essay") else f"{v:.4f}"
+                     for k, v in row.items())) for name, row in scores.items()]
     metric_names = list(scores["teacher"])
     save_model(student, args.out, task=bundle["task"], head=f"distilled {args.model}",
                features=["text"], columns=["essay"], scores=scores["student"])
@@ -131,9 +152,9 @@ def run(args):
     print(f"Distilled {args.teacher} into {args.model} in {minutes:.1f} min on "
           f"{distiller.n_distilled_} essays (agreement with the teacher on held-out essays: "
           f"{agreement or 'not measured'}).")
-    if unlabeled is not None:
+    if args.unlabeled == "wassa":
         print("The student read the dev essays' texts (never their labels) while it learnt.")
     print("Dev scores:")
-    print_table(rows, ["model", *metric_names, "MB", "ms/essay"])
+    print_table(rows, ["model", *metric_names])
     print(f"Saved {args.out}")
     return 0

@@ -49,6 +49,11 @@ def add_arguments(parser):
     parser.add_argument("--cache", default=None, metavar="DIR",
                         help="on-disk embedding cache folder (default: memory only)")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
+    parser.add_argument("--distill", action="store_true",
+                        help="also distil the fitted recipe into one fine-tuned MiniLM that "
+                             "predicts all three targets from the essay alone (see 'skempathy "
+                             "distill'); writes student_emotion_empathy_distress.joblib and "
+                             "both models' dev scores, sizes and latencies")
 
 
 def _param_item(item):
@@ -174,6 +179,25 @@ def run(args):
     stages.update()
     stages.close()
 
+    student = comparison = None
+    if args.distill:
+        from ..ensemble import MultiTaskVoting
+        from .distill import compare_models_on_dev, distil_wassa
+
+        if "joint" in recipe:
+            teacher = joint
+        else:  # the two track models as one teacher of all three targets
+            from sklearn.frozen import FrozenEstimator
+
+            teacher = MultiTaskVoting([("track2", FrozenEstimator(track2), TRACK2_TASK),
+                                       ("track1", FrozenEstimator(track1), TRACK1_TASK)])
+            teacher.fit(train.data, train.frame[[TRACK2_TASK] + TRACK1_TASK])
+        targets = [TRACK2_TASK] + TRACK1_TASK
+        student, _ = distil_wassa(teacher, targets, model=args.model or "all-MiniLM-L6-v2",
+                                  device=args.device, verbose=int(show))
+        comparison = compare_models_on_dev({"teacher": teacher, "student": student}, dev,
+                                           targets)
+
     with staged_output(out) as staging:
         def write_emp(tmp):
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -201,8 +225,14 @@ def run(args):
             save_model(track2, staging / "track2_emotion.joblib", task=TRACK2_TASK,
                        head=_describe(track2), **saved,
                        scores={k: v for k, v in scores.items() if "pearson" not in k})
+        if student is not None:
+            save_model(student, staging / "student_emotion_empathy_distress.joblib",
+                       task=[TRACK2_TASK] + TRACK1_TASK, head="distilled MultiTaskTransformer",
+                       features=["text"], columns=["essay"], scores=comparison["student"])
         summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
                    "seconds": round(time.perf_counter() - started, 1)}
+        if comparison is not None:
+            summary["distilled"] = comparison
         write_atomic(staging / "dev_scores.json",
                      lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
 
@@ -211,11 +241,22 @@ def run(args):
     rows = [("skempathy (this run), dev", _fmt(scores["empathy_pearson"]),
              _fmt(scores["distress_pearson"]), _fmt(scores["average_pearson"]),
              _fmt(scores["macro_f1"]), _fmt(scores["accuracy"]))]
+    if comparison is not None:
+        c = comparison["student"]
+        rows.append(("skempathy distilled student (this run), dev", _fmt(c["empathy_pearson"]),
+                     _fmt(c["distress_pearson"]), _fmt(c["average_pearson"]),
+                     _fmt(c["macro_f1"]), _fmt(c["accuracy"])))
     rows += [(name, _fmt(e), _fmt(d), _fmt(a), _fmt(f), "") for name, e, d, a, f in PUBLISHED]
     print_table(rows, ["system", "empathy r", "distress r", "avg r", "emotion macro-F1",
                        "emotion acc"])
     print("\nPublished rows: dev scores from the system papers, and the official test results "
           "(test gold labels are not public, so this run scores dev only).")
+    if comparison is not None:
+        print("\nThe student learnt from the recipe's soft targets on the train essays and on "
+              "the dev and test essays' texts (never their labels).")
+        print_table([(name, f"{c['size_mb']:.1f}", f"{c['ms_per_essay']:.0f}")
+                     for name, c in comparison.items()],
+                    ["model", "size MB", "ms per essay (CPU, one at a time)"])
     print(f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
           f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted "
           f"model{'' if 'joint' in recipe else 's'} (*.joblib) and dev_scores.json in "
