@@ -204,7 +204,7 @@ def test_bad_input_messages(wassa):
         Distiller(_teacher(), _student(), alpha=1.5).fit(X, y)
 
 
-def test_unlabeled_texts_pool(shared_data):
+def test_unlabeled_texts_pool(shared_data, goemotions_home):
     train = load_wassa("train").data["essay"]
     pool = unlabeled_texts(["wassa", "newsemp"], exclude=train)
     assert list(pool.columns) == ["text", "source"]
@@ -214,6 +214,8 @@ def test_unlabeled_texts_pool(shared_data):
     ed = unlabeled_texts(["empatheticdialogues"], max_per_source=500, empathetic_dialogues=(
         shared_data / "empatheticdialogues" / "empatheticdialogues_empatheticintents.csv.gz"))
     assert len(ed) == 500 and ed["text"].str.len().min() > 0
+    reddit = unlabeled_texts(["goemotions"], data_home=goemotions_home, max_per_source=300)
+    assert len(reddit) == 300 and set(reddit["source"]) == {"goemotions"}
     assert set(UNLABELED_SOURCES) == {"wassa", "newsemp", "empatheticdialogues", "goemotions"}
     with pytest.raises(ValueError, match="empathetic_dialogues="):
         unlabeled_texts(["empatheticdialogues"])
