@@ -87,25 +87,25 @@ def compare_models_on_dev(models, dev, targets):
     return out
 
 
-def distil_wassa(teacher, targets, *, model="all-MiniLM-L6-v2", epochs=3, max_length=256,
-                 alpha=0.5, temperature=1.0, unlabeled="wassa", device="auto", seed=0,
-                 verbose=0):
+def unlabeled_wassa(dev, test):
+    """The dev and test frames of WASSA as one pool of inputs (their labels are not read)."""
+    import pandas as pd
+
+    return pd.concat([dev.data, test.data], ignore_index=True)
+
+
+def distil_wassa(teacher, targets, train, pool=None, *, model="all-MiniLM-L6-v2", epochs=3,
+                 max_length=256, alpha=0.5, temperature=1.0, device="auto", seed=0, verbose=0):
     """Distil a fitted WASSA model into a text-only student; returns ``(student, distiller)``.
 
-    The teacher labels the training frame and (``unlabeled="wassa"``) the dev and
-    test frames, whose labels are never read.
+    The teacher labels the ``train`` split's frame and the ``pool`` of unlabeled
+    inputs (e.g. :func:`unlabeled_wassa`).
     """
-    import pandas as pd
     from sklearn.frozen import FrozenEstimator
 
-    from ..datasets import load_wassa
     from ..distill import Distiller
 
-    train = load_wassa("train")
     y = train.frame[targets[0]] if len(targets) == 1 else train.frame[targets]
-    pool = None
-    if unlabeled == "wassa":
-        pool = pd.concat([load_wassa("dev").data, load_wassa("test").data], ignore_index=True)
     kinds = ["classification" if t == "emotion" else "regression" for t in targets]
     student = _student(kinds, model=model, epochs=epochs, max_length=max_length,
                        device=device, seed=seed, verbose=verbose)
@@ -135,10 +135,11 @@ def run(args):
     if missing:
         raise CLIError(f"the teacher reads column(s) {', '.join(missing)}, which the WASSA "
                        "data does not have")
+    pool = unlabeled_wassa(dev, load_wassa("test")) if args.unlabeled == "wassa" else None
     start = time.perf_counter()
     student, distiller = distil_wassa(
-        teacher, targets, model=args.model, epochs=args.epochs, max_length=args.max_length,
-        alpha=args.alpha, temperature=args.temperature, unlabeled=args.unlabeled,
+        teacher, targets, train, pool, model=args.model, epochs=args.epochs,
+        max_length=args.max_length, alpha=args.alpha, temperature=args.temperature,
         device=args.device, seed=args.seed, verbose=int(not args.quiet))
     minutes = (time.perf_counter() - start) / 60
     scores = compare_models_on_dev({"teacher": teacher, "student": student}, dev, targets)

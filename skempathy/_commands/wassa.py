@@ -182,7 +182,7 @@ def run(args):
     student = comparison = None
     if args.distill:
         from ..ensemble import MultiTaskVoting
-        from .distill import compare_models_on_dev, distil_wassa
+        from .distill import compare_models_on_dev, distil_wassa, unlabeled_wassa
 
         if "joint" in recipe:
             teacher = joint
@@ -193,8 +193,9 @@ def run(args):
                                        ("track1", FrozenEstimator(track1), TRACK1_TASK)])
             teacher.fit(train.data, train.frame[[TRACK2_TASK] + TRACK1_TASK])
         targets = [TRACK2_TASK] + TRACK1_TASK
-        student, _ = distil_wassa(teacher, targets, model=args.model or "all-MiniLM-L6-v2",
-                                  device=args.device, verbose=int(show))
+        student, _ = distil_wassa(teacher, targets, train, unlabeled_wassa(dev, test),
+                                  model=args.model or "all-MiniLM-L6-v2", device=args.device,
+                                  verbose=int(show))
         comparison = compare_models_on_dev({"teacher": teacher, "student": student}, dev,
                                            targets)
 

@@ -40,6 +40,15 @@ def _soft_targets_param(estimator):
     return "soft_targets" if takes else None
 
 
+def _by_column(pred, columns, one_d):
+    """Predictions (an array or a DataFrame) as ``{column: 1-D array}``."""
+    if one_d:
+        return {columns[0]: np.asarray(pred).ravel()}
+    if not isinstance(pred, pd.DataFrame):
+        pred = pd.DataFrame(np.asarray(pred).reshape(len(pred), -1), columns=columns)
+    return {c: np.asarray(pred[c]).ravel() for c in columns}
+
+
 def _concat(a, b):
     """Rows of ``a`` then ``b`` (lists, arrays, sparse matrices, Series or DataFrames)."""
     import scipy.sparse as sp
@@ -240,8 +249,8 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         pool = _concat(X, unlabeled)
         n_pool = _num_samples(pool)
         train_rows, held_out = self._split(n, n_pool)
-        targets = self._teacher_targets(teacher, pool, frame, kinds, one_d)
-        y_student, soft = self._student_targets(frame, kinds, targets, n, one_d)
+        targets, classes = self._teacher_targets(teacher, pool, frame, kinds, one_d)
+        y_student, soft = self._student_targets(frame, kinds, targets, classes, n, one_d)
 
         student = clone(self.student)
         X_train = _safe_indexing(pool, train_rows)
@@ -262,7 +271,7 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         if len(held_out):
             self.teacher_agreement_ = self._agreement(
                 _safe_indexing(pool, held_out), {c: t[held_out] for c, t in targets.items()},
-                kinds, one_d)
+                classes, kinds, one_d)
         return self
 
     def _y_frame(self, y):
@@ -304,10 +313,10 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         return np.setdiff1d(rows, held), held
 
     def _teacher_targets(self, teacher, pool, frame, kinds, one_d):
-        """``{column: teacher probabilities (n_pool, n_classes) or predictions (n_pool,)}``;
-        probability columns are in the order of ``self._classes[column]``."""
+        """``({column: teacher probabilities (n_pool, n_classes) or predictions (n_pool,)},
+        {column: the teacher's classes, the order of its probability columns})``."""
         who = type(self).__name__
-        targets, self._classes = {}, {}
+        targets, classes_of = {}, {}
         if any(k == "classification" for k in kinds.values()):
             if not hasattr(teacher, "predict_proba"):
                 raise ValueError(f"{who}: the teacher {type(teacher).__name__} has no "
@@ -328,20 +337,15 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
                 p = np.asarray(proba[column], dtype=np.float64)
                 p = np.clip(p, 0, None) ** (1.0 / self.temperature)
                 targets[column] = p / np.clip(p.sum(1, keepdims=True), 1e-12, None)
-                self._classes[column] = np.asarray(classes[column])
+                classes_of[column] = np.asarray(classes[column])
         if any(k == "regression" for k in kinds.values()):
-            pred = teacher.predict(pool)
-            if one_d:
-                pred = {frame.columns[0]: np.asarray(pred).ravel()}
-            elif not isinstance(pred, pd.DataFrame):
-                pred = pd.DataFrame(np.asarray(pred).reshape(len(pred), -1),
-                                    columns=frame.columns)
+            pred = _by_column(teacher.predict(pool), list(kinds), one_d)
             for column, kind in kinds.items():
                 if kind == "regression":
-                    targets[column] = np.asarray(pred[column], dtype=np.float64).ravel()
-        return targets
+                    targets[column] = pred[column].astype(np.float64)
+        return targets, classes_of
 
-    def _student_targets(self, frame, kinds, targets, n, one_d):
+    def _student_targets(self, frame, kinds, targets, classes_of, n, one_d):
         """``(y for the student, {column: soft DataFrame})`` over the whole pool."""
         who = type(self).__name__
         alpha = float(self.alpha)
@@ -353,7 +357,7 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
                 values[:n] = alpha * gold.astype(np.float64) + (1 - alpha) * values[:n]
                 columns[column] = values
                 continue
-            classes = self._classes[column]
+            classes = classes_of[column]
             unknown = np.setdiff1d(np.unique(gold), classes)
             if len(unknown):
                 raise ValueError(f"{who}: y column {column!r} has labels the teacher does not "
@@ -373,18 +377,14 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
             y_student = y_student.iloc[:, 0]
         return y_student, soft
 
-    def _agreement(self, X_held, teacher_targets, kinds, one_d):
-        pred = self.student_.predict(X_held)
-        if one_d:
-            pred = {next(iter(kinds)): np.asarray(pred).ravel()}
-        elif not isinstance(pred, pd.DataFrame):
-            pred = pd.DataFrame(np.asarray(pred).reshape(len(pred), -1), columns=list(kinds))
+    def _agreement(self, X_held, teacher_targets, classes_of, kinds, one_d):
+        pred = _by_column(self.student_.predict(X_held), list(kinds), one_d)
         out = {}
         for column, kind in kinds.items():
-            mine = np.asarray(pred[column]).ravel()
+            mine = pred[column]
             theirs = teacher_targets[column]
             if kind == "classification":
-                out[column] = float(np.mean(mine == self._classes[column][theirs.argmax(1)]))
+                out[column] = float(np.mean(mine == classes_of[column][theirs.argmax(1)]))
             elif np.std(mine) > 0 and np.std(theirs) > 0:
                 out[column] = float(np.corrcoef(mine.astype(float), theirs)[0, 1])
             else:
@@ -499,7 +499,6 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("_classes", None)
         if not self.keep_teacher:  # the artifact is the student's size
             state.update(teacher=None, teacher_=None, X_unlabeled=None)
         return state

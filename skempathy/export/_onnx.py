@@ -380,15 +380,12 @@ def _check_export(estimator, kind, folder):
         from ..neural import _training as T
 
         ids, _ = T.tokenize(estimator.tokenizer_, _PROBES, estimator._effective_max_length())
-        n_extra = predictor._manifest["n_extra"]
+        n_extra = predictor.manifest_["n_extra"]
         extra = np.zeros((len(ids), n_extra), dtype=np.float32) if n_extra else None
-        saved = estimator.__dict__.get("predict_precision")
-        estimator.predict_precision = "fp32"
-        try:
-            ref = estimator._predict_ids(ids, extra)
-            ref[EMBEDDING] = estimator._predict_ids(ids, extra, forward="embed")
-        finally:
-            estimator.predict_precision = saved
+        fp32 = copy.copy(estimator)  # the same fitted module, predicting in fp32
+        fp32.predict_precision = "fp32"
+        ref = fp32._predict_ids(ids, extra)
+        ref[EMBEDDING] = fp32._predict_ids(ids, extra, forward="embed")
         got = predictor._runner.run(ids, extra)
         names = {f"logits.{k}": k for k in ref if k != EMBEDDING}
         return max(float(np.abs(got[out] - ref[names.get(out, out)]).max()) for out in got)
@@ -445,19 +442,13 @@ class _OnnxRunner:
         self.batch_size = int(batch_size)
 
     def run(self, ids, extra=None):
-        from ..neural._training import length_grouped_batches
+        from ..neural._training import length_grouped_batches, pad
 
         n = len(ids)
         out = {}
         lengths = np.array([len(r) for r in ids])
         for rows in length_grouped_batches(lengths, self.batch_size, shuffle=False):
-            width = int(lengths[rows].max())
-            input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for i, r in enumerate(rows):
-                input_ids[i, :lengths[r]] = ids[r]
-                mask[i, :lengths[r]] = 1
-            feed = {"input_ids": input_ids, "attention_mask": mask}
+            feed = pad([ids[r] for r in rows], self.pad_id)
             if "extra" in self.inputs:
                 feed["extra"] = np.asarray(extra[rows], dtype=np.float32)
             for name, value in zip(self.outputs, self.session.run(self.outputs, feed)):
@@ -540,7 +531,6 @@ class OnnxPredictor:
         _require("onnxruntime", "OnnxPredictor")
         tokenizer = _FastTokenizer(folder / "tokenizer.json", manifest["pad_token_id"])
         session = _session(folder / MODEL_FILE, self.providers, self.n_threads)
-        self._manifest = manifest
         self._tokenizer = tokenizer
         self._runner = _OnnxRunner(session, manifest, tokenizer.pad_token_id, self.batch_size)
         self.manifest_ = manifest
@@ -564,7 +554,7 @@ class OnnxPredictor:
     def _delegate(self, name):
         if self.estimator_ is None or not hasattr(self.estimator_, name):
             raise AttributeError(
-                f"this ONNX export ({self._manifest['class']}) has no {name}")
+                f"this ONNX export ({self.manifest_['class']}) has no {name}")
         return getattr(self.estimator_, name)
 
     def __getattr__(self, name):
@@ -591,10 +581,10 @@ class OnnxPredictor:
                 return self.estimator_.transform(X)
             return self.estimator_._forward(X, forward="embed")
         texts = check_texts(X, estimator=self)
-        if self._manifest.get("lowercase"):
+        if self.manifest_.get("lowercase"):
             texts = [t.lower() for t in texts]
         ids = self._tokenizer(list(texts), truncation=True,
-                              max_length=self._manifest["max_length"], verbose=False)["input_ids"]
+                              max_length=self.manifest_["max_length"], verbose=False)["input_ids"]
         return self._runner.run(ids)[EMBEDDING]
 
     def __getstate__(self):  # an InferenceSession does not pickle: reload the folder

@@ -14,9 +14,9 @@ modules). The pieces, in the order a ``fit`` uses them:
     Index arrays; texts of similar length share a batch so dynamic padding
     wastes little (shuffled mega-batches sorted by length when training,
     fully sorted for inference).
-``collate(input_ids, pad_token_id)``
+``pad(input_ids, pad_token_id)`` / ``collate(input_ids, pad_token_id)``
     Pads one batch to its longest member (dynamic padding) and returns
-    ``{"input_ids", "attention_mask"}`` tensors.
+    ``{"input_ids", "attention_mask"}`` as numpy arrays / torch tensors.
 ``TransformerModule(encoder, head_dims, pooling=..., n_extra=...)``
     Encoder + pooling (mean or CLS) + optional numeric side inputs
     concatenated to the pooled vector + :class:`MultiTaskHead` (one linear
@@ -64,6 +64,7 @@ __all__ = [
     "load_pretrained",
     "make_transformer_module",
     "pack_pretrained",
+    "pad",
     "predict_loop",
     "seeded",
     "to_device",
@@ -198,23 +199,30 @@ def length_grouped_batches(lengths, batch_size, *, shuffle=False, rng=None, mega
     return [batches[i] for i in order]
 
 
-def collate(input_ids, pad_token_id, pad_to=None):
+def pad(input_ids, pad_token_id, pad_to=None):
     """Pad a batch of token-id lists to its longest member (or to ``pad_to``).
+
+    Numpy only, so that the ONNX predictor pads without torch.
 
     Returns
     -------
-    dict with ``input_ids`` and ``attention_mask`` (``torch.long`` tensors).
+    dict with ``input_ids`` and ``attention_mask`` (``int64`` arrays).
     """
-    import torch
-
     width = max(len(r) for r in input_ids) if pad_to is None else int(pad_to)
-    ids = torch.full((len(input_ids), width), int(pad_token_id), dtype=torch.long)
-    mask = torch.zeros((len(input_ids), width), dtype=torch.long)
+    ids = np.full((len(input_ids), width), int(pad_token_id), dtype=np.int64)
+    mask = np.zeros((len(input_ids), width), dtype=np.int64)
     for i, row in enumerate(input_ids):
         row = row[:width]
-        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        ids[i, : len(row)] = row
         mask[i, : len(row)] = 1
     return {"input_ids": ids, "attention_mask": mask}
+
+
+def collate(input_ids, pad_token_id, pad_to=None):
+    """:func:`pad` as ``torch.long`` tensors (``input_ids``, ``attention_mask``)."""
+    import torch
+
+    return {k: torch.from_numpy(v) for k, v in pad(input_ids, pad_token_id, pad_to).items()}
 
 
 def pad_token_id(tokenizer):
