@@ -37,6 +37,20 @@ def _warn_if_saved_by_another_version(what, saved, stacklevel=3):
             SkempathyVersionWarning, stacklevel=stacklevel)
 
 
+def _check_no_missing(values, *, who, column=None, what="label"):
+    """Raise a ValueError naming how many entries of 1-D ``values`` (a target) are
+    missing (NaN or None, whatever the dtype) and where the first one is."""
+    import pandas as pd
+
+    missing = np.asarray(pd.isna(np.asarray(values, dtype=object)), dtype=bool)
+    if missing.any():
+        where = "" if column is None else f" (column {column!r})"
+        raise ValueError(
+            f"Input y contains NaN or None{where}: {who} got {int(missing.sum())} missing "
+            f"{what}(s), the first at position {int(np.argmax(missing))}; drop those rows or "
+            "fill them in.")
+
+
 class TextInputMixin:
     """Mixin declaring that an estimator takes one column of raw text.
 

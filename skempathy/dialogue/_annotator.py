@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import TextInputMixin, check_texts
+from ..base import TextInputMixin, _check_no_missing, check_texts
 from ._encoding import _SentenceEncoder
 
 __all__ = ["EmotionAnnotator", "map_emotions", "GOEMOTIONS_LABELS", "EKMAN_MAPPING",
@@ -317,8 +317,7 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
             if y_arr.ndim != 1:
                 raise ValueError(f"y must be 1-D labels, label sets or an indicator matrix; "
                                  f"got shape {y_arr.shape}.")
-            if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y_arr):
-                raise ValueError("y contains missing labels (NaN/None).")
+            _check_no_missing(y_arr, who=type(self).__name__)
             if self.taxonomy is not None and all(isinstance(v, str) for v in y_arr):
                 y_arr = np.array([m[0] for m in self._map([(v,) for v in y_arr])], dtype=object)
             if y_arr.dtype == object and not all(isinstance(v, str) for v in y_arr):

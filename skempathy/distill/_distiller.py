@@ -12,7 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (_check_sample_weight, _num_samples, check_is_fitted,
                                       column_or_1d)
 
-from ..base import check_texts
+from ..base import _check_no_missing, check_texts
 
 __all__ = ["Distiller"]
 
@@ -291,15 +291,13 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         classifier = get_tags(self.teacher).estimator_type == "classifier"
         for column in frame.columns:
             values = frame[column]
-            if pd.isna(values).any():
-                raise ValueError(f"Input y contains NaN ({type(self).__name__}: column "
-                                 f"{column!r} has {int(pd.isna(values).sum())} missing "
-                                 "value(s)).")
             if one_d:
                 kinds[column] = "classification" if classifier else "regression"
             else:
                 kinds[column] = ("regression" if pd.api.types.is_float_dtype(values)
                                  else "classification")
+            _check_no_missing(values, who=type(self).__name__, column=None if one_d else column,
+                              what="label" if kinds[column] == "classification" else "value")
         return frame, kinds, one_d
 
     def _split(self, n, n_pool):

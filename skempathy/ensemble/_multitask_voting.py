@@ -21,6 +21,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import _BaseComposition, available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import _check_no_missing
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["MultiTaskVoting"]
@@ -312,8 +313,8 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             if kinds[col] == "regression":
                 if not np.all(np.isfinite(values.to_numpy(float))):
                     raise ValueError(f"{who}: column {col!r} of y holds NaN or inf values.")
-            elif values.isna().any():
-                raise ValueError(f"{who}: column {col!r} of y has missing labels.")
+            else:
+                _check_no_missing(values, who=who, column=col)
         self.targets_ = targets
         self.task_kinds_ = kinds
         classes = {c: np.unique(frame[c].to_numpy()) for c, k in kinds.items()

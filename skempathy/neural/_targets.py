@@ -5,6 +5,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
+from ..base import _check_no_missing
+
 
 def _y_array(y):
     if hasattr(y, "to_numpy"):
@@ -45,14 +47,7 @@ def encode_classification(est, y, *, fit, name="y"):
             np.float32
         )
     y_arr = column_or_1d(y_arr, warn=True)
-    import pandas as pd
-
-    missing = pd.isna(y_arr)  # NaN and None, whatever the dtype
-    if missing.any():
-        raise ValueError(
-            f"{who}: {name} has {int(missing.sum())} missing label(s) (NaN/None), the first "
-            f"at position {int(np.argmax(missing))}; drop those rows or fill them in."
-        )
+    _check_no_missing(y_arr, who=who, column=None if name == "y" else name)
     check_classification_targets(y_arr)
     if fit:
         classes = np.unique(y_arr)
