@@ -366,3 +366,20 @@ def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert
     assert list(pred.columns) == ["emotion", "empathy", "distress"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert "student_emotion_empathy_distress.joblib" in manifest["files"]
+
+
+def test_an_old_model_gets_one_version_warning(emotion_model, tmp_path, monkeypatch, capsys):
+    import skempathy
+
+    bundle = joblib.load(emotion_model)
+    with monkeypatch.context() as m:  # written by an "older" skempathy
+        m.setattr(skempathy, "__version__", "0.0.1")
+        joblib.dump(dict(bundle, skempathy_version="0.0.1"), tmp_path / "old.joblib")
+        joblib.dump(bundle["estimator"], tmp_path / "bare.joblib")
+    capsys.readouterr()
+    for name in ("old.joblib", "bare.joblib"):
+        assert main(["evaluate", str(tmp_path / name), "--split", "dev"]) == 0
+        err = capsys.readouterr().err
+        # the bundle and the embedder inside it both record the version: one line says it
+        assert err.count("saved by skempathy 0.0.1") == 1, err
+        assert "skempathy: warning:" in err

@@ -171,25 +171,41 @@ def load_model(path):
     """Load a bundle written by :func:`save_model`, or a bare fitted estimator."""
     import joblib
 
+    import warnings
+
+    from ..base import SkempathyVersionWarning
+
     path = Path(path)
     if not path.is_file():
         raise CLIError(f"model file not found: {path}")
     try:
-        if path.suffix.lower() == ".skops":
-            from ..io import load
+        # every estimator in the file warns about its version: say it once, below
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SkempathyVersionWarning)
+            if path.suffix.lower() == ".skops":
+                from ..io import load
 
-            obj = load(path)
-        else:
-            obj = joblib.load(path)
+                obj = load(path)
+            else:
+                obj = joblib.load(path)
     except Exception as exc:
         raise CLIError(f"could not load model {path}: {type(exc).__name__}: {exc}") from exc
-    if isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT:
+    stale = []
+    for w in caught:
+        if issubclass(w.category, SkempathyVersionWarning):
+            stale.append(str(w.message))
+        else:  # other warnings (e.g. scikit-learn's own version warning) as usual
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    is_bundle = isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT
+    if is_bundle:
         from .. import __version__
 
         saved = obj.get("skempathy_version")
         if saved is not None and saved != __version__:
-            print(f"skempathy: warning: {path} was saved by skempathy {saved}; this is "
-                  f"skempathy {__version__}", file=sys.stderr)
+            stale = [f"{path} was saved by skempathy {saved}; this is skempathy {__version__}"]
+    if stale:  # one file, one version: the first message says it
+        print(f"skempathy: warning: {stale[0]}", file=sys.stderr)
+    if is_bundle:
         return obj
     if hasattr(obj, "predict"):
         from sklearn.base import is_classifier
