@@ -367,12 +367,10 @@ def _require_folder(path):
 
 def pack_checkpoint(path):
     """``{relative path: bytes}`` of a local checkpoint folder."""
+    from .utils._files import read_folder
+
     _require_folder(path)
-    out = {}
-    for f in _checkpoint_files(path):
-        with open(os.path.join(path, f), "rb") as fh:
-            out[f] = fh.read()
-    return out
+    return read_folder(path, _checkpoint_files(path))
 
 
 def unpack_checkpoint(files, digest):
@@ -380,6 +378,8 @@ def unpack_checkpoint(files, digest):
     (a temporary folder when the data home is not writable); returns the folder."""
     import shutil
     import tempfile
+
+    from .utils._files import write_folder
 
     name = digest.replace(":", "-")
     roots = []
@@ -400,11 +400,7 @@ def unpack_checkpoint(files, digest):
         except OSError:
             continue
         try:
-            for rel, data in files.items():
-                full = os.path.join(tmp, rel)
-                os.makedirs(os.path.dirname(full), exist_ok=True)
-                with open(full, "wb") as fh:
-                    fh.write(data)
+            write_folder(files, tmp)
             try:
                 os.rename(tmp, target)
             except OSError:  # another process unpacked the same weights first

@@ -51,7 +51,6 @@ this module is cheap, and classes needing ``torch.nn`` are built lazily by
 import contextlib
 import io
 import math
-import os
 import tempfile
 import time
 import warnings
@@ -693,16 +692,13 @@ def pack_pretrained(model, tokenizer=None):
         weights separately with :func:`pack_state_dict` (or of a wrapper
         module holding the model).
     """
-    files = {}
+    from ..utils._files import read_folder
+
     with tempfile.TemporaryDirectory() as tmp:
         model.config.save_pretrained(tmp)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
-        for root, _, names in os.walk(tmp):
-            for name in names:
-                full = os.path.join(root, name)
-                with open(full, "rb") as fh:
-                    files[os.path.relpath(full, tmp)] = fh.read()
+        files = read_folder(tmp)
     return {"files": files, "class": type(model).__name__}
 
 
@@ -713,12 +709,10 @@ def unpack_pretrained(packed, auto_class="AutoModel", with_tokenizer=True):
     """
     import transformers
 
+    from ..utils._files import write_folder
+
     with tempfile.TemporaryDirectory() as tmp:
-        for name, data in packed["files"].items():
-            full = os.path.join(tmp, name)
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-            with open(full, "wb") as fh:
-                fh.write(data)
+        write_folder(packed["files"], tmp)
         config = transformers.AutoConfig.from_pretrained(tmp)
         tokenizer = transformers.AutoTokenizer.from_pretrained(tmp) if with_tokenizer else None
     model = getattr(transformers, auto_class).from_config(config)

@@ -4,7 +4,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["use_default_permissions", "write_atomic"]
+__all__ = ["read_folder", "use_default_permissions", "write_atomic", "write_folder"]
 
 
 def use_default_permissions(path):
@@ -32,3 +32,24 @@ def write_atomic(path, write):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def read_folder(path, names=None):
+    """``{relative path: bytes}`` of the files ``names`` under ``path`` (default: all)."""
+    if names is None:
+        names = [os.path.relpath(os.path.join(root, name), path)
+                 for root, _, files in os.walk(path) for name in files]
+    out = {}
+    for name in names:
+        with open(os.path.join(path, name), "rb") as fh:
+            out[name] = fh.read()
+    return out
+
+
+def write_folder(files, path):
+    """Write ``{relative path: bytes}`` (as :func:`read_folder` returns) under ``path``."""
+    for name, data in files.items():
+        full = os.path.join(path, name)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(data)
