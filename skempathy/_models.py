@@ -187,24 +187,18 @@ def model_identity(model):
     """A stable string naming the weights behind ``model``, for cache keys.
 
     Embedded checkpoints are identified by name and package version (the same
-    on every machine, wherever the environment lives). Local checkpoints are
-    identified by path plus the size and modification time of their weight and
-    config files, so retraining into the same folder invalidates cached
-    embeddings; hub names are identified by name.
+    on every machine, wherever the environment lives). Local checkpoint folders
+    are identified by a SHA-256 of their files (:func:`checkpoint_digest`), so
+    the same weights copied to another path or machine share cached embeddings
+    and retraining into the same folder invalidates them; hub names are
+    identified by name.
     """
     if embedded_name(model) is not None:
         return _embedded_identity(model)
     path = resolve_model(model)
     if not os.path.isdir(path):
         return path
-    parts = [os.path.abspath(path)]
-    for root, _, files in sorted(os.walk(path)):
-        for fname in sorted(files):
-            if fname.endswith((".safetensors", ".bin", ".json", ".txt", ".model")):
-                stat = os.stat(os.path.join(root, fname))
-                parts.append(f"{os.path.relpath(os.path.join(root, fname), path)}:"
-                             f"{stat.st_size}:{int(stat.st_mtime)}")
-    return "|".join(parts)
+    return checkpoint_digest(path)
 
 
 def resolve_device(device="auto"):
@@ -339,7 +333,7 @@ def _checkpoint_files(path):
 
 def checkpoint_digest(path):
     """SHA-256 over a checkpoint folder's files (names and bytes); computed once
-    per folder state."""
+    per folder state (path, sizes and modification times) in a process."""
     import hashlib
 
     _require_folder(path)

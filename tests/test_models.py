@@ -1,6 +1,7 @@
 """Model-name resolution: embedded names offline, everything else passed through."""
 
 import os
+import shutil
 import pathlib
 
 import pytest
@@ -46,16 +47,20 @@ def test_mpnet_assembles_once_into_the_data_home(monkeypatch, tmp_path):
     assert resolve_model("all-mpnet-base-v2") == path
 
 
-def test_model_identity_changes_when_weights_change(tiny_bert_path):
+def test_model_identity_follows_the_weights_not_the_path(tiny_bert_path, tmp_path):
     before = model_identity(tiny_bert_path)
     assert before == model_identity(tiny_bert_path)
-    weights = os.path.join(tiny_bert_path, "model.safetensors")
-    stat = os.stat(weights)
-    try:
-        os.utime(weights, (stat.st_atime, stat.st_mtime + 10))
-        assert model_identity(tiny_bert_path) != before
-    finally:
-        os.utime(weights, (stat.st_atime, stat.st_mtime))
+    # Another install path (another worker, another machine): the same identity.
+    copy = shutil.copytree(tiny_bert_path, tmp_path / "elsewhere")
+    os.utime(copy / "model.safetensors", (1, 1))
+    assert model_identity(str(copy)) == before
+    # Other weights in the same folder: another identity.
+    with open(copy / "model.safetensors", "r+b") as fh:
+        fh.seek(-1, os.SEEK_END)
+        last = fh.read(1)
+        fh.seek(-1, os.SEEK_END)
+        fh.write(bytes([last[0] ^ 1]))
+    assert model_identity(str(copy)) != before
     assert model_identity("roberta-base") == "roberta-base"
 
 

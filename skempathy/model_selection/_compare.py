@@ -7,12 +7,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
+
+from ..text._cache import restore_snapshot
+from ..text._warm import embed_once
 
 from ._memory import PeakRSS
 from ._result import ComparisonResult
@@ -22,8 +25,9 @@ from ._split import check_group_cv, check_no_group_leakage, make_splits, resolve
 __all__ = ["compare_models"]
 
 
-def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory):
+def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory, embeddings):
     """Fit a clone on ``train`` and predict ``test``; never raises."""
+    restore_snapshot(embeddings)  # encoded once by the caller (a no-op in its own process)
     out = {"model": name, "fold": fold, "prediction": None, "fit_time": np.nan,
            "predict_time": np.nan, "peak_memory_mb": np.nan, "error": ""}
     mem = PeakRSS() if measure_memory else None
@@ -56,6 +60,17 @@ def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory):
         out["error"] = f"{stage} failed: {type(exc).__name__}: {exc}"
         out["traceback"] = traceback.format_exc()
     return out
+
+
+def _completion_order():
+    """``return_as`` of the active joblib backend: results as they finish where it
+    can (the progress bar moves with them), else in submission order (Ray's
+    multiprocessing-based backend yields nothing unordered)."""
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return ("generator_unordered" if getattr(backend, "supports_return_generator", False)
+            else "list")
 
 
 def _check_estimators(estimators):
@@ -271,9 +286,11 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
         check_no_group_leakage(splits, groups, raise_error=False)
 
     jobs = [(name, k) for name in estimators for k in range(len(splits))]
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    embeddings = embed_once(estimators.values(), X)
+    parallel = Parallel(n_jobs=n_jobs, return_as=_completion_order())
     outputs = parallel(
-        delayed(_fit_and_predict)(name, k, estimators[name], X, y, *splits[k], measure_memory)
+        delayed(_fit_and_predict)(name, k, estimators[name], X, y, *splits[k], measure_memory,
+                                  embeddings)
         for name, k in jobs
     )
     from ..utils._progress import progress_bar

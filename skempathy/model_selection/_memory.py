@@ -33,8 +33,16 @@ def current_rss():
         return None
 
 
+_ACTIVE = set()  # the measurements open in this process
+_ACTIVE_LOCK = threading.Lock()
+
+
 class PeakRSS:
     """Context manager measuring the peak RSS growth (MiB) while it is open.
+
+    RSS belongs to the whole process: a measurement that overlapped another one
+    in the same process (thread-based joblib or Dask workers) cannot be told
+    apart from it and reports NaN.
 
     Examples
     --------
@@ -60,6 +68,12 @@ class PeakRSS:
         self._start = current_rss()
         if self._start is None:
             return self
+        self._overlapped = False
+        with _ACTIVE_LOCK:
+            for other in _ACTIVE:
+                other._overlapped = True
+            self._overlapped = bool(_ACTIVE)
+            _ACTIVE.add(self)
         self._peak = self._start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -71,10 +85,12 @@ class PeakRSS:
             return False
         self._stop.set()
         self._thread.join()
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(self)
         end = current_rss()
         if end is not None and end > self._peak:
             self._peak = end
-        self.peak_mb = (self._peak - self._start) / 2**20
+        self.peak_mb = float("nan") if self._overlapped else (self._peak - self._start) / 2**20
         return False
 
 

@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import threading
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -21,6 +22,7 @@ _CLASSES = {}
 # Bounded (least recently used texts go first) because token matrices are large.
 _TOKEN_CACHE = {}
 _TOKEN_CACHE_MAX_TEXTS = 6000
+_TOKEN_CACHE_LOCK = threading.Lock()  # shared by thread-based workers
 
 
 def _module_class():
@@ -266,13 +268,14 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             store = _TOKEN_CACHE.setdefault((model_identity(self.model), self.max_length), {})
         states = [None] * len(texts)
         todo = []
-        for i, text in enumerate(texts):
-            hit = None if store is None else store.pop(text, None)
-            if hit is None:
-                todo.append(i)
-            else:
-                store[text] = hit  # re-insert: most recently used
-                states[i] = hit
+        with _TOKEN_CACHE_LOCK:
+            for i, text in enumerate(texts):
+                hit = None if store is None else store.pop(text, None)
+                if hit is None:
+                    todo.append(i)
+                else:
+                    store[text] = hit  # re-insert: most recently used
+                    states[i] = hit
         if todo:
             tokenizer, encoder = self._frozen_encoder()
             ids, _ = T.tokenize(tokenizer, [texts[i] for i in todo], self.max_length,
@@ -286,10 +289,11 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                     for j, k in enumerate(rows):
                         states[todo[k]] = hidden[j, : len(ids[k])].to(torch.float16)
             if store is not None:
-                for i in todo:
-                    store[texts[i]] = states[i]
-                while len(store) > _TOKEN_CACHE_MAX_TEXTS:
-                    store.pop(next(iter(store)))
+                with _TOKEN_CACHE_LOCK:
+                    for i in todo:
+                        store[texts[i]] = states[i]
+                    while len(store) > _TOKEN_CACHE_MAX_TEXTS:
+                        store.pop(next(iter(store)))
         return states
 
     def _collate(self, states, rows, extra, targets=None):

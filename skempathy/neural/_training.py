@@ -52,6 +52,7 @@ import contextlib
 import io
 import math
 import tempfile
+import threading
 import time
 import warnings
 
@@ -76,9 +77,18 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # Seeding
 # --------------------------------------------------------------------------------------
+# torch has one global RNG per process: fits seeded in concurrent threads would draw
+# from it in turn and no longer reproduce. Seeded work therefore takes this lock.
+_RNG_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def seeded(seed, device="cpu"):
     """Seed torch inside a forked RNG state (the caller's RNG is restored on exit).
+
+    Seeded blocks of one process run one at a time, so a ``random_state``
+    reproduces under thread-based workers (joblib's threading backend, Dask's
+    default workers) too; torch already spreads each fit over every core.
 
     Parameters
     ----------
@@ -92,7 +102,7 @@ def seeded(seed, device="cpu"):
     devices = []
     if str(device).startswith("cuda") and torch.cuda.is_available():
         devices = [torch.device(device).index or 0]
-    with torch.random.fork_rng(devices=devices):
+    with _RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed))
         yield
 

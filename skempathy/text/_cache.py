@@ -14,6 +14,12 @@ Two levels:
 * an optional on-disk store (a folder, or the ``location`` of a
   :class:`joblib.Memory`): one sub-folder per settings key holding ``.npz``
   chunks written atomically (temporary file + rename).
+
+The disk store is safe for concurrent writers (threads, processes, the workers
+of a Dask or Ray cluster sharing the folder): a file lock per settings key is
+held while a worker looks up, encodes and writes its misses, and the chunks
+other workers wrote meanwhile are read before encoding, so each text is
+encoded once for everyone who shares the folder.
 """
 
 import hashlib
@@ -32,6 +38,8 @@ __all__ = [
     "EmbeddingCache",
     "clear_embedding_cache",
     "embedding_cache_info",
+    "memory_snapshot",
+    "restore_snapshot",
     "set_embedding_cache_size",
     "settings_key",
     "text_hash",
@@ -95,8 +103,10 @@ class _MemoryStore:
 
 
 _MEMORY = _MemoryStore()
-# Disk folder -> set of text hashes stored there (read once per process, then kept up to date).
+# Disk folder -> (names of the chunks read, text hashes stored in them); new chunks,
+# written by other processes too, are read before each lookup.
 _DISK_INDEX = {}
+_DISK_INDEX_LOCK = threading.Lock()
 
 
 # Loaded encoders shared by clones in this process: (class, path, identity, device, settings)
@@ -105,17 +115,42 @@ _MODELS = OrderedDict()
 _MAX_MODELS = 3
 
 
+_MODELS_LOCK = threading.RLock()
+
+
 def get_shared_model(key, load):
-    """The model loaded for ``key``, calling ``load()`` on a miss (LRU, 3 models)."""
-    model = _MODELS.get(key)
-    if model is None:
-        model = load()
-        _MODELS[key] = model
-        while len(_MODELS) > _MAX_MODELS:
-            _MODELS.popitem(last=False)
-    else:
-        _MODELS.move_to_end(key)
-    return model
+    """The model loaded for ``key``, calling ``load()`` on a miss (LRU, 3 models).
+
+    Thread-safe: concurrent callers (thread-based joblib or Dask workers) wait
+    for one load instead of loading the same weights several times.
+    """
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            model = load()
+            _MODELS[key] = model
+            while len(_MODELS) > _MAX_MODELS:
+                _MODELS.popitem(last=False)
+        else:
+            _MODELS.move_to_end(key)
+        return model
+
+
+def memory_snapshot(key, texts, vectors):
+    """A picklable record of ``vectors`` (one row per text) under settings ``key``.
+
+    Sent to parallel workers with the jobs (joblib memory-maps or scatters its
+    arrays), where :func:`restore_snapshot` puts it in their memory cache: the
+    texts are encoded once, in the caller, for every worker.
+    """
+    hashes = np.array([text_hash(t) for t in texts], dtype="U40")
+    return key, hashes, np.asarray(vectors)
+
+
+def restore_snapshot(snapshots):
+    """Put :func:`memory_snapshot` records in this process's memory cache."""
+    for key, hashes, vectors in snapshots:
+        _MEMORY.put_many(key, {str(h): np.asarray(v) for h, v in zip(hashes, vectors)})
 
 
 def clear_embedding_cache():
@@ -204,19 +239,27 @@ class EmbeddingCache:
             self.location = self.location / key
 
     def _disk_index(self):
-        key = str(self.location)
-        index = _DISK_INDEX.get(key)
-        if index is None:
-            index = set()
+        """Hashes stored in the folder, reading the chunks not seen before."""
+        with _DISK_INDEX_LOCK:
+            seen, index = _DISK_INDEX.setdefault(str(self.location), (set(), set()))
             if self.location.is_dir():
                 for chunk in self.location.glob("*.npz"):
+                    if chunk.name in seen:
+                        continue
                     try:
                         with np.load(chunk, allow_pickle=False) as data:
                             index.update(str(h) for h in data["hashes"])
                     except (OSError, ValueError, KeyError):
-                        continue
-            _DISK_INDEX[key] = index
-        return index
+                        continue  # being replaced or unreadable: looked at again next time
+                    seen.add(chunk.name)
+            return index
+
+    def _lock(self):
+        """An inter-process lock on this settings key's folder."""
+        from filelock import FileLock
+
+        self.location.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.location / ".lock"))
 
     def _read_disk(self, wanted):
         found = {}
@@ -248,14 +291,18 @@ class EmbeddingCache:
             with open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz" to a name
                 np.savez(fh, hashes=hashes, vectors=vectors)
 
-        write_atomic(self.location / f"{uuid.uuid4().hex}.npz", write)
-        self._disk_index().update(items)
+        name = f"{uuid.uuid4().hex}.npz"
+        write_atomic(self.location / name, write)
+        with _DISK_INDEX_LOCK:
+            seen, index = _DISK_INDEX.setdefault(str(self.location), (set(), set()))
+            seen.add(name)
+            index.update(items)
 
     def embed(self, texts, compute):
         """Embeddings of ``texts`` (2-D array, input order), computing only the misses.
 
-        ``compute(list_of_texts) -> 2-D array`` is called once, on the unique
-        texts missing from every level, in their first-seen order.
+        ``compute(list_of_texts) -> 2-D array`` is called at most once, on the
+        unique texts missing from every level, in their first-seen order.
         """
         if not self.enabled:
             return np.asarray(compute(texts))
@@ -263,21 +310,28 @@ class EmbeddingCache:
         unique = list(dict.fromkeys(hashes))
         found = _MEMORY.get_many(self.key, unique)
         missing = [h for h in unique if h not in found]
-        on_disk = self._disk_index() if self.location is not None else None
-        if missing and on_disk:
-            from_disk = self._read_disk({h for h in missing if h in on_disk})
-            if from_disk:
-                _MEMORY.put_many(self.key, from_disk)
-                found.update(from_disk)
-                missing = [h for h in missing if h not in found]
-        if missing:
-            first = {}
-            for h, t in zip(hashes, texts):
-                first.setdefault(h, t)
-            new = np.asarray(compute([first[h] for h in missing]))
-            items = {h: new[i].copy() for i, h in enumerate(missing)}
-            _MEMORY.put_many(self.key, items)
-            found.update(items)
-        if on_disk is not None:  # persist everything this folder lacks (memory hits too)
-            self._write_disk({h: found[h] for h in unique if h not in on_disk})
+        if self.location is None:
+            self._compute(missing, hashes, texts, compute, found)
+        else:
+            with self._lock():  # one writer per key: the others then read its chunks
+                on_disk = self._disk_index()
+                from_disk = self._read_disk({h for h in missing if h in on_disk})
+                if from_disk:
+                    _MEMORY.put_many(self.key, from_disk)
+                    found.update(from_disk)
+                    missing = [h for h in missing if h not in found]
+                self._compute(missing, hashes, texts, compute, found)
+                # persist everything this folder lacks (memory hits too)
+                self._write_disk({h: found[h] for h in unique if h not in on_disk})
         return np.stack([found[h] for h in hashes])
+
+    def _compute(self, missing, hashes, texts, compute, found):
+        if not missing:
+            return
+        first = {}
+        for h, t in zip(hashes, texts):
+            first.setdefault(h, t)
+        new = np.asarray(compute([first[h] for h in missing]))
+        items = {h: new[i].copy() for i, h in enumerate(missing)}
+        _MEMORY.put_many(self.key, items)
+        found.update(items)
