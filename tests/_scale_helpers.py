@@ -6,11 +6,14 @@ import uuid
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import Ridge
 
 from skempathy.text import TransformerEmbedder
 
-# Folder where CountingEmbedder notes every batch it encodes, in any process.
+# Folders where CountingEmbedder notes every batch it encodes and LoadCountingRidge
+# every unpickling, in any process.
 LOG_ENV = "SKEMPATHY_TEST_ENCODE_LOG"
+LOAD_LOG_ENV = "SKEMPATHY_TEST_LOAD_LOG"
 
 
 class CountingEmbedder(TransformerEmbedder):
@@ -42,3 +45,14 @@ class SeesDataFrame(RegressorMixin, BaseEstimator):
     def predict(self, X):
         seen = float(self.saw_frame_ and isinstance(X, pd.DataFrame))
         return np.full(len(X), seen)
+
+
+class LoadCountingRidge(Ridge):
+    """A Ridge that notes in the log folder every time it is unpickled."""
+
+    def __setstate__(self, state):
+        folder = os.environ.get(LOAD_LOG_ENV)
+        if folder:
+            open(os.path.join(folder, uuid.uuid4().hex), "w").close()
+        super().__setstate__(state)
+

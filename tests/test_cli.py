@@ -54,6 +54,35 @@ def test_predict_emotion_writes_labels_and_probabilities(suffix, emotion_model, 
     assert (pred["message_id"] == X["message_id"]).all()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_predict_streams_in_chunks_and_keeps_the_old_output_on_a_late_error(
+        suffix, emotion_model, tmp_path):
+    X = load_wassa("dev").frame.head(13)
+    src, whole, chunked = tmp_path / f"in{suffix}", tmp_path / "whole.csv", tmp_path / f"out{suffix}"
+    if suffix == ".jsonl":
+        X.to_json(src, orient="records", lines=True)
+    else:
+        X.to_csv(src, index=False)
+    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(whole),
+                 "--quiet"]) == 0
+    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(chunked),
+                 "--chunk-size", "5", "--quiet"]) == 0
+    read = (lambda p: pd.read_json(p, lines=True)) if suffix == ".jsonl" else pd.read_csv
+    pd.testing.assert_frame_equal(read(chunked), pd.read_csv(whole), check_exact=False,
+                                  rtol=1e-12)
+    before = chunked.read_bytes()
+    # the third chunk holds an empty essay: the run fails there, nothing is replaced
+    X.loc[11, "essay"] = " "
+    if suffix == ".jsonl":
+        X.to_json(src, orient="records", lines=True)
+    else:
+        X.to_csv(src, index=False)
+    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(chunked),
+                 "--chunk-size", "5", "--quiet"]) == 1
+    assert chunked.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_predict_emotion_without_probabilities_writes_decision_scores(tmp_path, tiny_bert_path):
     model = tmp_path / "ridge_emotion.joblib"
     assert main(["train", "--task", "emotion", "--head", "ridge", "--features", "text",
@@ -172,7 +201,8 @@ def test_console_entry_point_in_a_subprocess():
     bad = subprocess.run([sys.executable, "-m", "skempathy.cli", "predict", "/nope.joblib",
                           "--input", "/nope.csv"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert bad.stderr.strip() == "skempathy predict: error: model file not found: /nope.joblib"
+    # the cheap check first: no model is loaded for an input that is not there
+    assert bad.stderr.strip() == "skempathy predict: error: input file not found: /nope.csv"
     assert "compare" in COMMANDS  # registered; skipped if its module is absent
 
 

@@ -24,7 +24,8 @@ from skempathy.model_selection._memory import PeakRSS
 from skempathy.neural import TransformerRegressor
 from skempathy.text import clear_embedding_cache
 
-from ._scale_helpers import LOG_ENV, CountingEmbedder, SeesDataFrame, encoded_texts
+from ._scale_helpers import (LOAD_LOG_ENV, LOG_ENV, CountingEmbedder, LoadCountingRidge,
+                             SeesDataFrame, encoded_texts)
 
 distributed = pytest.importorskip("distributed")
 
@@ -40,16 +41,27 @@ def wassa():
 
 
 @pytest.fixture(scope="module")
-def encode_log(tmp_path_factory):
-    """A folder every process notes its encoding in; set before workers start."""
-    folder = tmp_path_factory.mktemp("encode_log")
-    old = os.environ.get(LOG_ENV)
-    os.environ[LOG_ENV] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop(LOG_ENV, None)
-    else:
-        os.environ[LOG_ENV] = old
+def logs(tmp_path_factory):
+    """Folders every process notes its encoding and model loads in; set before workers start."""
+    folders = {name: tmp_path_factory.mktemp(name.lower()) for name in (LOG_ENV, LOAD_LOG_ENV)}
+    old = {name: os.environ.get(name) for name in folders}
+    os.environ.update({name: str(folder) for name, folder in folders.items()})
+    yield folders
+    for name, value in old.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def encode_log(logs):
+    return logs[LOG_ENV]
+
+
+@pytest.fixture(scope="module")
+def load_log(logs):
+    return logs[LOAD_LOG_ENV]
 
 
 def _reset(folder):
@@ -59,7 +71,7 @@ def _reset(folder):
 
 
 @pytest.fixture(scope="module")
-def dask_client(encode_log):
+def dask_client(logs):
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, host="127.0.0.1")
     client = distributed.Client(cluster)
@@ -196,14 +208,15 @@ def test_overlapping_memory_measurements_in_one_process_are_not_reported():
 
 
 @pytest.fixture(scope="module")
-def ray_backend(encode_log):
+def ray_backend(logs):
     ray = pytest.importorskip("ray")
     from ray.util.joblib import register_ray
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # workers import the test helpers from the checkout, and log their encoding
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {LOG_ENV: str(encode_log), "PYTHONPATH": root}})
+             runtime_env={"env_vars": {**{k: str(v) for k, v in logs.items()},
+                                       "PYTHONPATH": root}})
     register_ray()
     yield
     ray.shutdown()
@@ -227,3 +240,58 @@ def test_compare_models_and_seed_ensembles_on_ray(tiny_bert_path, wassa, encode_
     with parallel_config(backend="ray"):
         spread = ensemble.set_params(n_jobs=2).fit(X, y).predict(X)
     np.testing.assert_allclose(spread, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tiny_bert_path, wassa, tmp_path_factory):
+    import joblib
+
+    X, y, _ = wassa
+    model = make_pipeline(CountingEmbedder(tiny_bert_path, max_length=48), LoadCountingRidge())
+    path = tmp_path_factory.mktemp("model") / "empathy.joblib"
+    joblib.dump(model.fit(X, y), path)
+    return path
+
+
+def _corpus(n=600):
+    frame = load_wassa("train").frame.iloc[:n]
+    return frame[["message_id", "essay"]].reset_index(drop=True)
+
+
+def test_batch_predictor_on_dask_partitions_loads_the_model_once_per_worker(
+        saved_model, load_log, dask_client):
+    import dask.dataframe as dd
+
+    from skempathy.batch import BatchPredictor
+
+    corpus = _corpus()
+    predictor = BatchPredictor(saved_model, keep=["message_id"])
+    _reset(load_log)
+    expected = predictor(corpus)
+    assert len(os.listdir(load_log)) == 1
+    _reset(load_log)
+    frame = dd.from_pandas(corpus, npartitions=8)
+    with parallel_config(backend="dask"):  # the default client is the cluster's
+        got = frame.map_partitions(predictor, meta=expected.iloc[:0]).compute()
+    # (Dask stores the ids as Arrow strings)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    # 8 partitions on 2 workers: one load per worker process
+    assert 1 <= len(os.listdir(load_log)) <= 2
+
+
+def test_batch_predictor_on_ray_batches(saved_model, load_log, ray_backend):
+    import ray
+
+    from skempathy.batch import BatchPredictor
+
+    corpus = _corpus()
+    expected = BatchPredictor(saved_model, keep=["message_id"])(corpus)
+    _reset(load_log)
+    data = ray.data.from_pandas(corpus).repartition(6)
+    got = data.map_batches(BatchPredictor, fn_constructor_kwargs={
+        "model": str(saved_model), "keep": ["message_id"]}, batch_format="pandas",
+        batch_size=100, concurrency=2, num_cpus=0.5).to_pandas()  # CPUs left for reading
+    got = got.sort_values("message_id").reset_index(drop=True)
+    want = expected.sort_values("message_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-6)
+    assert 1 <= len(os.listdir(load_log)) <= 2  # one load per actor

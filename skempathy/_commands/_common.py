@@ -32,28 +32,45 @@ def task_targets(task):
     return [task] if isinstance(task, str) else list(task)
 
 
-def read_table(path):
-    """Read a CSV, TSV or JSON-lines file into a DataFrame, with one-line errors."""
-    import pandas as pd
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    import argparse
 
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def check_readable(path):
+    """Fail at once on a missing, empty or unsupported input table."""
     path = Path(path)
     if not path.is_file():
         raise CLIError(f"input file not found: {path}")
     if path.stat().st_size == 0:
         raise CLIError(f"input file is empty: {path}")
+    if path.suffix.lower() not in (".csv", ".tsv", ".jsonl", ".ndjson"):
+        raise CLIError(f"unsupported input format {path.suffix.lower()!r} (use .csv, .tsv or "
+                       f".jsonl): {path}")
+    return path
+
+
+def read_table(path):
+    """Read a CSV, TSV or JSON-lines file into a DataFrame, with one-line errors."""
+    import pandas as pd
+
+    path = check_readable(path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".tsv":
             frame = pd.read_csv(path, sep="\t")
         elif suffix == ".csv":
             frame = pd.read_csv(path)
-        elif suffix in (".jsonl", ".ndjson"):
-            frame = pd.read_json(path, lines=True)
         else:
-            raise CLIError(
-                f"unsupported input format {suffix!r} (use .csv, .tsv or .jsonl): {path}")
-    except CLIError:
-        raise
+            frame = pd.read_json(path, lines=True)
     except Exception as exc:  # parser errors
         raise CLIError(f"could not read {path}: {exc}") from exc
     if len(frame) == 0:

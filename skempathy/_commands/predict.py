@@ -3,8 +3,8 @@
 import sys
 
 from ..cli import CLIError
-from ._common import (check_writable, load_model, predictions_frame, read_table,
-                      required_columns, write_table)
+from ._common import (check_readable, check_writable, load_model, positive_int,
+                      predictions_frame, required_columns)
 
 
 def add_arguments(parser):
@@ -16,38 +16,49 @@ def add_arguments(parser):
                         help="column holding the texts, if not the model's (essay)")
     parser.add_argument("--output", default=None, metavar="FILE",
                         help="output table (.csv, .tsv, .jsonl); default: CSV on stdout")
+    parser.add_argument("--chunk-size", type=positive_int, default=10_000, metavar="N",
+                        help="rows read, predicted and written at a time: memory stays "
+                             "bounded whatever the file's size (default: 10000)")
 
 
 def run(args):
+    from ..batch import map_table
+
     if args.output is not None:
         check_writable(args.output)
+    check_readable(args.input)
     bundle = load_model(args.model)
-    frame = read_table(args.input)
     text_column = bundle.get("text_column") or "essay"
-    if args.text_column is not None and args.text_column != text_column:
-        if args.text_column not in frame.columns:
-            raise CLIError(f"{args.input} has no column {args.text_column!r} "
-                           f"(columns: {', '.join(map(str, frame.columns))})")
-        frame = frame.rename(columns={args.text_column: text_column})
     needed = required_columns(bundle)
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise CLIError(f"{args.input} lacks column(s) {', '.join(missing)} needed by the model "
-                       f"(it uses: {', '.join(needed)})")
-    texts = frame[text_column]
-    bad = texts.isna() | (texts.astype(str).str.strip() == "")
-    if bad.any():
-        raise CLIError(f"{args.input}: {int(bad.sum())} row(s) have an empty or missing "
-                       f"{text_column!r} (first at row {int(bad.to_numpy().argmax()) + 1})")
-    out = predictions_frame(bundle, frame[needed])
-    for key in ("message_id", "id"):
-        if key in frame.columns and key not in out.columns:
-            out.insert(0, key, frame[key].to_numpy())
-            break
-    if args.output is None:
-        out.to_csv(sys.stdout, index=False)
-    else:
-        write_table(out, args.output)
-        if not args.quiet:
-            print(f"Wrote {len(out)} predictions to {args.output}", file=sys.stderr)
+
+    def predict(chunk):
+        if args.text_column is not None and args.text_column != text_column:
+            if args.text_column not in chunk.columns:
+                raise CLIError(f"{args.input} has no column {args.text_column!r} "
+                               f"(columns: {', '.join(map(str, chunk.columns))})")
+            chunk = chunk.rename(columns={args.text_column: text_column})
+        missing = [c for c in needed if c not in chunk.columns]
+        if missing:
+            raise CLIError(f"{args.input} lacks column(s) {', '.join(missing)} needed by the "
+                           f"model (it uses: {', '.join(needed)})")
+        texts = chunk[text_column]
+        bad = texts.isna() | (texts.astype(str).str.strip() == "")
+        if bad.any():
+            first = int(chunk.index[bad.to_numpy().argmax()]) + 1
+            raise CLIError(f"{args.input}: {int(bad.sum())} row(s) of a chunk have an empty or "
+                           f"missing {text_column!r} (first at row {first})")
+        out = predictions_frame(bundle, chunk[needed])
+        for key in ("message_id", "id"):
+            if key in chunk.columns and key not in out.columns:
+                out.insert(0, key, chunk[key].to_numpy())
+                break
+        return out
+
+    try:
+        rows = map_table(predict, args.input, args.output, chunk_size=args.chunk_size,
+                         show_progress=not args.quiet, desc="predict")
+    except (ValueError, OSError) as exc:  # the table's parser, the output's writer
+        raise CLIError(str(exc)) from exc
+    if args.output is not None and not args.quiet:
+        print(f"Wrote {rows} predictions to {args.output}", file=sys.stderr)
     return 0

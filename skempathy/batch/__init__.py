@@ -1,0 +1,15 @@
+"""Prediction over corpora larger than memory.
+
+:func:`map_table` streams a CSV, TSV or JSON-lines file through a function of a
+DataFrame chunk (the ``skempathy predict`` command, :func:`~skempathy.dialogue.annotate_dialogues`,
+a :class:`BatchPredictor`), with bounded memory, a progress bar and an output
+that appears only once complete. :class:`BatchPredictor` is the same function as
+an object for the partitions of a Dask DataFrame (``map_partitions``) or the
+batches of a Ray Dataset (``map_batches``): it loads a saved model once per
+worker process.
+"""
+
+from ._predictor import BatchPredictor
+from ._tables import map_table, read_table_chunks
+
+__all__ = ["BatchPredictor", "map_table", "read_table_chunks"]
