@@ -55,4 +55,3 @@ class LoadCountingRidge(Ridge):
         if folder:
             open(os.path.join(folder, uuid.uuid4().hex), "w").close()
         super().__setstate__(state)
-

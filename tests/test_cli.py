@@ -58,7 +58,8 @@ def test_predict_emotion_writes_labels_and_probabilities(suffix, emotion_model, 
 def test_predict_streams_in_chunks_and_keeps_the_old_output_on_a_late_error(
         suffix, emotion_model, tmp_path):
     X = load_wassa("dev").frame.head(13)
-    src, whole, chunked = tmp_path / f"in{suffix}", tmp_path / "whole.csv", tmp_path / f"out{suffix}"
+    src, whole = tmp_path / f"in{suffix}", tmp_path / "whole.csv"
+    chunked = tmp_path / f"out{suffix}"
     if suffix == ".jsonl":
         X.to_json(src, orient="records", lines=True)
     else:
