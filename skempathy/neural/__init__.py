@@ -7,6 +7,7 @@ reproducibility and device-independent pickles. The training loop lives in
 the private module ``_training`` (reused by every estimator of this package).
 """
 
+from ._distributed import is_main_process
 from ._embedder import FineTunedEmbedder
 from ._multitask import MultiTaskTransformer
 from ._training import cpu_has_fast_bf16
@@ -27,4 +28,5 @@ __all__ = [
     "Seq2SeqLabelClassifier",
     "TokenAttentionClassifier",
     "cpu_has_fast_bf16",
+    "is_main_process",
 ]

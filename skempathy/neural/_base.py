@@ -645,8 +645,9 @@ def _reject_sparse(X, est):
 
 def _resolve_device(device):
     from ..base import resolve_device
+    from ._distributed import local_device
 
-    return resolve_device(device)
+    return local_device(resolve_device(device))
 
 
 def _get_scorer(scoring):

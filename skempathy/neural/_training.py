@@ -495,6 +495,9 @@ def train_loop(
 
     Notes
     -----
+    Launched in several processes (``torchrun``, ``accelerate launch``), the
+    loop trains data-parallel: see :mod:`skempathy.neural._distributed`.
+
     A ``KeyboardInterrupt`` ends training early and keeps the best weights so
     far: the best validation epoch with ``eval_fn``, else the weights at the
     end of the last completed epoch (the current weights if none completed).
@@ -503,6 +506,18 @@ def train_loop(
     from transformers import get_linear_schedule_with_warmup
 
     from ..utils._progress import progress_bar
+
+    from ._distributed import (average_gradients, broadcast_parameters, process_group,
+                               reduce_sum, shard_batches)
+
+    group = process_group()  # started by torchrun / accelerate launch, else None
+    rank, world = group if group is not None else (0, 1)
+    if world > 1:
+        broadcast_parameters(model)  # one starting point, whatever each process drew
+        epoch_batches_of = batches
+
+        def batches(epoch):
+            return shard_batches(epoch_batches_of(epoch), rank, world)
 
     accum = max(int(gradient_accumulation_steps), 1)
     first = batches(start_epoch)
@@ -533,7 +548,7 @@ def train_loop(
             bar = progress_bar(
                 total=len(epoch_batches),
                 desc=f"{desc} epoch {epoch}",
-                enabled=show_progress,
+                enabled=show_progress and rank == 0,
                 leave=True,
             )
             optimizer.zero_grad(set_to_none=True)
@@ -552,6 +567,8 @@ def train_loop(
                     scaled.backward()
                 last = step + 1 == len(epoch_batches)
                 if (step + 1) % accum == 0 or last:
+                    if world > 1:  # before unscaling: every process sees the same gradients
+                        average_gradients(model, world)
                     if scaler is not None:
                         scaler.unscale_(optimizer)
                     if max_grad_norm:
@@ -568,6 +585,9 @@ def train_loop(
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_sum / max(n_seen, 1):.4f}")
             duration = time.perf_counter() - tic
+            if world > 1:  # the epoch's loss and samples over every process
+                loss_sum, n_seen = reduce_sum(loss_sum, n_seen)
+                n_seen = int(n_seen)
             record = {
                 "epoch": epoch,
                 "train_loss": loss_sum / max(n_seen, 1),
