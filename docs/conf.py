@@ -81,6 +81,8 @@ API_SECTIONS = [
                 "unlabeled texts."),
     ("io", "Safe persistence with skops."),
     ("export", "ONNX export and the ONNX Runtime predictor."),
+    ("batch", "Prediction over corpora larger than memory: files in chunks, Dask partitions, "
+              "Ray batches."),
     ("recipes", "The recipes behind ``skempathy wassa``."),
     ("model_selection", "Grouped model comparison."),
     ("report", "Plots, slice reports and HTML reports."),

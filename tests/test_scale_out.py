@@ -295,3 +295,22 @@ def test_batch_predictor_on_ray_batches(saved_model, load_log, ray_backend):
     want = expected.sort_values("message_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-6)
     assert 1 <= len(os.listdir(load_log)) <= 2  # one load per actor
+
+
+def test_multitask_voting_members_share_one_encoding_on_dask(tiny_bert_path, encode_log,
+                                                             dask_client):
+    from skempathy.ensemble import MultiTaskVoting
+
+    data = load_wassa("train")
+    X, Y = data.data["essay"].iloc[:120], data.target[["empathy", "distress"]].iloc[:120]
+    embed = CountingEmbedder(tiny_bert_path, max_length=56)  # settings no other test uses
+    vote = MultiTaskVoting([("ridge", make_pipeline(embed, Ridge()), None),
+                            ("svr-empathy", make_pipeline(embed, SVR()), ["empathy"])])
+    _reset(encode_log)
+    alone = vote.fit(X, Y).predict(X)
+    assert encoded_texts(encode_log) == X.nunique()
+    _reset(encode_log)
+    with parallel_config(backend="dask"):
+        spread = vote.set_params(n_jobs=2).fit(X, Y).predict(X)
+    pd.testing.assert_frame_equal(spread, alone)
+    assert encoded_texts(encode_log) == X.nunique()  # in the caller; the workers got vectors

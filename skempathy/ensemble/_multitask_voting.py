@@ -22,12 +22,15 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import _check_no_missing
+from ..text._cache import restore_snapshot
+from ..text._warm import embed_once
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["MultiTaskVoting"]
 
 
-def _fit_member(estimator, X, y):
+def _fit_member(estimator, X, y, embeddings):
+    restore_snapshot(embeddings)  # encoded once by the caller
     return clone(estimator).fit(X, y)
 
 
@@ -322,8 +325,10 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         if classes:
             self.classes_ = classes[targets[0]] if self._y_form == "1d" else classes
 
+        # members with the same frozen encoder share one encoding, also in other processes
+        embeddings = embed_once([est for _, est, _ in self.estimators], X)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(est, X, self._member_y(y, frame, member_targets))
+            delayed(_fit_member)(est, X, self._member_y(y, frame, member_targets), embeddings)
             for _, est, member_targets in self.estimators
         )
         self.named_estimators_ = {name: est for (name, _, _), est

@@ -21,6 +21,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ..text._cache import restore_snapshot
+from ..text._warm import embed_once
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["SeedEnsemble"]
@@ -32,7 +34,8 @@ def _seed_params(estimator):
                   if key == "random_state" or key.endswith("__random_state"))
 
 
-def _fit_one(estimator, X, y, seed, params, fit_params):
+def _fit_one(estimator, X, y, seed, params, fit_params, embeddings):
+    restore_snapshot(embeddings)  # encoded once by the caller
     est = clone(estimator)
     est.set_params(**{name: seed for name in params})
     return est.fit(X, y, **fit_params)
@@ -160,8 +163,10 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
             )
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
+        # the members share one encoding of X, also in other processes
+        embeddings = embed_once([self.estimator], X)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(self.estimator, X, y, int(seed), params, fit_params)
+            delayed(_fit_one)(self.estimator, X, y, int(seed), params, fit_params, embeddings)
             for seed in seeds
         )
         self.seeds_ = seeds

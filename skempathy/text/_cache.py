@@ -150,7 +150,8 @@ def memory_snapshot(key, texts, vectors):
 def restore_snapshot(snapshots):
     """Put :func:`memory_snapshot` records in this process's memory cache."""
     for key, hashes, vectors in snapshots:
-        _MEMORY.put_many(key, {str(h): np.asarray(v) for h, v in zip(hashes, vectors)})
+        vectors = np.array(vectors)  # own the rows: a memory-mapped argument goes away
+        _MEMORY.put_many(key, {str(h): v for h, v in zip(hashes, vectors)})
 
 
 def clear_embedding_cache():
