@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 
-def table(rows):
+def table(rows, floatfmt=".3f"):
     frame = pd.DataFrame(rows)
-    print(frame.to_markdown(index=False, floatfmt=".3f"))
+    print(frame.to_markdown(index=False, floatfmt=floatfmt))
     print()
 
 
@@ -74,7 +74,8 @@ def bench_compare(args):
         "ridge": Ridge(10.0),
         "svr": SVR(),
         "knn": KNeighborsRegressor(15),
-        "mlp": MLPRegressor((256,), max_iter=300, early_stopping=True, random_state=0),
+        "mlp": MLPRegressor(hidden_layer_sizes=(256,), max_iter=300, early_stopping=True,
+                            random_state=0),
         "adaboost": AdaBoostRegressor(n_estimators=100, random_state=0),
         "forest": RandomForestRegressor(200, n_jobs=1, random_state=0),
         "xgboost": XGBRegressor(n_estimators=300, max_depth=4, n_jobs=1, random_state=0),
@@ -105,13 +106,18 @@ def bench_compare(args):
     errors = sorted(set(alone.fold_info["error"]) | set(spread.fold_info["error"]) - {""})
     table([
         {"run": "1 process (n_jobs=1)", "wall s": t_alone, "speed-up": 1.0,
-         "texts encoded": encoded_alone, "max |score difference|": "0"},
+         "texts encoded": encoded_alone, "max |score difference|": 0.0},
         {"run": "Dask, 2 worker processes", "wall s": t_dask, "speed-up": t_alone / t_dask,
-         "texts encoded": encoded_caller + worker_misses, "max |score difference|": f"{diff:.1e}"},
-    ])
+         "texts encoded": encoded_caller + worker_misses, "max |score difference|": diff},
+    ], floatfmt=".3g")
     if errors:
         print("failed folds:", errors[:3], "\n")
-    print(alone.summary()[["pearson_mean", "pearson_pooled"]].round(3).to_markdown())
+    summary = alone.summary()[["pearson_mean", "pearson_pooled"]]
+    if same:  # which models moved between the runs (BLAS thread counts differ in workers)
+        moved = (a.assign(diff=np.abs(a["score"].to_numpy() - b["score"].to_numpy()))
+                 .groupby("model")["diff"].max())
+        summary["max |fold difference|"] = moved.reindex(summary.index)
+    print(summary.to_markdown(floatfmt=".3g"))
     print()
 
 
@@ -172,7 +178,7 @@ def bench_annotate(args):
         rows.append({"comments": size, "run": "Dask, 2 worker processes",
                      "comments/s": size / seconds,
                      "peak MB per process": max(peaks.values())})
-    table(rows)
+    table(rows, floatfmt=".1f")
 
 
 # --------------------------------------------------------------------------- finetune
