@@ -1,4 +1,4 @@
-"""Helpers shared by the subcommands: reading tables, atomic writes, model bundles."""
+"""Helpers shared by the subcommands: input and output checks, atomic writes, model bundles."""
 
 import contextlib
 import os
@@ -6,6 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..batch._tables import _FORMATS as _TABLE_FORMATS
 from ..cli import CLIError
 from ..utils._files import write_atomic
 
@@ -52,30 +53,10 @@ def check_readable(path):
         raise CLIError(f"input file not found: {path}")
     if path.stat().st_size == 0:
         raise CLIError(f"input file is empty: {path}")
-    if path.suffix.lower() not in (".csv", ".tsv", ".jsonl", ".ndjson"):
+    if path.suffix.lower() not in _TABLE_FORMATS:
         raise CLIError(f"unsupported input format {path.suffix.lower()!r} (use .csv, .tsv or "
                        f".jsonl): {path}")
     return path
-
-
-def read_table(path):
-    """Read a CSV, TSV or JSON-lines file into a DataFrame, with one-line errors."""
-    import pandas as pd
-
-    path = check_readable(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".tsv":
-            frame = pd.read_csv(path, sep="\t")
-        elif suffix == ".csv":
-            frame = pd.read_csv(path)
-        else:
-            frame = pd.read_json(path, lines=True)
-    except Exception as exc:  # parser errors
-        raise CLIError(f"could not read {path}: {exc}") from exc
-    if len(frame) == 0:
-        raise CLIError(f"input file has no rows: {path}")
-    return frame
 
 
 def check_writable(path, *, folder=False):
@@ -139,21 +120,6 @@ def staged_output(folder):
                      lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_table(frame, path):
-    """Write a DataFrame as CSV/TSV/JSON lines (by extension) atomically."""
-    suffix = Path(path).suffix.lower()
-
-    def write(tmp):
-        if suffix == ".tsv":
-            frame.to_csv(tmp, sep="\t", index=False)
-        elif suffix in (".jsonl", ".ndjson"):
-            frame.to_json(tmp, orient="records", lines=True)
-        else:
-            frame.to_csv(tmp, index=False)
-
-    write_atomic(path, write)
 
 
 def save_model(estimator, path, *, task, head, features, columns, text_column="essay",

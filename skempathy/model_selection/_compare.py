@@ -16,7 +16,6 @@ from sklearn.utils.validation import _num_samples
 
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
-
 from ._memory import PeakRSS
 from ._result import ComparisonResult
 from ._scoring import infer_task, resolve_metrics

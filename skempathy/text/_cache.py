@@ -242,7 +242,7 @@ class EmbeddingCache:
     def _disk_index(self):
         """Hashes stored in the folder, reading the chunks not seen before."""
         with _DISK_INDEX_LOCK:
-            seen, index = _DISK_INDEX.setdefault(str(self.location), (set(), set()))
+            seen, index = self._index_entry()
             if self.location.is_dir():
                 for chunk in self.location.glob("*.npz"):
                     if chunk.name in seen:
@@ -254,6 +254,10 @@ class EmbeddingCache:
                         continue  # being replaced or unreadable: looked at again next time
                     seen.add(chunk.name)
             return index
+
+    def _index_entry(self):
+        """``(chunk names read, text hashes)`` this process knows of the folder."""
+        return _DISK_INDEX.setdefault(str(self.location), (set(), set()))
 
     def _lock(self):
         """An inter-process lock on this settings key's folder."""
@@ -295,7 +299,7 @@ class EmbeddingCache:
         name = f"{uuid.uuid4().hex}.npz"
         write_atomic(self.location / name, write)
         with _DISK_INDEX_LOCK:
-            seen, index = _DISK_INDEX.setdefault(str(self.location), (set(), set()))
+            seen, index = self._index_entry()
             seen.add(name)
             index.update(items)
 
