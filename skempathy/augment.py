@@ -14,11 +14,13 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
+
+from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
+                                    _num_samples)
 
 __all__ = ["AugmentedEstimator", "goemotions_to_wassa"]
 

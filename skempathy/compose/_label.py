@@ -1,13 +1,14 @@
 """LabelEncodedClassifier: string labels for classifiers that need 0..k-1 (XGBoost)."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..utils._sklearn_compat import HasMethods, _fit_context
 
 __all__ = ["LabelEncodedClassifier"]
 

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import StrOptions, _fit_context
 from ..base import check_texts
 from ._annotator import map_emotions
 

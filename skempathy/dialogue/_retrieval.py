@@ -6,11 +6,11 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..base import TextInputMixin, check_texts
 from .._models import resolve_device, resolve_model
 from ..utils._progress import show_progress

@@ -5,13 +5,13 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (_check_sample_weight, _num_samples, check_is_fitted,
-                                      column_or_1d)
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..utils._sklearn_compat import (HasMethods, Interval, _check_sample_weight, _fit_context,
+                                     _num_samples, _safe_indexing)
 from ..base import _check_no_missing, check_texts
 
 __all__ = ["Distiller"]

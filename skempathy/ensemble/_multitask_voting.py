@@ -15,12 +15,13 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import _BaseComposition, available_if
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import _BaseComposition, _fit_context
 from ..base import _check_no_missing
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once

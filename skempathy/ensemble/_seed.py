@@ -13,14 +13,14 @@ columns (tasks), :class:`~skempathy.ensemble.MultiTaskVoting`.
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
 from ._base import _FirstMemberFeaturesMixin

@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
-from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _num_samples
 
+from ..utils._sklearn_compat import Interval, _num_samples, _safe_indexing, validate_params
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
 from ._memory import PeakRSS

@@ -292,7 +292,7 @@ class ComparisonResult(pd.DataFrame):
         y_true, y_pred : array-like
             ``y_true`` keeps its pandas type (column names).
         """
-        from sklearn.utils import _safe_indexing
+        from ..utils._sklearn_compat import _safe_indexing
 
         if model not in self.predictions:
             raise ValueError(f"Unknown model {model!r}; models: {list(self.predictions)}.")
@@ -317,7 +317,7 @@ class ComparisonResult(pd.DataFrame):
         -------
         DataFrame with a leading ``model`` column.
         """
-        from sklearn.utils import _safe_indexing
+        from ..utils._sklearn_compat import _safe_indexing
 
         from skempathy.report import slice_report
 

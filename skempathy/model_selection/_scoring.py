@@ -253,7 +253,7 @@ def resolve_metrics(scoring, task, y):
         )
     funcs = {}
     official = False
-    from sklearn.metrics._scorer import _BaseScorer
+    from ..utils._sklearn_compat import _BaseScorer
 
     for name, spec in scoring.items():
         if isinstance(spec, str):

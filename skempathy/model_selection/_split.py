@@ -227,7 +227,7 @@ def check_no_group_leakage(splits, groups, *, raise_error=True):
 
 
 def _num_samples(X):
-    from sklearn.utils.validation import _num_samples as n
+    from ..utils._sklearn_compat import _num_samples as n
 
     return n(X)
 

@@ -20,11 +20,12 @@ import warnings
 import weakref
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import (Interval, StrOptions, _check_sample_weight, _fit_context,
+                                     _num_samples)
 from ..base import check_texts
 from . import _training as T
 
@@ -422,7 +423,7 @@ class _BaseTransformerEstimator(BaseEstimator):
 
     def _make_eval_fn(self, X, y, ids, extra, targets, val_idx, lengths):
         if self.scoring is not None:
-            from sklearn.utils import _safe_indexing
+            from ..utils._sklearn_compat import _safe_indexing
 
             scorer = _get_scorer(self.scoring)
             X_val, y_val = _safe_indexing(X, val_idx), _safe_indexing(y, val_idx)

@@ -1,11 +1,12 @@
 """Multi-task knowledge distillation with teacher annealing (Clark et al. 2019)."""
 
 import numpy as np
-from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts
 from . import _training as T
 from ._base import _BaseTransformerEstimator, _task_score

@@ -1,9 +1,9 @@
 """Fine-tune an encoder on a target, then use its pooled embeddings as features."""
 
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
 from ._base import _BaseTransformerEstimator

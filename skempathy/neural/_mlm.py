@@ -5,11 +5,11 @@ import os
 import tempfile
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..base import TextInputMixin, check_texts
 from . import _training as T
 

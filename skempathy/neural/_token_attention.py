@@ -5,12 +5,12 @@ import os
 import threading
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts
 from . import _training as T
 

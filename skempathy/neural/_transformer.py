@@ -2,9 +2,9 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
 from ._base import _BaseTransformerEstimator

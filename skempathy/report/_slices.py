@@ -133,7 +133,7 @@ def slice_report(y_true, y_pred, demographics, *, columns=None, bins=None, codeb
         groups = np.asarray(groups)
         if len(groups) != n:
             raise ValueError(f"groups has {len(groups)} entries, expected {n}.")
-    from sklearn.utils import _safe_indexing
+    from ..utils._sklearn_compat import _safe_indexing
 
     def row(attribute, group, idx):
         out = {"attribute": attribute, "group": group, "count": int(len(idx))}

@@ -5,10 +5,10 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from .._models import (PRECISIONS, apply_precision, checkpoint_digest, embedded_name,
                        model_identity, pack_checkpoint, resolve_device, resolve_model,
                        resolve_precision, unpack_checkpoint)

@@ -4,10 +4,10 @@ import os
 import re
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._sklearn_compat import StrOptions, _fit_context
 from ..base import TextInputMixin, text_column_name
 from ._base import _validate_texts
 

@@ -3,8 +3,8 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
 
+from ..utils._sklearn_compat import StrOptions
 from .._models import apply_precision
 from ._base import _BaseEmbedder
 

@@ -13,8 +13,8 @@ backend: every fit reads the same vectors.
 import warnings
 
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing
 
+from ..utils._sklearn_compat import _safe_indexing
 from ..base import check_texts
 from ._base import _BaseEmbedder
 from ._cache import memory_snapshot
