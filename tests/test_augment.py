@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+from sklearn.compose import make_column_transformer
 from sklearn.pipeline import make_pipeline
 
 from skempathy.augment import WASSA_EMOTIONS, AugmentedEstimator, goemotions_to_wassa
@@ -131,6 +132,46 @@ def test_same_seed_same_draw_and_pickle(wassa_train, goemotions_extra):
     assert not np.array_equal(a.extra_indices_, c.extra_indices_)
     restored = pickle.loads(pickle.dumps(a))
     np.testing.assert_allclose(restored.predict_proba(X[300:320]), a.predict_proba(X[300:320]))
+
+
+def test_a_callable_source_is_read_in_every_fit_and_draws_like_arrays(wassa_train,
+                                                                      goemotions_home):
+    from functools import partial
+
+    from skempathy.augment import goemotions_pool
+
+    X, y = wassa_train
+    X_pool, y_pool = goemotions_pool(per_class=40, data_home=goemotions_home)
+    X_col = np.asarray(X[:200], dtype=object).reshape(-1, 1)
+    base = make_pipeline(make_column_transformer((TfidfVectorizer(), 0)),
+                         LogisticRegression(max_iter=300))
+    reads = []
+
+    def source():
+        reads.append(1)
+        return goemotions_pool(per_class=40, data_home=goemotions_home)
+
+    lazy = AugmentedEstimator(base, source, None, random_state=0)
+    assert reads == []  # building reads nothing
+    lazy.fit(X_col, y[:200])
+    clone(lazy).fit(X_col, y[:200])
+    assert len(reads) == 2
+    eager = AugmentedEstimator(base, X_pool, y_pool, random_state=0).fit(X_col, y[:200])
+    np.testing.assert_array_equal(lazy.extra_indices_, eager.extra_indices_)
+    assert lazy.n_extra_ > 0
+    # a partial of a module-level function pickles with the estimator
+    picklable = AugmentedEstimator(base, partial(goemotions_pool, per_class=40,
+                                                 data_home=goemotions_home), None,
+                                   random_state=0).fit(X_col, y[:200])
+    restored = pickle.loads(pickle.dumps(picklable))
+    np.testing.assert_allclose(restored.predict_proba(X_col[:5]),
+                               eager.predict_proba(X_col[:5]))
+    with pytest.raises(ValueError, match="pass y_extra=None"):
+        AugmentedEstimator(base, source, y_pool).fit(X_col, y[:200])
+    with pytest.raises(TypeError, match=r"must return a tuple \(X_extra, y_extra\)"):
+        AugmentedEstimator(base, lambda: X_pool, None).fit(X_col, y[:200])
+    with pytest.raises(ValueError, match="y_extra is None"):
+        AugmentedEstimator(base, X_pool, None).fit(X_col, y[:200])
 
 
 def test_dataframe_input_with_text_extras(goemotions_extra):

@@ -171,14 +171,15 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     assert all(len(row) == 2 for row in emp) and np.isfinite(np.asarray(emp, float)).all()
     scores = json.loads((out / "dev_scores.json").read_text())["dev"]
     assert {"empathy_pearson", "distress_pearson", "macro_f1"} <= set(scores)
-    track1 = joblib.load(out / "track1_empathy_distress.joblib")
+    bundle = joblib.load(out / "joint_emotion_empathy_distress.joblib")
     dev, test = load_wassa("dev"), load_wassa("test")
-    assert track1["estimator"].predict(dev.data).shape == (270, 2)
+    assert bundle["targets"] == ["emotion", "empathy", "distress"]
+    assert bundle["estimator"].predict(dev.data).shape == (270, 3)
     # the submission lines follow the test file's order
-    np.testing.assert_allclose(np.asarray(emp, float), track1["estimator"].predict(test.data),
-                               atol=1e-5)
-    track2 = joblib.load(out / "track2_emotion.joblib")
-    assert emo == list(track2["estimator"].predict(test.data))
+    pred = bundle["estimator"].predict(test.data)
+    np.testing.assert_allclose(np.asarray(emp, float),
+                               pred[["empathy", "distress"]].to_numpy(float), atol=1e-5)
+    assert emo == list(pred["emotion"])
     # the manifest is written last and lists the run's files; nothing is left behind
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir()

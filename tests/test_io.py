@@ -46,8 +46,8 @@ def test_default_recipe_and_frozen_embedders(wassa, tmp_path):
     from skempathy.text import SentenceEmbedder, TransformerEmbedder
 
     X, frame, dev = wassa
-    track1 = default_track1().fit(X, frame[["empathy", "distress"]])
-    track2 = default_track2().fit(X, frame["emotion"])
+    track1 = default_track1(SentenceEmbedder()).fit(X, frame[["empathy", "distress"]])
+    track2 = default_track2(SentenceEmbedder()).fit(X, frame["emotion"])
     np.testing.assert_array_equal(_round_trip(track1, tmp_path).predict(dev), track1.predict(dev))
     np.testing.assert_array_equal(_round_trip(track2, tmp_path).predict_proba(dev),
                                   track2.predict_proba(dev))
@@ -60,7 +60,7 @@ def test_default_recipe_and_frozen_embedders(wassa, tmp_path):
 def test_fine_tuned_estimators_and_joint_recipe(wassa, tmp_path, tiny_bert_path):
     from skempathy.neural import (FineTunedEmbedder, MultiTaskTransformer, TransformerClassifier,
                                   TransformerRegressor)
-    from skempathy.recipes import finetuned_joint, finetuned_multitask
+    from skempathy.recipes import build_recipe, finetuned_multitask
     from skempathy.text import SentenceEmbedder
 
     X, frame, dev = wassa
@@ -77,7 +77,7 @@ def test_fine_tuned_estimators_and_joint_recipe(wassa, tmp_path, tiny_bert_path)
     mt = MultiTaskTransformer(tiny_bert_path, **kw).fit(X["essay"], frame[["emotion", "empathy"]])
     pd.testing.assert_frame_equal(_round_trip(mt, tmp_path).predict(dev["essay"]),
                                   mt.predict(dev["essay"]))
-    joint = finetuned_joint(SentenceEmbedder(tiny_bert_path),
-                            finetuned=finetuned_multitask(tiny_bert_path, max_epochs=1))
+    joint = build_recipe("finetuned", embedder=SentenceEmbedder(tiny_bert_path)).set_params(
+        finetuned=finetuned_multitask(tiny_bert_path, max_epochs=1))
     joint.fit(X, frame[["emotion", "empathy", "distress"]])
     pd.testing.assert_frame_equal(_round_trip(joint, tmp_path).predict(dev), joint.predict(dev))

@@ -8,6 +8,8 @@ from ..utils._progress import progress_bar
 from ._common import (check_writable, print_table, save_model, staged_output,
                       write_atomic)
 
+TARGETS = ["emotion", "empathy", "distress"]
+TRACK1 = ["empathy", "distress"]
 # Published WASSA 2021 results as reported in the system papers: dev scores
 # (comparable with ours) and the official test leaderboard (test gold labels
 # are not public, so we can only score dev).
@@ -27,15 +29,10 @@ def add_arguments(parser):
     from ..recipes import RECIPES
 
     parser.add_argument("--recipe", default="default", choices=sorted(RECIPES),
-                        help="pipeline recipe from skempathy.recipes: 'default' (fast, frozen "
-                             "embedded MiniLM), 'mpnet' (frozen all-mpnet-base-v2, an optional "
-                             "install), 'finetuned' (MiniLM fine-tuned on all three targets, "
-                             "blended with the frozen MiniLM pipelines; ~9 min on a CPU) or "
-                             "'best' (mpnet fine-tuned on all three targets + the frozen MiniLM "
-                             "and mpnet pipelines, and for emotion MiniLM and mpnet classifiers "
-                             "fine-tuned with GoEmotions comments, read from SKEMPATHY_DATA; "
-                             "~45 min on a 2-core CPU with bf16 units, over an hour without) "
-                             "(default: default)")
+                        help="recipe from skempathy.recipes: "
+                             + "; ".join(f"'{name}': {recipe.summary}"
+                                         for name, recipe in RECIPES.items())
+                             + " (default: default)")
     parser.add_argument("--model", default=None,
                         help="encoder used by every member of the recipe, frozen and fine-tuned "
                              "(default: the recipe's own: all-MiniLM-L6-v2, and "
@@ -88,18 +85,29 @@ def _apply_params(estimators, params):
             est.set_params(**{key: value})
 
 
-def _configure_joint(joint, *, model, device, verbose):
+def _configure(vote, *, model, device, verbose):
     """Device and progress bars of the fine-tuned members; ``--model`` for every encoder."""
     from ..neural._base import _BaseTransformerEstimator
     from ..text._base import _BaseEmbedder
 
     updates = {}
-    for key, value in joint.get_params().items():
+    for key, value in vote.get_params().items():
         if isinstance(value, _BaseTransformerEstimator):
             updates.update({f"{key}__device": device, f"{key}__verbose": verbose})
         if model is not None and isinstance(value, (_BaseTransformerEstimator, _BaseEmbedder)):
             updates[f"{key}__model"] = model
-    joint.set_params(**updates)
+    vote.set_params(**updates)
+
+
+def _check_corpora(vote):
+    """Read the corpora that members read in ``fit`` (GoEmotions) once, before any work, so a
+    missing file fails at once instead of after the first members are trained."""
+    from ..augment import AugmentedEstimator
+
+    sources = {repr(value.X_extra): value.X_extra for value in vote.get_params().values()
+               if isinstance(value, AugmentedEstimator) and callable(value.X_extra)}
+    for source in sources.values():
+        source()
 
 
 def _describe(estimator):
@@ -114,7 +122,7 @@ def _fmt(value):
 def run(args):
     from ..datasets import load_wassa
     from ..metrics import wassa_evaluate
-    from ..recipes import TRACK1_TASK, TRACK2_TASK, get_recipe, recipe_embedder
+    from ..recipes import get_recipe
 
     recipe = get_recipe(args.recipe)
     params = dict(args.params)
@@ -124,75 +132,46 @@ def run(args):
     started = time.perf_counter()
 
     train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
-    embedder = recipe_embedder(recipe, args.model, device=args.device, cache=args.cache,
-                               show_progress=show)
+    embedder = recipe.make_embedder(args.model, device=args.device, cache=args.cache,
+                                    show_progress=show)
     model = embedder.model
-    # build (and --set) the recipe's estimators first: a bad parameter fails before any work
-    if "joint" in recipe:
-        joint = recipe["joint"](embedder=embedder)
-        _configure_joint(joint, model=args.model, device=args.device, verbose=int(show))
-        _apply_params([joint], params)
-    else:
-        track1 = recipe["track1"](embedder=embedder)
-        track2 = recipe["track2"](embedder=embedder)
-        _apply_params([track1, track2], params)
-    stages = progress_bar(total=4, desc="skempathy wassa", unit="stage", enabled=show,
+    # build (and --set) the recipe first: a bad parameter or a missing corpus fails before any work
+    vote = recipe.build(embedder=embedder)
+    _configure(vote, model=args.model, device=args.device, verbose=int(show))
+    _apply_params([vote], params)
+    _check_corpora(vote)
+    stages = progress_bar(total=3, desc="skempathy wassa", unit="stage", enabled=show,
                           position=0)
 
-    # 1. encode the 2655 essays once: both tracks and all splits hit the cache.
+    # 1. encode the 2655 essays once: every frozen member and split hits the cache.
     stages.set_postfix_str("encoding essays")
     essays = list(train.data["essay"]) + list(dev.data["essay"]) + list(test.data["essay"])
     embedder.fit(essays[:1]).transform(essays)
     stages.update()
 
-    if "joint" in recipe:
-        # 2-3. one estimator for both tracks (e.g. a fine-tuned multi-task model).
-        stages.set_postfix_str("fitting both tracks (emotion, empathy, distress)")
-        joint.fit(train.data, train.frame[[TRACK2_TASK] + TRACK1_TASK])
-        stages.update(2)
+    # 2. one vote over emotion, empathy and distress.
+    stages.set_postfix_str("fitting the recipe (emotion, empathy, distress)")
+    vote.fit(train.data, train.frame[TARGETS])
+    stages.update()
 
-        stages.set_postfix_str("scoring dev, predicting test")
-        dev_pred = joint.predict(dev.data)
-        test_pred = joint.predict(test.data)
-        dev_tracks = (dev_pred[TRACK1_TASK].to_numpy(float), dev_pred[TRACK2_TASK].to_numpy())
-        emp_dis = test_pred[TRACK1_TASK].to_numpy(float)
-        emotions = test_pred[TRACK2_TASK].to_numpy()
-    else:
-        # 2. Track 1: empathy + distress, one multi-output pipeline.
-        stages.set_postfix_str("fitting Track 1 (empathy, distress)")
-        track1.fit(train.data, train.frame[TRACK1_TASK])
-        stages.update()
-
-        # 3. Track 2: emotion.
-        stages.set_postfix_str("fitting Track 2 (emotion)")
-        track2.fit(train.data, train.frame[TRACK2_TASK])
-        stages.update()
-
-        # 4. dev scores, test predictions, models.
-        stages.set_postfix_str("scoring dev, predicting test")
-        dev_tracks = (track1.predict(dev.data), track2.predict(dev.data))
-        emp_dis = track1.predict(test.data)
-        emotions = track2.predict(test.data)
+    # 3. dev scores, test predictions.
+    stages.set_postfix_str("scoring dev, predicting test")
+    dev_pred = vote.predict(dev.data)
+    test_pred = vote.predict(test.data)
     scores = {}
-    scores.update(wassa_evaluate(dev.frame[TRACK1_TASK], dev_tracks[0]))
-    scores.update(wassa_evaluate(dev.frame[TRACK2_TASK], dev_tracks[1]))
+    scores.update(wassa_evaluate(dev.frame[TRACK1], dev_pred[TRACK1].to_numpy(float)))
+    scores.update(wassa_evaluate(dev.frame["emotion"], dev_pred["emotion"].to_numpy()))
+    emp_dis = test_pred[TRACK1].to_numpy(float)
+    emotions = test_pred["emotion"].to_numpy()
     stages.update()
     stages.close()
 
     student = comparison = None
     if args.distill:
-        from ..ensemble import MultiTaskVoting
         from .distill import compare_models_on_dev, distil_wassa, unlabeled_wassa
 
-        if "joint" in recipe:
-            teacher = joint
-        else:  # the two track models as one teacher of all three targets
-            from sklearn.frozen import FrozenEstimator
-
-            teacher = MultiTaskVoting([("track2", FrozenEstimator(track2), TRACK2_TASK),
-                                       ("track1", FrozenEstimator(track1), TRACK1_TASK)])
-            teacher.fit(train.data, train.frame[[TRACK2_TASK] + TRACK1_TASK])
-        targets = [TRACK2_TASK] + TRACK1_TASK
+        teacher = vote
+        targets = list(TARGETS)
         student, _ = distil_wassa(teacher, targets, train, unlabeled_wassa(dev, test),
                                   model=args.model or "all-MiniLM-L6-v2", device=args.device,
                                   verbose=int(show))
@@ -214,21 +193,11 @@ def run(args):
         write_atomic(staging / "predictions_EMO.tsv", write_emo)
         saved = dict(features=["text", "demographic", "personality", "iri"],
                      columns=list(train.data.columns))
-        if "joint" in recipe:
-            save_model(joint, staging / "joint_emotion_empathy_distress.joblib",
-                       task=[TRACK2_TASK] + TRACK1_TASK, head=_describe(joint), scores=scores,
-                       **saved)
-        else:
-            save_model(track1, staging / "track1_empathy_distress.joblib", task=TRACK1_TASK,
-                       head=_describe(track1), **saved,
-                       scores={k: scores[k] for k in ("empathy_pearson", "distress_pearson",
-                                                      "average_pearson")})
-            save_model(track2, staging / "track2_emotion.joblib", task=TRACK2_TASK,
-                       head=_describe(track2), **saved,
-                       scores={k: v for k, v in scores.items() if "pearson" not in k})
+        save_model(vote, staging / "joint_emotion_empathy_distress.joblib", task=list(TARGETS),
+                   head=_describe(vote), scores=scores, **saved)
         if student is not None:
             save_model(student, staging / "student_emotion_empathy_distress.joblib",
-                       task=[TRACK2_TASK] + TRACK1_TASK, head="distilled MultiTaskTransformer",
+                       task=list(TARGETS), head="distilled MultiTaskTransformer",
                        features=["text"], columns=["essay"], scores=comparison["student"])
         summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
                    "seconds": round(time.perf_counter() - started, 1)}
@@ -259,7 +228,7 @@ def run(args):
                      for name, c in comparison.items()],
                     ["model", "size MB", "ms per essay (CPU, one at a time)"])
     print(f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
-          f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted "
-          f"model{'' if 'joint' in recipe else 's'} (*.joblib) and dev_scores.json in "
+          f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted model "
+          f"(joint_emotion_empathy_distress.joblib) and dev_scores.json in "
           f"{summary['seconds']:.0f} s.")
     return 0

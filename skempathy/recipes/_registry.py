@@ -1,0 +1,143 @@
+"""Recipes as declarations: which members vote, on which columns, with which weights."""
+
+import inspect
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable, Optional
+
+from .._models import require_mpnet
+from ._members import (MINILM, MPNET, default_track1, default_track2, finetuned_goemotions,
+                       finetuned_multitask, mpnet_track1, mpnet_track2)
+
+_TRACK1 = ["empathy", "distress"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """One voter of a recipe: its ``name`` in the vote, ``build`` (called with the frozen
+    encoder named by ``encoder``: the recipe's, ``"minilm"`` for a MiniLM one of the same kind,
+    None for a fine-tuned member that carries its own), the ``columns`` it predicts (None: all)
+    and its ``weights`` per column (1.0 where not given; normalised per column over the members
+    that predict it)."""
+
+    name: str
+    build: Callable
+    columns: object
+    encoder: Optional[str] = "recipe"
+    weights: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A vote of ``members`` over ``emotion``, ``empathy`` and ``distress``, sharing one frozen
+    encoder on the ``encoder`` checkpoint: a :class:`~skempathy.text.SentenceEmbedder`
+    (``layers="last"``) or a :class:`~skempathy.text.TransformerEmbedder` averaging every layer
+    (``layers="all"``). ``summary`` is its line in ``skempathy wassa --help``."""
+
+    members: tuple
+    encoder: str = MINILM
+    layers: str = "last"
+    summary: str = ""
+
+    def make_embedder(self, model=None, **params):
+        """The recipe's frozen encoder on ``model`` (default: its own checkpoint)."""
+        from ..text import SentenceEmbedder, TransformerEmbedder
+
+        model = model or self.encoder
+        if model == MPNET:
+            require_mpnet("This recipe")
+        if self.layers == "all":
+            return TransformerEmbedder(model, layers="all", **params)
+        return SentenceEmbedder(model, **params)
+
+    def build(self, *, embedder=None, drop=(), data_home=None):
+        """The unfitted :class:`~skempathy.ensemble.MultiTaskVoting` of the members, sharing
+        ``embedder`` (default: :meth:`make_embedder`), less those named in ``drop`` (the others'
+        weights are renormalised per column); members that read a corpus in ``fit``
+        (GoEmotions) find it in ``data_home``."""
+        from sklearn.base import clone
+
+        from ..ensemble import MultiTaskVoting
+        from ..text._base import _BaseEmbedder
+
+        names = [member.name for member in self.members]
+        kept = [member for member in self.members if member.name not in drop]
+        if set(drop) - set(names) or not kept:
+            raise ValueError(f"drop={list(drop)} must name some of the members {names}, not "
+                             "all of them.")
+        embedder = self.make_embedder() if embedder is None else embedder
+        encoders = {"recipe": embedder, "minilm": (
+            clone(embedder).set_params(model=MINILM) if isinstance(embedder, _BaseEmbedder)
+            else self.make_embedder(MINILM))}
+        estimators = []
+        for member in kept:
+            build = member.build
+            if "data_home" in inspect.signature(build).parameters:
+                build = partial(build, data_home=data_home)
+            estimator = build(encoders[member.encoder]) if member.encoder else build()
+            estimators.append((member.name, estimator, member.columns))
+        columns = sorted({column for member in kept for column in member.weights})
+        weights = {column: [float(member.weights.get(column, 1.0)) for member in kept]
+                   for column in columns}
+        return MultiTaskVoting(estimators, weights=weights or None)
+
+
+_base = partial(finetuned_goemotions, MPNET, learning_rate=3e-5, precision="fast")
+_fifth = {"emotion": 0.2}  # a fifth of the emotion vote
+RECIPES = {
+    "default": Recipe(summary="frozen embedded MiniLM + writer columns; Ridge + SVR / logistic "
+                              "regression (1 min on a CPU)",
+                      members=(Member("track1", default_track1, _TRACK1),
+                               Member("track2", default_track2, "emotion"))),
+    "mpnet": Recipe(encoder=MPNET, layers="all",
+                    summary="frozen all-mpnet-base-v2, all layers averaged (optional install)",
+                    members=(Member("track1", mpnet_track1, _TRACK1),
+                             Member("track2", mpnet_track2, "emotion"))),
+    "finetuned": Recipe(summary="MiniLM fine-tuned on all three targets + the frozen MiniLM "
+                                "pipelines, half each (9 min on a CPU)",
+                        members=(Member("finetuned", finetuned_multitask, None, encoder=None),
+                                 Member("track1", mpnet_track1, _TRACK1),
+                                 Member("track2", default_track2, "emotion"))),
+    "best": Recipe(encoder=MPNET, layers="all",
+                   summary="mpnet fine-tuned on all three targets + frozen MiniLM and mpnet "
+                           "pipelines + MiniLM and mpnet fine-tuned with GoEmotions for emotion "
+                           "(45 min on a 2-core CPU with bf16 units, over an hour without)",
+                   members=(
+                       Member("finetuned_seed0", partial(finetuned_multitask, MPNET,
+                                                         learning_rate=3e-5, precision="fast"),
+                              None, encoder=None, weights=_fifth),
+                       Member("track1_minilm", mpnet_track1, _TRACK1, encoder="minilm"),
+                       Member("track2_minilm", default_track2, "emotion", encoder="minilm",
+                              weights=_fifth),
+                       Member("track1_mpnet", mpnet_track1, _TRACK1),
+                       Member("track2_mpnet", mpnet_track2, "emotion", weights=_fifth),
+                       Member("emotion_goemotions_seed0", finetuned_goemotions, "emotion",
+                              encoder=None, weights={"emotion": 0.1}),
+                       Member("emotion_goemotions_seed1", partial(finetuned_goemotions,
+                                                                  random_state=1),
+                              "emotion", encoder=None, weights={"emotion": 0.1}),
+                       Member("emotion_goemotions_base", _base, "emotion", encoder=None,
+                              weights=_fifth))),
+}
+
+
+def get_recipe(name="default"):
+    """The :class:`Recipe` declared under ``name`` (``"default"``, ``"mpnet"``,
+    ``"finetuned"`` or ``"best"``) in :data:`RECIPES`."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"Unknown recipe {name!r}; available: {sorted(RECIPES)}") from None
+
+
+def build_recipe(name="default", **params):
+    """``get_recipe(name).build(**params)``: the recipe's unfitted vote.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import build_recipe
+    >>> vote = build_recipe("default")
+    >>> [(name, columns) for name, _, columns in vote.estimators]
+    [('track1', ['empathy', 'distress']), ('track2', 'emotion')]
+    """
+    return get_recipe(name).build(**params)
