@@ -81,9 +81,16 @@ def test_bi_encoder_retriever_learns_on_tiny_bert(tiny_bert_path):
     untrained = BiEncoderRetriever(epochs=0, **kw).fit(contexts, responses)
     trained = BiEncoderRetriever(epochs=4, **kw).fit(contexts, responses)
     assert untrained.history_ == []
-    losses = [h["loss"] for h in trained.history_]
+    losses = [h["train_loss"] for h in trained.history_]
     assert len(losses) == 4 and losses[-1] < losses[0]
-    assert all(h["n_batches"] == 4 for h in trained.history_)
+    assert all(h["n_samples"] == 48 for h in trained.history_)
+    # the seed reproduces the fit and leaves the caller's torch random state as it was
+    import torch
+
+    state = torch.random.get_rng_state()
+    again = BiEncoderRetriever(epochs=4, **kw).fit(contexts, responses)
+    assert torch.equal(state, torch.random.get_rng_state())
+    np.testing.assert_allclose([h["train_loss"] for h in again.history_], losses, rtol=1e-5)
     sim = trained.similarity(contexts, responses)
     assert sim.shape == (48, 48)
     # responses of the same topic are identical, so count a hit when a same-topic response wins

@@ -2,7 +2,6 @@
 
 import numbers
 import os
-import time
 import warnings
 
 import numpy as np
@@ -229,7 +228,9 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
     candidates_ : list of str
         The training responses, the default pool of :meth:`predict`.
     history_ : list of dict
-        Per-epoch ``{"epoch", "loss", "n_batches", "seconds"}``.
+        Per-epoch records of the shared training loop: ``epoch``, ``train_loss``,
+        ``learning_rate``, ``n_samples`` (pairs trained on), ``duration_s`` and
+        ``samples_per_s``.
 
     Examples
     --------
@@ -317,15 +318,17 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         self
         """
         contexts, responses = self._check_pairs(X, y)
-        import torch
+        from contextlib import nullcontext
+
+        from ..neural._training import seeded
 
         self.device_ = resolve_device(self.device)
-        if self.random_state is not None:
-            torch.manual_seed(self.random_state)
-        self.model_ = self._load()
         self.history_ = []
-        if self.epochs > 0:
-            self._train(contexts, responses)
+        with (nullcontext() if self.random_state is None
+              else seeded(self.random_state, self.device_)):
+            self.model_ = self._load()
+            if self.epochs > 0:
+                self._train(contexts, responses)
         self.model_.eval()
         self.candidates_ = list(responses)
         return self
@@ -344,54 +347,32 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
             tokenizer.truncation_side = old
 
     def _train(self, contexts, responses):
-        import torch
         try:  # the module moved in sentence-transformers 6
             from sentence_transformers.sentence_transformer.losses import (
                 MultipleNegativesRankingLoss,
             )
         except ImportError:  # pragma: no cover - sentence-transformers < 6
             from sentence_transformers.losses import MultipleNegativesRankingLoss
-        from sentence_transformers.util import batch_to_device
-        from transformers import get_linear_schedule_with_warmup
 
-        from ..utils._progress import progress_bar
+        from ..neural._training import train_loop
 
-        model = self.model_
-        model.train()
-        loss_fn = MultipleNegativesRankingLoss(model, scale=self.scale)
+        ranking_loss = MultipleNegativesRankingLoss(self.model_, scale=self.scale)
         rng = check_random_state(self.random_state)
         n = len(contexts)
-        n_batches = max(1, int(np.ceil(n / self.batch_size)))
-        total = n_batches * self.epochs
-        optimizer = torch.optim.AdamW(model.parameters(), lr=self.learning_rate,
-                                      weight_decay=self.weight_decay)
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, int(self.warmup_ratio * total), total)
-        for epoch in range(self.epochs):
-            start, losses = time.perf_counter(), []
+
+        def batches(epoch):
             order = rng.permutation(n)
-            batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
-            for idx in progress_bar(batches, enabled=self.show_progress,
-                                    desc=f"epoch {epoch + 1}/{self.epochs}"):
-                if len(idx) < 2:  # a single pair has no in-batch negative
-                    continue
-                feats = [
-                    batch_to_device(self._tokenize([contexts[i] for i in idx], "context"),
-                                    model.device),
-                    batch_to_device(self._tokenize([responses[i] for i in idx], "response"),
-                                    model.device),
-                ]
-                loss = loss_fn(feats, None)
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                losses.append(float(loss.detach()))
-            self.history_.append({"epoch": epoch + 1,
-                                  "loss": float(np.mean(losses)) if losses else float("nan"),
-                                  "n_batches": len(losses),
-                                  "seconds": time.perf_counter() - start})
+            return [[self._tokenize([contexts[i] for i in idx], "context"),
+                     self._tokenize([responses[i] for i in idx], "response")]
+                    for idx in (order[i:i + self.batch_size] for i in range(0, n, self.batch_size))
+                    if len(idx) > 1]  # a single pair has no in-batch negative
+
+        result = train_loop(self.model_, batches, lambda model, pair: ranking_loss(pair, None),
+                            max_epochs=self.epochs, learning_rate=self.learning_rate,
+                            weight_decay=self.weight_decay, warmup_ratio=self.warmup_ratio,
+                            device=self.device_, show_progress=show_progress(self.show_progress),
+                            desc=type(self).__name__)
+        self.history_ = result["history"]
 
     def _encode(self, texts, side):
         model = self.model_

@@ -244,12 +244,14 @@ def pad_token_id(tokenizer):
 
 
 def to_device(obj, device):
-    """Move tensors (possibly nested in dicts/lists/tuples) to ``device``."""
+    """Move tensors (possibly nested in mappings/lists/tuples) to ``device``."""
+    from collections.abc import Mapping
+
     import torch
 
     if isinstance(obj, torch.Tensor):
         return obj.to(device, non_blocking=True)
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):  # dicts, and tokenizers' BatchEncoding
         return {k: to_device(v, device) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(to_device(v, device) for v in obj)
@@ -257,9 +259,11 @@ def to_device(obj, device):
 
 
 def _batch_len(batch):
+    from collections.abc import Mapping
+
     import torch
 
-    if isinstance(batch, dict):
+    if isinstance(batch, Mapping):
         for value in batch.values():
             if isinstance(value, torch.Tensor) and value.ndim > 0:
                 return int(value.shape[0])
