@@ -565,10 +565,7 @@ def train_loop(
                 # an epoch may hold fewer than ``accum`` batches.
                 group_start = (step // accum) * accum
                 scaled = loss / min(accum, len(epoch_batches) - group_start)
-                if scaler is not None:
-                    scaler.scale(scaled).backward()
-                else:
-                    scaled.backward()
+                (scaled if scaler is None else scaler.scale(scaled)).backward()
                 last = step + 1 == len(epoch_batches)
                 if (step + 1) % accum == 0 or last:
                     if world > 1:  # before unscaling: every process sees the same gradients
