@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .utils._routing import fit_router, route_fit
 from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
                                     _num_samples)
 
@@ -103,6 +104,24 @@ def _concat_X(X, X_add):
     # list / tuple of texts (or of rows)
     add = X_add.tolist() if hasattr(X_add, "tolist") else list(X_add)
     return list(X) + add
+
+
+def _extend_metadata(fit_params, n_train, n_extra):
+    """Per-sample fit metadata for the training rows plus ``n_extra`` external ones: each
+    external example is a group of its own; other per-sample values do not exist for them."""
+    if not n_extra:
+        return fit_params
+    out = dict(fit_params)
+    for key, value in fit_params.items():
+        if value is None or isinstance(value, str) or not hasattr(value, "__len__") \
+                or len(value) != n_train:
+            continue
+        if key != "groups":
+            raise ValueError(f"{key} is a per-sample fit parameter, and the external examples "
+                             "have no value for it; fit the wrapped estimator without it.")
+        labels = np.asarray(value).astype(str)  # one label type for old and new groups
+        out[key] = np.concatenate([labels, [f"external example {i}" for i in range(n_extra)]])
+    return out
 
 
 def _concat_y(y, y_add):
@@ -356,6 +375,10 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         chosen = [rng.choice(b, size=k, replace=False) for b, k in zip(by_class, take) if k]
         return np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=int)
 
+    def get_metadata_routing(self):
+        """How ``fit`` metadata reaches the wrapped estimator."""
+        return fit_router(self, {"estimator": self.estimator})
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit a clone of the estimator on ``X, y`` plus drawn external examples.
@@ -367,9 +390,13 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets.
         **fit_params : dict
-            Passed to the wrapped estimator's ``fit``. Per-sample parameters
-            (such as ``sample_weight``) are not supported, because the external
-            examples have none.
+            Passed to the wrapped estimator's ``fit`` (with
+            ``sklearn.set_config(enable_metadata_routing=True)``: what it
+            requests). ``groups`` is extended with one group per external
+            example, so an early-stopping split of the wrapped estimator keeps
+            whole writers apart; other per-sample parameters (such as
+            ``sample_weight``) are refused, because the external examples have
+            none.
 
         Returns
         -------
@@ -391,6 +418,8 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
                               else np.asarray(y_extra)[indices])
         else:
             X_fit, y_fit = X, y
+        fit_params = _extend_metadata(route_fit(self, ["estimator"], fit_params)["estimator"],
+                                      n_train, len(indices))
         self.estimator_ = clone(self.estimator).fit(X_fit, y_fit, **fit_params)
         self.extra_indices_ = indices
         self.n_extra_ = int(len(indices))

@@ -25,14 +25,15 @@ from ..utils._sklearn_compat import _BaseComposition, _fit_context
 from ..base import _check_no_missing
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
+from ..utils._routing import fit_router, route_fit
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["MultiTaskVoting"]
 
 
-def _fit_member(estimator, X, y, embeddings):
+def _fit_member(estimator, X, y, embeddings, fit_params):
     restore_snapshot(embeddings)  # encoded once by the caller
-    return clone(estimator).fit(X, y)
+    return clone(estimator).fit(X, y, **fit_params)
 
 
 def _has_classification_task(self):
@@ -263,8 +264,12 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             return "regression"
         return "regression" if pd.api.types.is_float_dtype(values) else "classification"
 
+    def get_metadata_routing(self):
+        """How ``fit`` metadata reaches the members (each member by its name)."""
+        return fit_router(self, {name: est for name, est, _ in self.estimators})
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
         """Fit every member on its columns of ``y``.
 
         Parameters
@@ -273,6 +278,9 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             Training inputs, as the members expect them.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), or DataFrame
             Targets; float columns are regression targets, others class labels.
+        **fit_params : dict
+            Metadata such as ``groups``: with ``sklearn.set_config(enable_metadata_routing=True)``
+            each member gets what it requests, else every member gets all of it.
 
         Returns
         -------
@@ -328,9 +336,11 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
 
         # members with the same frozen encoder share one encoding, also in other processes
         embeddings = embed_once([est for _, est, _ in self.estimators], X)
+        routed = route_fit(self, [name for name, _, _ in self.estimators], fit_params)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(est, X, self._member_y(y, frame, member_targets), embeddings)
-            for _, est, member_targets in self.estimators
+            delayed(_fit_member)(est, X, self._member_y(y, frame, member_targets), embeddings,
+                                 routed[name])
+            for name, est, member_targets in self.estimators
         )
         self.named_estimators_ = {name: est for (name, _, _), est
                                   in zip(self.estimators, self.estimators_)}

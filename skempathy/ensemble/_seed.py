@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._routing import fit_router, route_fit
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
@@ -133,6 +134,10 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
         tags.regressor_tags = inner.regressor_tags
         return tags
 
+    def get_metadata_routing(self):
+        """How ``fit`` metadata reaches the estimator."""
+        return fit_router(self, {"estimator": self.estimator})
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Fit ``n_estimators`` seeded clones of the estimator.
@@ -144,7 +149,9 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         **fit_params : dict
-            Passed to every member's ``fit``.
+            Passed to every member's ``fit`` (with
+            ``sklearn.set_config(enable_metadata_routing=True)``: what the
+            estimator requests, e.g. ``groups``).
 
         Returns
         -------
@@ -165,6 +172,7 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
         # the members share one encoding of X, also in other processes
         embeddings = embed_once([self.estimator], X)
+        fit_params = route_fit(self, ["estimator"], fit_params)["estimator"]
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_one)(self.estimator, X, y, int(seed), params, fit_params, embeddings)
             for seed in seeds

@@ -7,10 +7,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.utils.parallel import Parallel, delayed
 
+from ..utils._routing import consumes
 from ..utils._sklearn_compat import Interval, _num_samples, _safe_indexing, validate_params
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
@@ -22,8 +24,10 @@ from ._split import check_group_cv, check_no_group_leakage, make_splits, resolve
 __all__ = ["compare_models"]
 
 
-def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory, embeddings):
-    """Fit a clone on ``train`` and predict ``test``; never raises."""
+def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory, embeddings,
+                     groups=None):
+    """Fit a clone on ``train`` (with the training rows' ``groups`` when the estimator
+    requests them) and predict ``test``; never raises."""
     restore_snapshot(embeddings)  # encoded once by the caller (a no-op in its own process)
     out = {"model": name, "fold": fold, "prediction": None, "fit_time": np.nan,
            "predict_time": np.nan, "peak_memory_mb": np.nan, "error": ""}
@@ -37,7 +41,11 @@ def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory, e
             mem.__enter__()
         try:
             start = time.perf_counter()
-            est.fit(X_train, y_train)
+            if groups is None:
+                est.fit(X_train, y_train)
+            else:  # routed to whichever step or member requests them
+                with config_context(enable_metadata_routing=True):
+                    est.fit(X_train, y_train, groups=_safe_indexing(groups, train))
             out["fit_time"] = time.perf_counter() - start
             stage = "predict"
             start = time.perf_counter()
@@ -284,10 +292,14 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
 
     jobs = [(name, k) for name in estimators for k in range(len(splits))]
     embeddings = embed_once(estimators.values(), X)
+    # groups also reach the fit of estimators that request them (the early-stopping split of
+    # a fine-tuned model holds out whole writers)
+    fit_groups = {name: np.asarray(groups) if groups is not None and consumes(est, "fit", "groups")
+                  else None for name, est in estimators.items()}
     parallel = Parallel(n_jobs=n_jobs, return_as=_completion_order())
     outputs = parallel(
         delayed(_fit_and_predict)(name, k, estimators[name], X, y, *splits[k], measure_memory,
-                                  embeddings)
+                                  embeddings, fit_groups[name])
         for name, k in jobs
     )
     from ..utils._progress import progress_bar

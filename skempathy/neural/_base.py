@@ -67,6 +67,10 @@ def _task_score(kind, logits, y_enc):
 class _BaseTransformerEstimator(BaseEstimator):
     """Shared machinery: see the module docstring. Not for direct use."""
 
+    # With metadata routing on, ``groups`` reaches the early-stopping split without
+    # ``set_fit_request(groups=True)``: the grouped split is what every user of groups wants.
+    __metadata_request__fit = {"groups": True}
+
     _parameter_constraints = {
         "model": [str, os.PathLike],
         "max_length": [Interval(numbers.Integral, 2, None, closed="left")],

@@ -11,6 +11,7 @@ from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (HasMethods, Interval, RealNotInt, StrOptions,
                                              validate_params)
+from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _check_sample_weight, _num_samples
 
@@ -24,6 +25,7 @@ __all__ = [
     "_check_sample_weight",
     "_fit_context",
     "_num_samples",
+    "_routing_enabled",
     "_safe_indexing",
     "validate_params",
 ]
