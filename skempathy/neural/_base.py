@@ -663,3 +663,44 @@ def _get_scorer(scoring):
     except ImportError:  # metrics not available yet
         from sklearn.metrics import get_scorer
     return get_scorer(scoring)
+
+
+def shared_init(*, positional=(), lead=None, exclude=(), **extra):
+    """An ``__init__`` for a fine-tuned estimator with the shared parameters declared once.
+
+    Its signature is ``positional`` parameters (default None), ``model`` and the ``lead``
+    keyword-only ones (a dict ``name: default``; before ``model`` when there are positional
+    parameters, as ``model`` is then keyword-only too), every other parameter of
+    :meth:`_BaseTransformerEstimator.__init__` but ``exclude``, then the ``extra`` keyword-only
+    ones (``name=default``). Each argument is stored unchanged under its name, as scikit-learn's
+    ``get_params`` and ``clone`` expect; ``inspect.signature`` (and so ``get_params``, the
+    documentation and editors) sees the whole signature.
+    """
+    import inspect
+
+    shared = list(inspect.signature(_BaseTransformerEstimator.__init__).parameters.values())
+    self_param, model, rest = shared[0], shared[1], shared[2:]
+    if positional:
+        model = model.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+    params = [self_param]
+    params += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+               for name in positional]
+    keyword = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+               for name, default in {**(lead or {}), **extra}.items()]
+    n_lead = len(lead or {})
+    # a keyword-only model follows the lead parameters; a positional one comes first
+    params += (keyword[:n_lead] + [model] if positional else [model] + keyword[:n_lead])
+    params += [p for p in rest if p.name not in exclude] + keyword[n_lead:]
+    signature = inspect.Signature(params)
+
+    def __init__(self, *args, **kwargs):
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{type(self).__name__}() {exc}") from None
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__

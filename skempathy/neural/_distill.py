@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts
 from . import _training as T
-from ._base import _BaseTransformerEstimator, _task_score
+from ._base import _BaseTransformerEstimator, _task_score, shared_init
 
 __all__ = ["DistilledMultiTaskClassifier"]
 
@@ -130,56 +130,9 @@ see :class:`~skempathy.neural.TransformerClassifier`
         "refit_teachers": ["boolean"],
     }
 
-    def __init__(
-        self,
-        teachers=None,
-        aux_data=None,
-        *,
-        teacher_annealing=True,
-        refit_teachers=True,
-        model="all-MiniLM-L6-v2",
-        max_length=256,
-        batch_size=16,
-        learning_rate=5e-5,
-        max_epochs=4,
-        warmup_ratio=0.1,
-        weight_decay=0.01,
-        gradient_accumulation_steps=1,
-        pooling="mean",
-        dropout=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=2,
-        tol=0.0,
-        device="auto",
-        precision="auto",
-        predict_precision=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.teachers = teachers
-        self.aux_data = aux_data
-        self.teacher_annealing = teacher_annealing
-        self.refit_teachers = refit_teachers
-        self.model = model
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.pooling = pooling
-        self.dropout = dropout
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.precision = precision
-        self.predict_precision = predict_precision
-        self.random_state = random_state
-        self.verbose = verbose
+    __init__ = shared_init(positional=("teachers", "aux_data"),
+                           lead={"teacher_annealing": True, "refit_teachers": True},
+                           exclude=("scoring", "warm_start"))
 
     def _teacher_distributions(self):
         """Fit the teachers; return ``{task: (texts, classes, gold_enc, proba or None)}``."""

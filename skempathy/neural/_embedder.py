@@ -6,8 +6,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
-from ._base import _BaseTransformerEstimator
-from ._transformer import COMMON_ATTRS_DOC, COMMON_PARAMS_DOC, _common_init
+from ._base import _BaseTransformerEstimator, shared_init
+from ._transformer import COMMON_ATTRS_DOC, COMMON_PARAMS_DOC
 
 
 class FineTunedEmbedder(
@@ -19,37 +19,7 @@ class FineTunedEmbedder(
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
-    def __init__(
-        self,
-        model="all-MiniLM-L6-v2",
-        *,
-        target="regression",
-        max_length=256,
-        batch_size=16,
-        learning_rate=5e-5,
-        max_epochs=4,
-        warmup_ratio=0.1,
-        weight_decay=0.01,
-        gradient_accumulation_steps=1,
-        pooling="mean",
-        dropout=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=2,
-        tol=0.0,
-        scoring=None,
-        device="auto",
-        precision="auto",
-        predict_precision=None,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-        class_weight=None,
-    ):
-        kw = dict(locals())
-        kw.pop("self")
-        kw.pop("__class__", None)
-        _common_init(self, kw)
+    __init__ = shared_init(lead={"target": "regression"}, class_weight=None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
