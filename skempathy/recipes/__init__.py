@@ -2,13 +2,12 @@
 
 A :class:`Recipe` declares its members, the columns each predicts and their weights per column;
 :func:`build_recipe` turns it into one unfitted :class:`~skempathy.ensemble.MultiTaskVoting`.
-The member builders are public, so recipes can be changed or new ones declared.
 """
 
 from ._members import (default_track1, default_track2, finetuned_goemotions, finetuned_multitask,
-                       goemotions_pool, mpnet_track1, mpnet_track2)
+                       mpnet_track1, mpnet_track2)
 from ._registry import RECIPES, Member, Recipe, build_recipe, get_recipe
 
 __all__ = ["RECIPES", "Member", "Recipe", "build_recipe", "default_track1", "default_track2",
-           "finetuned_goemotions", "finetuned_multitask", "get_recipe", "goemotions_pool",
-           "mpnet_track1", "mpnet_track2"]
+           "finetuned_goemotions", "finetuned_multitask", "get_recipe", "mpnet_track1",
+           "mpnet_track2"]

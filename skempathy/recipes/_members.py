@@ -14,7 +14,7 @@ from sklearn.svm import SVR
 
 from ..augment import AugmentedEstimator, goemotions_pool
 from ..compose import make_preprocessor, make_wassa_pipeline
-from ..datasets._wassa import WASSA_COLUMN_GROUPS
+from ..datasets import WASSA_COLUMN_GROUPS
 
 MINILM = "all-MiniLM-L6-v2"
 MPNET = "all-mpnet-base-v2"
@@ -23,10 +23,7 @@ _NUMERIC = [column for group in ("demographic", "personality", "iri")
             for column in WASSA_COLUMN_GROUPS[group] if column not in _CATEGORICAL]
 _MULTITASK = {"emotion": "classification", "empathy": "regression", "distress": "regression"}
 _FINETUNING = {"max_epochs": 3, "batch_size": 16, "max_length": 256}
-
-
-def _essay():
-    return ColumnTransformer([("essay", "passthrough", ["essay"])])
+_essay = partial(ColumnTransformer, [("essay", "passthrough", ["essay"])])  # a new one per call
 
 
 def _precision(precision):  # "fast": bf16 where this CPU has bf16 matrix units

@@ -82,48 +82,48 @@ class Recipe:
         return MultiTaskVoting(estimators, weights=weights or None)
 
 
-_base = partial(finetuned_goemotions, MPNET, learning_rate=3e-5, precision="fast")
-_fifth = {"emotion": 0.2}  # a fifth of the emotion vote
+# the base-size fine-tunings: the usual rate for base-size encoders, bf16 where it is fast
+_mpnet_multitask = partial(finetuned_multitask, MPNET, learning_rate=3e-5, precision="fast")
+_mpnet_goemotions = partial(finetuned_goemotions, MPNET, learning_rate=3e-5, precision="fast")
+_fifth, _tenth = {"emotion": 0.2}, {"emotion": 0.1}  # shares of the emotion vote
 RECIPES = {
-    "default": Recipe(summary="frozen embedded MiniLM + writer columns; Ridge + SVR / logistic "
-                              "regression (1 min on a CPU)",
+    "default": Recipe(summary="frozen MiniLM + writer columns, linear and SVR heads (1 min)",
                       members=(Member("track1", default_track1, _TRACK1),
                                Member("track2", default_track2, "emotion"))),
     "mpnet": Recipe(encoder=MPNET, layers="all",
-                    summary="frozen all-mpnet-base-v2, all layers averaged (optional install)",
+                    summary="frozen all-mpnet-base-v2, all layers averaged (6 min)",
                     members=(Member("track1", mpnet_track1, _TRACK1),
                              Member("track2", mpnet_track2, "emotion"))),
-    "finetuned": Recipe(summary="MiniLM fine-tuned on all three targets + the frozen MiniLM "
-                                "pipelines, half each (9 min on a CPU)",
+    "finetuned": Recipe(summary="multi-task MiniLM fine-tuned + frozen MiniLM, half each (9 min)",
                         members=(Member("finetuned", finetuned_multitask, None, encoder=None),
                                  Member("track1", mpnet_track1, _TRACK1),
                                  Member("track2", default_track2, "emotion"))),
     "best": Recipe(encoder=MPNET, layers="all",
-                   summary="mpnet fine-tuned on all three targets + frozen MiniLM and mpnet "
-                           "pipelines + MiniLM and mpnet fine-tuned with GoEmotions for emotion "
-                           "(45 min on a 2-core CPU with bf16 units, over an hour without)",
+                   summary="multi-task mpnet fine-tuned + frozen MiniLM and mpnet + MiniLM and "
+                           "mpnet fine-tuned with GoEmotions (45 min with bf16 units, 1 h+ else)",
                    members=(
-                       Member("finetuned_seed0", partial(finetuned_multitask, MPNET,
-                                                         learning_rate=3e-5, precision="fast"),
-                              None, encoder=None, weights=_fifth),
-                       Member("track1_minilm", mpnet_track1, _TRACK1, encoder="minilm"),
-                       Member("track2_minilm", default_track2, "emotion", encoder="minilm",
-                              weights=_fifth),
+                       Member("finetuned_seed0", _mpnet_multitask, None, None, _fifth),
+                       Member("track1_minilm", mpnet_track1, _TRACK1, "minilm"),
+                       Member("track2_minilm", default_track2, "emotion", "minilm", _fifth),
                        Member("track1_mpnet", mpnet_track1, _TRACK1),
                        Member("track2_mpnet", mpnet_track2, "emotion", weights=_fifth),
-                       Member("emotion_goemotions_seed0", finetuned_goemotions, "emotion",
-                              encoder=None, weights={"emotion": 0.1}),
-                       Member("emotion_goemotions_seed1", partial(finetuned_goemotions,
-                                                                  random_state=1),
-                              "emotion", encoder=None, weights={"emotion": 0.1}),
-                       Member("emotion_goemotions_base", _base, "emotion", encoder=None,
-                              weights=_fifth))),
+                       Member("emotion_goemotions_seed0", finetuned_goemotions, "emotion", None,
+                              _tenth),
+                       Member("emotion_goemotions_seed1",
+                              partial(finetuned_goemotions, random_state=1), "emotion", None,
+                              _tenth),
+                       Member("emotion_goemotions_base", _mpnet_goemotions, "emotion", None,
+                              _fifth))),
 }
 
 
 def get_recipe(name="default"):
-    """The :class:`Recipe` declared under ``name`` (``"default"``, ``"mpnet"``,
-    ``"finetuned"`` or ``"best"``) in :data:`RECIPES`."""
+    """The :class:`Recipe` declared under ``name`` in :data:`RECIPES`.
+
+    Parameters
+    ----------
+    name : {"default", "mpnet", "finetuned", "best"}, default="default"
+    """
     try:
         return RECIPES[name]
     except KeyError:
@@ -132,6 +132,12 @@ def get_recipe(name="default"):
 
 def build_recipe(name="default", **params):
     """``get_recipe(name).build(**params)``: the recipe's unfitted vote.
+
+    Parameters
+    ----------
+    name : {"default", "mpnet", "finetuned", "best"}, default="default"
+    **params
+        ``embedder``, ``drop``, ``data_home``: see :meth:`Recipe.build`.
 
     Examples
     --------
