@@ -83,6 +83,17 @@ def run_skempathy(task, train, dev, test, args):
     }, pred_dev, pred_test
 
 
+def _autocast(torch, device, precision):
+    """The mixed precision the fine-tuned estimators use: on CUDA bf16 (fp16 with a gradient
+    scaler where bf16 is missing) unless "fp32"; on CPU bf16 only when asked for."""
+    device_type = str(device).split(":")[0]
+    if device_type == "cuda" and precision != "fp32":
+        dtype = torch.bfloat16 if (precision == "bf16" or (
+            precision == "auto" and torch.cuda.is_bf16_supported())) else torch.float16
+        return torch.autocast("cuda", dtype=dtype), dtype == torch.float16
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"), False
+
+
 def run_plain(task, train, dev, args):
     """A plain PyTorch fine-tuning loop that pads every batch to max_length."""
     import torch
@@ -91,11 +102,9 @@ def run_plain(task, train, dev, args):
 
     from skempathy.base import resolve_device, resolve_model
 
-    from skempathy.neural._training import _autocast
-
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
-    autocast, need_scaler = _autocast(device, args.precision)  # same mixed precision as ours
+    autocast, need_scaler = _autocast(torch, device, args.precision)
     scaler = torch.amp.GradScaler("cuda") if need_scaler else None
     path = resolve_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -2,8 +2,7 @@
 
 Times full training steps (forward, backward, AdamW step) of the encoder of
 ``--model`` on random token ids, ``--batch-size`` x ``--length`` tokens, the way
-:func:`skempathy.neural._training.train_loop` runs them: the same autocast
-context (``skempathy.neural._training._autocast``), fp32 master weights. On
+the fine-tuned estimators run them: ``torch.autocast`` in bf16, fp32 master weights. On
 CPU, ``precision="bf16"`` uses bf16 matrix units where the CPU has them (Intel
 AMX, AVX512-BF16); ``"auto"`` is fp32 there. The first ``--warmup`` steps of
 each precision are not timed; the two precisions alternate so that a change in
@@ -23,7 +22,6 @@ def main(argv=None):
     from transformers import AutoModel
 
     from skempathy.base import resolve_device, resolve_model
-    from skempathy.neural._training import _autocast
 
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--model", default="all-mpnet-base-v2")
@@ -43,7 +41,8 @@ def main(argv=None):
     mask = torch.ones_like(ids)
 
     def step(precision):
-        autocast, _ = _autocast(device, precision)
+        device_type = str(device).split(":")[0]
+        autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
         tic = time.perf_counter()
         with autocast:
             loss = model(input_ids=ids, attention_mask=mask).last_hidden_state.float().pow(2).mean()
