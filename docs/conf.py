@@ -89,6 +89,8 @@ API_SECTIONS = [
     ("dialogue", "Dialogue corpora, emotion annotation, patterns and response retrieval."),
     ("base", "Input validation and model resolution shared by the estimators."),
     ("utils", "Estimator discovery."),
+    ("utils.estimator_checks", "Checks of the scikit-learn contract for estimators that take "
+                               "raw text."),
     ("cli", "The ``skempathy`` command line."),
 ]
 

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .base import check_texts
 from .utils._routing import fit_router, route_fit
 from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
                                     _num_samples)
@@ -407,6 +408,9 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        inner = get_tags(self.estimator).input_tags
+        if inner.string and not inner.two_d_array:  # a text estimator: say so before mixing
+            check_texts(X, estimator=self)
         n_train = _n_rows(X)
         if _num_samples(y) != n_train:
             raise ValueError(f"X has {n_train} rows but y has {_num_samples(y)}.")

@@ -54,16 +54,31 @@ def _check_no_missing(values, *, who, column=None, what="label"):
 class TextInputMixin:
     """Mixin declaring that an estimator takes one column of raw text.
 
-    Put it on the left of the sklearn base classes. It sets the
-    ``input_tags.string`` tag (sklearn's text-input convention, see
-    ``CountVectorizer``) and marks the estimator as requiring ``y`` when it is a
-    predictor.
+    Put it on the left of the sklearn base classes. It sets the tags of sklearn's
+    text-input convention (``CountVectorizer``): ``input_tags.string=True`` and
+    ``input_tags.two_d_array=False``, so scikit-learn's numeric checks do not apply
+    and :mod:`skempathy.utils.estimator_checks` checks the estimator with texts.
     """
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
         return tags
+
+    def _set_input_names(self, X):
+        """scikit-learn's ``n_features_in_`` and ``feature_names_in_`` for the input of
+        ``fit``: the columns of a DataFrame, else one unnamed text column."""
+        if hasattr(X, "columns"):
+            self.n_features_in_ = int(X.shape[1])
+            names = np.asarray(X.columns, dtype=object)
+            if all(isinstance(name, str) for name in names):
+                self.feature_names_in_ = names
+                return
+        else:
+            self.n_features_in_ = 1
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     # A pickle records the skempathy version that wrote it; loading it under
     # another version warns with both (sklearn does the same for its own).

@@ -147,7 +147,8 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
                                    learning_rate=5e-3, n_iter_no_change=1, random_state=0,
                                    device="cpu")
     clf.fit(Xs, Ys)  # emotion (main) + empathy, distress (auxiliary regression heads)
-    assert clf.n_features_in_ == 3
+    assert clf.n_extra_features_ == 3  # the side inputs; n_features_in_ counts X's columns
+    assert clf.n_features_in_ == Xs.shape[1] and list(clf.feature_names_in_) == list(Xs.columns)
     assert [t["name"] for t in clf.aux_tasks_] == ["empathy", "distress"]
     assert set(clf.module_.head.heads) == {"main", "empathy", "distress"}
     assert clf.module_.head.heads["main"].in_features == 32 + 3
@@ -166,7 +167,8 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
     stl = TokenAttentionClassifier(model=tiny_bert_path, max_length=24, max_epochs=2,
                                    early_stopping=False, random_state=0, device="cpu")
     stl.fit(Xs["essay"], Ys["emotion"])
-    assert stl.n_features_in_ == 0 and stl.aux_tasks_ == [] and stl.n_iter_ == 2
+    assert stl.n_extra_features_ == 0 and stl.aux_tasks_ == [] and stl.n_iter_ == 2
+    assert stl.n_features_in_ == 1 and not hasattr(stl, "feature_names_in_")
     assert stl._encoder is None  # same texts, model and max_length: states came from the cache
 
 
@@ -283,9 +285,9 @@ def test_method_classifiers_in_pipeline_cross_validate_and_pickle(name):
     from sklearn.model_selection import GroupKFold, cross_validate
     from sklearn.pipeline import Pipeline
 
-    from ._checks_methods import INSTANCES
+    from .test_text_checks import TEXT_ESTIMATORS
 
-    est = clone(next(e for e in INSTANCES if type(e).__name__ == name))
+    est = clone(next(e for e in TEXT_ESTIMATORS if type(e).__name__ == name))
     frame = load_wassa("train").frame.iloc[:30]
     texts, labels = frame["essay"], frame["emotion"].isin(["sadness", "fear"]).map(
         {True: "sad_or_fearful", False: "other"})

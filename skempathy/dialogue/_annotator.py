@@ -354,12 +354,13 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              "is None.")
+        texts = check_texts(X, estimator=self)
+        self._set_input_names(X)
         if not _is_label_sets(y) and np.ndim(y) == 1:
             check_classification_targets(y)
             if len(np.unique(np.asarray(y, dtype=object).astype(str))) < 2:
                 raise ValueError("Classifier can't train when only one class is present "
                                  "in y.")
-        texts = check_texts(X, estimator=self)
         if X_dev is not None and y_dev is None or y_dev is not None and X_dev is None:
             raise ValueError("Pass both X_dev and y_dev (or neither).")
         targets, multilabel = self._encode_targets(y, labels, fitting=True)

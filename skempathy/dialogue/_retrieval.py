@@ -318,6 +318,7 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         self
         """
         contexts, responses = self._check_pairs(X, y)
+        self._set_input_names(X)
         from contextlib import nullcontext
 
         from ..neural._training import seeded

@@ -341,6 +341,7 @@ class _BaseTransformerEstimator(BaseEstimator):
             targets = self._soft_targets(soft_targets, tasks, targets)
         texts, extra = self._read_X(X, fit=True)
         self._check_lengths(texts, y)
+        self._set_input_names(X)
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rng = np.random.RandomState(seed)

@@ -225,6 +225,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
         texts = check_texts(X, estimator=self)
         if len(y_enc) != len(texts):
             raise ValueError(f"{who}: X has {len(texts)} texts but y has {len(y_enc)} labels.")
+        self._set_input_names(X)
         aux = self._teacher_distributions()
         self.classes_ = classes
         self.multilabel_ = False

@@ -177,6 +177,7 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
             The fitted adapter.
         """
         texts = check_texts(X, estimator=self)
+        self._set_input_names(X)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         from ..base import resolve_device
 

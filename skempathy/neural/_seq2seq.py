@@ -228,6 +228,7 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if len(y) != len(texts):
             raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
                              f"{len(y)} labels.")
+        self._set_input_names(X)
         label_texts = self._label_texts(classes)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = resolve_device(self.device)

@@ -122,6 +122,10 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         (the negated validation loss).
     best_epoch_ : int
     n_features_in_ : int
+        Number of columns of ``X`` seen in ``fit`` (1 for a column of texts).
+    feature_names_in_ : ndarray of str
+        Their names, when ``X`` was a DataFrame.
+    n_extra_features_ : int
         Number of side features (0 without ``extra_features``).
 
     See Also
@@ -376,7 +380,8 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self._tasks = [{"name": "main", "kind": "multiclass", "dim": len(classes)}] + [
             {k: task[k] for k in ("name", "kind", "dim")} for task, _ in aux]
         targets = {"main": main_enc, **{task["name"]: values for task, values in aux}}
-        self.n_features_in_ = 0 if extra is None else extra.shape[1]
+        self.n_extra_features_ = 0 if extra is None else extra.shape[1]
+        self._set_input_names(X)
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rng = np.random.RandomState(seed)
@@ -401,7 +406,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 "n_heads": self.n_heads,
                 "dim_feedforward": self.dim_feedforward,
                 "dropout": float(self.dropout),
-                "n_extra": self.n_features_in_,
+                "n_extra": self.n_extra_features_,
             }
             if width % self.n_heads:
                 raise ValueError(f"{type(self).__name__}: n_heads={self.n_heads} must divide "

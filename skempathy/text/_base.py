@@ -12,7 +12,7 @@ from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_conte
 from .._models import (PRECISIONS, apply_precision, checkpoint_digest, embedded_name,
                        model_identity, pack_checkpoint, resolve_device, resolve_model,
                        resolve_precision, unpack_checkpoint)
-from ..base import TextInputMixin, check_texts, text_column_name
+from ..base import TextInputMixin, check_texts
 from ..utils._progress import show_progress
 from ._cache import EmbeddingCache, get_shared_model, settings_key
 
@@ -142,14 +142,6 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         return tags
 
     # -- internals ----------------------------------------------------------
-    def _set_input_names(self, X):
-        self.n_features_in_ = 1
-        name = text_column_name(X)
-        if name is not None and isinstance(name, str):
-            self.feature_names_in_ = np.asarray([name], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-
     def _identity(self):
         if getattr(self, "embed_weights", False):  # the files travel: identify them by content
             return checkpoint_digest(self.model_path_)

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import StrOptions, _fit_context
-from ..base import TextInputMixin, text_column_name
+from ..base import TextInputMixin
 from ._base import _validate_texts
 
 __all__ = ["LexiconFeaturizer"]
@@ -124,12 +124,7 @@ class LexiconFeaturizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self.vocabulary_ = vocabulary
         self.ratings_ = ratings
         self.fill_values_ = ratings.mean(axis=0)
-        self.n_features_in_ = 1
-        name = text_column_name(X)
-        if isinstance(name, str):
-            self.feature_names_in_ = np.asarray([name], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        self._set_input_names(X)
         return self
 
     def transform(self, X):
