@@ -380,10 +380,12 @@ def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, ti
     assert "--alpha" in capsys.readouterr().err
 
 
-def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert_path, capsys):
+@pytest.mark.parametrize("final", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert_path, capsys,
+                                                             final):
     out = tmp_path / "wassa"
     assert main(["wassa", "--out", str(out), "--model", tiny_bert_path, "--distill",
-                 "--quiet"]) == 0
+                 "--quiet"] + (["--final"] if final else [])) == 0
     printed = capsys.readouterr().out
     assert "skempathy distilled student (this run), dev" in printed and "size MB" in printed
     summary = json.loads((out / "dev_scores.json").read_text())
@@ -394,6 +396,9 @@ def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert
     assert summary["distilled"]["teacher"]["macro_f1"] == pytest.approx(summary["dev"]["macro_f1"])
     student = joblib.load(out / "student_emotion_empathy_distress.joblib")
     assert student["columns"] == ["essay"]
+    # with --final the shipped student learnt from the recipe refitted on train + dev; the dev
+    # rows still come from models that never saw the dev labels
+    assert student["fitted_on"] == ("train+dev" if final else "train")
     pred = student["estimator"].predict(load_wassa("dev").data.head(4))
     assert list(pred.columns) == ["emotion", "empathy", "distress"]
     manifest = json.loads((out / "manifest.json").read_text())

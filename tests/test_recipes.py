@@ -387,3 +387,34 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
     precision = "bf16" if cpu_has_fast_bf16() else "auto"  # kept when --model replaces encoders
     assert joint.get_params()[f"{member}__precision"] == precision
     assert joint.named_estimators_["finetuned_seed0"].precision == precision
+
+
+def test_wassa_cli_final_refits_on_train_and_dev(tmp_path, tiny_bert_path, capsys):
+    import json
+
+    import joblib
+
+    from skempathy.cli import main
+
+    out = tmp_path / "final"
+    assert main(["wassa", "--model", tiny_bert_path, "--out", str(out), "--quiet",
+                 "--final"]) == 0
+    printed = capsys.readouterr().out
+    assert "--final" in printed and "train + dev (2130 essays)" in printed
+    summary = json.loads((out / "dev_scores.json").read_text())
+    assert summary["fitted_on"] == "train+dev"
+    bundle = joblib.load(out / "joint_emotion_empathy_distress.joblib")
+    assert bundle["fitted_on"] == "train+dev"
+    # the saved model saw the dev essays: its Track 1 SVR holds 2130 training rows
+    svr = bundle["estimator"].named_estimators_["track1"].estimators_[0].named_estimators_["svr"]
+    assert svr[-1].shape_fit_[0] == 2130
+    # the dev scores are those of the train-only fit: the same as a run without --final
+    plain = tmp_path / "plain"
+    assert main(["wassa", "--model", tiny_bert_path, "--out", str(plain), "--quiet"]) == 0
+    assert json.loads((plain / "dev_scores.json").read_text())["dev"] == summary["dev"]
+    # and the test predictions differ from the train-only model's
+    assert (out / "predictions_EMP.tsv").read_text() != (plain / "predictions_EMP.tsv").read_text()
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "joint_emotion_empathy_distress.joblib"),
+                 "--split", "dev"]) == 0
+    assert "not held-out" in capsys.readouterr().out

@@ -123,7 +123,7 @@ def staged_output(folder):
 
 
 def save_model(estimator, path, *, task, head, features, columns, text_column="essay",
-               scores=None):
+               scores=None, fitted_on=None):
     """Dump a fitted pipeline with its metadata (a dict), atomically: skops for a ``.skops``
     path, joblib otherwise."""
     import joblib
@@ -140,6 +140,7 @@ def save_model(estimator, path, *, task, head, features, columns, text_column="e
         "columns": list(columns),
         "text_column": text_column,
         "dev_scores": scores,
+        "fitted_on": fitted_on,
         "skempathy_version": __version__,
     }
     if Path(path).suffix.lower() == ".skops":   # the safe format: no pickle code on load

@@ -22,7 +22,16 @@ def run(args):
                        "'skempathy train' to evaluate it")
     task = targets[0] if len(targets) == 1 else targets
     X, y = load_wassa(args.split, target=task, return_X_y=True)
-    scores = wassa_evaluate(y, bundle["estimator"].predict(X))
+    if len(targets) > 1 and "emotion" in targets:  # a joint model: each track's metrics
+        from .distill import _dev_scores
+
+        scores = _dev_scores(bundle["estimator"], X, y, list(targets))
+    else:
+        scores = wassa_evaluate(y, bundle["estimator"].predict(X))
     print(f"{args.model} on WASSA 2021 {args.split} ({len(X)} essays):")
     print_table([(k, f"{v:.4f}") for k, v in scores.items()], ["metric", args.split])
+    fitted_on = bundle.get("fitted_on") or ""
+    if args.split in fitted_on.split("+"):
+        print(f"\nThis model was fitted on {fitted_on}: its {args.split} scores are not held-out "
+              f"scores (the held-out dev scores are in the bundle's dev_scores).")
     return 0
