@@ -8,20 +8,18 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 __all__ = ["make_preprocessor", "make_wassa_pipeline", "HEADS", "FEATURE_GROUPS"]
 
-# Column groups of the WASSA frames (see skempathy.datasets.WASSA_COLUMN_GROUPS),
-# split by how each column is encoded.
-_CATEGORICAL = ["gender", "education", "race"]
-FEATURE_GROUPS = {
-    "text": {"text": "essay"},
-    "demographic": {"categorical": _CATEGORICAL, "numeric": ["age", "income"]},
-    "personality": {"numeric": [
-        "personality_conscientiousness", "personality_openness", "personality_extraversion",
-        "personality_agreeableness", "personality_stability",
-    ]},
-    "iri": {"numeric": [
-        "iri_perspective_taking", "iri_personal_distress", "iri_fantasy", "iri_empathic_concern",
-    ]},
-}
+from ..datasets import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS
+
+# The column groups of the WASSA frames, split by how each column is encoded: the coded
+# columns (those with a codebook) one-hot, the others scaled.
+_CATEGORICAL = [c for c in WASSA_COLUMN_GROUPS["demographic"] if c in WASSA_CODEBOOKS]
+FEATURE_GROUPS = {"text": {"text": WASSA_COLUMN_GROUPS["text"][0]}}
+for _group in ("demographic", "personality", "iri"):
+    _columns = WASSA_COLUMN_GROUPS[_group]
+    FEATURE_GROUPS[_group] = {
+        **({"categorical": _CATEGORICAL} if set(_CATEGORICAL) & set(_columns) else {}),
+        "numeric": [c for c in _columns if c not in _CATEGORICAL]}
+del _group, _columns
 _DEFAULT_NUMERIC = [c for g in ("demographic", "personality", "iri")
                     for c in FEATURE_GROUPS[g].get("numeric", [])]
 

@@ -11,32 +11,34 @@ from ._base import RemoteFile, fetch_file, get_data_home, load_descr
 
 __all__ = ["fetch_goemotions", "GOEMOTIONS_LABELS", "EKMAN_MAPPING", "SENTIMENT_MAPPING"]
 
-GOEMOTIONS_LABELS = [
+#: The 28 GoEmotions labels in the order of the dataset's ``emotions.txt``.
+GOEMOTIONS_LABELS = (
     "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion",
     "curiosity", "desire", "disappointment", "disapproval", "disgust", "embarrassment",
     "excitement", "fear", "gratitude", "grief", "joy", "love", "nervousness", "optimism",
     "pride", "realization", "relief", "remorse", "sadness", "surprise", "neutral",
-]
+)
 
-# google-research goemotions/data/ekman_mapping.json and sentiment_dict.json;
-# neutral maps to itself in both.
+#: GoEmotions' ``ekman_mapping.json`` (neutral maps to itself).
 EKMAN_MAPPING = {
-    "anger": ["anger", "annoyance", "disapproval"],
-    "disgust": ["disgust"],
-    "fear": ["fear", "nervousness"],
-    "joy": ["joy", "amusement", "approval", "excitement", "gratitude", "love", "optimism",
-            "relief", "pride", "admiration", "desire", "caring"],
-    "sadness": ["sadness", "disappointment", "embarrassment", "grief", "remorse"],
-    "surprise": ["surprise", "realization", "confusion", "curiosity"],
-    "neutral": ["neutral"],
+    "anger": ("anger", "annoyance", "disapproval"),
+    "disgust": ("disgust",),
+    "fear": ("fear", "nervousness"),
+    "joy": ("joy", "amusement", "approval", "excitement", "gratitude", "love", "optimism",
+            "relief", "pride", "admiration", "desire", "caring"),
+    "sadness": ("sadness", "disappointment", "embarrassment", "grief", "remorse"),
+    "surprise": ("surprise", "realization", "confusion", "curiosity"),
+    "neutral": ("neutral",),
 }
+
+#: GoEmotions' ``sentiment_dict.json`` (neutral maps to itself).
 SENTIMENT_MAPPING = {
-    "positive": ["amusement", "excitement", "joy", "love", "desire", "optimism", "caring",
-                 "pride", "admiration", "gratitude", "relief", "approval"],
-    "negative": ["fear", "nervousness", "remorse", "embarrassment", "disappointment", "sadness",
-                 "grief", "disgust", "anger", "annoyance", "disapproval"],
-    "ambiguous": ["realization", "surprise", "curiosity", "confusion"],
-    "neutral": ["neutral"],
+    "positive": ("amusement", "excitement", "joy", "love", "desire", "optimism", "caring",
+                 "pride", "admiration", "gratitude", "relief", "approval"),
+    "negative": ("fear", "nervousness", "remorse", "embarrassment", "disappointment", "sadness",
+                 "grief", "disgust", "anger", "annoyance", "disapproval"),
+    "ambiguous": ("realization", "surprise", "curiosity", "confusion"),
+    "neutral": ("neutral",),
 }
 _MAPPINGS = {None: None, "ekman": EKMAN_MAPPING, "sentiment": SENTIMENT_MAPPING}
 

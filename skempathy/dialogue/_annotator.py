@@ -16,40 +16,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ..base import TextInputMixin, _check_no_missing, check_texts
-from ._encoding import _SentenceEncoder
+from ..datasets._goemotions import EKMAN_MAPPING, GOEMOTIONS_LABELS, SENTIMENT_MAPPING
 
 __all__ = ["EmotionAnnotator", "map_emotions", "GOEMOTIONS_LABELS", "EKMAN_MAPPING",
            "SENTIMENT_MAPPING"]
-
-#: The 28 GoEmotions labels in the order of the dataset's ``emotions.txt``.
-GOEMOTIONS_LABELS = (
-    "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion",
-    "curiosity", "desire", "disappointment", "disapproval", "disgust", "embarrassment",
-    "excitement", "fear", "gratitude", "grief", "joy", "love", "nervousness", "optimism",
-    "pride", "realization", "relief", "remorse", "sadness", "surprise", "neutral",
-)
-
-#: GoEmotions' ``ekman_mapping.json`` (neutral maps to itself).
-EKMAN_MAPPING = {
-    "anger": ("anger", "annoyance", "disapproval"),
-    "disgust": ("disgust",),
-    "fear": ("fear", "nervousness"),
-    "joy": ("joy", "amusement", "approval", "excitement", "gratitude", "love", "optimism",
-            "relief", "pride", "admiration", "desire", "caring"),
-    "sadness": ("sadness", "disappointment", "embarrassment", "grief", "remorse"),
-    "surprise": ("surprise", "realization", "confusion", "curiosity"),
-    "neutral": ("neutral",),
-}
-
-#: GoEmotions' ``sentiment_dict.json`` (neutral maps to itself).
-SENTIMENT_MAPPING = {
-    "positive": ("amusement", "excitement", "joy", "love", "desire", "optimism", "caring",
-                 "pride", "admiration", "gratitude", "relief", "approval"),
-    "negative": ("fear", "nervousness", "remorse", "embarrassment", "disappointment", "sadness",
-                 "grief", "disgust", "anger", "annoyance", "disapproval"),
-    "ambiguous": ("realization", "surprise", "curiosity", "confusion"),
-    "neutral": ("neutral",),
-}
 
 _TAXONOMIES = {
     "goemotions": (GOEMOTIONS_LABELS, None),
@@ -189,9 +159,9 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
     batch_size : int, default=64
         Encoding batch size of the default encoder.
     cache_dir : str or path-like, default=None
-        Folder caching sentence embeddings per text (keyed on the model
-        identity), so re-fitting or annotating the same texts does not
-        re-encode them.
+        Folder of the embedding cache (:class:`~skempathy.text.SentenceEmbedder`'s
+        ``cache``): re-fitting or annotating the same texts, also in another
+        process, does not re-encode them. None: the process's memory cache.
     device : str, default="auto"
         Torch device of the default encoder.
     n_jobs : int, default=None
@@ -268,8 +238,11 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ helpers
     def _make_encoder(self):
         if isinstance(self.encoder, str):
-            return _SentenceEncoder(model=self.encoder, batch_size=self.batch_size,
-                                    device=self.device, cache_dir=self.cache_dir,
+            from ..text import SentenceEmbedder
+
+            # unit-norm sentence embeddings, through the package's one embedding cache
+            return SentenceEmbedder(self.encoder, batch_size=self.batch_size,
+                                    device=self.device, normalize=True, cache=self.cache_dir,
                                     show_progress=self.show_progress)
         return clone(self.encoder)
 

@@ -2,7 +2,6 @@
 
 import numbers
 import os
-import threading
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -12,17 +11,12 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts
+from ..text._cache import _MEMORY, settings_key, text_hash
 from . import _training as T
 
 __all__ = ["TokenAttentionClassifier"]
 
 _CLASSES = {}
-
-# Process-wide cache of frozen token states: {(model identity, max_length): {text: tensor}}.
-# Bounded (least recently used texts go first) because token matrices are large.
-_TOKEN_CACHE = {}
-_TOKEN_CACHE_MAX_TEXTS = 6000
-_TOKEN_CACHE_LOCK = threading.Lock()  # shared by thread-based workers
 
 
 def _module_class():
@@ -101,8 +95,9 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     device : str, default="auto"
     random_state : int, RandomState instance or None, default=None
     cache : bool, default=True
-        Keep the frozen token states of the last few thousand texts in memory
-        (keyed on the encoder's identity and ``max_length``), so refits in
+        Keep the frozen token states of the texts in the package's memory
+        cache (:func:`skempathy.text.set_embedding_cache_size` bounds it;
+        keyed on the encoder's identity and ``max_length``), so refits in
         cross-validation or on other settings skip the encoder. The states of
         a text are stored in float16 (about 100 KB per 128-token text for a
         384-wide encoder).
@@ -267,19 +262,13 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from .._models import model_identity
         from ..utils._progress import progress_bar
 
-        store = None
-        if self.cache:
-            store = _TOKEN_CACHE.setdefault((model_identity(self.model), self.max_length), {})
-        states = [None] * len(texts)
-        todo = []
-        with _TOKEN_CACHE_LOCK:
-            for i, text in enumerate(texts):
-                hit = None if store is None else store.pop(text, None)
-                if hit is None:
-                    todo.append(i)
-                else:
-                    store[text] = hit  # re-insert: most recently used
-                    states[i] = hit
+        # the package's one memory cache (bounded LRU, shared by threads), its own settings key
+        key = settings_key(kind="token states", model=model_identity(self.model),
+                           max_length=self.max_length)
+        hashes = [text_hash(text) for text in texts]
+        found = _MEMORY.get_many(key, hashes) if self.cache else {}
+        states = [found.get(h) for h in hashes]
+        todo = [i for i, state in enumerate(states) if state is None]
         if todo:
             tokenizer, encoder = self._frozen_encoder()
             ids, _ = T.tokenize(tokenizer, [texts[i] for i in todo], self.max_length,
@@ -292,12 +281,8 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                     hidden = encoder(**batch).last_hidden_state.float().cpu()
                     for j, k in enumerate(rows):
                         states[todo[k]] = hidden[j, : len(ids[k])].to(torch.float16)
-            if store is not None:
-                with _TOKEN_CACHE_LOCK:
-                    for i in todo:
-                        store[texts[i]] = states[i]
-                    while len(store) > _TOKEN_CACHE_MAX_TEXTS:
-                        store.pop(next(iter(store)))
+            if self.cache:
+                _MEMORY.put_many(key, {hashes[i]: states[i] for i in todo})
         return states
 
     def _collate(self, states, rows, extra, targets=None):

@@ -14,13 +14,10 @@ from sklearn.svm import SVR
 
 from ..augment import AugmentedEstimator, goemotions_pool
 from ..compose import make_preprocessor, make_wassa_pipeline
-from ..datasets import WASSA_COLUMN_GROUPS
+from ..compose._wassa import _CATEGORICAL, _DEFAULT_NUMERIC as _NUMERIC
 
 MINILM = "all-MiniLM-L6-v2"
 MPNET = "all-mpnet-base-v2"
-_CATEGORICAL = ["gender", "education", "race"]
-_NUMERIC = [column for group in ("demographic", "personality", "iri")
-            for column in WASSA_COLUMN_GROUPS[group] if column not in _CATEGORICAL]
 _MULTITASK = {"emotion": "classification", "empathy": "regression", "distress": "regression"}
 _FINETUNING = {"max_epochs": 3, "batch_size": 16, "max_length": 256}
 _essay = partial(ColumnTransformer, [("essay", "passthrough", ["essay"])])  # a new one per call

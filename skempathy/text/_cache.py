@@ -60,7 +60,8 @@ def settings_key(**settings):
 
 
 class _MemoryStore:
-    """Process-wide LRU map (settings key, text hash) -> 1-D float vector."""
+    """Process-wide LRU map (settings key, text hash) -> array (an embedding, or the token
+    states of a text), bounded by bytes."""
 
     def __init__(self, max_bytes=_DEFAULT_MAX_BYTES):
         self.max_bytes = max_bytes
