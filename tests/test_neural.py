@@ -744,3 +744,39 @@ def test_save_pretrained_folder_round_trip(kind, tiny_bert_path, tmp_path):
          ).from_pretrained(folder)
     with pytest.raises(FileNotFoundError, match="not a skempathy folder"):
         TransformerClassifier.from_pretrained(tmp_path)
+
+
+def test_train_loop_callbacks_see_every_batch_and_can_change_it():
+    """The hooks of the one training loop: a callback counts batches, rewrites them (the loss
+    reads what it set) and adds to each epoch's record."""
+    import torch
+
+    from skempathy.neural._training import Callback, train_loop
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    data = [{"x": torch.randn(4, 3), "y": torch.randn(4, 1)} for _ in range(5)]
+
+    class Scale(Callback):
+        def on_train_begin(self, n_batches):
+            self.n_batches, self.steps = n_batches, []
+
+        def on_batch_begin(self, batch, step):
+            self.steps.append(step)
+            return {**batch, "scale": 0.0 if step < 5 else 1.0}
+
+        def on_epoch_end(self, record):
+            record["last_step"] = self.steps[-1]
+
+    def loss(model, batch):
+        return batch["scale"] * ((model(batch["x"]) - batch["y"]) ** 2).mean()
+
+    before = model.weight.detach().clone()
+    hook = Scale()
+    result = train_loop(model, lambda epoch: data, loss, max_epochs=2, learning_rate=0.1,
+                        callbacks=[hook])
+    assert hook.n_batches == 10 and hook.steps == list(range(10))
+    assert [r["last_step"] for r in result["history"]] == [4, 9]
+    # the first epoch's loss was scaled to 0 by the callback, the second's was not
+    assert result["history"][0]["train_loss"] == 0.0 < result["history"][1]["train_loss"]
+    assert not torch.equal(before, model.weight.detach())

@@ -26,6 +26,27 @@ def _labels(y, who):
     return classes, enc
 
 
+class TeacherAnnealing(T.Callback):
+    """λ of teacher annealing (Clark et al. 2019): 0 at the first batch, rising linearly to 1
+    at the last (0 throughout when off); the loss reads it from ``batch["lambda"]``."""
+
+    def __init__(self, on=True):
+        self.on = on
+        self.schedule = []
+
+    def on_train_begin(self, n_batches):
+        self.total = n_batches
+
+    def on_batch_begin(self, batch, step):
+        lam = (min(step / max(self.total - 1, 1), 1.0) if self.total > 1 else 1.0) \
+            if self.on else 0.0
+        self.schedule.append(lam)
+        return {**batch, "lambda": lam}
+
+    def on_epoch_end(self, record):
+        record["lambda_end"] = float(self.schedule[-1]) if self.schedule else 0.0
+
+
 class DistilledMultiTaskClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEstimator):
     """A multi-task student distilled from single-task teachers, with teacher annealing.
 
@@ -182,13 +203,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
         import torch
         import torch.nn.functional as F
 
-        step = self._step
-        self._step += 1
-        total = max(self._total_steps - 1, 1)
-        lam = min(step / total, 1.0) if self.teacher_annealing else 0.0
-        if self._total_steps == 1 and self.teacher_annealing:
-            lam = 1.0
-        self._lambdas.append(lam)
+        lam = batch["lambda"]  # set by the TeacherAnnealing callback
         name = batch["task"]
         logits = model(batch["input_ids"], batch["attention_mask"])[name].float()
         gold = batch["y"]
@@ -276,9 +291,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
                         out.append(batch)
                 return [out[i] for i in rs.permutation(len(out))]
 
-            per_epoch = len(batches(0))
-            self._total_steps = per_epoch * self.max_epochs
-            self._step, self._lambdas = 0, []
+            annealing = TeacherAnnealing(self.teacher_annealing)
             eval_fn = None
             if val_idx is not None:
                 val_ids = [ids[i] for i in val_idx]
@@ -295,13 +308,9 @@ see :class:`~skempathy.neural.TransformerClassifier`
                     gradient_accumulation_steps=self.gradient_accumulation_steps,
                     device=device, precision=self.precision, eval_fn=eval_fn,
                     n_iter_no_change=self.n_iter_no_change, tol=self.tol,
-                    show_progress=bool(self.verbose), desc=who,
+                    show_progress=bool(self.verbose), desc=who, callbacks=[annealing],
                 )
-        self.lambda_schedule_ = np.asarray(self._lambdas)
-        for record in result["history"]:
-            end = min(record["epoch"] * per_epoch, len(self._lambdas))
-            record["lambda_end"] = float(self._lambdas[end - 1]) if end else 0.0
-        del self._lambdas, self._step
+        self.lambda_schedule_ = np.asarray(annealing.schedule)
         self.history_ = result["history"]
         self.best_epoch_ = result["best_epoch"]
         self.best_score_ = result["best_score"]

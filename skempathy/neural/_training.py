@@ -429,6 +429,24 @@ def make_optimizer(model, learning_rate, weight_decay):
     return torch.optim.AdamW(groups, lr=learning_rate)
 
 
+class Callback:
+    """Hooks into :func:`train_loop` (skorch's callbacks, reduced to what the estimators use).
+
+    Subclass and override what you need; every hook is a no-op here. ``step`` counts the
+    batches of the whole fit from 0.
+    """
+
+    def on_train_begin(self, n_batches):
+        """Before the first batch; ``n_batches``: batches of the whole fit (this process)."""
+
+    def on_batch_begin(self, batch, step):
+        """Before the loss of a batch (still on the CPU); returns the batch ``loss_fn`` gets."""
+        return batch
+
+    def on_epoch_end(self, record):
+        """After each epoch, with its history record (add keys to it to record them)."""
+
+
 def train_loop(
     model,
     batches,
@@ -449,6 +467,7 @@ def train_loop(
     initial_best=None,
     show_progress=False,
     desc="fit",
+    callbacks=(),
 ):
     """Train ``model`` for up to ``max_epochs`` epochs; the one loop of the package.
 
@@ -488,6 +507,8 @@ def train_loop(
         then keeps them unless a new epoch beats that score.
     show_progress : bool
         tqdm bar per epoch showing the running loss and the last valid score.
+    callbacks : sequence of Callback, default=()
+        Per-batch and per-epoch hooks (e.g. a schedule that a loss reads from the batch).
 
     Returns
     -------
@@ -542,6 +563,9 @@ def train_loop(
     completed_state = cpu_state_dict(model) if eval_fn is None and start_epoch else None
     since_best, interrupted = 0, False
     epoch_batches = first
+    for callback in callbacks:
+        callback.on_train_begin(len(first) * max_epochs)
+    global_step = 0
     try:
         for local_epoch in range(max_epochs):
             epoch = start_epoch + local_epoch + 1
@@ -558,6 +582,9 @@ def train_loop(
             optimizer.zero_grad(set_to_none=True)
             for step, batch in enumerate(epoch_batches):
                 size = _batch_len(batch)
+                for callback in callbacks:
+                    batch = callback.on_batch_begin(batch, global_step)
+                global_step += 1
                 batch = to_device(batch, device)
                 with autocast:
                     loss = loss_fn(model, batch)
@@ -612,6 +639,8 @@ def train_loop(
                     loss=f"{record['train_loss']:.4f}", valid=f"{score:.4f}"
                 )
             bar.close()
+            for callback in callbacks:
+                callback.on_epoch_end(record)
             history.append(record)
             if eval_fn is None and local_epoch + 1 < max_epochs:
                 completed_state = cpu_state_dict(model)
