@@ -20,6 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .base import check_texts
+from .utils._meta import _PREDICTOR_TAGS, estimator_has, wrapped_tags
 from .utils._routing import fit_router, route_fit
 from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
                                     _num_samples)
@@ -27,17 +28,6 @@ from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions
 __all__ = ["AugmentedEstimator", "goemotions_pool", "goemotions_to_wassa"]
 
 WASSA_EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
-
-
-def _estimator_has(attr):
-    """Check the fitted inner estimator if there is one, else the unfitted one."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        return hasattr(self.estimator, attr)
-
-    return check
 
 
 def _n_rows(X):
@@ -301,15 +291,8 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.input_tags = inner.input_tags
-        tags.target_tags = inner.target_tags
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.transformer_tags = inner.transformer_tags
-        return tags
+        return wrapped_tags(super().__sklearn_tags__(), self.estimator,
+                            _PREDICTOR_TAGS + ("transformer_tags",))
 
     def _external(self):
         """``(X_extra, y_extra)``, calling ``X_extra`` when it is a data source."""
@@ -444,37 +427,37 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self.estimator_.feature_names_in_
 
-    @available_if(_estimator_has("predict"))
+    @available_if(estimator_has("predict"))
     def predict(self, X):
         """Predict with the fitted estimator (no external data involved)."""
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities from the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
         """Log class probabilities from the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X)
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X):
         """Decision scores from the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
-    @available_if(_estimator_has("transform"))
+    @available_if(estimator_has("transform"))
     def transform(self, X):
         """Transform with the fitted estimator."""
         check_is_fitted(self)
         return self.estimator_.transform(X)
 
-    @available_if(_estimator_has("score"))
+    @available_if(estimator_has("score"))
     def score(self, X, y, sample_weight=None):
         """Score of the fitted estimator on ``X, y`` (no external data involved)."""
         check_is_fitted(self)

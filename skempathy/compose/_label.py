@@ -8,18 +8,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..utils._meta import estimator_has
 from ..utils._sklearn_compat import HasMethods, _fit_context
 
 __all__ = ["LabelEncodedClassifier"]
-
-
-def _estimator_has(attr):
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        return hasattr(self.estimator, attr)
-
-    return check
 
 
 class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -118,7 +110,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         codes = np.asarray(self.estimator_.predict(X)).astype(np.intp).ravel()
         return self.classes_[codes]
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
@@ -134,7 +126,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         self._check_X(X)
         return self.estimator_.predict_proba(X)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
         self._check_X(X)

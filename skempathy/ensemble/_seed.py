@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._meta import wrapped_tags
 from ..utils._routing import fit_router, route_fit
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
 from ..text._cache import restore_snapshot
@@ -125,14 +126,7 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.input_tags = inner.input_tags
-        tags.target_tags = inner.target_tags
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        return tags
+        return wrapped_tags(super().__sklearn_tags__(), self.estimator)
 
     def get_metadata_routing(self):
         """How ``fit`` metadata reaches the estimator."""
