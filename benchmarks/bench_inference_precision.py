@@ -21,7 +21,7 @@ from skempathy.base import resolve_model
 from skempathy.datasets import load_wassa
 from skempathy.metrics import wassa_evaluate
 from skempathy.neural import cpu_has_fast_bf16
-from skempathy.recipes import default_track1, default_track2
+from skempathy.recipes import ridge_svr_track1, logreg_track2
 from skempathy.text import SentenceEmbedder
 
 
@@ -82,7 +82,7 @@ def main():
         print("|---|---|---|---|")
         for precision in ("fp32", "bf16", "int8"):
             embedder = SentenceEmbedder(precision=precision, show_progress=False)
-            track1, track2 = default_track1(embedder), default_track2(embedder)
+            track1, track2 = ridge_svr_track1(embedder), logreg_track2(embedder)
             track1.fit(train.data, train.frame[["empathy", "distress"]])
             track2.fit(train.data, train.frame["emotion"])
             t1 = wassa_evaluate(dev.frame[["empathy", "distress"]], track1.predict(dev.data))

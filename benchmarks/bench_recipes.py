@@ -13,6 +13,15 @@ those corpora in ``--data-home``.
 
 ::
 
+    python benchmarks/bench_recipes.py choose-default [--cache DIR]
+
+The heads the default recipe chooses from (Ridge / SVR votes and text weights for empathy and
+distress, the logistic regression's C with and without the writer columns for emotion), on the
+embedded MiniLM, compared by writer-grouped CV5 on train alone with the paired writer bootstrap
+against the current default.
+
+::
+
     python benchmarks/bench_recipes.py recipe NAME [--drop MEMBER ...] [--set PARAM=VALUE ...]
                                            [--cv 5] [--cache DIR]
 
@@ -57,8 +66,8 @@ def _lever_models(args):
     from sklearn.pipeline import Pipeline
 
     from skempathy.augment import AugmentedEstimator, goemotions_pool
-    from skempathy.recipes import (default_track1, default_track2, get_recipe, mpnet_track1,
-                                   mpnet_track2)
+    from skempathy.recipes import (ridge_svr_track1, logreg_track2, get_recipe, svr_track1,
+                                   text_logreg_track2)
     from skempathy.text import SentenceEmbedder, TransformerEmbedder
 
     common = {"cache": args.cache, "device": args.device, "show_progress": False}
@@ -66,14 +75,15 @@ def _lever_models(args):
     ridge = {"head": MultiOutputRegressor(Ridge(alpha=300.0)),
              "preprocessor__transformer_weights": {"text": 0.3}}
     track1 = {
-        "default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)": default_track1(minilm),
+        "default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)": ridge_svr_track1(minilm),
         "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text":
-            mpnet_track1(minilm).set_params(**ridge),
-        "MiniLM, text x0.2 + columns -> SVR(C=1)": mpnet_track1(minilm),
+            svr_track1(minilm).set_params(**ridge),
+        "MiniLM, text x0.2 + columns -> SVR(C=1)": svr_track1(minilm),
     }
     track2 = {
-        "default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)": default_track2(minilm),
-        "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text": mpnet_track2(minilm),
+        "default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)": logreg_track2(minilm),
+        "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text":
+            text_logreg_track2(minilm),
     }
     try:
         get_recipe("mpnet").make_embedder()
@@ -83,23 +93,23 @@ def _lever_models(args):
     mpnet = SentenceEmbedder("all-mpnet-base-v2", **common)
     mpnet_all = TransformerEmbedder("all-mpnet-base-v2", layers="all", **common)
     track1.update({
-        "mpnet instead of MiniLM, Ridge head": mpnet_track1(mpnet).set_params(**ridge),
-        "mpnet, SVR head (last layer)": mpnet_track1(mpnet),
-        "mpnet, all layers averaged (recipe mpnet)": mpnet_track1(mpnet_all),
+        "mpnet instead of MiniLM, Ridge head": svr_track1(mpnet).set_params(**ridge),
+        "mpnet, SVR head (last layer)": svr_track1(mpnet),
+        "mpnet, all layers averaged (recipe mpnet)": svr_track1(mpnet_all),
     })
     track2.update({
-        "mpnet instead of MiniLM, Ridge head": mpnet_track2(mpnet),
-        "mpnet, all layers averaged (recipe mpnet)": mpnet_track2(mpnet_all),
+        "mpnet instead of MiniLM, Ridge head": text_logreg_track2(mpnet),
+        "mpnet, all layers averaged (recipe mpnet)": text_logreg_track2(mpnet_all),
     })
     if args.goemotions:
-        plain = mpnet_track2(mpnet)
+        plain = text_logreg_track2(mpnet)
         comments = partial(goemotions_pool, data_home=args.data_home)  # read in each fit
         augmented = Pipeline(plain.steps[:1] + [("augment", AugmentedEstimator(
             Pipeline(plain.steps[1:]), comments, None, random_state=0))])
         track2["mpnet + GoEmotions augmentation (Track 2)"] = augmented
     if args.lexicon:
         track1["mpnet SVR + Sedoc lexicon (CV leaks: learned from these essays)"] = \
-            mpnet_track1(mpnet, lexicon=True)
+            svr_track1(mpnet, lexicon=True)
     return {"track1": track1, "track2": track2}
 
 
@@ -135,6 +145,56 @@ def levers(args):
     _table([[name] + [row.get(c, "") for c in columns] for name, row in rows.items()],
            ["lever", "dev emp r", "dev dis r", "dev avg r", "CV avg r", "dev macro-F1",
             "CV macro-F1"])
+
+
+def _default_candidates(args):
+    """{track: {name: estimator}}: the heads the default recipe chooses from, on MiniLM."""
+    from sklearn.base import clone
+
+    from skempathy.recipes import ridge_svr_track1, logreg_track2, svr_track1, text_logreg_track2
+    from skempathy.text import SentenceEmbedder
+
+    minilm = SentenceEmbedder("all-MiniLM-L6-v2", cache=args.cache, device=args.device,
+                              show_progress=False)
+    track1 = {"0.7 Ridge(2000) + 0.3 SVR(C=3), text + columns (default)": ridge_svr_track1(minilm)}
+    vote = ridge_svr_track1(minilm)
+    track1["Ridge(2000) alone"] = clone(vote).set_params(estimator__weights=[1.0, 0.0])
+    track1["SVR(C=3) alone"] = clone(vote).set_params(estimator__weights=[0.0, 1.0])
+    track1["0.5 Ridge + 0.5 SVR"] = clone(vote).set_params(estimator__weights=[0.5, 0.5])
+    for weight in (0.1, 0.2, 0.3):
+        track1[f"text x{weight} + columns -> SVR(C=1)"] = svr_track1(minilm, text_weight=weight)
+    track2 = {}
+    for C in (0.001, 0.003, 0.01, 0.03):
+        name = f"logreg C={C}, text + columns" + (" (default)" if C == 0.01 else "")
+        track2[name] = logreg_track2(minilm).set_params(head__C=C)
+    for C in (0.001, 0.003, 0.01):
+        track2[f"logreg C={C}, text alone"] = text_logreg_track2(minilm, C=C)
+    return {"track1": track1, "track2": track2}
+
+
+def choose_default(args):
+    """Writer-grouped CV5 on train alone over the default recipe's candidate heads."""
+    from sklearn.model_selection import GroupKFold
+
+    from skempathy.datasets import load_wassa
+    from skempathy.model_selection import compare_models
+
+    train = load_wassa("train")
+    targets = {"track1": ["empathy", "distress"], "track2": "emotion"}
+    for track, named in _default_candidates(args).items():
+        baseline = next(name for name in named if name.endswith("(default)"))
+        result = compare_models(named, train.data, train.frame[targets[track]],
+                                cv=GroupKFold(args.cv), groups=train.groups, baseline=baseline,
+                                n_resamples=1000, random_state=0, show_progress=True,
+                                measure_memory=False)
+        primary = "average_pearson" if track == "track1" else "macro_f1"
+        table = result[result["metric"] == primary]
+        print(f"\n{track}: {primary}, GroupKFold({args.cv}) over writers on train "
+              f"(p: paired writer bootstrap against the default)\n")
+        _table([[row.model, f"{row.pooled:.3f}", f"{row.mean:.3f}±{row.std:.3f}",
+                 "" if row.model == baseline else f"{row.p_value:.3f}"]
+                for row in table.itertuples()],
+               ["candidate", "pooled", "mean ± sd over folds", "p"])
 
 
 def recipe(args):
@@ -205,6 +265,7 @@ def main(argv=None):
                        help="add the GoEmotions augmentation row (needs GoEmotions)")
     lever.add_argument("--lexicon", action="store_true",
                        help="add the lexicon row (needs the Sedoc et al. lexicon)")
+    commands.add_parser("choose-default", help="grouped CV over the default recipe's heads")
     one = commands.add_parser("recipe", help="one recipe: dev and grouped CV")
     one.add_argument("name")
     one.add_argument("--drop", nargs="*", default=[], metavar="MEMBER")
@@ -212,10 +273,10 @@ def main(argv=None):
                      metavar="PARAM=VALUE")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
-    if args.command == "levers":
+    if args.command in ("levers", "choose-default"):
         if not args.cv:
-            parser.error("levers needs --cv of at least 2")
-        levers(args)
+            parser.error(f"{args.command} needs --cv of at least 2")
+        (levers if args.command == "levers" else choose_default)(args)
     else:
         recipe(args)
     return 0

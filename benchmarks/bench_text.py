@@ -114,11 +114,11 @@ def bench_grid(n):
 
 def bench_latency(n_fit):
     from skempathy.datasets import load_wassa
-    from skempathy.recipes import default_track2
+    from skempathy.recipes import logreg_track2
     from skempathy.text import SentenceEmbedder
 
     train = load_wassa("train")
-    pipe = default_track2(SentenceEmbedder("minilm", device="cpu", show_progress=False))
+    pipe = logreg_track2(SentenceEmbedder("minilm", device="cpu", show_progress=False))
     pipe.fit(train.data[:n_fit], train.frame["emotion"][:n_fit])
     folder = tempfile.mkdtemp(prefix="skempathy_bench_")
     path = os.path.join(folder, "track2.joblib")

@@ -42,12 +42,12 @@ def test_untrusted_types_are_refused(tmp_path):
 
 
 def test_default_recipe_and_frozen_embedders(wassa, tmp_path):
-    from skempathy.recipes import default_track1, default_track2
+    from skempathy.recipes import ridge_svr_track1, logreg_track2
     from skempathy.text import SentenceEmbedder, TransformerEmbedder
 
     X, frame, dev = wassa
-    track1 = default_track1(SentenceEmbedder()).fit(X, frame[["empathy", "distress"]])
-    track2 = default_track2(SentenceEmbedder()).fit(X, frame["emotion"])
+    track1 = ridge_svr_track1(SentenceEmbedder()).fit(X, frame[["empathy", "distress"]])
+    track2 = logreg_track2(SentenceEmbedder()).fit(X, frame["emotion"])
     np.testing.assert_array_equal(_round_trip(track1, tmp_path).predict(dev), track1.predict(dev))
     np.testing.assert_array_equal(_round_trip(track2, tmp_path).predict_proba(dev),
                                   track2.predict_proba(dev))

