@@ -1,4 +1,4 @@
-"""The issue-5 neural estimators on real shared data with tiny in-process models.
+"""The published methods' neural estimators on real shared data with tiny in-process models.
 
 Each test proves one mechanism of the issue's acceptance list: the MLM
 checkpoint loads into TransformerClassifier, constrained decoding only yields
@@ -280,7 +280,7 @@ def test_encoder_only_checkpoint_becomes_bert2bert(tiny_bert_path):
 @pytest.mark.parametrize("name", ["DistilledMultiTaskClassifier", "Seq2SeqLabelClassifier",
                                   "TokenAttentionClassifier"])
 def test_method_classifiers_in_pipeline_cross_validate_and_pickle(name):
-    """What README promises for every issue-5 classifier: Pipeline + grouped cross_validate on
+    """What README promises for every published-method classifier: Pipeline + grouped cross_validate on
     WASSA essays, and a pickle that predicts what the original predicts."""
     from sklearn.model_selection import GroupKFold, cross_validate
     from sklearn.pipeline import Pipeline
