@@ -208,10 +208,3 @@ def check_texts(X, *, allow_empty=False, estimator=None):
             f"{unreadable[0]}), e.g. emoji or punctuation only: most encoders read them as "
             "unknown tokens, so they get nearly the same embedding.", UserWarning, stacklevel=2)
     return texts
-
-
-def text_column_name(X):
-    """Name of the single text column of ``X`` if it has one (DataFrame), else None."""
-    if hasattr(X, "columns") and len(X.columns) == 1:
-        return X.columns[0]
-    return None

@@ -280,8 +280,8 @@ def test_encoder_only_checkpoint_becomes_bert2bert(tiny_bert_path):
 @pytest.mark.parametrize("name", ["DistilledMultiTaskClassifier", "Seq2SeqLabelClassifier",
                                   "TokenAttentionClassifier"])
 def test_method_classifiers_in_pipeline_cross_validate_and_pickle(name):
-    """What README promises for every published-method classifier: Pipeline + grouped cross_validate on
-    WASSA essays, and a pickle that predicts what the original predicts."""
+    """What README promises for every published-method classifier: Pipeline + grouped
+    cross_validate on WASSA essays, and a pickle that predicts what the original predicts."""
     from sklearn.model_selection import GroupKFold, cross_validate
     from sklearn.pipeline import Pipeline
 

@@ -122,6 +122,27 @@ def staged_output(folder):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def track_scores(estimator, X, y, targets):
+    """The official WASSA metrics of a fitted model's predictions for ``X``, per track: emotion
+    (classification) and the score columns among ``targets`` (empathy, distress)."""
+    import pandas as pd
+
+    from ..metrics import wassa_evaluate
+
+    pred = estimator.predict(X)
+    if not isinstance(pred, pd.DataFrame):
+        pred = pd.DataFrame(pred.reshape(len(X), -1) if hasattr(pred, "reshape") else pred,
+                            columns=targets)
+    scores = {}
+    for group in (["emotion"], [t for t in targets if t != "emotion"]):
+        group = [t for t in group if t in targets]
+        if group:
+            truth = y[group[0]] if len(group) == 1 else y[group]
+            guess = pred[group[0]] if len(group) == 1 else pred[group]
+            scores.update(wassa_evaluate(truth, guess))
+    return scores
+
+
 def save_model(estimator, path, *, task, head, features, columns, text_column="essay",
                scores=None, fitted_on=None):
     """Dump a fitted pipeline with its metadata (a dict), atomically: skops for a ``.skops``

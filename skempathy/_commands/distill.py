@@ -3,7 +3,7 @@
 import time
 
 from ._common import (check_writable, load_model, print_table, required_columns, save_model,
-                      task_targets)
+                      task_targets, track_scores)
 
 
 def add_arguments(parser):
@@ -56,32 +56,13 @@ def _latency_ms(estimator, X, n=20):
     return 1000 * float(np.median(times))
 
 
-def _dev_scores(estimator, X, y, targets):
-    import pandas as pd
-
-    from ..metrics import wassa_evaluate
-
-    pred = estimator.predict(X)
-    if not isinstance(pred, pd.DataFrame):
-        pred = pd.DataFrame(pred.reshape(len(X), -1) if hasattr(pred, "reshape") else pred,
-                            columns=targets)
-    scores = {}
-    for group in (["emotion"], [t for t in targets if t != "emotion"]):
-        group = [t for t in group if t in targets]
-        if group:
-            truth = y[group[0]] if len(group) == 1 else y[group]
-            guess = pred[group[0]] if len(group) == 1 else pred[group]
-            scores.update(wassa_evaluate(truth, guess))
-    return scores
-
-
 def compare_models_on_dev(models, dev, targets):
     """``{name: dev scores + size_mb + ms_per_essay}`` of fitted models on the WASSA dev split."""
     import pickle
 
     out = {}
     for name, est in models.items():
-        out[name] = dict(_dev_scores(est, dev.data, dev.frame, targets),
+        out[name] = dict(track_scores(est, dev.data, dev.frame, targets),
                          size_mb=round(len(pickle.dumps(est)) / 2**20, 1),
                          ms_per_essay=round(_latency_ms(est, dev.data), 1))
     return out

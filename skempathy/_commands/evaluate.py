@@ -1,7 +1,7 @@
 """Score a saved model on a WASSA split with the official metrics."""
 
 from ..cli import CLIError
-from ._common import load_model, print_table
+from ._common import load_model, print_table, track_scores
 
 
 def add_arguments(parser):
@@ -23,9 +23,7 @@ def run(args):
     task = targets[0] if len(targets) == 1 else targets
     X, y = load_wassa(args.split, target=task, return_X_y=True)
     if len(targets) > 1 and "emotion" in targets:  # a joint model: each track's metrics
-        from .distill import _dev_scores
-
-        scores = _dev_scores(bundle["estimator"], X, y, list(targets))
+        scores = track_scores(bundle["estimator"], X, y, list(targets))
     else:
         scores = wassa_evaluate(y, bundle["estimator"].predict(X))
     print(f"{args.model} on WASSA 2021 {args.split} ({len(X)} essays):")

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ..utils._progress import progress_bar
-from ._common import (check_writable, print_table, save_model, staged_output,
+from ._common import (check_writable, print_table, save_model, staged_output, track_scores,
                       write_atomic)
 
 TARGETS = ["emotion", "empathy", "distress"]
@@ -126,7 +126,6 @@ def _fmt(value):
 
 def run(args):
     from ..datasets import load_wassa
-    from ..metrics import wassa_evaluate
     from ..recipes import get_recipe
 
     recipe = get_recipe(args.recipe)
@@ -161,11 +160,8 @@ def run(args):
 
     # 3. dev scores, test predictions.
     stages.set_postfix_str("scoring dev, predicting test")
-    dev_pred = vote.predict(dev.data)
+    scores = track_scores(vote, dev.data, dev.frame, TARGETS)
     test_pred = vote.predict(test.data)
-    scores = {}
-    scores.update(wassa_evaluate(dev.frame[TRACK1], dev_pred[TRACK1].to_numpy(float)))
-    scores.update(wassa_evaluate(dev.frame["emotion"], dev_pred["emotion"].to_numpy()))
     stages.update()
 
     # 4. --final: the same recipe refitted on every labelled essay predicts test.

@@ -13,13 +13,14 @@ from ..datasets import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS
 # The column groups of the WASSA frames, split by how each column is encoded: the coded
 # columns (those with a codebook) one-hot, the others scaled.
 _CATEGORICAL = [c for c in WASSA_COLUMN_GROUPS["demographic"] if c in WASSA_CODEBOOKS]
-FEATURE_GROUPS = {"text": {"text": WASSA_COLUMN_GROUPS["text"][0]}}
-for _group in ("demographic", "personality", "iri"):
-    _columns = WASSA_COLUMN_GROUPS[_group]
-    FEATURE_GROUPS[_group] = {
-        **({"categorical": _CATEGORICAL} if set(_CATEGORICAL) & set(_columns) else {}),
-        "numeric": [c for c in _columns if c not in _CATEGORICAL]}
-del _group, _columns
+FEATURE_GROUPS = {
+    "text": {"text": WASSA_COLUMN_GROUPS["text"][0]},
+    "demographic": {"categorical": _CATEGORICAL,
+                    "numeric": [c for c in WASSA_COLUMN_GROUPS["demographic"]
+                                if c not in _CATEGORICAL]},
+    "personality": {"numeric": list(WASSA_COLUMN_GROUPS["personality"])},
+    "iri": {"numeric": list(WASSA_COLUMN_GROUPS["iri"])},
+}
 _DEFAULT_NUMERIC = [c for g in ("demographic", "personality", "iri")
                     for c in FEATURE_GROUPS[g].get("numeric", [])]
 

@@ -38,8 +38,12 @@ class TeacherAnnealing(T.Callback):
         self.total = n_batches
 
     def on_batch_begin(self, batch, step):
-        lam = (min(step / max(self.total - 1, 1), 1.0) if self.total > 1 else 1.0) \
-            if self.on else 0.0
+        if not self.on:
+            lam = 0.0
+        elif self.total > 1:
+            lam = min(step / (self.total - 1), 1.0)
+        else:  # a single batch: all gold
+            lam = 1.0
         self.schedule.append(lam)
         return {**batch, "lambda": lam}
 
