@@ -39,6 +39,7 @@ def _default_data_home():
                             ["empathy_lexicon.txt", "distress_lexicon.txt"]),
         "goemotions": ("goemotions", ["train.tsv", "dev.tsv", "test.tsv"]),
         "twittemp": ("twittemp", ["TwittEmp.csv"]),
+        "isear": ("isear", ["isear.csv"]),
     }
     for folder, (src, names) in layout.items():
         (home / folder).mkdir()

@@ -232,6 +232,26 @@ def test_twittemp(twittemp_home, shared_data, tmp_path, monkeypatch):
     assert os.stat(tmp_path / "twittemp" / "TwittEmp.csv").st_mode & 0o777 == 0o666 & ~mask
 
 
+def test_isear(shared_data, tmp_path, monkeypatch):
+    """The 163 texts whose line breaks the extract wrote as separators are whole again; the
+    non-answers are dropped unless asked for."""
+    from skempathy.datasets import ISEAR_LABELS, _isear, fetch_isear
+
+    monkeypatch.setattr(_isear, "REMOTE",
+                        _local_remote(_isear.REMOTE, shared_data / "isear/isear.csv"))
+    raw = fetch_isear(data_home=tmp_path, drop_non_answers=False)
+    assert len(raw.data) == 7666 and raw.frame["respondent"].nunique() == 1096
+    assert sorted(raw.target.unique()) == sorted(ISEAR_LABELS)
+    assert not raw.frame["text"].str.contains("|", regex=False).any()
+    assert raw.frame["text"].str.contains("No response", case=False).sum() >= 85
+    texts, y = fetch_isear(data_home=tmp_path, return_X_y=True)
+    assert 7400 < len(texts) < 7666 and len(texts) == len(y)
+    assert not any("no response" in t.lower() for t in texts)
+    assert (y.value_counts() > 1050).all()
+    with pytest.raises(OSError):
+        fetch_isear(data_home=tmp_path / "empty", download_if_missing=False)
+
+
 def test_data_home_default_env_and_clear(tmp_path, monkeypatch):
     from skempathy.datasets import clear_data_home, get_data_home
 

@@ -216,8 +216,16 @@ def test_unlabeled_texts_pool(shared_data, goemotions_home):
     assert len(ed) == 500 and ed["text"].str.len().min() > 0
     reddit = unlabeled_texts(["goemotions"], data_home=goemotions_home, max_per_source=300)
     assert len(reddit) == 300 and set(reddit["source"]) == {"goemotions"}
-    assert set(UNLABELED_SOURCES) == {"wassa", "newsemp", "empatheticdialogues", "goemotions"}
+    # the domain-adaptation corpora of Hosseini & Caragea's Table 7
+    chat = unlabeled_texts(["dailydialog", "isear"], dailydialog=shared_data / "dailydialog",
+                           max_per_source=400)
+    assert chat["source"].value_counts().to_dict() == {"dailydialog": 400, "isear": 400}
+    assert not chat["text"].str.contains("No response", case=False).any()
+    assert set(UNLABELED_SOURCES) == {"wassa", "newsemp", "empatheticdialogues", "goemotions",
+                                      "dailydialog", "isear"}
     with pytest.raises(ValueError, match="empathetic_dialogues="):
         unlabeled_texts(["empatheticdialogues"])
+    with pytest.raises(ValueError, match="dailydialog="):
+        unlabeled_texts(["dailydialog"])
     with pytest.raises(ValueError, match="unknown source"):
         unlabeled_texts(["reddit"])

@@ -249,12 +249,41 @@ def test_distillation_on_twittemp_soft_targets_change_the_student(tiny_bert_path
     assert a.shape == (36, 3) and not np.allclose(a, b, atol=1e-4)
 
 
+def test_target_teacher_supervises_the_target_task(wassa, tiny_bert_path):
+    """A teacher named "target" (every task taught, Hosseini & Caragea Eq. 2-3) is fitted on the
+    training rows of fit(X, y) only and changes the student; without annealing its distribution
+    alone is the target."""
+    X, Y = wassa
+    news = load_newsemp().frame.iloc[:32]
+    aux = {"emotion": (X["essay"].iloc[:16].tolist(), Y["emotion"].iloc[:16].to_numpy())}
+    teacher = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=300))
+    kw = dict(aux_data=aux, model=tiny_bert_path, max_length=24, batch_size=8, max_epochs=2,
+              learning_rate=1e-3, random_state=0, device="cpu")
+    both = DistilledMultiTaskClassifier(teachers={"target": teacher, "emotion": teacher}, **kw)
+    both.fit(news["essay"], news["empathy_bin"])
+    assert set(both.teachers_) == {"target", "emotion"}
+    assert list(both.teachers_["target"].classes_) == list(both.classes_)
+    aux_only = DistilledMultiTaskClassifier(teachers={"emotion": teacher}, **kw).fit(
+        news["essay"], news["empathy_bin"])
+    a, b = both.predict_proba(news["essay"]), aux_only.predict_proba(news["essay"])
+    assert not np.allclose(a, b, atol=1e-4)
+    # with early stopping the teacher never sees the validation rows
+    held = clone(both).set_params(early_stopping=True, validation_fraction=0.25,
+                                  max_epochs=1).fit(news["essay"], news["empathy_bin"])
+    assert held.teachers_["target"][0].vocabulary_ != both.teachers_["target"][0].vocabulary_
+
+
 def test_distillation_errors(tiny_bert_path):
     teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
     clf = DistilledMultiTaskClassifier(teachers={"sentiment": teacher}, aux_data={},
                                        model=tiny_bert_path, max_epochs=1, device="cpu")
     with pytest.raises(ValueError, match="no auxiliary dataset"):
         clf.fit(["a b", "c d"], [0, 1])
+    with pytest.raises(ValueError, match="absent from y"):
+        fitted = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(
+            ["good day", "bad day"], ["x", "y"])
+        clone(clf).set_params(teachers={"target": fitted}, refit_teachers=False).fit(
+            ["good day", "bad day"], [0, 1])
     with pytest.raises(ValueError, match="pair"):
         clone(clf).set_params(aux_data={"sentiment": ["only texts"]}).fit(["a b", "c d"], [0, 1])
     with pytest.raises(ValueError, match="not fitted|NotFitted"):

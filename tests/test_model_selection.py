@@ -383,3 +383,32 @@ def test_embeddings_computed_once_across_models_and_folds(tiny_bert_path):
     assert result.summary().n_folds.tolist() == [3, 3]
     assert info["misses"] == X.nunique()      # every essay encoded exactly once
     assert info["hits"] >= 2 * 2 * len(X) - X.nunique()  # 2 models x (train + test) reads
+
+
+def test_train_dev_test_split_on_newsemp():
+    """80/10/10 of NewsEmp's 1,860 essays: disjoint parts that cover every essay, stratified
+    parts keep the class shares, and grouped parts keep every writer on one side."""
+    from skempathy.datasets import load_newsemp
+    from skempathy.model_selection import train_dev_test_split
+
+    frame = load_newsemp().frame
+    y = frame["empathy_bin"].to_numpy()
+    parts = train_dev_test_split(frame, y, stratify=y, random_state=0)
+    train, dev, test = parts[:3]
+    assert (len(train), len(dev), len(test)) == (1488, 186, 186)
+    assert sorted(np.concatenate([p.index for p in parts[:3]])) == list(frame.index)
+    for labels in parts[3:]:
+        assert abs(labels.mean() - y.mean()) < 0.01
+    a = train_dev_test_split(frame, random_state=0)
+    assert all(x.index.equals(z.index) for x, z in zip(a, train_dev_test_split(frame,
+                                                                               random_state=0)))
+    g_train, g_dev, g_test = train_dev_test_split(frame, groups="response_id", random_state=0)
+    writers = [set(p["response_id"]) for p in (g_train, g_dev, g_test)]
+    assert not (writers[0] & writers[1] or writers[0] & writers[2] or writers[1] & writers[2])
+    assert len(writers[2]) == round(0.1 * frame["response_id"].nunique())
+    with pytest.raises(ValueError, match="below 1"):
+        train_dev_test_split(frame, dev_size=0.5, test_size=0.5)
+    with pytest.raises(ValueError, match="inconsistent"):
+        train_dev_test_split(frame, y[:10])
+    with pytest.raises(ValueError, match="groups or stratify"):
+        train_dev_test_split(frame, groups="response_id", stratify=y)

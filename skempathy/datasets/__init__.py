@@ -8,6 +8,7 @@ a ``DESCR`` describing provenance and licence.
 
 from ._base import clear_data_home, get_data_home
 from ._goemotions import EKMAN_MAPPING, GOEMOTIONS_LABELS, SENTIMENT_MAPPING, fetch_goemotions
+from ._isear import ISEAR_LABELS, fetch_isear
 from ._lexicon import load_empathy_lexicon
 from ._twittemp import TWITTEMP_LABELS, fetch_twittemp
 from ._wassa import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS, load_newsemp, load_wassa
@@ -15,12 +16,14 @@ from ._wassa import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS, load_newsemp, load_was
 __all__ = [
     "EKMAN_MAPPING",
     "GOEMOTIONS_LABELS",
+    "ISEAR_LABELS",
     "SENTIMENT_MAPPING",
     "TWITTEMP_LABELS",
     "WASSA_CODEBOOKS",
     "WASSA_COLUMN_GROUPS",
     "clear_data_home",
     "fetch_goemotions",
+    "fetch_isear",
     "fetch_twittemp",
     "get_data_home",
     "load_empathy_lexicon",

@@ -15,11 +15,15 @@ UNLABELED_SOURCES = {
                             "first-person accounts of an emotion", "CC BY-NC 4.0 (non-commercial)"),
     "goemotions": ("GoEmotions Reddit comments (training split)",
                    "no data licence stated by the release; Reddit content"),
+    "dailydialog": ("DailyDialog utterances (training split): everyday written conversations",
+                    "CC BY-NC-SA 4.0 (non-commercial)"),
+    "isear": ("ISEAR situation descriptions: first-person accounts of an emotion",
+              "GPL-3.0 extract; the survey's original terms may apply"),
 }
 
 
-def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, data_home=None,
-                    max_per_source=None, exclude=None, random_state=0):
+def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, dailydialog=None,
+                    data_home=None, max_per_source=None, exclude=None, random_state=0):
     """A pool of public texts for :class:`Distiller`'s ``X_unlabeled``.
 
     Texts are stripped, empty ones dropped and duplicates removed (across
@@ -30,13 +34,18 @@ def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, data_home=
     ----------
     sources : sequence of str, default=("wassa",)
         Any of ``"wassa"`` (WASSA 2021 dev and test essays), ``"newsemp"``,
-        ``"empatheticdialogues"`` (needs ``empathetic_dialogues``) and
-        ``"goemotions"`` (read with :func:`skempathy.datasets.fetch_goemotions`).
+        ``"empatheticdialogues"`` (needs ``empathetic_dialogues``),
+        ``"dailydialog"`` (needs ``dailydialog``), ``"goemotions"`` and
+        ``"isear"`` (read with :func:`skempathy.datasets.fetch_goemotions` and
+        :func:`skempathy.datasets.fetch_isear`).
     empathetic_dialogues : str or path-like, default=None
         The EmpatheticDialogues folder of the original CSV files, or the
         EmpatheticIntents CSV (``.csv`` or ``.csv.gz``).
+    dailydialog : str or path-like, default=None
+        The DailyDialog folder (see
+        :func:`skempathy.dialogue.load_dailydialog`).
     data_home : str or path-like, default=None
-        Cache folder of the downloadable corpora (GoEmotions).
+        Cache folder of the downloadable corpora (GoEmotions, ISEAR).
     max_per_source : int, default=None
         Keep at most this many texts per source (a random sample).
     exclude : iterable of str, default=None
@@ -64,7 +73,8 @@ def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, data_home=
     seen = {str(t).strip() for t in (exclude if exclude is not None else [])}
     parts = []
     for source in dict.fromkeys(sources):
-        texts = pd.Series(_read(source, empathetic_dialogues, data_home), dtype=object)
+        texts = pd.Series(_read(source, empathetic_dialogues, dailydialog, data_home),
+                          dtype=object)
         texts = texts.dropna().astype(str).str.strip()
         texts = texts[(texts != "") & ~texts.isin(seen)].drop_duplicates()
         if max_per_source is not None and len(texts) > max_per_source:
@@ -74,8 +84,12 @@ def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, data_home=
     return pd.concat(parts, ignore_index=True)
 
 
-def _read(source, empathetic_dialogues, data_home):
-    from ..datasets import fetch_goemotions, load_newsemp, load_wassa
+def _read(source, empathetic_dialogues, dailydialog, data_home):
+    import os
+    import warnings
+
+    from ..datasets import fetch_goemotions, fetch_isear, load_newsemp, load_wassa
+    from ..dialogue import DialogueDataWarning
 
     if source == "wassa":
         return [t for split in ("dev", "test") for t in load_wassa(split).data["essay"]]
@@ -83,13 +97,21 @@ def _read(source, empathetic_dialogues, data_home):
         return list(load_newsemp().frame["essay"])
     if source == "goemotions":
         return list(fetch_goemotions("train", data_home=data_home).data)
+    if source == "isear":
+        return list(fetch_isear(data_home=data_home).data)
+    if source == "dailydialog":
+        if dailydialog is None:
+            raise ValueError("the 'dailydialog' source needs dailydialog=<path to the "
+                             "DailyDialog folder>")
+        from ..dialogue import load_dailydialog
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DialogueDataWarning)
+            return list(load_dailydialog(dailydialog, split="train")["text"])
     if empathetic_dialogues is None:
         raise ValueError("the 'empatheticdialogues' source needs empathetic_dialogues=<path to "
                          "the folder of the original CSV files or the EmpatheticIntents CSV>")
-    import os
-    import warnings
-
-    from ..dialogue import DialogueDataWarning, load_empathetic_dialogues, load_empathetic_intents
+    from ..dialogue import load_empathetic_dialogues, load_empathetic_intents
 
     path = os.fspath(empathetic_dialogues)
     loader = load_empathetic_intents if ".csv" in os.path.basename(path) and \

@@ -8,7 +8,13 @@ helpers build and check grouped splits.
 
 from ._compare import compare_models
 from ._result import ComparisonResult
-from ._split import check_group_cv, check_no_group_leakage, make_splits, resolve_groups
+from ._split import (
+    check_group_cv,
+    check_no_group_leakage,
+    make_splits,
+    resolve_groups,
+    train_dev_test_split,
+)
 
 __all__ = [
     "ComparisonResult",
@@ -17,4 +23,5 @@ __all__ = [
     "compare_models",
     "make_splits",
     "resolve_groups",
+    "train_dev_test_split",
 ]

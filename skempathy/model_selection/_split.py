@@ -17,7 +17,13 @@ from sklearn.model_selection import (
     check_cv,
 )
 
-__all__ = ["check_group_cv", "resolve_groups", "check_no_group_leakage", "make_splits"]
+__all__ = [
+    "check_group_cv",
+    "resolve_groups",
+    "check_no_group_leakage",
+    "make_splits",
+    "train_dev_test_split",
+]
 
 
 def resolve_groups(groups, X, n_samples=None):
@@ -224,6 +230,98 @@ def check_no_group_leakage(splits, groups, *, raise_error=True):
             raise ValueError(msg)
         warnings.warn(msg, UserWarning, stacklevel=2)
     return leaked
+
+
+def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stratify=None,
+                         random_state=None):
+    """Split arrays into random train, development and test parts.
+
+    The protocol of corpora without an official split (e.g. an 80/10/10
+    random split of NewsEmp in Hosseini & Caragea 2021): two calls of
+    :func:`sklearn.model_selection.train_test_split`, or of
+    :class:`~sklearn.model_selection.GroupShuffleSplit` when ``groups`` keeps
+    every group (e.g. a writer) on one side.
+
+    Parameters
+    ----------
+    *arrays : sequence of indexables of the same length
+        Lists, arrays, Series or DataFrames.
+    dev_size, test_size : float in (0, 1) or int, default=0.1
+        Share (or count) of the samples (of the groups, with ``groups``) in the
+        development and test parts; the rest is the training part.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels; no group is split across parts. Sizes then count groups.
+    stratify : array-like of shape (n_samples,), default=None
+        Class labels to keep in the same proportions in every part (not with
+        ``groups``).
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    splitting : list of length ``3 * len(arrays)``
+        ``train, dev, test`` of each array in turn, as ``train_test_split``
+        orders them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skempathy.model_selection import train_dev_test_split
+    >>> X, y = np.arange(40).reshape(20, 2), np.arange(20) % 2
+    >>> X_tr, X_dev, X_te, y_tr, y_dev, y_te = train_dev_test_split(
+    ...     X, y, stratify=y, random_state=0)
+    >>> len(y_tr), len(y_dev), len(y_te), y_dev.tolist()
+    (16, 2, 2, [0, 1])
+    """
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    from ..utils._sklearn_compat import _safe_indexing
+
+    if not arrays:
+        raise ValueError("At least one array is required.")
+    n = _num_samples(arrays[0])
+    for a in arrays[1:]:
+        if _num_samples(a) != n:
+            raise ValueError("Found input arrays with inconsistent numbers of samples: "
+                             f"{[_num_samples(a) for a in arrays]}.")
+    for name, size in (("dev_size", dev_size), ("test_size", test_size)):
+        if isinstance(size, numbers.Real) and not isinstance(size, numbers.Integral) \
+                and not 0 < size < 1:
+            raise ValueError(f"{name} must be in (0, 1) or a positive count, got {size}.")
+    both_shares = all(isinstance(s, numbers.Real) and not isinstance(s, numbers.Integral)
+                      for s in (dev_size, test_size))
+    if both_shares and dev_size + test_size >= 1:
+        raise ValueError(f"dev_size + test_size must be below 1, got {dev_size + test_size}.")
+    rng = np.random.RandomState(random_state) if not hasattr(random_state, "randint") \
+        else random_state
+    index = np.arange(n)
+    if groups is not None:
+        if stratify is not None:
+            raise ValueError("Pass groups or stratify, not both.")
+        groups = resolve_groups(groups, arrays[0], n)
+        n_groups = len(np.unique(groups))
+        test_n = test_size if isinstance(test_size, numbers.Integral) else \
+            max(1, int(round(test_size * n_groups)))
+        dev_n = dev_size if isinstance(dev_size, numbers.Integral) else \
+            max(1, int(round(dev_size * n_groups)))
+        rest, test = next(GroupShuffleSplit(1, test_size=test_n, random_state=rng)
+                          .split(index, groups=groups))
+        train, dev = next(GroupShuffleSplit(1, test_size=dev_n, random_state=rng)
+                          .split(rest, groups=groups[rest]))
+        train, dev = rest[train], rest[dev]
+    else:
+        strat = None if stratify is None else np.asarray(stratify)
+        test_n = test_size
+        rest, test = train_test_split(index, test_size=test_n, random_state=rng,
+                                      stratify=strat)
+        # the dev share is of all samples, so rescale it to the remaining ones
+        dev_n = dev_size if isinstance(dev_size, numbers.Integral) else \
+            max(1, int(round(dev_size * n)))
+        train, dev = train_test_split(rest, test_size=dev_n, random_state=rng,
+                                      stratify=None if strat is None else strat[rest])
+    out = []
+    for a in arrays:
+        out.extend(_safe_indexing(a, part) for part in (train, dev, test))
+    return out
 
 
 def _num_samples(X):

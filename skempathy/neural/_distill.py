@@ -67,16 +67,20 @@ class DistilledMultiTaskClassifier(TextInputMixin, ClassifierMixin, _BaseTransfo
     where λ rises linearly from 0 at the first training step to 1 at the last
     one: the student first imitates its teachers, then learns the gold labels
     (so it can surpass them). An auxiliary task without a teacher is trained
-    on gold labels only, which gives the plain multi-task baseline.
+    on gold labels only, which gives the plain multi-task baseline. A teacher
+    named ``"target"`` supervises the target task the same way (the paper's
+    Eq. 2-3, where every task has a teacher): it is fitted on the training
+    rows of ``X, y`` and its distribution on them is mixed with the gold
+    labels.
     ``predict`` answers the target task.
 
     Parameters
     ----------
     teachers : dict of str -> estimator, default=None
-        One classifier with ``predict_proba`` per auxiliary task name. Each is
-        cloned and fitted on its auxiliary dataset (unless
-        ``refit_teachers=False``). None or {} trains a multi-task student
-        without distillation.
+        One classifier with ``predict_proba`` per auxiliary task name, and
+        optionally one for ``"target"``, the task of :meth:`fit`. Each is
+        cloned and fitted on its dataset (unless ``refit_teachers=False``).
+        None or {} trains a multi-task student without distillation.
     aux_data : dict of str -> (X_aux, y_aux), default=None
         Auxiliary datasets: texts and gold labels, one per task name.
     teacher_annealing : bool, default=True
@@ -110,7 +114,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
     classes_ : ndarray
         Target-task labels.
     teachers_ : dict of str -> estimator
-        The fitted teachers.
+        The fitted teachers, by task name (``"target"`` included when given).
     aux_classes_ : dict of str -> ndarray
         Labels of each auxiliary task.
     lambda_schedule_ : ndarray
@@ -164,10 +168,11 @@ see :class:`~skempathy.neural.TransformerClassifier`
         who = type(self).__name__
         aux_data = self.aux_data or {}
         teachers = self.teachers or {}
-        unknown = sorted(set(teachers) - set(aux_data))
+        unknown = sorted(set(teachers) - set(aux_data) - {"target"})
         if unknown:
             raise ValueError(f"{who}: teachers {unknown} have no auxiliary dataset in aux_data "
-                             f"(tasks with data: {sorted(aux_data)}).")
+                             f"(tasks with data: {sorted(aux_data)}; 'target' names the task "
+                             "of fit(X, y)).")
         if "target" in aux_data:
             raise ValueError(f"{who}: 'target' is reserved for the task of fit(X, y); rename "
                              "that auxiliary task.")
@@ -182,26 +187,33 @@ see :class:`~skempathy.neural.TransformerClassifier`
                                  f"{len(enc)} labels.")
             proba = None
             if name in teachers:
-                teacher = teachers[name]
-                if not hasattr(teacher, "predict_proba"):
-                    raise TypeError(f"{who}: teacher {name!r} ({type(teacher).__name__}) has "
-                                    "no predict_proba.")
-                if self.refit_teachers:
-                    teacher = clone(teacher).fit(data[0], data[1])
-                else:
-                    check_is_fitted(teacher)
-                raw = np.asarray(teacher.predict_proba(data[0]), dtype=np.float64)
-                proba = np.zeros((len(texts), len(classes)))
-                for j, label in enumerate(teacher.classes_):
-                    where = np.flatnonzero(classes == label)
-                    if not len(where):
-                        raise ValueError(f"{who}: teacher {name!r} predicts label {label!r} "
-                                         f"absent from aux_data[{name!r}] ({list(classes)}).")
-                    proba[:, where[0]] = raw[:, j]
-                proba /= np.clip(proba.sum(1, keepdims=True), 1e-12, None)
-                self.teachers_[name] = teacher
+                proba = self._teacher_proba(name, data[0], data[1], classes, data[0])
             tasks[name] = (texts, classes, enc, proba)
         return tasks
+
+    def _teacher_proba(self, name, X_fit, y_fit, classes, X_soft):
+        """Fit (a clone of) ``teachers[name]``; its distribution over ``classes`` on ``X_soft``."""
+        who = type(self).__name__
+        teacher = self.teachers[name]
+        if not hasattr(teacher, "predict_proba"):
+            raise TypeError(f"{who}: teacher {name!r} ({type(teacher).__name__}) has "
+                            "no predict_proba.")
+        if self.refit_teachers:
+            teacher = clone(teacher).fit(X_fit, y_fit)
+        else:
+            check_is_fitted(teacher)
+        raw = np.asarray(teacher.predict_proba(X_soft), dtype=np.float64)
+        source = "y" if name == "target" else f"aux_data[{name!r}]"
+        proba = np.zeros((len(raw), len(classes)))
+        for j, label in enumerate(teacher.classes_):
+            where = np.flatnonzero(classes == label)
+            if not len(where):
+                raise ValueError(f"{who}: teacher {name!r} predicts label {label!r} "
+                                 f"absent from {source} ({list(classes)}).")
+            proba[:, where[0]] = raw[:, j]
+        proba /= np.clip(proba.sum(1, keepdims=True), 1e-12, None)
+        self.teachers_[name] = teacher
+        return proba
 
     def _loss(self, model, batch):
         import torch
@@ -274,7 +286,12 @@ see :class:`~skempathy.neural.TransformerClassifier`
             max_length = self._effective_max_length()
             datasets = {}
             ids, _ = T.tokenize(tokenizer, texts, max_length, who=f"{who}: ")
-            datasets["target"] = (ids, y_enc, None, train_idx)
+            target_soft = None
+            if "target" in (self.teachers or {}):
+                fit_rows = [texts[i] for i in train_idx]
+                target_soft = self._teacher_proba("target", fit_rows, classes[y_enc[train_idx]],
+                                                  classes, texts)
+            datasets["target"] = (ids, y_enc, target_soft, train_idx)
             for name, (a_texts, _, enc, proba) in aux.items():
                 a_ids, _ = T.tokenize(tokenizer, a_texts, max_length, who=f"{who} [{name}]: ")
                 datasets[name] = (a_ids, enc, proba, np.arange(len(a_ids)))
