@@ -7,12 +7,17 @@ EmpatheticDialogues conversations of ``shared/data/empatheticdialogues``:
 
 1. train a GoEmotions annotator (embedded MiniLM + per-label logistic
    regression, thresholds tuned on dev) and annotate every utterance;
-2. rank speaker -> listener emotion transitions by lift over chance and draw
-   the transition matrix as a heatmap;
-3. select the training conversations rich in the top patterns;
-4. fine-tune a bi-encoder response retriever on the full set, the pattern
-   subset and a random subset of the same size, and compare P@1,100 and BLEU
-   (the study's Table 2 design).
+2. count speaker -> listener emotion transitions, rank them by frequency (the
+   study's patterns are the most common pairs) and draw the transition matrix
+   (lift over chance) as a heatmap;
+3. keep the training conversations that hold one of the k most common pairs,
+   with k chosen so that the subsets keep about the study's shares of the
+   conversations (87 %, 57 % and 43 %);
+4. fine-tune a bi-encoder response retriever without patterns (all
+   conversations) and on each pattern subset, plus a random subset as large
+   as the smallest one, and compare P@1,100 and BLEU (the mean of BLEU-1..4,
+   as the study reports, and BLEU-4) of the top response retrieved from a
+   fixed pool of training responses.
 
 Runs offline on a 2-core CPU. The sizes are subsampled to stay under 20 minutes
 (``--n-train-conversations`` etc.); the numbers are printed as a Markdown table.
@@ -56,11 +61,8 @@ def parse_args(argv=None):
                    help="GoEmotions train comments for the annotator (random subset)")
     p.add_argument("--n-train-conversations", type=int, default=800)
     p.add_argument("--n-test-conversations", type=int, default=300)
-    p.add_argument("--top-patterns", type=int, default=10)
-    p.add_argument("--min-pattern-count", type=int, default=20)
-    p.add_argument("--min-lift", type=float, default=1.25,
-                   help="patterns must beat chance by this factor")
-    p.add_argument("--min-share", type=float, default=0.25)
+    p.add_argument("--shares", type=float, nargs="*", default=[0.87, 0.57, 0.43],
+                   help="target shares of the conversations kept by the pattern subsets")
     p.add_argument("--pool-size", type=int, default=1000,
                    help="train responses to retrieve from for BLEU (same pool for every model)")
     p.add_argument("--epochs", type=int, default=1)
@@ -133,11 +135,9 @@ def main(argv=None):
     annotated.drop(columns=[c for c in annotated if c.startswith("proba_")]).to_csv(
         out / "annotated_train.csv.gz", index=False)
 
-    # %% 3. Speaker -> listener patterns and the heatmap
-    table = emotion_patterns(annotated, source_speaker="speaker")
+    # %% 3. Speaker -> listener patterns (most common first) and the heatmap
+    table = emotion_patterns(annotated, source_speaker="speaker", sort_by="count")
     table.to_csv(out / "patterns.csv", index=False)
-    frequent = table[table["count"] >= args.min_pattern_count]
-    top = frequent[frequent["lift"] >= args.min_lift].head(args.top_patterns)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,18 +154,26 @@ def main(argv=None):
     ax.figure.savefig(out / "dialogue_transitions.png", dpi=120)
     plt.close(ax.figure)
 
-    # %% 4. Pattern subset vs random subset of the same size vs everything
-    subset, scores = select_by_patterns(annotated, top, min_share=args.min_share,
-                                        source_speaker="speaker", return_scores=True)
-    n_sub = subset["conv_id"].nunique()
-    random_ids = rng.choice(train_ids, size=n_sub, replace=False)
+    # %% 4. Subsets holding one of the k most common pairs, k chosen per target share
+    n_conv = annotated["conv_id"].nunique()
+    kept = {}
+    for k in range(1, min(len(table), 60) + 1):
+        sub = select_by_patterns(annotated, table.head(k), min_share=0.0, min_count=1,
+                                 source_speaker="speaker")
+        kept[k] = set(sub["conv_id"])
+    chosen = {share: min(kept, key=lambda k: abs(len(kept[k]) / n_conv - share))
+              for share in args.shares}
     pairs = response_pairs(ed_train)
     test_pairs = response_pairs(ed_test)
-    sets = {
-        "full": pairs,
-        "pattern subset": pairs[pairs["conv_id"].isin(set(subset["conv_id"]))],
-        "random subset": pairs[pairs["conv_id"].isin(set(random_ids))],
-    }
+    sets = {"without patterns (all conversations)": pairs}
+    for share, k in chosen.items():
+        ids = kept[k]
+        sets[f"{k} most common pairs ({len(ids) / n_conv:.0%} of conversations)"] = \
+            pairs[pairs["conv_id"].isin(ids)]
+    smallest = min(len(kept[k]) for k in chosen.values())
+    random_ids = set(rng.choice(train_ids, size=smallest, replace=False))
+    sets[f"random subset ({smallest / n_conv:.0%} of conversations)"] = \
+        pairs[pairs["conv_id"].isin(random_ids)]
     pool = pairs["response"].sample(n=min(args.pool_size, len(pairs)), random_state=args.seed)
     pool = pool.tolist()  # BLEU: every model retrieves from the same pool
     rows = []
@@ -179,10 +187,13 @@ def main(argv=None):
                                     test_pairs["response"].tolist())
         p_at_1 = precision_at_k(sims, k=1, n_candidates=100, random_state=0)
         retrieved = retriever.predict(test_pairs["context"].tolist(), candidates=pool)
-        bleu = corpus_bleu_score(test_pairs["response"].tolist(), retrieved)
+        refs = test_pairs["response"].tolist()
         rows.append({"training set": name,
                      "conversations": data["conv_id"].nunique(),
-                     "pairs": len(data), "P@1,100": round(p_at_1, 4), "BLEU": round(bleu, 2),
+                     "pairs": len(data), "P@1,100": round(p_at_1, 4),
+                     "BLEU-1..4 mean": round(corpus_bleu_score(refs, retrieved,
+                                                               average_orders=True), 2),
+                     "BLEU-4": round(corpus_bleu_score(refs, retrieved), 2),
                      "seconds": round(time.perf_counter() - t, 1)})
         print(rows[-1], flush=True)
     results = pd.DataFrame(rows)
@@ -195,12 +206,9 @@ def main(argv=None):
     print(f"EmpatheticDialogues: {len(train_ids)} train conversations "
           f"({len(ed_train)} utterances), {len(test_ids)} test conversations "
           f"({len(test_pairs)} test pairs)")
-    print("\nTop speaker -> listener patterns (count >= "
-          f"{args.min_pattern_count}, lift >= {args.min_lift}):")
-    print(top[["source", "target", "count", "p_target_given_source", "lift"]].round(3)
-          .to_markdown(index=False))
-    print(f"\nPattern subset: {n_sub} of {len(train_ids)} conversations "
-          f"(>= {args.min_share:.0%} of their speaker -> listener transitions match)")
+    print("\nMost common speaker -> listener pairs:")
+    print(table.head(max(chosen.values()))[["source", "target", "count", "share", "lift"]]
+          .round(3).to_markdown(index=False))
     print("\n" + results.to_markdown(index=False))
     print("\nTimings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     return results

@@ -144,3 +144,28 @@ def test_conversation_classifier_pipeline_on_empathetic_dialogues(shared_data):
                          LogisticRegression(max_iter=1000))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.5  # 4 balanced-ish classes: chance is about 0.25
+
+
+def test_most_common_patterns_select_growing_subsets_on_empathetic_dialogues(shared_data):
+    """The paper's selection: keep the conversations holding one of the k most common speaker ->
+    listener pairs; more pairs keep more conversations, and the count order differs from the
+    lift order."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DialogueDataWarning)
+        frame = load_empathetic_intents(shared_data / "empatheticdialogues", split="valid")
+    common = emotion_patterns(frame, emotion_column="auto_label", source_speaker="speaker",
+                              sort_by="count")
+    assert common["count"].is_monotonic_decreasing
+    typical = emotion_patterns(frame, emotion_column="auto_label", source_speaker="speaker")
+    assert typical["lift"].is_monotonic_decreasing
+    assert common.head(5)[["source", "target"]].values.tolist() != \
+        typical.head(5)[["source", "target"]].values.tolist()
+    n_conv = frame["conv_id"].nunique()
+    shares = []
+    for k in (1, 5, 20):
+        sub = select_by_patterns(frame, common.head(k), min_share=0.0, min_count=1,
+                                 emotion_column="auto_label", source_speaker="speaker")
+        shares.append(sub["conv_id"].nunique() / n_conv)
+    assert 0 < shares[0] < shares[1] < shares[2] <= 1
+    with pytest.raises(ValueError, match="sort_by"):
+        emotion_patterns(frame, emotion_column="auto_label", sort_by="share")

@@ -63,6 +63,28 @@ def test_corpus_bleu_matches_sacrebleu():
         corpus_bleu_score(refs, hyps[:1])
 
 
+def test_bleu_orders_and_their_mean_on_empathetic_dialogues(shared_data):
+    """BLEU-n falls with n for responses that share words but few long n-grams; the mean of
+    BLEU-1..4 is the mean of the four sacrebleu scores."""
+    from sacrebleu.metrics import BLEU
+
+    from skempathy.dialogue import load_empathetic_intents
+
+    frame = load_empathetic_intents(
+        shared_data / "empatheticdialogues" / "empatheticdialogues_empatheticintents.csv.gz",
+        split="valid")
+    listener = frame.loc[frame["speaker"] == "listener", "text"].head(400).tolist()
+    refs, hyps = listener[:200], listener[200:]  # unrelated responses of the same register
+    by_order = [corpus_bleu_score(refs, hyps, max_order=n) for n in (1, 2, 3, 4)]
+    assert by_order == sorted(by_order, reverse=True) and by_order[0] > 5 * by_order[3]
+    for n, value in zip((1, 2, 3, 4), by_order):
+        assert value == pytest.approx(BLEU(max_ngram_order=n).corpus_score(hyps, [refs]).score)
+    assert corpus_bleu_score(refs, hyps, average_orders=True) == pytest.approx(np.mean(by_order))
+    assert corpus_bleu_score(refs, hyps) == pytest.approx(by_order[3])
+    with pytest.raises(ValueError, match="max_order"):
+        corpus_bleu_score(refs, hyps, max_order=0)
+
+
 def _pairs(n=48):
     topics = ["dog", "exam", "job", "car", "rain", "pizza", "movie", "game", "beach", "cat",
               "train", "song"]

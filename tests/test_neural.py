@@ -434,6 +434,37 @@ def test_fine_tuned_embedder_features_in_column_transformer(tiny_bert_path, wass
     assert pred.shape == (5,)
 
 
+def test_one_fine_tuned_embedder_per_target_concatenated(tiny_bert_path, wassa):
+    """Team Phoenix's features: an encoder fine-tuned on empathy and one on distress, side by
+    side in a FeatureUnion that receives both targets; each equals an embedder fitted on its
+    own column."""
+    from sklearn.pipeline import make_union
+
+    Y = wassa[["empathy", "distress"]]
+    per_target = [FineTunedEmbedder(tiny_bert_path, y_column=c, random_state=0, **KW)
+                  for c in Y.columns]
+    union = make_union(*per_target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        Z = union.fit_transform(wassa["essay"], Y)
+        alone = FineTunedEmbedder(tiny_bert_path, random_state=0, **KW).fit(
+            wassa["essay"], wassa["distress"]).transform(wassa["essay"])
+        by_position = clone(per_target[1]).set_params(y_column=1).fit(
+            wassa["essay"], Y.to_numpy()).transform(wassa["essay"])
+    assert Z.shape == (80, 64)
+    np.testing.assert_allclose(Z[:, 32:], alone, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(by_position, alone, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(Z[:, :32], Z[:, 32:], atol=1e-3)
+    assert union.get_feature_names_out()[32].startswith("finetunedembedder-2__")
+    emb = FineTunedEmbedder(tiny_bert_path, y_column="anger", **{**KW, "max_epochs": 1})
+    with pytest.raises(ValueError, match="not a column of y"):
+        emb.fit(wassa["essay"], Y)
+    with pytest.raises(ValueError, match="needs a 2-D y"):
+        emb.set_params(y_column=0).fit(wassa["essay"], wassa["empathy"])
+    with pytest.raises(ValueError, match="column position"):
+        emb.set_params(y_column=2).fit(wassa["essay"], Y.to_numpy())
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_input_messages(tiny_bert_path, fitted_clf, wassa):
     kw = {**KW, "max_epochs": 1}

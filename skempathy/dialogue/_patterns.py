@@ -396,12 +396,15 @@ def _transition_table(frame, emotion_column, source_speaker, labels=None):
 
 
 def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=None,
-                     group_column=None, min_count=1):
-    """Rank speaker -> listener emotion transitions by their lift over chance.
+                     group_column=None, min_count=1, sort_by="lift"):
+    """Rank speaker -> listener emotion transitions by their lift over chance or their count.
 
     Chance is independence of the two emotions of a transition: with ``N``
     transitions in total, the expected count of ``a -> b`` is
-    ``N * P(source=a) * P(target=b)``; ``lift = count / expected``.
+    ``N * P(source=a) * P(target=b)``; ``lift = count / expected``. Ranking by
+    lift finds the transitions that are *typical* of the corpus; ranking by
+    count finds the *common* ones (the pairs "Emotion Modeling for Improving
+    Empathy in Conversations" selects its training data with).
 
     Parameters
     ----------
@@ -420,14 +423,17 @@ def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=Non
         transitions in the group over its share in all conversations).
     min_count : float, default=1
         Drop transitions seen fewer times.
+    sort_by : {"lift", "count"}, default="lift"
+        Order of the rows: by ``lift`` (ties by ``count``) or by ``count``
+        (ties by ``lift``), descending.
 
     Returns
     -------
     table : DataFrame
         Columns ``source``, ``target``, ``count``, ``share`` (of all
         transitions), ``p_target_given_source``, ``expected``, ``lift``,
-        ``n_conversations`` (conversations holding it), sorted by ``lift``
-        (then ``count``) descending.
+        ``n_conversations`` (conversations holding it), sorted as
+        ``sort_by`` says.
 
     Examples
     --------
@@ -440,11 +446,16 @@ def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=Non
     >>> table = emotion_patterns(frame, emotion_column="emotion", source_speaker="s")
     >>> table[["source", "target", "count", "lift"]].values.tolist()
     [['joy', 'joy', 1.0, 3.0], ['sadness', 'caring', 2.0, 1.5]]
+    >>> emotion_patterns(frame, emotion_column="emotion", source_speaker="s",
+    ...                  sort_by="count")["source"].tolist()
+    ['sadness', 'joy']
     """
+    if sort_by not in ("lift", "count"):
+        raise ValueError(f"sort_by must be 'lift' or 'count', got {sort_by!r}.")
     _check_frame(frame, emotion_column, () if group_column is None else (group_column,))
     if group_column is None:
         feat, counts = _transition_table(frame, emotion_column, source_speaker)
-        return _rank(feat.labels_, counts, min_count)
+        return _rank(feat.labels_, counts, min_count, sort_by)
     feat, all_counts = _transition_table(frame, emotion_column, source_speaker)
     overall = all_counts.sum(axis=0)
     overall_share = overall / max(overall.sum(), 1e-12)
@@ -452,7 +463,7 @@ def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=Non
     for value, sub in frame.groupby(group_column, sort=True):
         _, counts = _transition_table(sub, emotion_column, source_speaker,
                                       labels=feat.labels_)
-        table = _rank(feat.labels_, counts, min_count)
+        table = _rank(feat.labels_, counts, min_count, sort_by)
         n = len(feat.labels_)
         pos = {(a, b): i * n + j for i, a in enumerate(feat.labels_)
                for j, b in enumerate(feat.labels_)}
@@ -465,7 +476,7 @@ def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=Non
     return pd.concat(tables, ignore_index=True)
 
 
-def _rank(labels, counts, min_count):
+def _rank(labels, counts, min_count, sort_by="lift"):
     n = len(labels)
     total = counts.sum(axis=0).reshape(n, n)
     N = total.sum()
@@ -489,8 +500,8 @@ def _rank(labels, counts, min_count):
         "lift": lift.ravel(), "n_conversations": support.ravel(),
     })
     table = table[table["count"] >= min_count]
-    return table.sort_values(["lift", "count"], ascending=False, kind="stable").reset_index(
-        drop=True)
+    keys = ["lift", "count"] if sort_by == "lift" else ["count", "lift"]
+    return table.sort_values(keys, ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _pattern_pairs(patterns):

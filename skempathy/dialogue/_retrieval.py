@@ -97,8 +97,14 @@ def precision_at_k(scores, target=None, *, k=1, n_candidates=100, random_state=0
     return hits / n_q
 
 
-def corpus_bleu_score(references, hypotheses, *, tokenize="13a", lowercase=False):
+def corpus_bleu_score(references, hypotheses, *, max_order=4, average_orders=False,
+                      tokenize="13a", lowercase=False):
     """Corpus BLEU (0-100) of ``hypotheses`` against one reference each, via sacrebleu.
+
+    BLEU-n is the brevity-penalised geometric mean of the 1- to n-gram
+    precisions. Dialogue papers often report the mean of BLEU-1 to BLEU-4
+    (``average_orders=True``), which rewards a response that shares words
+    with the reference even when it shares no 4-gram.
 
     Parameters
     ----------
@@ -106,6 +112,10 @@ def corpus_bleu_score(references, hypotheses, *, tokenize="13a", lowercase=False
         Reference responses.
     hypotheses : sequence of str
         Generated or retrieved responses, aligned with ``references``.
+    max_order : int, default=4
+        Longest n-gram: 4 gives BLEU-4, 1 gives BLEU-1.
+    average_orders : bool, default=False
+        Return the mean of BLEU-1, ..., BLEU-``max_order``.
     tokenize : str, default="13a"
         sacrebleu tokenizer (``"13a"`` is the WMT standard, ``"none"`` for
         pre-tokenised text).
@@ -122,15 +132,24 @@ def corpus_bleu_score(references, hypotheses, *, tokenize="13a", lowercase=False
     >>> round(corpus_bleu_score(["I am so sorry to hear that ."],
     ...                         ["I am so sorry to hear that ."]), 2)
     100.0
+    >>> refs, hyps = ["I am so sorry to hear that ."], ["so sorry , that is sad ."]
+    >>> round(corpus_bleu_score(refs, hyps, max_order=1), 1)
+    49.5
+    >>> round(corpus_bleu_score(refs, hyps, average_orders=True), 1)
+    27.1
     """
-    import sacrebleu
+    from sacrebleu.metrics import BLEU
 
     references = check_texts(references, allow_empty=True, estimator="corpus_bleu_score")
     hypotheses = check_texts(hypotheses, allow_empty=True, estimator="corpus_bleu_score")
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses.")
-    return float(sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize,
-                                       lowercase=lowercase).score)
+    if not isinstance(max_order, numbers.Integral) or max_order < 1:
+        raise ValueError(f"max_order must be a positive integer, got {max_order!r}.")
+    orders = range(1, max_order + 1) if average_orders else [max_order]
+    scores = [BLEU(max_ngram_order=n, tokenize=tokenize, lowercase=lowercase)
+              .corpus_score(hypotheses, [references]).score for n in orders]
+    return float(np.mean(scores))
 
 
 def precision_at_k_scorer(k=1, n_candidates=100, random_state=0):

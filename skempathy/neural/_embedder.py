@@ -1,5 +1,8 @@
 """Fine-tune an encoder on a target, then use its pooled embeddings as features."""
 
+import numbers
+
+import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -17,16 +20,38 @@ class FineTunedEmbedder(
         **_BaseTransformerEstimator._parameter_constraints,
         "target": [StrOptions({"regression", "classification"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
+        "y_column": [None, str, numbers.Integral],
     }
 
-    __init__ = shared_init(lead={"target": "regression"}, class_weight=None)
+    __init__ = shared_init(lead={"target": "regression", "y_column": None}, class_weight=None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
 
+    def _select_column(self, y):
+        """The column of a 2-D ``y`` named by ``y_column`` (all of ``y`` when None)."""
+        if self.y_column is None:
+            return y
+        who = type(self).__name__
+        if hasattr(y, "columns"):
+            if self.y_column not in y.columns:
+                raise ValueError(f"{who}: y_column={self.y_column!r} is not a column of y "
+                                 f"({list(y.columns)}).")
+            return y[self.y_column]
+        arr = np.asarray(y)
+        if arr.ndim != 2:
+            raise ValueError(f"{who}: y_column={self.y_column!r} needs a 2-D y (a DataFrame "
+                             f"or a matrix); got shape {arr.shape}.")
+        if not isinstance(self.y_column, numbers.Integral) or not \
+                -arr.shape[1] <= self.y_column < arr.shape[1]:
+            raise ValueError(f"{who}: y_column={self.y_column!r} must be a column position "
+                             f"below {arr.shape[1]} for a y without column names.")
+        return arr[:, self.y_column]
+
     def _encode_targets(self, y, *, fit):
+        y = self._select_column(y)
         if self.target == "classification":
             task, enc = _targets.encode_classification(self, y, fit=fit)
             self._cw = _targets.class_weight_per_sample(self, self.class_weight, task, enc)
@@ -66,7 +91,9 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
     returns the fine-tuned pooled vectors, not predictions. This is the Team
     Phoenix design (WASSA 2022): fine-tune one encoder per target, concatenate
     the embeddings with scaled demographics and fit an SVR/MLP head. It drops
-    into ``skempathy.compose.make_preprocessor`` or a ``ColumnTransformer``.
+    into ``skempathy.compose.make_preprocessor`` or a ``ColumnTransformer``;
+    ``y_column`` picks each encoder's target from a multi-output ``y``, so a
+    ``FeatureUnion`` of one embedder per target concatenates them.
 
     Note that inside a ``ColumnTransformer``/``Pipeline`` the training
     embeddings come from an encoder fine-tuned on those very texts, so the
@@ -78,6 +105,10 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
     {COMMON_PARAMS_DOC.split(chr(10) + "    max_length")[0]}
     target : {{"regression", "classification"}}, default="regression"
         Objective used to fine-tune.
+    y_column : str or int, default=None
+        Fine-tune on this column of a multi-output ``y`` (a DataFrame column
+        name or a column position) and ignore the others; None uses all of
+        ``y``.
     max_length{COMMON_PARAMS_DOC.split(chr(10) + "    max_length")[1]}
     class_weight : dict, "balanced" or None, default=None
         Only with ``target="classification"``.
@@ -99,4 +130,14 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
     (4, 384)
     >>> emb.get_feature_names_out()[:2]
     array(['finetunedembedder0', 'finetunedembedder1'], dtype=object)
+
+    One encoder per target, concatenated (the Team Phoenix features):
+
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_union
+    >>> Y = np.array([[6.0, 5.0], [1.5, 2.0], [6.5, 6.0], [2.0, 1.0]])
+    >>> union = make_union(*[FineTunedEmbedder(y_column=j, max_epochs=1, max_length=32,
+    ...                                        random_state=0) for j in (0, 1)])
+    >>> union.fit_transform(texts, Y).shape
+    (4, 768)
     """
