@@ -63,7 +63,7 @@ def bench_emotion(args):
     X, y = load_wassa("train", target="emotion", return_X_y=True)
     Xd, yd = load_wassa("dev", target="emotion", return_X_y=True)
     X, y, texts_dev, yd = X["essay"].tolist(), y.to_numpy(), Xd["essay"].tolist(), yd.to_numpy()
-    writers = Xd["response_id"].to_numpy()
+    writers = load_wassa("dev").groups.to_numpy()
     Xg, yg = goemotions_to_wassa("train", data_home=args.data_home, download_if_missing=False)
     n_extra = args.train_size - len(X)
     rows, pooled = [], {}
@@ -99,7 +99,7 @@ def bench_track1(args):
     X, Y = load_wassa("train", target=targets, return_X_y=True)
     Xd, Yd = load_wassa("dev", target=targets, return_X_y=True)
     texts, texts_dev = X["essay"].tolist(), Xd["essay"].tolist()
-    writers = Xd["response_id"].to_numpy()
+    writers = load_wassa("dev").groups.to_numpy()
     gold = Yd[targets].to_numpy()
     rows, pooled = [], {}
     for name in ("single-task (one model per target)", "multi-task (one model, two heads)"):

@@ -75,7 +75,7 @@ def main(argv=None):
     targets = ["emotion", "empathy", "distress"]
     X, Y = load_wassa("train", target=targets, return_X_y=True)
     Xd, Yd = load_wassa("dev", target=targets, return_X_y=True)
-    writers = Xd["response_id"].to_numpy()
+    writers = load_wassa("dev").groups.to_numpy()
     rows, pooled = [], {}
     for name in args.rows:
         extra_groups, aux = SETTINGS[name]

@@ -215,14 +215,7 @@ def main(argv=None):
 
 
 # %%
-# Output recorded with the defaults on an idle 2-core CPU, cold caches (5 min 40 s)::
-#
-#     | training set                             | conversations | pairs | P@1,100 | BLEU |
-#     |------------------------------------------|---------------|-------|---------|------|
-#     | zero-shot (pretrained MiniLM)            | -             | -     | 0.334   | 0.90 |
-#     | full                                     | 800           | 1649  | 0.382   | 0.78 |
-#     | pattern subset (admiration -> admiration) | 44           | 90    | 0.336   | 0.90 |
-#     | random subset, same size                 | 44            | 88    | 0.340   | 0.89 |
+# The numbers of a run at a larger size are on the results page of the documentation.
 
 if __name__ == "__main__":
     main()

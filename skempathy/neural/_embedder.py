@@ -89,7 +89,7 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
     ``fit`` trains the encoder with a temporary head (regression: MSE on
     standardised targets; classification: cross-entropy); ``transform``
     returns the fine-tuned pooled vectors, not predictions. This is the Team
-    Phoenix design (WASSA 2022): fine-tune one encoder per target, concatenate
+    Phoenix design (WASSA 2021): fine-tune one encoder per target, concatenate
     the embeddings with scaled demographics and fit an SVR/MLP head. It drops
     into ``skempathy.compose.make_preprocessor`` or a ``ColumnTransformer``;
     ``y_column`` picks each encoder's target from a multi-output ``y``, so a
