@@ -273,6 +273,7 @@ def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stra
     (16, 2, 2, [0, 1])
     """
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
+    from sklearn.utils import check_random_state
 
     from ..utils._sklearn_compat import _safe_indexing
 
@@ -283,26 +284,26 @@ def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stra
         if _num_samples(a) != n:
             raise ValueError("Found input arrays with inconsistent numbers of samples: "
                              f"{[_num_samples(a) for a in arrays]}.")
-    for name, size in (("dev_size", dev_size), ("test_size", test_size)):
-        if isinstance(size, numbers.Real) and not isinstance(size, numbers.Integral) \
-                and not 0 < size < 1:
+    shares = [isinstance(size, numbers.Real) and not isinstance(size, numbers.Integral)
+              for size in (dev_size, test_size)]
+    for name, size, share in (("dev_size", dev_size, shares[0]),
+                              ("test_size", test_size, shares[1])):
+        if not (0 < size < 1 if share else isinstance(size, numbers.Integral) and size >= 1):
             raise ValueError(f"{name} must be in (0, 1) or a positive count, got {size}.")
-    both_shares = all(isinstance(s, numbers.Real) and not isinstance(s, numbers.Integral)
-                      for s in (dev_size, test_size))
-    if both_shares and dev_size + test_size >= 1:
+    if all(shares) and dev_size + test_size >= 1:
         raise ValueError(f"dev_size + test_size must be below 1, got {dev_size + test_size}.")
-    rng = np.random.RandomState(random_state) if not hasattr(random_state, "randint") \
-        else random_state
+    if groups is not None and stratify is not None:
+        raise ValueError("Pass groups or stratify, not both.")
+    if groups is not None:
+        groups = resolve_groups(groups, arrays[0], n)
+    # Shares are of all samples (groups), so both become counts before the second split,
+    # which only sees what the first one left.
+    n_units = n if groups is None else len(np.unique(groups))
+    dev_n, test_n = (max(1, int(round(size * n_units))) if share else size
+                     for size, share in zip((dev_size, test_size), shares))
+    rng = check_random_state(random_state)
     index = np.arange(n)
     if groups is not None:
-        if stratify is not None:
-            raise ValueError("Pass groups or stratify, not both.")
-        groups = resolve_groups(groups, arrays[0], n)
-        n_groups = len(np.unique(groups))
-        test_n = test_size if isinstance(test_size, numbers.Integral) else \
-            max(1, int(round(test_size * n_groups)))
-        dev_n = dev_size if isinstance(dev_size, numbers.Integral) else \
-            max(1, int(round(dev_size * n_groups)))
         rest, test = next(GroupShuffleSplit(1, test_size=test_n, random_state=rng)
                           .split(index, groups=groups))
         train, dev = next(GroupShuffleSplit(1, test_size=dev_n, random_state=rng)
@@ -310,12 +311,8 @@ def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stra
         train, dev = rest[train], rest[dev]
     else:
         strat = None if stratify is None else np.asarray(stratify)
-        test_n = test_size
         rest, test = train_test_split(index, test_size=test_n, random_state=rng,
                                       stratify=strat)
-        # the dev share is of all samples, so rescale it to the remaining ones
-        dev_n = dev_size if isinstance(dev_size, numbers.Integral) else \
-            max(1, int(round(dev_size * n)))
         train, dev = train_test_split(rest, test_size=dev_n, random_state=rng,
                                       stratify=None if strat is None else strat[rest])
     out = []
