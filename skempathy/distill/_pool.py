@@ -89,7 +89,6 @@ def _read(source, empathetic_dialogues, dailydialog, data_home):
     import warnings
 
     from ..datasets import fetch_goemotions, fetch_isear, load_newsemp, load_wassa
-    from ..dialogue import DialogueDataWarning
 
     if source == "wassa":
         return [t for split in ("dev", "test") for t in load_wassa(split).data["essay"]]
@@ -103,7 +102,7 @@ def _read(source, empathetic_dialogues, dailydialog, data_home):
         if dailydialog is None:
             raise ValueError("the 'dailydialog' source needs dailydialog=<path to the "
                              "DailyDialog folder>")
-        from ..dialogue import load_dailydialog
+        from ..dialogue import DialogueDataWarning, load_dailydialog
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DialogueDataWarning)
@@ -111,7 +110,7 @@ def _read(source, empathetic_dialogues, dailydialog, data_home):
     if empathetic_dialogues is None:
         raise ValueError("the 'empatheticdialogues' source needs empathetic_dialogues=<path to "
                          "the folder of the original CSV files or the EmpatheticIntents CSV>")
-    from ..dialogue import load_empathetic_dialogues, load_empathetic_intents
+    from ..dialogue import DialogueDataWarning, load_empathetic_dialogues, load_empathetic_intents
 
     path = os.fspath(empathetic_dialogues)
     loader = load_empathetic_intents if ".csv" in os.path.basename(path) and \
