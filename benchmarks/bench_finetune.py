@@ -1,13 +1,16 @@
-"""Fine-tune the embedded MiniLM on WASSA: skempathy.neural vs a plain PyTorch loop.
+"""Fine-tune the embedded MiniLM on WASSA: skempathy.neural vs Hugging Face Trainer and a
+plain PyTorch loop.
 
-Both runs fine-tune the same encoder (embedded all-MiniLM-L6-v2) with the same
-head (mean pooling + linear), optimizer (AdamW, linear warm-up/decay), seed,
-batch size, epochs and ``max_length``. They differ in what the issue asks to
-measure:
+Every run fine-tunes the same encoder (embedded all-MiniLM-L6-v2) with the same
+head (mean pooling + linear), optimizer (AdamW, linear warm-up/decay, gradient
+clipping at 1.0), seed, batch size, epochs, precision and ``max_length``:
 
 * ``skempathy``: :class:`~skempathy.neural.TransformerClassifier` /
   :class:`~skempathy.neural.TransformerRegressor`: dynamic padding and
   length-grouped batches.
+* ``trainer``: Hugging Face ``Trainer`` with ``train_sampling_strategy=
+  "group_by_length"`` and ``DataCollatorWithPadding`` (dynamic padding), the
+  peer a user would pick.
 * ``plain``: a textbook PyTorch loop: ``padding="max_length"``, a shuffled
   ``DataLoader``, the same model and optimizer.
 
@@ -21,6 +24,8 @@ Usage::
     python benchmarks/bench_finetune.py --task emotion --n-train 600 --epochs 2 --out bench_out
     python benchmarks/bench_finetune.py --task empathy-distress --n-train 600 --epochs 2 \\
         --out bench_out
+    python benchmarks/bench_finetune.py --n-train 0 --epochs 1 --precision bf16 \\
+        --baselines trainer --out bench_out
 
 On a GPU, ``--device cuda --precision auto`` runs both loops with the same
 mixed precision (bf16 where supported, else fp16 with a GradScaler).
@@ -78,7 +83,7 @@ def run_skempathy(task, train, dev, test, args):
     return {
         "fit_wall_s": fit_s,
         "train_s": train_s,
-        "essays_per_s": len(train) * len(est.history_) / train_s,
+        "essays_per_s": sum(h["n_samples"] for h in est.history_) / train_s,
         "history": est.history_,
     }, pred_dev, pred_test
 
@@ -188,6 +193,85 @@ def run_plain(task, train, dev, args):
     return {"train_s": train_s, "essays_per_s": len(train) * args.epochs / train_s}, pred
 
 
+def run_trainer(task, train, dev, args):
+    """Hugging Face ``Trainer``: the same model, length-grouped sampling, dynamic padding."""
+    import tempfile
+
+    import torch
+    from transformers import (AutoModel, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                              TrainingArguments)
+
+    from skempathy.base import resolve_model
+
+    path = resolve_model("all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if task == "emotion":
+        classes = np.unique(train["emotion"])
+        labels = np.searchsorted(classes, train["emotion"]).tolist()
+        n_out, weight = len(classes), None
+        if args.class_weight == "balanced":
+            from sklearn.utils.class_weight import compute_class_weight
+
+            weight = torch.as_tensor(compute_class_weight("balanced", classes=classes,
+                                                          y=train["emotion"]), dtype=torch.float32)
+    else:
+        Y = train[["empathy", "distress"]].to_numpy(float)
+        mean, scale = Y.mean(0), Y.std(0)
+        labels = ((Y - mean) / scale).astype(np.float32).tolist()
+        n_out, weight = 2, None
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(path)
+            self.head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(384, n_out))
+            self.register_buffer("weight", weight if weight is not None else torch.ones(n_out))
+
+        def forward(self, input_ids, attention_mask, labels=None, **_):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+            m = attention_mask.unsqueeze(-1).float()
+            pooled = (hidden.last_hidden_state * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            logits = self.head(pooled).float()
+            if labels is None:
+                return {"logits": logits}
+            if task == "emotion":
+                loss = torch.nn.functional.cross_entropy(logits, labels, weight=self.weight)
+            else:
+                loss = torch.nn.functional.mse_loss(logits, labels)
+            return {"loss": loss, "logits": logits}
+
+    def encode(frame, y=None):
+        enc = tokenizer(list(frame["essay"]), truncation=True, max_length=args.max_length)
+        rows = [{"input_ids": i, "attention_mask": a}
+                for i, a in zip(enc["input_ids"], enc["attention_mask"])]
+        if y is not None:
+            for row, label in zip(rows, y):
+                row["labels"] = label
+        return rows
+
+    torch.manual_seed(args.seed)
+    model = Model()
+    with tempfile.TemporaryDirectory() as tmp:
+        targs = TrainingArguments(
+            output_dir=tmp, per_device_train_batch_size=args.batch_size,
+            per_device_eval_batch_size=2 * args.batch_size, num_train_epochs=args.epochs,
+            learning_rate=args.lr, weight_decay=0.01, warmup_steps=0.1, max_grad_norm=1.0,
+            train_sampling_strategy="group_by_length", bf16=args.precision == "bf16",
+            use_cpu=args.device == "cpu", seed=args.seed, report_to="none",
+            save_strategy="no", logging_strategy="no", disable_tqdm=not args.verbose,
+            dataloader_num_workers=0,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=encode(train, labels),
+                          data_collator=DataCollatorWithPadding(tokenizer),
+                          processing_class=tokenizer)
+        metrics = trainer.train().metrics
+        out = trainer.predict(encode(dev)).predictions
+    out = out[0] if isinstance(out, tuple) else out
+    pred = classes[out.argmax(1)] if task == "emotion" else out * scale + mean
+    return {"train_s": metrics["train_runtime"],
+            "essays_per_s": len(train) * args.epochs / metrics["train_runtime"]}, pred
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["emotion", "empathy-distress"], default="emotion")
@@ -200,10 +284,13 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                        help="autocast dtype on CUDA for both runs (ignored on CPU)")
+                        help="autocast dtype of every run; on CPU only bf16 autocasts")
     parser.add_argument("--class-weight", choices=["balanced"], default=None,
                         help="emotion only: class-weighted cross-entropy in both runs")
-    parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--baselines", nargs="*", choices=["plain", "trainer"],
+                        default=["plain", "trainer"],
+                        help="runs to compare with skempathy: a plain PyTorch loop, "
+                             "Hugging Face Trainer (group_by_length, dynamic padding)")
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--out", default="bench_finetune_out")
     args = parser.parse_args(argv)
@@ -232,10 +319,14 @@ def main(argv=None):
         out_test = pd.DataFrame({"message_id": test["message_id"], "empathy": pred_test[:, 0],
                                  "distress": pred_test[:, 1]})
     out_test.to_csv(os.path.join(args.out, f"test_predictions_{tag}.tsv"), sep="\t", index=False)
-    if not args.skip_plain:
+    if "plain" in args.baselines:
         plain, plain_dev = run_plain(args.task, train, dev, args)
         plain.update(_evaluate(args.task, y_dev, plain_dev))
         rows[f"plain PyTorch (pad to max_length={args.max_length})"] = plain
+    if "trainer" in args.baselines:
+        hf, hf_dev = run_trainer(args.task, train, dev, args)
+        hf.update(_evaluate(args.task, y_dev, hf_dev))
+        rows["Hugging Face Trainer (group_by_length, dynamic padding)"] = hf
 
     keys = ["macro_f1", "accuracy"] if args.task == "emotion" else [
         "empathy_pearson", "distress_pearson", "average_pearson"]
@@ -248,9 +339,9 @@ def main(argv=None):
     for name, row in rows.items():
         print(f"| {name} | {row['essays_per_s']:.2f} | {row['train_s']:.0f} | "
               + " | ".join(f"{row[k]:.3f}" for k in keys) + " |")
-    if len(rows) == 2:
-        a, b = list(rows.values())
-        print(f"speed-up: {a['essays_per_s'] / b['essays_per_s']:.2f}x")
+    ours = rows["skempathy (dynamic padding, length-grouped)"]["essays_per_s"]
+    for name, row in list(rows.items())[1:]:
+        print(f"skempathy / {name.split(' (')[0]}: {ours / row['essays_per_s']:.2f}x")
     with open(os.path.join(args.out, f"results_{tag}.json"), "w") as fh:
         json.dump({"args": vars(args), "n_train": len(train), "rows": rows}, fh, indent=1,
                   default=float)

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .base import check_texts
+from .base import check_texts, check_y_given
 from .utils._meta import _PREDICTOR_TAGS, estimator_has, wrapped_tags
 from .utils._routing import fit_router, route_fit
 from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
@@ -387,10 +387,7 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         self : AugmentedEstimator
             The fitted meta-estimator.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, self)
         inner = get_tags(self.estimator).input_tags
         if inner.string and not inner.two_d_array:  # a text estimator: say so before mixing
             check_texts(X, estimator=self)

@@ -11,8 +11,8 @@ import numpy as np
 
 from ._models import resolve_device, resolve_model
 
-__all__ = ["SkempathyVersionWarning", "TextInputMixin", "check_texts", "resolve_device",
-           "resolve_model"]
+__all__ = ["SkempathyVersionWarning", "TextInputMixin", "check_texts", "check_y_given",
+           "resolve_device", "resolve_model"]
 
 
 class SkempathyVersionWarning(UserWarning):
@@ -130,6 +130,38 @@ def _column_values(X):
                 f"Expected a 1-D sequence of texts, got an array with {values.ndim} dimensions."
             )
     return values, name
+
+
+def check_y_given(y, estimator):
+    """Raise scikit-learn's error for a supervised ``fit`` called without ``y``.
+
+    Parameters
+    ----------
+    y : object
+        The ``y`` passed to ``fit``.
+    estimator : estimator instance
+        Named in the message.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is None, with the message ``check_supervised_y_2d`` and
+        ``check_requires_y_none`` expect.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skempathy.base import check_y_given
+    >>> check_y_given([1.0, 2.0], Ridge())
+    >>> check_y_given(None, Ridge())
+    Traceback (most recent call last):
+    ...
+    ValueError: Ridge requires y to be passed, but the target y is None.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
 
 
 def check_texts(X, *, allow_empty=False, estimator=None):

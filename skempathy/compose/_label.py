@@ -8,6 +8,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..base import check_y_given
 from ..utils._meta import estimator_has
 from ..utils._sklearn_compat import HasMethods, _fit_context
 
@@ -74,10 +75,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         self : object
             The fitted classifier.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, self)
         # validate (shape, emptiness, feature names) but hand the estimator X unchanged
         validate_data(self, X, reset=True, accept_sparse=True, ensure_all_finite=False,
                       dtype=None)

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
-from ..base import TextInputMixin, _check_no_missing, check_texts
+from ..base import TextInputMixin, _check_no_missing, check_texts, check_y_given
 from ..datasets._goemotions import EKMAN_MAPPING, GOEMOTIONS_LABELS, SENTIMENT_MAPPING
 
 __all__ = ["EmotionAnnotator", "map_emotions", "GOEMOTIONS_LABELS", "EKMAN_MAPPING",
@@ -324,9 +324,7 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
         -------
         self : EmotionAnnotator
         """
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
-                             "is None.")
+        check_y_given(y, self)
         texts = check_texts(X, estimator=self)
         self._set_input_names(X)
         if not _is_label_sets(y) and np.ndim(y) == 1:

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._sklearn_compat import (HasMethods, Interval, _check_sample_weight, _fit_context,
                                      _num_samples, _safe_indexing)
-from ..base import _check_no_missing, check_texts
+from ..base import _check_no_missing, check_texts, check_y_given
 
 __all__ = ["Distiller"]
 
@@ -222,8 +222,7 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         if self.teacher is None:
             raise ValueError(f"{who}: teacher is None (a distiller pickled with "
                              "keep_teacher=False predicts but cannot be refitted)")
-        if y is None:
-            raise ValueError(f"{who} requires y to be passed, but the target y is None.")
+        check_y_given(y, self)
         n = _num_samples(X)
         if n == 0:
             raise ValueError(f"{who}: X has 0 samples; at least 1 is required.")

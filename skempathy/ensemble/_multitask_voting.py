@@ -22,7 +22,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import _BaseComposition, _fit_context
-from ..base import _check_no_missing
+from ..base import _check_no_missing, check_y_given
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
 from ..utils._routing import fit_router, route_fit
@@ -288,8 +288,7 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             The fitted ensemble.
         """
         who = type(self).__name__
-        if y is None:
-            raise ValueError(f"{who} requires y to be passed, but the target y is None.")
+        check_y_given(y, self)
         self._validate_members()
         frame, self._y_form = self._y_frame(y)
         targets = list(frame.columns)

@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import check_y_given
 from ..utils._meta import wrapped_tags
 from ..utils._routing import fit_router, route_fit
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
@@ -152,10 +153,7 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
         self : SeedEnsemble
             The fitted ensemble.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, self)
         params = _seed_params(self.estimator)
         if not params:
             raise ValueError(

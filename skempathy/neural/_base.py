@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import (Interval, StrOptions, _check_sample_weight, _fit_context,
                                      _num_samples)
-from ..base import check_texts
+from ..base import check_texts, check_y_given
 from . import _training as T
 
 _KINDS = ("multiclass", "multilabel", "regression")
@@ -307,10 +307,7 @@ class _BaseTransformerEstimator(BaseEstimator):
         return targets
 
     def _fit(self, X, y, sample_weight=None, groups=None, soft_targets=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, self)
         _reject_sparse(X, self)
         if _num_samples(y) == 0:
             raise ValueError(
@@ -628,13 +625,7 @@ class _BaseTransformerEstimator(BaseEstimator):
             tokenizer, encoder = T.unpack_pretrained(packed["pretrained"])
             module = T.make_transformer_module(encoder, **self._module_config)
             module.load_state_dict(T.unpack_state_dict(packed["state_dict"]))
-            device = self.device_
-            if str(device).startswith("cuda"):
-                import torch
-
-                if not torch.cuda.is_available():
-                    device = "cpu"
-            self.device_ = device
+            self.device_ = device = T.unpickled_device(self.device_)
             self.model_ = module.to(device).eval()
             self.tokenizer_ = tokenizer
 

@@ -7,7 +7,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._sklearn_compat import _fit_context
-from ..base import TextInputMixin, check_texts
+from ..base import TextInputMixin, check_texts, check_y_given
 from . import _training as T
 from ._base import _BaseTransformerEstimator, _task_score, shared_init
 
@@ -250,8 +250,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
         from ..base import resolve_device
 
         who = type(self).__name__
-        if y is None:
-            raise ValueError(f"{who} requires y to be passed, but the target y is None.")
+        check_y_given(y, self)
         classes, y_enc = _labels(y, who)
         texts = check_texts(X, estimator=self)
         if len(y_enc) != len(texts):

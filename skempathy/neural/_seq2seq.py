@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
-from ..base import TextInputMixin, check_texts
+from ..base import TextInputMixin, check_texts, check_y_given
 from . import _training as T
 
 __all__ = ["Seq2SeqLabelClassifier"]
@@ -211,10 +211,7 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         from ..base import resolve_device
 
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, self)
         y = column_or_1d(np.asarray(y), warn=True)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
@@ -389,12 +386,6 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             tokenizer, model = T.unpack_pretrained(packed["pretrained"],
                                                    auto_class="AutoModelForSeq2SeqLM")
             model.load_state_dict(T.unpack_state_dict(packed["state_dict"]))
-            device = self.device_
-            if str(device).startswith("cuda"):
-                import torch
-
-                if not torch.cuda.is_available():
-                    device = "cpu"
-            self.device_ = device
+            self.device_ = device = T.unpickled_device(self.device_)
             self.model_ = model.to(device).eval()
             self.tokenizer_ = tokenizer

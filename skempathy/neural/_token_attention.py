@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._sklearn_compat import Interval, _fit_context
-from ..base import TextInputMixin, check_texts
+from ..base import TextInputMixin, check_texts, check_y_given
 from ..text._cache import _MEMORY, settings_key, text_hash
 from . import _training as T
 
@@ -344,10 +344,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         from ..base import resolve_device
 
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, self)
         main, aux = self._read_y(y)
         classes, main_enc = np.unique(main, return_inverse=True)
         if len(classes) == 0:
@@ -501,13 +498,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
         self._encoder = None
         if packed is not None:
-            device = self.device_
-            if str(device).startswith("cuda"):
-                import torch
-
-                if not torch.cuda.is_available():
-                    device = "cpu"
-            self.device_ = device
+            self.device_ = device = T.unpickled_device(self.device_)
             module = _module_class()(**self._module_config)
             module.load_state_dict(T.unpack_state_dict(packed))
             self.module_ = module.to(device).eval()

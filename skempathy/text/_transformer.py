@@ -190,24 +190,22 @@ class TransformerEmbedder(_BaseEmbedder):
         return pooled
 
     def _encode(self, model, texts, show_progress):
-        import torch
+        from ..neural import _training as T
 
-        net, tokenizer, device = model["model"], model["tokenizer"], model["device"]
-        max_length = self._max_length(tokenizer)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        batches = range(0, len(texts), self.batch_size)
-        if show_progress:
-            from ..utils._progress import progress_bar
+        net, tokenizer = model["model"], model["tokenizer"]
+        if not len(texts):
+            return np.empty((0, net.config.hidden_size), dtype=np.float32)
+        ids, _ = T.tokenize(tokenizer, texts, self._max_length(tokenizer), warn=False)
+        pad_id = T.pad_token_id(tokenizer)
+        # grouped by character length, not tokens: the batches, and so the floats,
+        # match embeddings already in users' caches
+        order = T.length_grouped_batches([len(t) for t in texts], self.batch_size)
+        batches = ((rows, T.collate([ids[i] for i in rows], pad_id)) for rows in order)
 
-            batches = progress_bar(batches, desc=f"{type(self).__name__}", unit="batch")
-        out = np.empty((len(texts), net.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
-            for start in batches:
-                idx = order[start:start + self.batch_size]
-                enc = tokenizer(
-                    [texts[i] for i in idx], padding=True, truncation=True,
-                    max_length=max_length, return_tensors="pt",
-                ).to(device)
-                pooled = self._embed_batch(net, enc["input_ids"], enc["attention_mask"])
-                out[idx] = pooled.float().cpu().numpy()
-        return out
+        def forward(net, batch):
+            return self._embed_batch(net, batch["input_ids"], batch["attention_mask"])
+
+        # the weights already carry the precision, so no autocast
+        return T.predict_loop(net, batches, forward, len(texts), device=model["device"],
+                              precision="fp32", show_progress=show_progress,
+                              desc=type(self).__name__, n_batches=len(order))
