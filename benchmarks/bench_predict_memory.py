@@ -1,7 +1,8 @@
 """Peak memory and load time of a saved model at predict, each in a fresh process.
 
 For every model file given (``.joblib``/``.pkl`` via joblib, ``.skops`` via
-:func:`skempathy.io.load`), a new Python process loads it, predicts one dev
+:func:`skempathy.io.load`; a fitted estimator or a model file of the
+``skempathy`` command), a new Python process loads it, predicts one dev
 essay, then all 270 WASSA 2021 dev essays in one call, and reports its peak
 resident memory (``ru_maxrss``) after each stage. A fresh process per model
 keeps one model's memory out of the next one's number.
@@ -41,6 +42,8 @@ if path.endswith(".skops"):
 else:
     model = joblib.load(path)
 load_s = time.perf_counter() - tic
+if isinstance(model, dict):  # a bundle written by the skempathy command
+    model = model["estimator"]
 loaded = peak_mib()
 model.predict(X.iloc[:1])
 one = peak_mib()
