@@ -99,6 +99,26 @@ def _autocast(torch, device, precision):
     return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"), False
 
 
+def _targets(task, train, class_weight):
+    """The baselines' targets: ``(y, n_out, class weights or None, decode)``.
+
+    Emotion: class indices (``decode`` maps logits to labels). Empathy and
+    distress: standardised scores (``decode`` undoes the scaling).
+    """
+    if task == "emotion":
+        classes = np.unique(train["emotion"])
+        weight = None
+        if class_weight == "balanced":
+            from sklearn.utils.class_weight import compute_class_weight
+
+            weight = compute_class_weight("balanced", classes=classes, y=train["emotion"])
+        return (np.searchsorted(classes, train["emotion"]), len(classes), weight,
+                lambda out: classes[out.argmax(1)])
+    Y = train[["empathy", "distress"]].to_numpy(float)
+    mean, scale = Y.mean(0), Y.std(0)
+    return ((Y - mean) / scale).astype(np.float32), 2, None, lambda out: out * scale + mean
+
+
 def run_plain(task, train, dev, args):
     """A plain PyTorch fine-tuning loop that pads every batch to max_length."""
     import torch
@@ -114,15 +134,8 @@ def run_plain(task, train, dev, args):
     path = resolve_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(path)
     encoder = AutoModel.from_pretrained(path)
-    if task == "emotion":
-        classes = np.unique(train["emotion"])
-        y = torch.as_tensor(np.searchsorted(classes, train["emotion"]), dtype=torch.long)
-        n_out = len(classes)
-    else:
-        Y = train[["empathy", "distress"]].to_numpy(float)
-        mean, scale = Y.mean(0), Y.std(0)
-        y = torch.as_tensor((Y - mean) / scale, dtype=torch.float32)
-        n_out = 2
+    y, n_out, weight, decode = _targets(task, train, args.class_weight)
+    y = torch.as_tensor(y)
     head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(384, n_out))
     model = torch.nn.ModuleDict({"encoder": encoder, "head": head}).to(device)
 
@@ -143,13 +156,8 @@ def run_plain(task, train, dev, args):
     total = len(loader) * args.epochs
     sched = get_linear_schedule_with_warmup(opt, int(round(0.1 * total)), total)
     if task == "emotion":
-        weight = None
-        if args.class_weight == "balanced":
-            from sklearn.utils.class_weight import compute_class_weight
-
-            weight = torch.as_tensor(compute_class_weight("balanced", classes=classes,
-                                                          y=train["emotion"]), dtype=torch.float32)
-        loss_fn = torch.nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device))
+        loss_fn = torch.nn.CrossEntropyLoss(weight=None if weight is None else torch.as_tensor(
+            weight, dtype=torch.float32, device=device))
     else:
         loss_fn = torch.nn.MSELoss()
     train_s = 0.0
@@ -185,11 +193,7 @@ def run_plain(task, train, dev, args):
             outs.append(forward(dev_enc["input_ids"][i:i + 2 * args.batch_size].to(device),
                                 dev_enc["attention_mask"][i:i + 2 * args.batch_size].to(device))
                         .float().cpu())
-    out = torch.cat(outs).numpy()
-    if task == "emotion":
-        pred = classes[out.argmax(1)]
-    else:
-        pred = out * scale + mean
+    pred = decode(torch.cat(outs).numpy())
     return {"train_s": train_s, "essays_per_s": len(train) * args.epochs / train_s}, pred
 
 
@@ -205,27 +209,15 @@ def run_trainer(task, train, dev, args):
 
     path = resolve_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(path)
-    if task == "emotion":
-        classes = np.unique(train["emotion"])
-        labels = np.searchsorted(classes, train["emotion"]).tolist()
-        n_out, weight = len(classes), None
-        if args.class_weight == "balanced":
-            from sklearn.utils.class_weight import compute_class_weight
-
-            weight = torch.as_tensor(compute_class_weight("balanced", classes=classes,
-                                                          y=train["emotion"]), dtype=torch.float32)
-    else:
-        Y = train[["empathy", "distress"]].to_numpy(float)
-        mean, scale = Y.mean(0), Y.std(0)
-        labels = ((Y - mean) / scale).astype(np.float32).tolist()
-        n_out, weight = 2, None
+    labels, n_out, weight, decode = _targets(task, train, args.class_weight)
+    weight = torch.ones(n_out) if weight is None else torch.as_tensor(weight, dtype=torch.float32)
 
     class Model(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.encoder = AutoModel.from_pretrained(path)
             self.head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(384, n_out))
-            self.register_buffer("weight", weight if weight is not None else torch.ones(n_out))
+            self.register_buffer("weight", weight)
 
         def forward(self, input_ids, attention_mask, labels=None, **_):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
@@ -261,13 +253,12 @@ def run_trainer(task, train, dev, args):
             save_strategy="no", logging_strategy="no", disable_tqdm=not args.verbose,
             dataloader_num_workers=0,
         )
-        trainer = Trainer(model=model, args=targs, train_dataset=encode(train, labels),
+        trainer = Trainer(model=model, args=targs, train_dataset=encode(train, labels.tolist()),
                           data_collator=DataCollatorWithPadding(tokenizer),
                           processing_class=tokenizer)
         metrics = trainer.train().metrics
         out = trainer.predict(encode(dev)).predictions
-    out = out[0] if isinstance(out, tuple) else out
-    pred = classes[out.argmax(1)] if task == "emotion" else out * scale + mean
+    pred = decode(out[0] if isinstance(out, tuple) else out)
     return {"train_s": metrics["train_runtime"],
             "essays_per_s": len(train) * args.epochs / metrics["train_runtime"]}, pred
 

@@ -134,8 +134,9 @@ def bench_frozen(args):
         tic = time.perf_counter()
         est = base() if kw is None else AugmentedEstimator(base(), Xg, yg, random_state=0, **kw)
         est.fit(X, y)
-        dev_f1 = f1_score(yd, est.predict(Xd), average="macro")
-        acc = float(np.mean(est.predict(Xd) == yd))
+        pred = est.predict(Xd)
+        dev_f1 = f1_score(yd, pred, average="macro")
+        acc = float(np.mean(pred == yd))
         cv = cross_val_score(est, X, y, groups=train.groups, cv=GroupKFold(5),
                              scoring="f1_macro")
         n_extra = 0 if kw is None else est.n_extra_

@@ -30,7 +30,6 @@ def peak_mib():
 
 path = sys.argv[1]
 base = peak_mib()
-import numpy as np
 import joblib
 from skempathy.datasets import load_wassa
 X = load_wassa("dev").data

@@ -138,9 +138,8 @@ def load_pretrained(model, auto_class="AutoModel", *, show_progress=True, **kwar
     return tokenizer, net
 
 
-def tokenize(tokenizer, texts, max_length, *, who="", add_special_tokens=True, warn=True):
-    """Tokenise texts without padding; truncate to ``max_length`` with one warning
-    (``warn=False``: silently, as sentence encoders do).
+def tokenize(tokenizer, texts, max_length, *, who="", add_special_tokens=True):
+    """Tokenise texts without padding; truncate to ``max_length`` with one warning.
 
     Returns
     -------
@@ -163,7 +162,6 @@ def tokenize(tokenizer, texts, max_length, *, who="", add_special_tokens=True, w
         )["input_ids"]
         for i, row in zip(long, trunc):
             ids[i] = row
-    if long and warn:
         warnings.warn(
             f"{who}{len(long)} of {len(ids)} texts are longer than max_length={max_length} "
             "tokens and were truncated. Increase max_length to keep more text.",

@@ -195,12 +195,13 @@ class TransformerEmbedder(_BaseEmbedder):
         net, tokenizer = model["model"], model["tokenizer"]
         if not len(texts):
             return np.empty((0, net.config.hidden_size), dtype=np.float32)
-        ids, _ = T.tokenize(tokenizer, texts, self._max_length(tokenizer), warn=False)
-        pad_id = T.pad_token_id(tokenizer)
-        # grouped by character length, not tokens: the batches, and so the floats,
-        # match embeddings already in users' caches
+        max_length = self._max_length(tokenizer)
+        # grouped by character length and tokenised one batch at a time: little memory,
+        # and the batches, so the floats, match embeddings already in users' caches
         order = T.length_grouped_batches([len(t) for t in texts], self.batch_size)
-        batches = ((rows, T.collate([ids[i] for i in rows], pad_id)) for rows in order)
+        batches = ((rows, tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                    max_length=max_length, return_tensors="pt"))
+                   for rows in order)
 
         def forward(net, batch):
             return self._embed_batch(net, batch["input_ids"], batch["attention_mask"])
