@@ -1,5 +1,6 @@
 """Bi-encoder response retrieval and its metrics (P@k,n and corpus BLEU)."""
 
+import contextlib
 import numbers
 import os
 import warnings
@@ -353,18 +354,23 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         self.candidates_ = list(responses)
         return self
 
-    def _tokenize(self, texts, side):
-        model = self.model_
-        tokenizer = model.tokenizer
+    @contextlib.contextmanager
+    def _truncation(self, side):
+        """Contexts keep the turns ``truncate_context`` says; responses their beginning."""
+        tokenizer = self.model_.tokenizer
         old = getattr(tokenizer, "truncation_side", "right")
         if side == "context":
             tokenizer.truncation_side = self.truncate_context
         try:
-            # sentence-transformers >= 6 calls it preprocess; older releases tokenize
-            prepare = getattr(model, "preprocess", None) or model.tokenize
-            return prepare(list(texts))
+            yield
         finally:
             tokenizer.truncation_side = old
+
+    def _tokenize(self, texts, side):
+        # sentence-transformers >= 6 calls it preprocess; older releases tokenize
+        prepare = getattr(self.model_, "preprocess", None) or self.model_.tokenize
+        with self._truncation(side):
+            return prepare(list(texts))
 
     def _train(self, contexts, responses):
         try:  # the module moved in sentence-transformers 6
@@ -395,17 +401,10 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         self.history_ = result["history"]
 
     def _encode(self, texts, side):
-        model = self.model_
-        tokenizer = model.tokenizer
-        old = getattr(tokenizer, "truncation_side", "right")
-        if side == "context":
-            tokenizer.truncation_side = self.truncate_context
-        try:
-            emb = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                               normalize_embeddings=True,
-                               show_progress_bar=show_progress(self.show_progress))
-        finally:
-            tokenizer.truncation_side = old
+        with self._truncation(side):
+            emb = self.model_.encode(list(texts), batch_size=self.batch_size,
+                                     convert_to_numpy=True, normalize_embeddings=True,
+                                     show_progress_bar=show_progress(self.show_progress))
         return np.asarray(emb, dtype=np.float32)
 
     def encode(self, X, *, side="context"):

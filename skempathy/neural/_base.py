@@ -64,7 +64,7 @@ def _task_score(kind, logits, y_enc):
     return float(np.mean(pearson_columns(y_enc, logits)))
 
 
-class _BaseTransformerEstimator(BaseEstimator):
+class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
     """Shared machinery: see the module docstring. Not for direct use."""
 
     # With metadata routing on, ``groups`` reaches the early-stopping split without
@@ -605,29 +605,11 @@ class _BaseTransformerEstimator(BaseEstimator):
                                      commit_message=commit_message)
 
     # ---------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_cw", None)  # per-sample training weights: not needed after fit
-        model = state.pop("model_", None)
-        tokenizer = state.pop("tokenizer_", None)
-        if model is not None:
-            state["_packed_model"] = {
-                "pretrained": T.pack_pretrained(model.encoder, tokenizer),
-                "state_dict": T.pack_state_dict(model),
-            }
-        return state
+    def _pretrained_part(self, model):
+        return model.encoder
 
-    def __setstate__(self, state):
-        state = dict(state)
-        packed = state.pop("_packed_model", None)
-        super().__setstate__(state)
-        if packed is not None:
-            tokenizer, encoder = T.unpack_pretrained(packed["pretrained"])
-            module = T.make_transformer_module(encoder, **self._module_config)
-            module.load_state_dict(T.unpack_state_dict(packed["state_dict"]))
-            self.device_ = device = T.unpickled_device(self.device_)
-            self.model_ = module.to(device).eval()
-            self.tokenizer_ = tokenizer
+    def _rebuild_model(self, encoder):
+        return T.make_transformer_module(encoder, **self._module_config)
 
 
 def _reject_sparse(X, est):
@@ -657,21 +639,27 @@ def _get_scorer(scoring):
     return get_scorer(scoring)
 
 
-def shared_init(*, positional=(), lead=None, exclude=(), **extra):
+def shared_init(*, positional=(), lead=None, only=None, exclude=(), defaults=None, **extra):
     """An ``__init__`` for a fine-tuned estimator with the shared parameters declared once.
 
     Its signature is ``positional`` parameters (default None), ``model`` and the ``lead``
     keyword-only ones (a dict ``name: default``; before ``model`` when there are positional
-    parameters, as ``model`` is then keyword-only too), every other parameter of
-    :meth:`_BaseTransformerEstimator.__init__` but ``exclude``, then the ``extra`` keyword-only
-    ones (``name=default``). Each argument is stored unchanged under its name, as scikit-learn's
-    ``get_params`` and ``clone`` expect; ``inspect.signature`` (and so ``get_params``, the
-    documentation and editors) sees the whole signature.
+    parameters, as ``model`` is then keyword-only too), the other parameters of
+    :meth:`_BaseTransformerEstimator.__init__` (those named in ``only`` when given, less
+    ``exclude``; ``defaults`` maps some of them to other defaults), then the ``extra``
+    keyword-only ones (``name=default``). Each argument is stored unchanged under its name, as
+    scikit-learn's ``get_params`` and ``clone`` expect; ``inspect.signature`` (and so
+    ``get_params``, the documentation and editors) sees the whole signature.
     """
     import inspect
 
     shared = list(inspect.signature(_BaseTransformerEstimator.__init__).parameters.values())
     self_param, model, rest = shared[0], shared[1], shared[2:]
+    unknown = (set(only or ()) | set(defaults or ())) - {p.name for p in shared}
+    if unknown:
+        raise ValueError(f"not shared parameters: {sorted(unknown)}")
+    rest = [p.replace(default=(defaults or {}).get(p.name, p.default)) for p in rest
+            if (only is None or p.name in only) and p.name not in exclude]
     if positional:
         model = model.replace(kind=inspect.Parameter.KEYWORD_ONLY)
     params = [self_param]
@@ -682,7 +670,7 @@ def shared_init(*, positional=(), lead=None, exclude=(), **extra):
     n_lead = len(lead or {})
     # a keyword-only model follows the lead parameters; a positional one comes first
     params += (keyword[:n_lead] + [model] if positional else [model] + keyword[:n_lead])
-    params += [p for p in rest if p.name not in exclude] + keyword[n_lead:]
+    params += rest + keyword[n_lead:]
     signature = inspect.Signature(params)
 
     def __init__(self, *args, **kwargs):
@@ -696,3 +684,15 @@ def shared_init(*, positional=(), lead=None, exclude=(), **extra):
 
     __init__.__signature__ = signature
     return __init__
+
+
+def shared_constraints(*names, **own):
+    """``_parameter_constraints`` of the shared parameters ``names`` (as declared on
+    :class:`_BaseTransformerEstimator`, ``model`` included), updated with ``own``."""
+    base = _BaseTransformerEstimator._parameter_constraints
+    return {**{name: base[name] for name in ("model",) + names}, **own}
+
+
+# the settings of the training loop itself, shared by every estimator trained with it
+LOOP_PARAMS = ("max_length", "batch_size", "learning_rate", "max_epochs", "warmup_ratio",
+               "weight_decay", "device", "precision", "random_state", "verbose")

@@ -3,27 +3,15 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
+from . import _targets
 from . import _training as T
 from ._base import _BaseTransformerEstimator, _task_score, shared_init
 
 __all__ = ["DistilledMultiTaskClassifier"]
-
-
-def _labels(y, who):
-    y = column_or_1d(np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y), warn=True)
-    check_classification_targets(y)
-    classes, enc = np.unique(y, return_inverse=True)
-    if len(classes) == 0:
-        raise ValueError(f"{who}: found 0 samples in y; at least 2 are required.")
-    if len(classes) < 2:
-        raise ValueError(f"{who} needs samples of at least 2 classes in the data, but the data "
-                         f"contains only one class: {classes[0]!r}.")
-    return classes, enc
 
 
 class TeacherAnnealing(T.Callback):
@@ -181,7 +169,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
             if not isinstance(data, (tuple, list)) or len(data) != 2:
                 raise ValueError(f"{who}: aux_data[{name!r}] must be a pair (X_aux, y_aux).")
             texts = check_texts(data[0], estimator=f"{who} aux_data[{name!r}]")
-            classes, enc = _labels(data[1], f"{who} aux_data[{name!r}]")
+            classes, enc = _targets.encode_labels(data[1], f"{who} aux_data[{name!r}]")
             if len(enc) != len(texts):
                 raise ValueError(f"{who}: aux_data[{name!r}] has {len(texts)} texts but "
                                  f"{len(enc)} labels.")
@@ -251,7 +239,7 @@ see :class:`~skempathy.neural.TransformerClassifier`
 
         who = type(self).__name__
         check_y_given(y, self)
-        classes, y_enc = _labels(y, who)
+        classes, y_enc = _targets.encode_labels(y, who)
         texts = check_texts(X, estimator=self)
         if len(y_enc) != len(texts):
             raise ValueError(f"{who}: X has {len(texts)} texts but y has {len(y_enc)} labels.")

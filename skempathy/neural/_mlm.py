@@ -9,9 +9,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts
 from . import _training as T
+from ._base import LOOP_PARAMS, shared_constraints, shared_init
 
 __all__ = ["MaskedLMAdapter"]
 
@@ -84,39 +85,12 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
     (2,)
     """
 
-    _parameter_constraints = {
-        "model": [str, os.PathLike],
-        "mlm_probability": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "output_dir": [None, str, os.PathLike],
-        "max_length": [Interval(numbers.Integral, 4, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "device": [str],
-        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(self, model="all-MiniLM-L6-v2", *, mlm_probability=0.15, output_dir=None,
-                 max_length=128, batch_size=16, learning_rate=5e-5, max_epochs=1,
-                 warmup_ratio=0.1, weight_decay=0.01, device="auto", precision="auto",
-                 random_state=None, verbose=0):
-        self.model = model
-        self.mlm_probability = mlm_probability
-        self.output_dir = output_dir
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
+    _parameter_constraints = shared_constraints(
+        *LOOP_PARAMS, mlm_probability=[Interval(numbers.Real, 0, 1, closed="neither")],
+        output_dir=[None, str, os.PathLike],
+        max_length=[Interval(numbers.Integral, 4, None, closed="left")])
+    __init__ = shared_init(lead={"mlm_probability": 0.15, "output_dir": None},
+                           only=LOOP_PARAMS, defaults={"max_length": 128, "max_epochs": 1})
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "checkpoint_path_")

@@ -1,17 +1,15 @@
 """Classification as label generation: an encoder-decoder decoding only the label strings."""
 
-import numbers
-import os
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
+from . import _targets
 from . import _training as T
+from ._base import LOOP_PARAMS, shared_constraints, shared_init
 
 __all__ = ["Seq2SeqLabelClassifier"]
 
@@ -54,7 +52,8 @@ def _eos_id(tokenizer):
     raise ValueError("The tokenizer has neither an end-of-sequence nor a separator token.")
 
 
-class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
+class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, T.PackedModelPickling,
+                             BaseEstimator):
     """Classify by generating the label's text with an encoder-decoder model.
 
     The Team Phoenix WASSA 2021 Track 2 system fine-tuned T5 to write the
@@ -121,41 +120,12 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints = {
-        "model": [str, os.PathLike],
-        "prefix": [str],
-        "label_texts": [None, dict],
-        "length_normalize": ["boolean"],
-        "max_length": [Interval(numbers.Integral, 2, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "device": [str],
-        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints = shared_constraints(
+        *LOOP_PARAMS, prefix=[str], label_texts=[None, dict], length_normalize=["boolean"])
+    __init__ = shared_init(lead={"prefix": "", "label_texts": None, "length_normalize": False},
+                           only=LOOP_PARAMS, defaults={"learning_rate": 1e-4})
 
-    def __init__(self, model="all-MiniLM-L6-v2", *, prefix="", label_texts=None,
-                 length_normalize=False, max_length=256, batch_size=16, learning_rate=1e-4,
-                 max_epochs=4, warmup_ratio=0.1, weight_decay=0.01, device="auto",
-                 precision="auto", random_state=None, verbose=0):
-        self.model = model
-        self.prefix = prefix
-        self.label_texts = label_texts
-        self.length_normalize = length_normalize
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
+    _auto_class = "AutoModelForSeq2SeqLM"  # pickled as the whole encoder-decoder
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
@@ -212,15 +182,7 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from ..base import resolve_device
 
         check_y_given(y, self)
-        y = column_or_1d(np.asarray(y), warn=True)
-        check_classification_targets(y)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if len(classes) == 0:
-            raise ValueError(f"{type(self).__name__}: found 0 samples in y; at least 2 are "
-                             "required.")
-        if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the "
-                             f"data, but the data contains only one class: {classes[0]!r}.")
+        classes, y_enc = _targets.encode_labels(y, type(self).__name__)
         texts = check_texts(X, estimator=self)
         if len(y) != len(texts):
             raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
@@ -367,25 +329,3 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
             )
         return [s.strip() for s in self.tokenizer_.batch_decode(out, skip_special_tokens=True)]
-
-    # ---------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        model = state.pop("model_", None)
-        tokenizer = state.pop("tokenizer_", None)
-        if model is not None:
-            state["_packed_model"] = {"pretrained": T.pack_pretrained(model, tokenizer),
-                                      "state_dict": T.pack_state_dict(model)}
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        packed = state.pop("_packed_model", None)
-        super().__setstate__(state)
-        if packed is not None:
-            tokenizer, model = T.unpack_pretrained(packed["pretrained"],
-                                                   auto_class="AutoModelForSeq2SeqLM")
-            model.load_state_dict(T.unpack_state_dict(packed["state_dict"]))
-            self.device_ = device = T.unpickled_device(self.device_)
-            self.model_ = model.to(device).eval()
-            self.tokenizer_ = tokenizer

@@ -64,6 +64,20 @@ def encode_classification(est, y, *, fit, name="y"):
     )
 
 
+def encode_labels(y, who):
+    """``(classes, codes)`` of single-column class labels ``y``, with clear errors when ``y`` is
+    not a classification target or holds fewer than 2 classes (``who`` names the estimator)."""
+    y = column_or_1d(_y_array(y), warn=True)
+    check_classification_targets(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) == 0:
+        raise ValueError(f"{who}: found 0 samples in y; at least 2 are required.")
+    if len(classes) < 2:
+        raise ValueError(f"{who} needs samples of at least 2 classes in the data, but the data "
+                         f"contains only one class: {classes[0]!r}.")
+    return classes, codes
+
+
 def check_known_labels(est, y, classes, task=None):
     """Raise a clear error when ``y`` holds labels that were not seen in ``fit``."""
     unknown = np.setdiff1d(np.unique(np.asarray(y)), classes)

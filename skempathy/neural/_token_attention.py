@@ -1,7 +1,6 @@
 """MilaNLP's WASSA 2021 model: attention over frozen encoder token states."""
 
 import numbers
-import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -12,7 +11,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from ..text._cache import _MEMORY, settings_key, text_hash
+from . import _targets
 from . import _training as T
+from ._base import shared_constraints, shared_init
 
 __all__ = ["TokenAttentionClassifier"]
 
@@ -75,17 +76,10 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Numeric DataFrame columns used as side inputs (multi-input setting).
     max_length : int, default=128
         Texts are truncated to this many tokens.
-    n_heads : int, default=1
-        Attention heads (the published model used 1; must divide the encoder
-        width).
-    dim_feedforward : int, default=512
-        Width of the feed-forward block of the Transformer layer.
-    dropout : float, default=0.1
-    aux_weight : float, default=1.0
-        Weight of each auxiliary task's loss relative to the main task.
     batch_size : int, default=32
     learning_rate : float, default=1e-3
     max_epochs : int, default=30
+    dropout : float, default=0.1
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the training data, stop after
         ``n_iter_no_change`` epochs without a lower validation loss and keep
@@ -94,6 +88,14 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=3
     device : str, default="auto"
     random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+    n_heads : int, default=1
+        Attention heads (the published model used 1; must divide the encoder
+        width).
+    dim_feedforward : int, default=512
+        Width of the feed-forward block of the Transformer layer.
+    aux_weight : float, default=1.0
+        Weight of each auxiliary task's loss relative to the main task.
     cache : bool, default=True
         Keep the frozen token states of the texts in the package's memory
         cache (:func:`skempathy.text.set_embedding_cache_size` bounds it;
@@ -101,7 +103,6 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         cross-validation or on other settings skip the encoder. The states of
         a text are stored in float16 (about 100 KB per 128-token text for a
         384-wide encoder).
-    verbose : int, default=0
 
     Attributes
     ----------
@@ -138,50 +139,21 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     (1,)
     """
 
-    _parameter_constraints = {
-        "model": [str, os.PathLike],
-        "text_column": [None, str],
-        "extra_features": [None, list, tuple],
-        "max_length": [Interval(numbers.Integral, 2, None, closed="left")],
-        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
-        "dim_feedforward": [Interval(numbers.Integral, 1, None, closed="left")],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "aux_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "cache": ["boolean"],
-    }
-
-    def __init__(self, model="all-MiniLM-L6-v2", *, text_column=None, extra_features=None,
-                 max_length=128, n_heads=1, dim_feedforward=512, dropout=0.1, aux_weight=1.0,
-                 batch_size=32, learning_rate=1e-3, max_epochs=30, early_stopping=True,
-                 validation_fraction=0.1, n_iter_no_change=3, device="auto",
-                 random_state=None, cache=True, verbose=0):
-        self.model = model
-        self.text_column = text_column
-        self.extra_features = extra_features
-        self.max_length = max_length
-        self.n_heads = n_heads
-        self.dim_feedforward = dim_feedforward
-        self.dropout = dropout
-        self.aux_weight = aux_weight
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.cache = cache
+    _parameter_constraints = shared_constraints(
+        "max_length", "batch_size", "learning_rate", "max_epochs", "dropout", "early_stopping",
+        "validation_fraction", "n_iter_no_change", "device", "random_state", "verbose",
+        text_column=[None, str], extra_features=[None, list, tuple],
+        n_heads=[Interval(numbers.Integral, 1, None, closed="left")],
+        dim_feedforward=[Interval(numbers.Integral, 1, None, closed="left")],
+        aux_weight=[Interval(numbers.Real, 0, None, closed="left")], cache=["boolean"])
+    __init__ = shared_init(
+        lead={"text_column": None, "extra_features": None},
+        only=("max_length", "batch_size", "learning_rate", "max_epochs", "dropout",
+              "early_stopping", "validation_fraction", "n_iter_no_change", "device",
+              "random_state", "verbose"),
+        defaults={"max_length": 128, "batch_size": 32, "learning_rate": 1e-3, "max_epochs": 30,
+                  "early_stopping": True, "n_iter_no_change": 3},
+        n_heads=1, dim_feedforward=512, aux_weight=1.0, cache=True)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")
@@ -346,13 +318,7 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         check_y_given(y, self)
         main, aux = self._read_y(y)
-        classes, main_enc = np.unique(main, return_inverse=True)
-        if len(classes) == 0:
-            raise ValueError(f"{type(self).__name__}: found 0 samples in y; at least 2 are "
-                             "required.")
-        if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the "
-                             f"data, but the data contains only one class: {classes[0]!r}.")
+        classes, main_enc = _targets.encode_labels(main, type(self).__name__)
         texts, extra = self._read_X(X, fit=True)
         if len(main) != len(texts):
             raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "

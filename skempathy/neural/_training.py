@@ -748,6 +748,50 @@ def unpickled_device(device):
     return device
 
 
+class PackedModelPickling:
+    """Pickles the fitted ``model_`` and ``tokenizer_`` as the pretrained files plus the
+    trained weights (:func:`pack_pretrained`, :func:`pack_state_dict`), so an estimator
+    unpickles without the hub, and on the CPU when it was fitted on a GPU this machine lacks.
+
+    ``_auto_class`` names the transformers class that rebuilds the pretrained part;
+    ``_pretrained_part`` and ``_rebuild_model`` map between it and ``model_`` where the model
+    wraps an encoder.
+    """
+
+    _auto_class = "AutoModel"
+
+    def _pretrained_part(self, model):
+        return model
+
+    def _rebuild_model(self, pretrained):
+        return pretrained
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_cw", None)  # per-sample training weights: not needed after fit
+        model = state.pop("model_", None)
+        tokenizer = state.pop("tokenizer_", None)
+        if model is not None:
+            state["_packed_model"] = {
+                "pretrained": pack_pretrained(self._pretrained_part(model), tokenizer),
+                "state_dict": pack_state_dict(model),
+            }
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        packed = state.pop("_packed_model", None)
+        super().__setstate__(state)
+        if packed is not None:
+            tokenizer, pretrained = unpack_pretrained(packed["pretrained"],
+                                                      auto_class=self._auto_class)
+            model = self._rebuild_model(pretrained)
+            model.load_state_dict(unpack_state_dict(packed["state_dict"]))
+            self.device_ = device = unpickled_device(self.device_)
+            self.model_ = model.to(device).eval()
+            self.tokenizer_ = tokenizer
+
+
 def pack_state_dict(module):
     """Serialise ``module.state_dict()`` as CPU tensors to safetensors bytes.
 
