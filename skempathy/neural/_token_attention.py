@@ -17,6 +17,11 @@ from ._base import shared_constraints, shared_init
 
 __all__ = ["TokenAttentionClassifier"]
 
+# the parameters it shares with the fine-tuned estimators (its fit fixes warm-up and weight
+# decay at 0)
+_SHARED = ("max_length", "batch_size", "learning_rate", "max_epochs", "dropout", "early_stopping",
+           "validation_fraction", "n_iter_no_change", "device", "random_state", "verbose")
+
 _CLASSES = {}
 
 
@@ -140,17 +145,13 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = shared_constraints(
-        "max_length", "batch_size", "learning_rate", "max_epochs", "dropout", "early_stopping",
-        "validation_fraction", "n_iter_no_change", "device", "random_state", "verbose",
-        text_column=[None, str], extra_features=[None, list, tuple],
+        *_SHARED, text_column=[None, str], extra_features=[None, list, tuple],
         n_heads=[Interval(numbers.Integral, 1, None, closed="left")],
         dim_feedforward=[Interval(numbers.Integral, 1, None, closed="left")],
         aux_weight=[Interval(numbers.Real, 0, None, closed="left")], cache=["boolean"])
     __init__ = shared_init(
         lead={"text_column": None, "extra_features": None},
-        only=("max_length", "batch_size", "learning_rate", "max_epochs", "dropout",
-              "early_stopping", "validation_fraction", "n_iter_no_change", "device",
-              "random_state", "verbose"),
+        only=_SHARED,
         defaults={"max_length": 128, "batch_size": 32, "learning_rate": 1e-3, "max_epochs": 30,
                   "early_stopping": True, "n_iter_no_change": 3},
         n_heads=1, dim_feedforward=512, aux_weight=1.0, cache=True)
