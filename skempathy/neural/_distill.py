@@ -9,7 +9,8 @@ from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from . import _targets
 from . import _training as T
-from ._base import _BaseTransformerEstimator, _task_score, shared_init
+from ._base import _BaseTransformerEstimator, _task_score
+from ._params import shared_init, shared_params_doc
 
 __all__ = ["DistilledMultiTaskClassifier"]
 
@@ -39,105 +40,8 @@ class TeacherAnnealing(T.Callback):
         record["lambda_end"] = float(self.schedule[-1]) if self.schedule else 0.0
 
 
-class DistilledMultiTaskClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEstimator):
-    """A multi-task student distilled from single-task teachers, with teacher annealing.
-
-    The method of "Distilling Knowledge for Empathy Detection" (Hosseini &
-    Caragea 2021), after Clark et al. (2019, "BAM! Born-Again Multi-Task
-    Networks"). One fitted single-task teacher per auxiliary task (e.g.
-    sentiment, emotion) labels its auxiliary dataset with a class
-    distribution. The student, one shared encoder with a head per task, is
-    trained on the target task (``X, y`` of :meth:`fit`, e.g. binary empathy)
-    with its gold labels and on each auxiliary dataset with the mixed target
-
-        λ · gold + (1 − λ) · teacher distribution,
-
-    where λ rises linearly from 0 at the first training step to 1 at the last
-    one: the student first imitates its teachers, then learns the gold labels
-    (so it can surpass them). An auxiliary task without a teacher is trained
-    on gold labels only, which gives the plain multi-task baseline. A teacher
-    named ``"target"`` supervises the target task the same way (the paper's
-    Eq. 2-3, where every task has a teacher): it is fitted on the training
-    rows of ``X, y`` and its distribution on them is mixed with the gold
-    labels.
-    ``predict`` answers the target task.
-
-    Parameters
-    ----------
-    teachers : dict of str -> estimator, default=None
-        One classifier with ``predict_proba`` per auxiliary task name, and
-        optionally one for ``"target"``, the task of :meth:`fit`. Each is
-        cloned and fitted on its dataset (unless ``refit_teachers=False``).
-        None or {} trains a multi-task student without distillation.
-    aux_data : dict of str -> (X_aux, y_aux), default=None
-        Auxiliary datasets: texts and gold labels, one per task name.
-    teacher_annealing : bool, default=True
-        Anneal λ from 0 to 1. False keeps λ = 0 (pure distillation on the
-        auxiliary tasks).
-    refit_teachers : bool, default=True
-        Fit clones of the teachers on the auxiliary data. False uses the given
-        teachers as already fitted.
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Encoder of the student.
-    max_length, batch_size, learning_rate, max_epochs, warmup_ratio, weight_decay : \
-see :class:`~skempathy.neural.TransformerClassifier`
-        Student training; defaults as there (``max_length=256``,
-        ``batch_size=16``, ``learning_rate=5e-5``, ``max_epochs=4``).
-    gradient_accumulation_steps, pooling, dropout : see ``TransformerClassifier``
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the *target-task* data and keep
-        the epoch with the best target macro-F1. Stopping early also stops the
-        schedule before λ reaches 1.
-    validation_fraction, n_iter_no_change, tol : see ``TransformerClassifier``
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-        Training precision; see ``TransformerClassifier``.
-    predict_precision : {None, "auto", "fp32", "bf16", "int8"}, default=None
-        Inference precision; see ``TransformerClassifier``.
-    random_state : int, RandomState instance or None, default=None
-    verbose : int, default=0
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        Target-task labels.
-    teachers_ : dict of str -> estimator
-        The fitted teachers, by task name (``"target"`` included when given).
-    aux_classes_ : dict of str -> ndarray
-        Labels of each auxiliary task.
-    lambda_schedule_ : ndarray
-        λ used at each training step (batch), in order; it starts at 0 and
-        its last value is 1 when the schedule ran to the end.
-    model_ : torch.nn.Module
-        Shared encoder with one head per task (``"target"`` and the auxiliary
-        task names).
-    tokenizer_ : transformers tokenizer
-    history_ : list of dict
-        Per epoch: ``train_loss``, ``lambda_end`` (λ after the epoch) and,
-        with early stopping, ``valid_score``.
-    best_epoch_ : int
-
-    See Also
-    --------
-    skempathy.neural.MultiTaskTransformer : Several targets for the same texts.
-
-    Examples
-    --------
-    >>> from sklearn.feature_extraction.text import TfidfVectorizer
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from skempathy.neural import DistilledMultiTaskClassifier
-    >>> X = ["I feel for them", "whatever", "so sorry for your loss", "who cares"]
-    >>> X_sent = ["great day", "awful news", "love it", "hate it"]
-    >>> y_sent = ["pos", "neg", "pos", "neg"]
-    >>> teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    >>> clf = DistilledMultiTaskClassifier(
-    ...     teachers={"sentiment": teacher}, aux_data={"sentiment": (X_sent, y_sent)},
-    ...     max_epochs=2, max_length=32, random_state=0)
-    >>> clf.fit(X, [1, 0, 1, 0]).lambda_schedule_[[0, -1]].tolist()
-    [0.0, 1.0]
-    """
-
+class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin,
+                                   _BaseTransformerEstimator):
     _parameter_constraints = {
         **{k: v for k, v in _BaseTransformerEstimator._parameter_constraints.items()
            if k not in ("scoring", "warm_start")},
@@ -328,37 +232,11 @@ see :class:`~skempathy.neural.TransformerClassifier`
 
     def decision_function(self, X):
         """Target-task logits, shape ``(n_samples, n_classes)`` (a 1-D margin for 2 classes)."""
-        logits = self._forward(X)["target"]
+        logits = self._class_scores(X)
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
-    def predict_proba(self, X):
-        """Target-task class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of str
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        from scipy.special import softmax
-
-        return softmax(self._forward(X)["target"].astype(np.float64), axis=1)
-
-    def predict(self, X):
-        """Target-task labels (values of ``classes_``).
-
-        Parameters
-        ----------
-        X : array-like of str
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        logits = self._forward(X)["target"]
-        return self.classes_[logits.argmax(1)]
+    def _class_scores(self, X):
+        return self._forward(X)["target"]
 
     def predict_task(self, X, task):
         """Labels of an auxiliary task from the student's head for ``task``."""
@@ -368,3 +246,94 @@ see :class:`~skempathy.neural.TransformerClassifier`
                 f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}.")
         logits = self._forward(X)[task]
         return self.aux_classes_[task][logits.argmax(1)]
+
+
+# where the distilled student differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "early_stopping": "Hold out ``validation_fraction`` of the *target-task* data and keep the "
+                      "epoch with the best target macro-F1. Stopping early also stops the "
+                      "schedule before λ reaches 1.",
+}
+
+DistilledMultiTaskClassifier.__doc__ = (
+    f"""A multi-task student distilled from single-task teachers, with teacher annealing.
+
+    The method of "Distilling Knowledge for Empathy Detection" (Hosseini &
+    Caragea 2021), after Clark et al. (2019, "BAM! Born-Again Multi-Task
+    Networks"). One fitted single-task teacher per auxiliary task (e.g.
+    sentiment, emotion) labels its auxiliary dataset with a class
+    distribution. The student, one shared encoder with a head per task, is
+    trained on the target task (``X, y`` of :meth:`fit`, e.g. binary empathy)
+    with its gold labels and on each auxiliary dataset with the mixed target
+
+        λ · gold + (1 − λ) · teacher distribution,
+
+    where λ rises linearly from 0 at the first training step to 1 at the last
+    one: the student first imitates its teachers, then learns the gold labels
+    (so it can surpass them). An auxiliary task without a teacher is trained
+    on gold labels only, which gives the plain multi-task baseline. A teacher
+    named ``"target"`` supervises the target task the same way (the paper's
+    Eq. 2-3, where every task has a teacher): it is fitted on the training
+    rows of ``X, y`` and its distribution on them is mixed with the gold
+    labels.
+    ``predict`` answers the target task.
+
+    Parameters
+    ----------
+    teachers : dict of str -> estimator, default=None
+        One classifier with ``predict_proba`` per auxiliary task name, and
+        optionally one for ``"target"``, the task of :meth:`fit`. Each is
+        cloned and fitted on its dataset (unless ``refit_teachers=False``).
+        None or {{}} trains a multi-task student without distillation.
+    aux_data : dict of str -> (X_aux, y_aux), default=None
+        Auxiliary datasets: texts and gold labels, one per task name.
+    teacher_annealing : bool, default=True
+        Anneal λ from 0 to 1. False keeps λ = 0 (pure distillation on the
+        auxiliary tasks).
+    refit_teachers : bool, default=True
+        Fit clones of the teachers on the auxiliary data. False uses the given
+        teachers as already fitted.
+    {shared_params_doc(DistilledMultiTaskClassifier, ["model"],
+                       text={"model": "Encoder of the student."})}
+    {shared_params_doc(DistilledMultiTaskClassifier, skip=["model"], text=_TEXT)}
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Target-task labels.
+    teachers_ : dict of str -> estimator
+        The fitted teachers, by task name (``"target"`` included when given).
+    aux_classes_ : dict of str -> ndarray
+        Labels of each auxiliary task.
+    lambda_schedule_ : ndarray
+        λ used at each training step (batch), in order; it starts at 0 and
+        its last value is 1 when the schedule ran to the end.
+    model_ : torch.nn.Module
+        Shared encoder with one head per task (``"target"`` and the auxiliary
+        task names).
+    tokenizer_ : transformers tokenizer
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``lambda_end`` (λ after the epoch) and,
+        with early stopping, ``valid_score``.
+    best_epoch_ : int
+
+    See Also
+    --------
+    skempathy.neural.MultiTaskTransformer : Several targets for the same texts.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skempathy.neural import DistilledMultiTaskClassifier
+    >>> X = ["I feel for them", "whatever", "so sorry for your loss", "who cares"]
+    >>> X_sent = ["great day", "awful news", "love it", "hate it"]
+    >>> y_sent = ["pos", "neg", "pos", "neg"]
+    >>> teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    >>> clf = DistilledMultiTaskClassifier(
+    ...     teachers={{"sentiment": teacher}}, aux_data={{"sentiment": (X_sent, y_sent)}},
+    ...     max_epochs=2, max_length=32, random_state=0)
+    >>> clf.fit(X, [1, 0, 1, 0]).lambda_schedule_[[0, -1]].tolist()
+    [0.0, 1.0]
+    """)

@@ -9,8 +9,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
-from ._base import _BaseTransformerEstimator, shared_init
-from ._transformer import COMMON_ATTRS_DOC, COMMON_PARAMS_DOC
+from ._base import _BaseTransformerEstimator
+from ._params import shared_init, shared_params_doc
+from ._transformer import COMMON_ATTRS_DOC
 
 
 class FineTunedEmbedder(
@@ -102,14 +103,14 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
 
     Parameters
     ----------
-    {COMMON_PARAMS_DOC.split(chr(10) + "    max_length")[0]}
+    {shared_params_doc(FineTunedEmbedder, ["model"])}
     target : {{"regression", "classification"}}, default="regression"
         Objective used to fine-tune.
     y_column : str or int, default=None
         Fine-tune on this column of a multi-output ``y`` (a DataFrame column
         name or a column position) and ignore the others; None uses all of
         ``y``.
-    max_length{COMMON_PARAMS_DOC.split(chr(10) + "    max_length")[1]}
+    {shared_params_doc(FineTunedEmbedder, skip=["model"])}
     class_weight : dict, "balanced" or None, default=None
         Only with ``target="classification"``.
 

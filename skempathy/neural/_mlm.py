@@ -12,79 +12,12 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts
 from . import _training as T
-from ._base import LOOP_PARAMS, shared_constraints, shared_init
+from ._params import LOOP_PARAMS, shared_constraints, shared_init, shared_params_doc
 
 __all__ = ["MaskedLMAdapter"]
 
 
 class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
-    """Continue masked-language-model pre-training on unlabelled in-domain texts.
-
-    The ``PRETRAIN-*`` setting of Hosseini & Caragea (2021): before fine-tuning
-    on the few labelled essays, the encoder reads unlabelled texts of the
-    target domain with the BERT masking objective (transformers'
-    ``DataCollatorForLanguageModeling``: ``mlm_probability`` of the tokens
-    are selected, 80 % of them replaced by ``[MASK]``, 10 % by a random token).
-    ``fit`` writes the adapted encoder and its tokenizer to a local folder,
-    ``checkpoint_path_``, which every other estimator accepts as ``model=``
-    (``TransformerClassifier``, ``TransformerRegressor``, ``SentenceEmbedder``,
-    ``TokenAttentionClassifier``, ...). As a transformer, the adapter also
-    returns mean-pooled embeddings of the adapted encoder.
-
-    Parameters
-    ----------
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Encoder to adapt: an embedded name, a local folder or a hub name.
-        Checkpoints without a masked-LM head (such as the sentence-transformers
-        MiniLM) get a freshly initialised head whose output layer is tied to
-        the word embeddings.
-    mlm_probability : float, default=0.15
-        Fraction of tokens selected for prediction.
-    output_dir : str or path-like, default=None
-        Where the adapted checkpoint is written. None creates a new temporary
-        folder (``skempathy-mlm-*``) in the system temp directory; it is not
-        deleted automatically.
-    max_length : int, default=128
-        Texts are truncated to this many tokens.
-    batch_size : int, default=16
-    learning_rate : float, default=5e-5
-    max_epochs : int, default=1
-    warmup_ratio : float, default=0.1
-    weight_decay : float, default=0.01
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-    random_state : int, RandomState instance or None, default=None
-        Seeds the masking, the data order and the head initialisation.
-    verbose : int, default=0
-        1 shows a progress bar per epoch.
-
-    Attributes
-    ----------
-    checkpoint_path_ : str
-        Folder with the adapted encoder (``config.json``, weights, tokenizer
-        files); load it with ``AutoModel``/``AutoTokenizer`` or pass it as
-        ``model=`` to any skempathy estimator.
-    history_ : list of dict
-        Per-epoch ``train_loss`` (masked-LM cross-entropy) and timing.
-    n_features_out_ : int
-        Size of the embeddings returned by :meth:`transform`.
-
-    See Also
-    --------
-    skempathy.neural.TransformerClassifier : Fine-tune the adapted encoder.
-
-    Examples
-    --------
-    >>> from skempathy.neural import MaskedLMAdapter, TransformerClassifier
-    >>> texts = ["The families lost everything in the flood.",
-    ...          "Volunteers helped the children find shelter."] * 4
-    >>> adapter = MaskedLMAdapter(max_epochs=1, max_length=32, random_state=0)
-    >>> path = adapter.fit(texts).checkpoint_path_
-    >>> clf = TransformerClassifier(model=path, max_epochs=1, max_length=32)
-    >>> clf.fit(texts, [0, 1] * 4).predict(texts[:2]).shape
-    (2,)
-    """
-
     _parameter_constraints = shared_constraints(
         *LOOP_PARAMS, mlm_probability=[Interval(numbers.Real, 0, 1, closed="neither")],
         output_dir=[None, str, os.PathLike],
@@ -271,3 +204,66 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_encoder", None)
         return state
+
+
+# where the adapter differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "random_state": "Seeds the masking, the data order and the head initialisation.",
+    "verbose": "1 shows a progress bar per epoch.",
+}
+
+MaskedLMAdapter.__doc__ = (
+    f"""Continue masked-language-model pre-training on unlabelled in-domain texts.
+
+    The ``PRETRAIN-*`` setting of Hosseini & Caragea (2021): before fine-tuning
+    on the few labelled essays, the encoder reads unlabelled texts of the
+    target domain with the BERT masking objective (transformers'
+    ``DataCollatorForLanguageModeling``: ``mlm_probability`` of the tokens
+    are selected, 80 % of them replaced by ``[MASK]``, 10 % by a random token).
+    ``fit`` writes the adapted encoder and its tokenizer to a local folder,
+    ``checkpoint_path_``, which every other estimator accepts as ``model=``
+    (``TransformerClassifier``, ``TransformerRegressor``, ``SentenceEmbedder``,
+    ``TokenAttentionClassifier``, ...). As a transformer, the adapter also
+    returns mean-pooled embeddings of the adapted encoder.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Encoder to adapt: an embedded name, a local folder or a hub name.
+        Checkpoints without a masked-LM head (such as the sentence-transformers
+        MiniLM) get a freshly initialised head whose output layer is tied to
+        the word embeddings.
+    mlm_probability : float, default=0.15
+        Fraction of tokens selected for prediction.
+    output_dir : str or path-like, default=None
+        Where the adapted checkpoint is written. None creates a new temporary
+        folder (``skempathy-mlm-*``) in the system temp directory; it is not
+        deleted automatically.
+    {shared_params_doc(MaskedLMAdapter, LOOP_PARAMS, text=_TEXT)}
+
+    Attributes
+    ----------
+    checkpoint_path_ : str
+        Folder with the adapted encoder (``config.json``, weights, tokenizer
+        files); load it with ``AutoModel``/``AutoTokenizer`` or pass it as
+        ``model=`` to any skempathy estimator.
+    history_ : list of dict
+        Per-epoch ``train_loss`` (masked-LM cross-entropy) and timing.
+    n_features_out_ : int
+        Size of the embeddings returned by :meth:`transform`.
+
+    See Also
+    --------
+    skempathy.neural.TransformerClassifier : Fine-tune the adapted encoder.
+
+    Examples
+    --------
+    >>> from skempathy.neural import MaskedLMAdapter, TransformerClassifier
+    >>> texts = ["The families lost everything in the flood.",
+    ...          "Volunteers helped the children find shelter."] * 4
+    >>> adapter = MaskedLMAdapter(max_epochs=1, max_length=32, random_state=0)
+    >>> path = adapter.fit(texts).checkpoint_path_
+    >>> clf = TransformerClassifier(model=path, max_epochs=1, max_length=32)
+    >>> clf.fit(texts, [0, 1] * 4).predict(texts[:2]).shape
+    (2,)
+    """)

@@ -7,8 +7,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import TextInputMixin, check_texts
 from . import _targets
-from ._base import _BaseTransformerEstimator, _task_score, shared_init
-from ._transformer import COMMON_ATTRS_DOC, COMMON_PARAMS_DOC
+from ._base import _BaseTransformerEstimator, _task_score
+from ._params import shared_init, shared_params_doc
+from ._transformer import COMMON_ATTRS_DOC
 
 _TASK_KINDS = ("classification", "regression")
 
@@ -204,12 +205,6 @@ class _Holder:
         self._who = type(owner).__name__
 
 
-_PARAMS = (
-    "\n".join(COMMON_PARAMS_DOC.split("\n")[:4]),
-    "\n".join(COMMON_PARAMS_DOC.split("\n")[4:]).lstrip(),
-)
-
-
 MultiTaskTransformer.__doc__ = f"""Fine-tune one encoder with a head per task (classify or regress).
 
     Each task gets its own linear head on the pooled text vector; the loss is
@@ -220,7 +215,7 @@ MultiTaskTransformer.__doc__ = f"""Fine-tune one encoder with a head per task (c
 
     Parameters
     ----------
-    {_PARAMS[0]}
+    {shared_params_doc(MultiTaskTransformer, ["model"])}
     tasks : dict of str -> {{"classification", "regression"}}, default=None
         Task name (a column of ``y``) -> kind. None infers from ``y``: float
         columns are regression, all others (str, int, bool) classification.
@@ -231,7 +226,7 @@ MultiTaskTransformer.__doc__ = f"""Fine-tune one encoder with a head per task (c
         is not in ``extra_features``.
     loss_weights : dict of str -> float, default=None
         Weight of each task's loss (1 when missing).
-    {_PARAMS[1]}
+    {shared_params_doc(MultiTaskTransformer, skip=["model"])}
 
     Attributes
     ----------

@@ -9,7 +9,7 @@ from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from . import _targets
 from . import _training as T
-from ._base import LOOP_PARAMS, shared_constraints, shared_init
+from ._params import LOOP_PARAMS, shared_constraints, shared_init, shared_params_doc
 
 __all__ = ["Seq2SeqLabelClassifier"]
 
@@ -52,74 +52,8 @@ def _eos_id(tokenizer):
     raise ValueError("The tokenizer has neither an end-of-sequence nor a separator token.")
 
 
-class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, T.PackedModelPickling,
-                             BaseEstimator):
-    """Classify by generating the label's text with an encoder-decoder model.
-
-    The Team Phoenix WASSA 2021 Track 2 system fine-tuned T5 to write the
-    emotion word. Here training is teacher-forced cross-entropy on the label
-    text, and decoding is *constrained*: every label sequence is scored
-    (sum of its token log-probabilities given the input) and the best one
-    wins, so an invalid label can never be produced (Phoenix had to map
-    invalid generations to "neutral"). ``predict_proba`` is the softmax of
-    the label sequences' scores over the label set.
-
-    Parameters
-    ----------
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Any sequence-to-sequence checkpoint (T5, BART, ... name or folder).
-        An encoder-only checkpoint, such as the embedded MiniLM, is turned
-        into a BERT2BERT encoder-decoder (decoder warm-started from the
-        encoder, new cross-attention).
-    prefix : str, default=""
-        Text prepended to every input (T5 style, e.g. ``"emotion: "``).
-    label_texts : dict, default=None
-        Text to generate for each class (e.g. ``{0: "none", 1: "seeking
-        empathy"}``). None uses ``str(label)``. Texts must be distinct.
-    length_normalize : bool, default=False
-        Score label sequences by their mean instead of their sum of token
-        log-probabilities (matters when label texts differ in length).
-    max_length : int, default=256
-        Inputs are truncated to this many tokens.
-    batch_size : int, default=16
-    learning_rate : float, default=1e-4
-    max_epochs : int, default=4
-    warmup_ratio : float, default=0.1
-    weight_decay : float, default=0.01
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-    random_state : int, RandomState instance or None, default=None
-    verbose : int, default=0
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        The labels.
-    label_texts_ : list of str
-        Generated text of each class, aligned with ``classes_``.
-    label_ids_ : list of list of int
-        Token ids of each label text (ending with the end-of-sequence token).
-    model_ : transformers model
-        The fine-tuned encoder-decoder.
-    tokenizer_ : transformers tokenizer
-    history_ : list of dict
-        Per-epoch training loss and timing.
-
-    See Also
-    --------
-    skempathy.neural.TransformerClassifier : A classification head instead of generation.
-
-    Examples
-    --------
-    >>> from skempathy.neural import Seq2SeqLabelClassifier
-    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
-    ...          "outrageous and unfair"]
-    >>> clf = Seq2SeqLabelClassifier(max_epochs=1, max_length=32, random_state=0)
-    >>> clf.fit(texts, ["sadness", "anger", "sadness", "anger"])  # doctest: +SKIP
-    >>> set(clf.predict(["I cried"])) <= {"anger", "sadness"}  # doctest: +SKIP
-    True
-    """
-
+class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin,
+                             T.PackedModelPickling, BaseEstimator):
     _parameter_constraints = shared_constraints(
         *LOOP_PARAMS, prefix=[str], label_texts=[None, dict], length_normalize=["boolean"])
     __init__ = shared_init(lead={"prefix": "", "label_texts": None, "length_normalize": False},
@@ -280,34 +214,8 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, T.PackedModelPickl
                               len(ids), device=self.device_, precision=self.precision,
                               show_progress=self.verbose > 1).astype(np.float64)
 
-    def predict_proba(self, X):
-        """Softmax of the label sequences' log-probabilities over the label set.
-
-        Parameters
-        ----------
-        X : array-like of str
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        from scipy.special import softmax
-
-        return softmax(self.decision_function(X), axis=1)
-
-    def predict(self, X):
-        """The best-scoring label (always one of ``classes_``).
-
-        Parameters
-        ----------
-        X : array-like of str
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        scores = self.decision_function(X)
-        return self.classes_[scores.argmax(1)]
+    def _class_scores(self, X):
+        return self.decision_function(X)
 
     def generate(self, X, max_new_tokens=8):
         """Unconstrained greedy generation, decoded to text (for inspection).
@@ -329,3 +237,67 @@ class Seq2SeqLabelClassifier(TextInputMixin, ClassifierMixin, T.PackedModelPickl
                 pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
             )
         return [s.strip() for s in self.tokenizer_.batch_decode(out, skip_special_tokens=True)]
+
+
+# where the classifier differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "batch_size": "Training and inference batch size.",
+    "random_state": "Seeds torch (new weights, dropout) and the data order.",
+}
+
+Seq2SeqLabelClassifier.__doc__ = (
+    f"""Classify by generating the label's text with an encoder-decoder model.
+
+    The Team Phoenix WASSA 2021 Track 2 system fine-tuned T5 to write the
+    emotion word. Here training is teacher-forced cross-entropy on the label
+    text, and decoding is *constrained*: every label sequence is scored
+    (sum of its token log-probabilities given the input) and the best one
+    wins, so an invalid label can never be produced (Phoenix had to map
+    invalid generations to "neutral"). ``predict_proba`` is the softmax of
+    the label sequences' scores over the label set.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Any sequence-to-sequence checkpoint (T5, BART, ... name or folder).
+        An encoder-only checkpoint, such as the embedded MiniLM, is turned
+        into a BERT2BERT encoder-decoder (decoder warm-started from the
+        encoder, new cross-attention).
+    prefix : str, default=""
+        Text prepended to every input (T5 style, e.g. ``"emotion: "``).
+    label_texts : dict, default=None
+        Text to generate for each class (e.g. ``{{0: "none", 1: "seeking
+        empathy"}}``). None uses ``str(label)``. Texts must be distinct.
+    length_normalize : bool, default=False
+        Score label sequences by their mean instead of their sum of token
+        log-probabilities (matters when label texts differ in length).
+    {shared_params_doc(Seq2SeqLabelClassifier, LOOP_PARAMS, text=_TEXT)}
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels.
+    label_texts_ : list of str
+        Generated text of each class, aligned with ``classes_``.
+    label_ids_ : list of list of int
+        Token ids of each label text (ending with the end-of-sequence token).
+    model_ : transformers model
+        The fine-tuned encoder-decoder.
+    tokenizer_ : transformers tokenizer
+    history_ : list of dict
+        Per-epoch training loss and timing.
+
+    See Also
+    --------
+    skempathy.neural.TransformerClassifier : A classification head instead of generation.
+
+    Examples
+    --------
+    >>> from skempathy.neural import Seq2SeqLabelClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair"]
+    >>> clf = Seq2SeqLabelClassifier(max_epochs=1, max_length=32, random_state=0)
+    >>> clf.fit(texts, ["sadness", "anger", "sadness", "anger"])  # doctest: +SKIP
+    >>> set(clf.predict(["I cried"])) <= {{"anger", "sadness"}}  # doctest: +SKIP
+    True
+    """)

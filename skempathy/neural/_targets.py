@@ -1,4 +1,5 @@
-"""Target encoding shared by the fine-tuned estimators (classification / regression)."""
+"""Target encoding and decoding shared by the fine-tuned estimators (classification /
+regression)."""
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
@@ -119,3 +120,41 @@ def encode_regression(est, y, *, fit, name="y"):
         )
     task = {"name": name, "kind": "regression", "dim": Y.shape[1]}
     return task, ((Y - est.y_mean_) / est.y_scale_).astype(np.float32)
+
+
+class ClassScoresMixin:
+    """``predict_proba`` and ``predict`` of a single-label classifier from its class scores.
+
+    A subclass implements ``_class_scores(X)``: an array ``(n_samples, n_classes)`` of logits or
+    log-probabilities, columns in the order of ``classes_``.
+    """
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the class scores.
+
+        Parameters
+        ----------
+        X : array-like of str, or a DataFrame as in ``fit``
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        from scipy.special import softmax
+
+        return softmax(np.asarray(self._class_scores(X), dtype=np.float64), axis=1)
+
+    def predict(self, X):
+        """The most probable class of each text (values of ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of str, or a DataFrame as in ``fit``
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = np.asarray(self._class_scores(X))  # checks that the estimator is fitted
+        return self.classes_[scores.argmax(1)]

@@ -13,7 +13,7 @@ from ..base import TextInputMixin, check_texts, check_y_given
 from ..text._cache import _MEMORY, settings_key, text_hash
 from . import _targets
 from . import _training as T
-from ._base import shared_constraints, shared_init
+from ._params import shared_constraints, shared_init, shared_params_doc
 
 __all__ = ["TokenAttentionClassifier"]
 
@@ -55,95 +55,8 @@ def _module_class():
     return TokenAttentionModule
 
 
-class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
-    """Frozen encoder token states → one-head Transformer layer → dense heads.
-
-    The model of MilaNLP at WASSA 2021 (Fornaciari et al. 2021): the token
-    matrix of a frozen pre-trained encoder feeds a single-layer, single-head
-    Transformer encoder whose mean-pooled output goes to a dense output layer.
-    Optional numeric side inputs (their multi-input "MI" settings, e.g. the
-    WASSA demographic, personality and IRI columns) are standardised and
-    concatenated to the pooled vector, and optional auxiliary targets (their
-    multi-task "MTL" settings, e.g. empathy and distress next to the emotion)
-    get their own heads. Training stops early on the validation loss.
-
-    Only the small attention model is trained, so fitting is cheap on CPU:
-    the encoder runs once over the training texts (and once per ``predict``).
-
-    Parameters
-    ----------
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Frozen encoder: an embedded name, a local folder or a hub name.
-    text_column : str, default=None
-        Name of the text column when ``X`` is a DataFrame. None: ``X`` is a
-        sequence of texts, or the only non-``extra_features`` column.
-    extra_features : list of str, default=None
-        Numeric DataFrame columns used as side inputs (multi-input setting).
-    max_length : int, default=128
-        Texts are truncated to this many tokens.
-    batch_size : int, default=32
-    learning_rate : float, default=1e-3
-    max_epochs : int, default=30
-    dropout : float, default=0.1
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the training data, stop after
-        ``n_iter_no_change`` epochs without a lower validation loss and keep
-        the best epoch's weights.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=3
-    device : str, default="auto"
-    random_state : int, RandomState instance or None, default=None
-    verbose : int, default=0
-    n_heads : int, default=1
-        Attention heads (the published model used 1; must divide the encoder
-        width).
-    dim_feedforward : int, default=512
-        Width of the feed-forward block of the Transformer layer.
-    aux_weight : float, default=1.0
-        Weight of each auxiliary task's loss relative to the main task.
-    cache : bool, default=True
-        Keep the frozen token states of the texts in the package's memory
-        cache (:func:`skempathy.text.set_embedding_cache_size` bounds it;
-        keyed on the encoder's identity and ``max_length``), so refits in
-        cross-validation or on other settings skip the encoder. The states of
-        a text are stored in float16 (about 100 KB per 128-token text for a
-        384-wide encoder).
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        Labels of the main task.
-    aux_tasks_ : list of dict
-        Auxiliary tasks: ``name``, ``kind`` ("multiclass"/"regression"),
-        ``classes`` or ``mean``/``scale``.
-    module_ : torch.nn.Module
-        The trained attention model.
-    history_ : list of dict
-        Per epoch ``train_loss`` and, with early stopping, ``valid_score``
-        (the negated validation loss).
-    best_epoch_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` seen in ``fit`` (1 for a column of texts).
-    feature_names_in_ : ndarray of str
-        Their names, when ``X`` was a DataFrame.
-    n_extra_features_ : int
-        Number of side features (0 without ``extra_features``).
-
-    See Also
-    --------
-    skempathy.neural.MultiTaskTransformer : Fine-tunes the whole encoder instead.
-
-    Examples
-    --------
-    >>> from skempathy.neural import TokenAttentionClassifier
-    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
-    ...          "outrageous and unfair", "I cried reading it", "furious at them"] * 3
-    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"] * 3
-    >>> clf = TokenAttentionClassifier(max_epochs=5, early_stopping=False, random_state=0)
-    >>> clf.fit(texts, labels).predict(["so unfair and outrageous"]).shape
-    (1,)
-    """
-
+class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin,
+                               BaseEstimator):
     _parameter_constraints = shared_constraints(
         *_SHARED, text_column=[None, str], extra_features=[None, list, tuple],
         n_heads=[Interval(numbers.Integral, 1, None, closed="left")],
@@ -405,34 +318,8 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         return T.predict_loop(self.module_, batches, fwd, len(texts), device=self.device_)
 
-    def predict_proba(self, X):
-        """Main-task class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of str or DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
-        from scipy.special import softmax
-
-        return softmax(self._outputs(X)["main"].astype(np.float64), axis=1)
-
-    def predict(self, X):
-        """Main-task labels (values of ``classes_``).
-
-        Parameters
-        ----------
-        X : array-like of str or DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        logits = self._outputs(X)["main"]
-        return self.classes_[logits.argmax(1)]
+    def _class_scores(self, X):
+        return self._outputs(X)["main"]
 
     def predict_aux(self, X):
         """Predictions of the auxiliary heads, ``{task name: array}``.
@@ -469,3 +356,90 @@ class TokenAttentionClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             module = _module_class()(**self._module_config)
             module.load_state_dict(T.unpack_state_dict(packed))
             self.module_ = module.to(device).eval()
+
+
+# where the classifier differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "model": "Frozen encoder: an embedded name, a local folder or a hub name.",
+    "batch_size": "Training batch size.",
+    "learning_rate": "AdamW learning rate, decayed linearly to 0 (no warm-up).",
+    "dropout": "Dropout in the Transformer layer and before the heads.",
+    "early_stopping": "Hold out ``validation_fraction`` of the training data, stop after "
+                      "``n_iter_no_change`` epochs without a lower validation loss and keep the "
+                      "best epoch's weights.",
+}
+
+TokenAttentionClassifier.__doc__ = (
+    f"""Frozen encoder token states → one-head Transformer layer → dense heads.
+
+    The model of MilaNLP at WASSA 2021 (Fornaciari et al. 2021): the token
+    matrix of a frozen pre-trained encoder feeds a single-layer, single-head
+    Transformer encoder whose mean-pooled output goes to a dense output layer.
+    Optional numeric side inputs (their multi-input "MI" settings, e.g. the
+    WASSA demographic, personality and IRI columns) are standardised and
+    concatenated to the pooled vector, and optional auxiliary targets (their
+    multi-task "MTL" settings, e.g. empathy and distress next to the emotion)
+    get their own heads. Training stops early on the validation loss.
+
+    Only the small attention model is trained, so fitting is cheap on CPU:
+    the encoder runs once over the training texts (and once per ``predict``).
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Frozen encoder: an embedded name, a local folder or a hub name.
+    text_column : str, default=None
+        Name of the text column when ``X`` is a DataFrame. None: ``X`` is a
+        sequence of texts, or the only non-``extra_features`` column.
+    extra_features : list of str, default=None
+        Numeric DataFrame columns used as side inputs (multi-input setting).
+    {shared_params_doc(TokenAttentionClassifier, _SHARED, text=_TEXT)}
+    n_heads : int, default=1
+        Attention heads (the published model used 1; must divide the encoder
+        width).
+    dim_feedforward : int, default=512
+        Width of the feed-forward block of the Transformer layer.
+    aux_weight : float, default=1.0
+        Weight of each auxiliary task's loss relative to the main task.
+    cache : bool, default=True
+        Keep the frozen token states of the texts in the package's memory
+        cache (:func:`skempathy.text.set_embedding_cache_size` bounds it;
+        keyed on the encoder's identity and ``max_length``), so refits in
+        cross-validation or on other settings skip the encoder. The states of
+        a text are stored in float16 (about 100 KB per 128-token text for a
+        384-wide encoder).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Labels of the main task.
+    aux_tasks_ : list of dict
+        Auxiliary tasks: ``name``, ``kind`` ("multiclass"/"regression"),
+        ``classes`` or ``mean``/``scale``.
+    module_ : torch.nn.Module
+        The trained attention model.
+    history_ : list of dict
+        Per epoch ``train_loss`` and, with early stopping, ``valid_score``
+        (the negated validation loss).
+    best_epoch_ : int
+    n_features_in_ : int
+        Number of columns of ``X`` seen in ``fit`` (1 for a column of texts).
+    feature_names_in_ : ndarray of str
+        Their names, when ``X`` was a DataFrame.
+    n_extra_features_ : int
+        Number of side features (0 without ``extra_features``).
+
+    See Also
+    --------
+    skempathy.neural.MultiTaskTransformer : Fine-tunes the whole encoder instead.
+
+    Examples
+    --------
+    >>> from skempathy.neural import TokenAttentionClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair", "I cried reading it", "furious at them"] * 3
+    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"] * 3
+    >>> clf = TokenAttentionClassifier(max_epochs=5, early_stopping=False, random_state=0)
+    >>> clf.fit(texts, labels).predict(["so unfair and outrageous"]).shape
+    (1,)
+    """)

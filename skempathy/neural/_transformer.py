@@ -7,74 +7,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
-from ._base import _BaseTransformerEstimator, shared_init
-
-COMMON_PARAMS_DOC = """model : str or path-like, default="all-MiniLM-L6-v2"
-        Encoder checkpoint: an embedded name (``"all-MiniLM-L6-v2"``,
-        ``"minilm"``), a local folder or a Hugging Face hub name. Loaded in
-        ``fit``, never in ``__init__``.
-    max_length : int, default=256
-        Longer texts are truncated (one warning per call).
-    batch_size : int, default=16
-        Training batch size (inference uses twice this).
-    learning_rate : float, default=5e-5
-        Peak AdamW learning rate (linear warm-up, then linear decay).
-    max_epochs : int, default=4
-        Number of epochs (the most, with ``early_stopping``).
-    warmup_ratio : float, default=0.1
-        Fraction of the optimizer steps used for warm-up.
-    weight_decay : float, default=0.01
-        AdamW weight decay (not applied to biases and LayerNorm).
-    gradient_accumulation_steps : int, default=1
-        Optimizer step every this many batches (effective batch size
-        ``batch_size * gradient_accumulation_steps``).
-    pooling : {"mean", "cls"}, default="mean"
-        Mean over non-padding tokens, or the first ([CLS]) token.
-    dropout : float, default=0.1
-        Dropout before the task heads.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (whole groups
-        when ``groups`` is passed to ``fit``), score it after every epoch,
-        stop after ``n_iter_no_change`` epochs without improvement and restore
-        the best epoch's weights.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=2
-    tol : float, default=0.0
-        Minimum improvement of the validation score.
-    scoring : str, callable or None, default=None
-        Validation score for early stopping. None uses the task metric
-        (macro-F1 for classification, mean Pearson r for regression, their
-        mean for several tasks); a string is looked up with
-        ``skempathy.metrics.get_scorer`` (sklearn names work too); a callable
-        is ``scorer(estimator, X, y)``.
-    device : str, default="auto"
-        ``"auto"`` picks cuda, then mps, then cpu.
-    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-        Autocast on CUDA (``"auto"``: bf16 where supported, else fp16). On
-        CPU, ``"bf16"`` autocasts too: about 3x faster fine-tuning on CPUs with
-        bf16 matrix units (Intel AMX, AVX512-BF16), slightly different numbers,
-        but about 16x slower on CPUs without them (a warning says so); ``"auto"``
-        and ``"fp16"`` compute in fp32 there.
-    predict_precision : {None, "auto", "fp32", "bf16", "int8"}, default=None
-        Precision of ``predict``/``transform`` (the fitted fp32 weights are
-        kept; a converted copy serves inference). None: as in training
-        (``precision``). ``"bf16"``: bf16 weights, fast on CPUs with bf16
-        matrix units and on recent GPUs. ``"int8"``: dynamic int8
-        quantization of the linear layers (CPU only), about 2x faster on
-        any CPU, slightly different outputs. ``"auto"``: bf16 where it is
-        fast, else fp32 (the rule of
-        :class:`~skempathy.text.SentenceEmbedder`). Can be set after ``fit``
-        with ``set_params``.
-    warm_start : bool, default=False
-        Continue training the fitted weights on the next ``fit`` (a fresh
-        optimizer and schedule over ``max_epochs`` more epochs).
-    random_state : int, RandomState instance or None, default=None
-        Seeds torch (head initialisation, dropout), the data order and the
-        validation split. Two fits with the same integer on CPU give
-        identical predictions.
-    verbose : int, default=0
-        1: a progress bar per epoch with the loss and validation score;
-        2: also progress bars at prediction."""
+from ._base import _BaseTransformerEstimator
+from ._params import shared_init, shared_params_doc
 
 COMMON_ATTRS_DOC = """model_ : torch.nn.Module
         The fine-tuned encoder with its task heads (``model_.encoder``,
@@ -178,7 +112,7 @@ TransformerClassifier.__doc__ = f"""Fine-tune an encoder with a linear classific
 
     Parameters
     ----------
-    {COMMON_PARAMS_DOC}
+    {shared_params_doc(TransformerClassifier)}
     class_weight : dict, "balanced" or None, default=None
         Per-class loss weights (as in sklearn); multiplies ``sample_weight``.
 
@@ -241,7 +175,7 @@ TransformerRegressor.__doc__ = f"""Fine-tune a transformer encoder with a linear
 
     Parameters
     ----------
-    {COMMON_PARAMS_DOC}
+    {shared_params_doc(TransformerRegressor)}
 
     Attributes
     ----------
