@@ -64,6 +64,30 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         "embed_weights": ["boolean"],
     }
 
+    # the parameters every frozen embedder takes; a subclass adds its own with init_from
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        batch_size=32,
+        device="auto",
+        normalize=False,
+        max_length=None,
+        cache=None,
+        show_progress="auto",
+        precision="fp32",
+        embed_weights=False,
+    ):
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.normalize = normalize
+        self.max_length = max_length
+        self.cache = cache
+        self.show_progress = show_progress
+        self.precision = precision
+        self.embed_weights = embed_weights
+
     # -- sklearn API -------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -102,8 +126,8 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embeddings : ndarray of shape (n_texts, embedding_dim_), float32
-            One row per text, in input order.
+        embeddings : ndarray of shape (n_texts, n_features), float32
+            One row per text, in input order; ``n_features`` is ``embedding_dim_``.
         """
         check_is_fitted(self)
         texts = _validate_texts(X, self)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..utils._sklearn_compat import StrOptions
 from .._models import apply_precision
+from ..utils._init import init_from
 from ._base import _BaseEmbedder
 
 __all__ = ["TransformerEmbedder"]
@@ -37,14 +38,14 @@ class TransformerEmbedder(_BaseEmbedder):
         similarity: on WASSA 2021, ``"all"`` raised writer-grouped CV
         macro-F1 of a logistic regression on frozen all-mpnet-base-v2 from
         0.39 to 0.46 (docs/results.md).
-    max_length : int or None, default=None
-        Maximum tokens per text; None uses the tokenizer's limit capped at 512.
     batch_size : int, default=32
         Texts per forward pass.
     device : str, default="auto"
         ``"auto"`` picks cuda, then mps, then cpu.
     normalize : bool, default=False
         L2-normalise the pooled vectors.
+    max_length : int or None, default=None
+        Maximum tokens per text; None uses the tokenizer's limit capped at 512.
     cache : None, bool, "memory", str, path-like or joblib.Memory, default=None
         See :class:`SentenceEmbedder`.
     show_progress : bool or "auto", default="auto"
@@ -89,32 +90,7 @@ class TransformerEmbedder(_BaseEmbedder):
         "layers": [tuple, list, Integral, StrOptions({"all"})],
     }
 
-    def __init__(
-        self,
-        model="all-MiniLM-L6-v2",
-        *,
-        pooling="mean",
-        layers=(-1,),
-        max_length=None,
-        batch_size=32,
-        device="auto",
-        normalize=False,
-        cache=None,
-        show_progress="auto",
-        precision="fp32",
-        embed_weights=False,
-    ):
-        self.model = model
-        self.pooling = pooling
-        self.layers = layers
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.device = device
-        self.normalize = normalize
-        self.cache = cache
-        self.show_progress = show_progress
-        self.precision = precision
-        self.embed_weights = embed_weights
+    __init__ = init_from(_BaseEmbedder, lead={"pooling": "mean", "layers": (-1,)})
 
     def _apply_precision(self, model, precision, device):
         return dict(model, model=apply_precision(model["model"], precision, device))
