@@ -16,11 +16,9 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
 from .base import check_texts, check_y_given
-from .utils._meta import _PREDICTOR_TAGS, estimator_has, wrapped_tags
+from .utils._meta import _PREDICTOR_TAGS, DelegateToFittedMixin, wrapped_tags
 from .utils._routing import fit_router, route_fit
 from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
                                     _num_samples)
@@ -172,7 +170,7 @@ def _balanced_counts(current, available, budget):
     return take
 
 
-class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
+class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
     """Fit an estimator on its training data plus external labelled examples.
 
     The external examples (``X_extra``, ``y_extra``) are appended to the
@@ -411,56 +409,6 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
         return self
-
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.n_features_in_
-
-    @property
-    def feature_names_in_(self):
-        """Feature names seen by the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.feature_names_in_
-
-    @available_if(estimator_has("predict"))
-    def predict(self, X):
-        """Predict with the fitted estimator (no external data involved)."""
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
-
-    @available_if(estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision scores from the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(estimator_has("transform"))
-    def transform(self, X):
-        """Transform with the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.transform(X)
-
-    @available_if(estimator_has("score"))
-    def score(self, X, y, sample_weight=None):
-        """Score of the fitted estimator on ``X, y`` (no external data involved)."""
-        check_is_fitted(self)
-        if sample_weight is None:
-            return self.estimator_.score(X, y)
-        return self.estimator_.score(X, y, sample_weight=sample_weight)
 
 
 def goemotions_to_wassa(subset="train", *, data_home=None, download_if_missing=True,

@@ -7,21 +7,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._sklearn_compat import (HasMethods, Interval, _check_sample_weight, _fit_context,
                                      _num_samples, _safe_indexing)
 from ..base import _check_no_missing, check_texts, check_y_given
+from ..utils._meta import DelegateToFittedMixin
 
 __all__ = ["Distiller"]
-
-
-def _student_has(attr):
-    def check(self):
-        return hasattr(self.student_ if hasattr(self, "student_") else self.student, attr)
-
-    return check
 
 
 def _soft_targets_param(estimator):
@@ -74,7 +67,7 @@ def _concat(a, b):
     return list(a) + list(b)
 
 
-class Distiller(MetaEstimatorMixin, BaseEstimator):
+class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
     """Train a student to imitate a teacher: knowledge distillation for sklearn models.
 
     ``fit(X, y)`` fits the teacher on ``(X, y)`` (or uses it as it is when it
@@ -172,6 +165,8 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
     >>> 0 <= distiller.teacher_agreement_["emotion"] <= 1
     True
     """
+
+    _inner = "student"  # predict & co. answer with student_
 
     _parameter_constraints = {
         "teacher": [HasMethods(["fit", "predict"]), None],
@@ -389,93 +384,11 @@ class Distiller(MetaEstimatorMixin, BaseEstimator):
         return out
 
     # ---------------------------------------------------------------- predicting
-    @available_if(_student_has("predict"))
-    def predict(self, X):
-        """The student's predictions.
-
-        Parameters
-        ----------
-        X : array-like
-            Inputs in the form of ``X`` in ``fit``.
-
-        Returns
-        -------
-        y_pred : ndarray or DataFrame
-        """
-        check_is_fitted(self)
-        return self.student_.predict(X)
-
-    @available_if(_student_has("predict_proba"))
-    def predict_proba(self, X):
-        """The student's class probabilities.
-
-        Parameters
-        ----------
-        X : array-like
-            Inputs in the form of ``X`` in ``fit``.
-
-        Returns
-        -------
-        proba : ndarray or dict of str -> ndarray
-        """
-        check_is_fitted(self)
-        return self.student_.predict_proba(X)
-
-    @available_if(_student_has("transform"))
-    def transform(self, X):
-        """The student's ``transform`` (e.g. a fine-tuned embedder's vectors).
-
-        Parameters
-        ----------
-        X : array-like
-            Inputs in the form of ``X`` in ``fit``.
-
-        Returns
-        -------
-        X_new : ndarray
-        """
-        check_is_fitted(self)
-        return self.student_.transform(X)
-
-    @available_if(_student_has("score"))
-    def score(self, X, y, sample_weight=None):
-        """The student's ``score`` on ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like
-            Inputs.
-        y : array-like
-            Gold targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Passed on when given.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        if sample_weight is None:
-            return self.student_.score(X, y)
-        return self.student_.score(X, y, sample_weight=sample_weight)
-
     @property
     def classes_(self):
         """The student's classes."""
         check_is_fitted(self)
         return self.student_.classes_
-
-    # Documented in the class's Attributes; a docstring here would make a second
-    # API target named ``n_features_in_`` for the documentation's cross-references.
-    @property
-    def n_features_in_(self):
-        check_is_fitted(self)
-        return self.student_.n_features_in_
-
-    @property
-    def feature_names_in_(self):
-        check_is_fitted(self)
-        return self.student_.feature_names_in_
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "student_")
