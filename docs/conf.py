@@ -37,7 +37,25 @@ myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
 
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
+
+
+def _foreign_bases():
+    """Names of the classes outside skempathy that public skempathy classes derive from."""
+    names = set()
+    for module_name in skempathy._submodules:
+        module = importlib.import_module(f"skempathy.{module_name}")
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if isinstance(obj, type):
+                names |= {c.__name__ for c in obj.__mro__
+                          if not c.__module__.startswith("skempathy")}
+    return names
+
+
+# A page shows the members a class inherits from skempathy's own bases and mixins (the fine-tuned
+# estimators' fit, for example), not those of scikit-learn's or pandas' classes, which their own
+# documentation covers and whose cross-references point into it.
+autodoc_default_options = {"inherited-members": ", ".join(sorted(_foreign_bases()))}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
