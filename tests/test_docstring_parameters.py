@@ -6,6 +6,7 @@ estimator, of the function otherwise) must name the signature's parameters,
 in order, and nothing else.
 """
 
+import ast
 import importlib
 import inspect
 
@@ -49,6 +50,23 @@ def test_estimator_documents_its_parameters(name, cls):
     assert _documented(cls) == _signature(cls.__init__), (
         f"{name}: the docstring's Parameters section must list exactly the __init__ "
         f"parameters, in order")
+
+
+@pytest.mark.parametrize("name, cls", ESTIMATORS, ids=[name for name, _ in ESTIMATORS])
+def test_estimator_documents_its_defaults(name, cls):
+    """A ``default=`` in the Parameters section is the signature's default."""
+    signature = inspect.signature(cls.__init__).parameters
+    for param in numpydoc.ClassDoc(cls)["Parameters"]:
+        if "default=" not in param.type:
+            continue
+        documented = ast.literal_eval(param.type.rsplit("default=", 1)[1].strip())
+        for each in param.name.split(","):
+            actual = signature[each.strip()].default
+            if isinstance(documented, tuple):
+                actual = tuple(actual)
+            assert actual == documented, (
+                f"{name}: {each.strip()} is documented with default={documented!r}, "
+                f"its signature says {actual!r}")
 
 
 @pytest.mark.parametrize("name, func", FUNCTIONS, ids=[name for name, _ in FUNCTIONS])
