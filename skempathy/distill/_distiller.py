@@ -83,9 +83,10 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
     Pipeline) learn the distributions with a cross-entropy loss; other
     classifiers learn the most likely class of each row (hard distillation).
 
-    ``predict``, ``predict_proba``, ``transform`` and ``score`` answer with
-    the student, in the teacher's output shape when the student has the
-    same form (e.g. a :class:`~skempathy.neural.MultiTaskTransformer` student
+    ``predict``, ``predict_proba``, ``predict_log_proba``,
+    ``decision_function``, ``transform`` and ``score`` (those the student
+    has) answer with the student, in the teacher's output shape when the
+    student has the same form (e.g. a :class:`~skempathy.neural.MultiTaskTransformer` student
     of a :class:`~skempathy.ensemble.MultiTaskVoting` teacher: a DataFrame
     with one column per target).
 
