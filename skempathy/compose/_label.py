@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..base import check_y_given
-from ..utils._meta import estimator_has
+from ..utils._meta import inner_has
 from ..utils._sklearn_compat import HasMethods, _fit_context
 
 __all__ = ["LabelEncodedClassifier"]
@@ -108,7 +108,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         codes = np.asarray(self.estimator_.predict(X)).astype(np.intp).ravel()
         return self.classes_[codes]
 
-    @available_if(estimator_has("predict_proba"))
+    @available_if(inner_has("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
 
@@ -124,7 +124,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         self._check_X(X)
         return self.estimator_.predict_proba(X)
 
-    @available_if(estimator_has("predict_log_proba"))
+    @available_if(inner_has("predict_log_proba"))
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
         self._check_X(X)

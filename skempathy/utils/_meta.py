@@ -8,18 +8,6 @@ _PREDICTOR_TAGS = ("estimator_type", "input_tags", "target_tags", "classifier_ta
                    "regressor_tags")
 
 
-def estimator_has(attr):
-    """``available_if`` condition: the fitted inner estimator has ``attr`` (the unfitted one
-    before ``fit``)."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        return hasattr(self.estimator, attr)
-
-    return check
-
-
 def wrapped_tags(tags, estimator, names=_PREDICTOR_TAGS):
     """``tags`` of a meta-estimator that takes and predicts what ``estimator`` does."""
     inner = get_tags(estimator)
@@ -29,20 +17,21 @@ def wrapped_tags(tags, estimator, names=_PREDICTOR_TAGS):
 
 
 def inner_has(attr):
-    """``available_if`` condition of :class:`DelegateToFittedMixin`: the fitted inner estimator
-    has ``attr`` (the unfitted one before ``fit``)."""
+    """``available_if`` condition: the fitted inner estimator has ``attr`` (the unfitted one
+    before ``fit``). The inner estimator is the parameter named by the meta-estimator's
+    ``_inner`` (default ``"estimator"``); fitted, that name with a trailing underscore."""
 
     def check(self):
-        fitted = getattr(self, self._inner + "_", None)
-        return hasattr(getattr(self, self._inner) if fitted is None else fitted, attr)
+        name = getattr(self, "_inner", "estimator")
+        fitted = getattr(self, name + "_", None)
+        return hasattr(getattr(self, name) if fitted is None else fitted, attr)
 
     return check
 
 
 def _delegate(method, summary):
     def delegate(self, X):
-        check_is_fitted(self)
-        return getattr(getattr(self, self._inner + "_"), method)(X)
+        return getattr(self._fitted_inner(), method)(X)
 
     delegate.__name__ = method
     delegate.__qualname__ = f"DelegateToFittedMixin.{method}"
@@ -60,6 +49,10 @@ class DelegateToFittedMixin:
     """
 
     _inner = "estimator"
+
+    def _fitted_inner(self):
+        check_is_fitted(self)
+        return getattr(self, self._inner + "_")
 
     predict = _delegate("predict", "Predict with the fitted inner estimator.")
     predict_proba = _delegate("predict_proba", "Class probabilities of the fitted inner "
@@ -86,8 +79,7 @@ class DelegateToFittedMixin:
         -------
         score : float
         """
-        check_is_fitted(self)
-        inner = getattr(self, self._inner + "_")
+        inner = self._fitted_inner()
         if sample_weight is None:
             return inner.score(X, y)
         return inner.score(X, y, sample_weight=sample_weight)
@@ -96,10 +88,8 @@ class DelegateToFittedMixin:
     # named ``n_features_in_`` for the documentation's cross-references.
     @property
     def n_features_in_(self):
-        check_is_fitted(self)
-        return getattr(self, self._inner + "_").n_features_in_
+        return self._fitted_inner().n_features_in_
 
     @property
     def feature_names_in_(self):
-        check_is_fitted(self)
-        return getattr(self, self._inner + "_").feature_names_in_
+        return self._fitted_inner().feature_names_in_
