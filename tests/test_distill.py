@@ -166,6 +166,30 @@ def test_multitask_teacher_to_fine_tuned_student(tiny_bert_path, wassa, dev_essa
     assert set(d.predict_proba(dev_essays.iloc[:5])) == {"emotion"}
 
 
+def test_teacher_vote_runs_its_multitask_member_once_per_text(tiny_bert_path, wassa, dev_essays):
+    """The teacher is asked for predict_proba and predict: its multi-task member (emotion and
+    empathy) encodes every text once, in the vote and in the distiller alike."""
+    from skempathy.ensemble import MultiTaskVoting
+
+    X, y = wassa["essay"].iloc[:80], wassa[["emotion", "empathy"]].iloc[:80]
+    vote = MultiTaskVoting([("multitask", MultiTaskTransformer(tiny_bert_path, **KW), None),
+                            ("tfidf", _student(), "emotion")])
+    encoded = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        vote.fit(X, y)
+        vote.named_estimators_["multitask"].model_.register_forward_hook(
+            lambda module, args, out: encoded.append(len(args[0])))
+        pred = vote.predict(dev_essays.iloc[:30])
+        assert sum(encoded) == 30  # predict and predict_proba of the member share one pass
+        student = MultiTaskVoting([("emotion", _student(), "emotion"), (
+            "empathy", make_pipeline(TfidfVectorizer(min_df=2), Ridge()), "empathy")])
+        d = Distiller(FrozenEstimator(vote), student, X_unlabeled=dev_essays.iloc[:40],
+                      alpha=0, random_state=0).fit(X, y)
+    assert sum(encoded) == 30 + 120  # the 80 training and 40 unlabeled texts, once each
+    assert pred.shape == (30, 2) and d.n_distilled_ == 120 - 4
+
+
 def test_grid_search_over_alpha_and_clone(wassa):
     X, y = wassa["essay"], wassa["emotion"]
     d = Distiller(_teacher(), _student(), random_state=0)

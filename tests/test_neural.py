@@ -663,6 +663,53 @@ def test_predict_precision_serves_a_converted_copy(tiny_bert_path, wassa, fitted
             clf.set_params(predict_precision="fp8").fit(wassa["essay"], wassa["emotion"])
 
 
+def test_outputs_of_the_same_inputs_are_computed_once_in_a_scope(tiny_bert_path, wassa):
+    """Inside reuse_outputs (a vote, a distiller), predict then predict_proba on the same rows
+    run the encoder once; other rows, other side inputs, changed weights or another
+    predict_precision run it again. Outside a scope every call runs it."""
+    import torch
+
+    from skempathy.utils._reuse import reuse_outputs
+
+    extra = ["iri_empathic_concern", "income"]
+    X, y = wassa[["essay", *extra]], wassa[["emotion", "empathy", "distress"]]
+    mt = MultiTaskTransformer(tiny_bert_path, extra_features=extra, random_state=0, **KW)
+    calls = []
+
+    def passes(method, rows, **kw):
+        before = len(calls)
+        out = getattr(mt, method)(rows, **kw)
+        return out, len(calls) - before
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        mt.fit(X, y)
+        mt.model_.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+        pred, n = passes("predict", X.iloc[:20])
+        assert n > 0 and passes("predict_proba", X.iloc[:20])[1] == n  # no scope: runs again
+        state = dict(mt.__dict__)
+        with reuse_outputs():
+            assert passes("predict", X.iloc[:20])[1] == n
+            proba, again = passes("predict_proba", X.iloc[:20])
+            assert again == 0  # answered from the pass of predict
+            pd.testing.assert_frame_equal(mt.predict(X.iloc[:20]), pred)
+            proba["emotion"][:] = 0  # the caller owns what it gets
+            assert mt.predict_proba(X.iloc[:20])["emotion"].sum() > 0
+            unshifted, n = passes("predict", X.iloc[:19])
+            assert n > 0
+            X2 = X.iloc[:19].copy()
+            X2["income"] = X2["income"] + 1
+            assert passes("predict", X2)[1] == n
+            with torch.no_grad():
+                mt.model_.head.heads["empathy"].bias.add_(1.0)
+            shifted, again = passes("predict", X.iloc[:19])
+            assert again == n and (shifted["empathy"] > unshifted["empathy"]).all()
+            mt.set_params(predict_precision="bf16")
+            assert passes("predict", X.iloc[:19])[1] == n
+        assert mt.__dict__.keys() == state.keys()  # predict keeps the estimator's state
+        assert passes("predict", X.iloc[:19])[1] == n  # the scope is closed
+
+
 def test_train_loop_accumulation_equals_the_larger_batch():
     """accum=2 over batches of 4, 4, 4 takes the same steps as batches of 8 and 4: the
     last, incomplete group is averaged over its own batch count, not over ``accum``."""

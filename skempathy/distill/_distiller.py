@@ -13,6 +13,7 @@ from ..utils._sklearn_compat import (HasMethods, Interval, _check_sample_weight,
                                      _num_samples, _safe_indexing)
 from ..base import _check_no_missing, check_texts, check_y_given
 from ..utils._meta import DelegateToFittedMixin
+from ..utils._reuse import reuse_outputs
 
 __all__ = ["Distiller"]
 
@@ -244,7 +245,8 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
         pool = _concat(X, unlabeled)
         n_pool = _num_samples(pool)
         train_rows, held_out = self._split(n, n_pool)
-        targets, classes = self._teacher_targets(teacher, pool, frame, kinds, one_d)
+        with reuse_outputs():  # predict_proba and predict of the teacher share its passes
+            targets, classes = self._teacher_targets(teacher, pool, frame, kinds, one_d)
         y_student, soft = self._student_targets(frame, kinds, targets, classes, n, one_d)
 
         student = clone(self.student)

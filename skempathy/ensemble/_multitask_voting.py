@@ -25,6 +25,7 @@ from ..utils._sklearn_compat import _BaseComposition, _fit_context
 from ..base import _check_no_missing, check_y_given
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
+from ..utils._reuse import reuse_outputs
 from ..utils._routing import fit_router, route_fit
 from ._base import _FirstMemberFeaturesMixin
 
@@ -396,15 +397,17 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         check_is_fitted(self)
         weights = {col: self._column_weights(col) for col in self.targets_}
         sums, totals = {}, {}
-        for k, (est, (_, _, member_targets)) in enumerate(zip(self.estimators_,
-                                                              self.estimators)):
-            columns = [c for c in self._columns_of(member_targets, self.targets_)
-                       if weights[c][k] > 0]
-            if not columns:  # weight 0 wherever it predicts: not even run
-                continue
-            for col, value in self._member_outputs(est, columns, X, member_targets).items():
-                sums[col] = sums.get(col, 0.0) + weights[col][k] * value
-                totals[col] = totals.get(col, 0.0) + weights[col][k]
+        with reuse_outputs():  # a member asked for predict and predict_proba runs once
+            for k, (est, (_, _, member_targets)) in enumerate(zip(self.estimators_,
+                                                                  self.estimators)):
+                columns = [c for c in self._columns_of(member_targets, self.targets_)
+                           if weights[c][k] > 0]
+                if not columns:  # weight 0 wherever it predicts: not even run
+                    continue
+                for col, value in self._member_outputs(est, columns, X,
+                                                       member_targets).items():
+                    sums[col] = sums.get(col, 0.0) + weights[col][k] * value
+                    totals[col] = totals.get(col, 0.0) + weights[col][k]
         return {col: sums[col] / totals[col] for col in self.targets_}
 
     def _shape(self, columns, X):

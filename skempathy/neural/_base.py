@@ -14,6 +14,7 @@ head per task on the pooled encoder output (see
 
 import contextlib
 import copy
+import hashlib
 import numbers
 import os
 import warnings
@@ -27,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import (Interval, StrOptions, _check_sample_weight, _fit_context,
                                      _num_samples)
 from ..base import check_texts, check_y_given
+from ..utils._reuse import reused
 from . import _training as T
 
 _KINDS = ("multiclass", "multilabel", "regression")
@@ -514,10 +516,34 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         check_is_fitted(self)
         _reject_sparse(X, self)
         texts, extra = self._read_X(X, fit=False)
-        ids, _ = T.tokenize(
-            self.tokenizer_, texts, self._effective_max_length(), who=f"{type(self).__name__}: "
-        )
-        return self._predict_ids(ids, extra, forward=forward)
+
+        def compute():
+            ids, _ = T.tokenize(self.tokenizer_, texts, self._effective_max_length(),
+                                who=f"{type(self).__name__}: ")
+            return self._predict_ids(ids, extra, forward=forward)
+
+        # inside a vote or a distiller, predict and predict_proba share one pass
+        return reused(getattr(self, "model_", None),
+                      lambda: self._outputs_key(texts, extra, forward), compute)
+
+    def _outputs_key(self, texts, extra, forward):
+        """What the raw outputs of ``_forward`` depend on: the inputs (digest), the
+        settings read at inference and the version counters of the weights; None (never
+        reused) during fit or when an ONNX Runtime session serves them."""
+        if (getattr(self, "_fitting", False) or not hasattr(self, "model_")
+                or getattr(self, "_inference_runner", None) is not None):
+            return None
+        digest = hashlib.sha1()
+        for text in texts:
+            data = text.encode("utf-8")
+            digest.update(len(data).to_bytes(8, "little") + data)
+        if extra is not None:
+            extra = np.ascontiguousarray(extra)
+            digest.update(f"{extra.dtype}{extra.shape}".encode() + extra.tobytes())
+        weights = sum(p._version for p in self.model_.parameters())
+        return (forward, digest.hexdigest(), self._effective_max_length(),
+                getattr(self, "predict_precision", None), self.precision, str(self.device_),
+                weights)
 
     # ------------------------------------------------------- Hugging Face folders
     def save_pretrained(self, save_directory, *, metrics=None, training_data=None,
