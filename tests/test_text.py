@@ -19,6 +19,7 @@ from skempathy.text import (
     TransformerEmbedder,
     clear_embedding_cache,
     embedding_cache_info,
+    fresh_embedding_cache,
     set_embedding_cache_size,
 )
 
@@ -189,6 +190,39 @@ def test_disk_cache_serves_a_new_estimator_without_encoding(essays, tiny_bert_pa
     SentenceEmbedder(tiny_bert_path, device="cpu", cache=mem, show_progress=False).fit(
         essays).transform(essays[:4])
     assert list((tmp_path / "jl").rglob("*.npz"))
+
+
+def test_fresh_embedding_cache_encodes_known_texts_once_more(essays, tiny_bert_path, tmp_path):
+    """Inside the block the texts seen before are encoded again, once, and nothing reaches the
+    process-wide memory cache or the disk store."""
+    emb = SentenceEmbedder(tiny_bert_path, device="cpu", cache=tmp_path / "emb",
+                           show_progress=False).fit(essays)
+    ref = emb.transform(essays)
+    chunks = sorted((tmp_path / "emb").rglob("*.npz"))
+    encoded = []
+    encode = emb._encode
+
+    def spy(model, texts, show_progress):
+        encoded.append(len(texts))
+        return encode(model, texts, show_progress)
+
+    emb._encode = spy
+    other = clone(emb).fit(essays)  # a second member sharing the encoder
+    other._encode = spy
+    info = embedding_cache_info()
+    with fresh_embedding_cache():
+        np.testing.assert_allclose(emb.transform(essays), ref, atol=1e-6)
+        np.testing.assert_array_equal(other.transform(essays[:5]), emb.transform(essays[:5]))
+    assert encoded == [len(essays)]  # once, shared inside the block
+    after = embedding_cache_info()
+    assert (after["hits"], after["misses"], after["entries"]) == (
+        info["hits"], info["misses"], info["entries"])
+    assert sorted((tmp_path / "emb").rglob("*.npz")) == chunks
+    with fresh_embedding_cache():
+        emb.transform(essays[:3])  # a new block starts empty again
+    assert encoded == [len(essays), 3]
+    emb.transform(essays)  # outside: served by the caches
+    assert encoded == [len(essays), 3]
 
 
 def test_pickle_drops_the_model_and_reloads_lazily(essays, tiny_transformer):

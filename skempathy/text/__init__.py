@@ -5,7 +5,8 @@ DataFrame or (n, 1) array), loads its model in ``fit``, names its output
 features, and caches embeddings per text, model and settings.
 """
 
-from ._cache import clear_embedding_cache, embedding_cache_info, set_embedding_cache_size
+from ._cache import (clear_embedding_cache, embedding_cache_info, fresh_embedding_cache,
+                     set_embedding_cache_size)
 from ._lexicon import LexiconFeaturizer
 from ._sentence import SentenceEmbedder
 from ._transformer import TransformerEmbedder
@@ -16,5 +17,6 @@ __all__ = [
     "TransformerEmbedder",
     "clear_embedding_cache",
     "embedding_cache_info",
+    "fresh_embedding_cache",
     "set_embedding_cache_size",
 ]

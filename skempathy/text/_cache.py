@@ -22,6 +22,7 @@ other workers wrote meanwhile are read before encoding, so each text is
 encoded once for everyone who shares the folder.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,6 +39,7 @@ __all__ = [
     "EmbeddingCache",
     "clear_embedding_cache",
     "embedding_cache_info",
+    "fresh_embedding_cache",
     "memory_snapshot",
     "restore_snapshot",
     "set_embedding_cache_size",
@@ -169,6 +171,36 @@ def clear_embedding_cache():
     _MODELS.clear()
 
 
+_FRESH = []  # the memory stores of open fresh_embedding_cache() blocks, innermost last
+_FRESH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def fresh_embedding_cache():
+    """Inside: the embedders cache in a new, empty memory store and leave the disk stores alone.
+
+    Texts encoded before the block are encoded again, once each (the members
+    of a model that share an encoder still share its vectors), and what is
+    encoded inside is dropped at the end: the way to time a model, frozen
+    encoders included, on texts as new to it as those it meets once deployed.
+    The block applies to every thread while it is open.
+
+    Examples
+    --------
+    >>> from skempathy.text import fresh_embedding_cache
+    >>> with fresh_embedding_cache():
+    ...     pass  # e.g. time model.predict(X) here
+    """
+    store = _MemoryStore()
+    with _FRESH_LOCK:
+        _FRESH.append(store)
+    try:
+        yield
+    finally:
+        with _FRESH_LOCK:
+            _FRESH.remove(store)
+
+
 def set_embedding_cache_size(max_bytes):
     """Bound the process-wide memory cache to ``max_bytes`` (0 disables it).
 
@@ -237,6 +269,10 @@ class EmbeddingCache:
         self.key = key
         self.enabled = cache is not False
         self.location = _disk_location(cache) if self.enabled else None
+        with _FRESH_LOCK:
+            self.memory = _FRESH[-1] if _FRESH else _MEMORY
+        if self.memory is not _MEMORY:
+            self.location = None
         if self.location is not None:
             self.location = self.location / key
 
@@ -314,7 +350,7 @@ class EmbeddingCache:
             return np.asarray(compute(texts))
         hashes = [text_hash(t) for t in texts]
         unique = list(dict.fromkeys(hashes))
-        found = _MEMORY.get_many(self.key, unique)
+        found = self.memory.get_many(self.key, unique)
         missing = [h for h in unique if h not in found]
         if self.location is None:
             self._compute(missing, hashes, texts, compute, found)
@@ -323,7 +359,7 @@ class EmbeddingCache:
                 on_disk = self._disk_index()
                 from_disk = self._read_disk({h for h in missing if h in on_disk})
                 if from_disk:
-                    _MEMORY.put_many(self.key, from_disk)
+                    self.memory.put_many(self.key, from_disk)
                     found.update(from_disk)
                     missing = [h for h in missing if h not in found]
                 self._compute(missing, hashes, texts, compute, found)
@@ -339,5 +375,5 @@ class EmbeddingCache:
             first.setdefault(h, t)
         new = np.asarray(compute([first[h] for h in missing]))
         items = {h: new[i].copy() for i, h in enumerate(missing)}
-        _MEMORY.put_many(self.key, items)
+        self.memory.put_many(self.key, items)
         found.update(items)
