@@ -268,11 +268,10 @@ class EmbeddingCache:
     def __init__(self, key, cache):
         self.key = key
         self.enabled = cache is not False
-        self.location = _disk_location(cache) if self.enabled else None
         with _FRESH_LOCK:
             self.memory = _FRESH[-1] if _FRESH else _MEMORY
-        if self.memory is not _MEMORY:
-            self.location = None
+        fresh = self.memory is not _MEMORY  # a fresh_embedding_cache() block: no disk
+        self.location = _disk_location(cache) if self.enabled and not fresh else None
         if self.location is not None:
             self.location = self.location / key
 

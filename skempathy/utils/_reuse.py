@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["reuse_outputs", "reused"]
 
-# {id(owner): (owner, key, outputs)} of the innermost open scope; None outside any scope
+# {owner: (key, outputs)} of the outermost open scope; None outside any scope
 _SCOPE = contextvars.ContextVar("skempathy_reused_outputs", default=None)
 _MAX_BYTES = 64 * 1024**2  # per entry: logits are small, pooled embeddings of a corpus are not
 
@@ -59,10 +59,10 @@ def reused(owner, key, compute):
     key = key()
     if key is None:
         return compute()
-    last = scope.get(id(owner))
-    if last is not None and last[0] is owner and last[1] == key:
-        return _copy(last[2])
+    last = scope.get(owner)  # modules hash by identity
+    if last is not None and last[0] == key:
+        return _copy(last[1])
     outputs = compute()
     if _nbytes(outputs) <= _MAX_BYTES:
-        scope[id(owner)] = (owner, key, _copy(outputs))
+        scope[owner] = (key, _copy(outputs))
     return outputs
