@@ -27,7 +27,8 @@ modules). The pieces, in the order a ``fit`` uses them:
     accumulation, bf16/fp16 autocast on CUDA (bf16 on CPU), gradient clipping, per-epoch
     ``history`` dicts, an optional ``eval_fn`` (higher is better) with early
     stopping and best-epoch restore, KeyboardInterrupt handling (keeps the
-    best weights so far) and a tqdm bar per epoch. ``batches(epoch)`` returns
+    best weights so far) and a tqdm bar per epoch; on CPU, the faster dropout
+    masks and eager attention of :mod:`._cpu_kernels` while it trains. ``batches(epoch)`` returns
     the list of batches of one epoch (any objects ``loss_fn`` understands;
     dicts of tensors are moved to the device for you);
     ``loss_fn(model, batch)`` returns a scalar loss tensor.
@@ -536,6 +537,10 @@ def train_loop(
     Launched in several processes (``torchrun``, ``accelerate launch``), the
     loop trains data-parallel: see :mod:`skempathy.neural._distributed`.
 
+    On CPU the loop trains inside :func:`._cpu_kernels.cpu_training_kernels`:
+    dropout masks come from NumPy's SFC64 generator (seeded from torch's) and
+    transformers models attend eagerly, both undone when training ends.
+
     A ``KeyboardInterrupt`` ends training early and keeps the best weights so
     far: the best validation epoch with ``eval_fn``, else the weights at the
     end of the last completed epoch (the current weights if none completed).
@@ -545,6 +550,7 @@ def train_loop(
 
     from ..utils._progress import progress_bar
 
+    from ._cpu_kernels import cpu_training_kernels
     from ._distributed import (average_gradients, broadcast_parameters, process_group,
                                reduce_sum, shard_batches)
 
@@ -579,6 +585,8 @@ def train_loop(
     for callback in callbacks:
         callback.on_train_begin(len(first) * max_epochs)
     global_step = 0
+    kernels = contextlib.ExitStack()  # faster dropout masks and attention on CPU
+    kernels.enter_context(cpu_training_kernels(model, device))
     try:
         for local_epoch in range(max_epochs):
             epoch = start_epoch + local_epoch + 1
@@ -671,6 +679,8 @@ def train_loop(
             UserWarning,
             stacklevel=2,
         )
+    finally:
+        kernels.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     elif history:
