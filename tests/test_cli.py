@@ -358,7 +358,7 @@ def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, ti
     capsys.readouterr()
     assert main(["distill", str(emotion_model), "--out", str(student), "--model", tiny_bert_path,
                  "--epochs", "1", "--max-length", "32", "--unlabeled", "wassa",
-                 "--precision", "bf16", "--quiet"]) == 0
+                 "--precision", "bf16", "--predict-precision", "int8", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "teacher" in out and "student" in out and "macro_f1" in out
     assert "agreement with the teacher on held-out essays: emotion 0." in out
@@ -367,7 +367,7 @@ def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, ti
     assert set(bundle["dev_scores"]) >= {"macro_f1"}
     model = bundle["estimator"]
     assert type(model[-1]).__name__ == "TransformerClassifier"
-    assert model[-1].precision == "bf16"
+    assert model[-1].precision == "bf16" and model[-1].predict_precision == "int8"
     src = tmp_path / "in.csv"
     load_wassa("dev").frame.head(5).to_csv(src, index=False)
     dst = tmp_path / "pred.csv"
