@@ -28,6 +28,18 @@ def test_masks_keep_with_probability_p(p):
             assert abs(float(mask.float().mean()) - p) < 4e-3
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_masks_at_p_0_and_1_and_on_strided_tensors(dtype):
+    with cpu_training_kernels(torch.nn.Linear(2, 2)):
+        for p in (0.0, 1.0):
+            for tensor in (torch.empty(300, dtype=dtype), torch.empty(20, 30, dtype=dtype).t()):
+                assert torch.equal(tensor.bernoulli_(p), torch.full_like(tensor, p))
+        strided = torch.empty(400, 500, dtype=dtype).t().bernoulli_(0.25)
+        assert abs(float(strided.float().mean()) - 0.25) < 5e-3
+        with pytest.raises((ValueError, RuntimeError), match="p to be in"):
+            torch.empty(3, dtype=dtype).bernoulli_(1.5)
+
+
 def test_dropout_inside_the_scope_scales_kept_values():
     x = torch.ones(200_000)
     with cpu_training_kernels(torch.nn.Linear(2, 2)):

@@ -44,8 +44,12 @@ def _bernoulli_(self, p=0.5, *, generator=None):
     if rng is None or generator is not None:
         # a thread outside the scope, or a caller that passes its own generator
         return self.copy_(torch.rand(self.shape, generator=generator) < p)
-    draws = rng.integers(-32768, 32768, self.numel(), dtype=np.int16)
+    if not 0 <= p <= 1:
+        raise ValueError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     threshold = int(round(float(p) * 65536)) - 32768
+    if threshold in (-32768, 32768):  # p rounds to 0 or 1 (and 32768 overflows int16)
+        return self.fill_(int(threshold > 0))
+    draws = rng.integers(-32768, 32768, self.numel(), dtype=np.int16)
     if self.dtype == torch.float32 and self.is_contiguous():
         # compare and convert in one pass, straight into the tensor's memory
         np.less(draws, threshold, out=self.detach().numpy().reshape(-1), casting="unsafe")
