@@ -38,6 +38,8 @@ def test_masks_at_p_0_and_1_and_on_strided_tensors(dtype):
         assert abs(float(strided.float().mean()) - 0.25) < 5e-3
         with pytest.raises((ValueError, RuntimeError), match="p to be in"):
             torch.empty(3, dtype=dtype).bernoulli_(1.5)
+        with pytest.raises((ValueError, RuntimeError), match="p to be in"):
+            torch.empty(3, dtype=dtype).bernoulli_(1.5, generator=torch.Generator())
 
 
 def test_dropout_inside_the_scope_scales_kept_values():

@@ -40,12 +40,12 @@ def _bernoulli_(self, p=0.5, *, generator=None):
     """``aten::bernoulli_.float`` on CPU: ``self`` filled with 1 with probability ``p``."""
     import torch
 
+    if not 0 <= p <= 1:
+        raise ValueError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     rng = _GENERATOR.get()
     if rng is None or generator is not None:
         # a thread outside the scope, or a caller that passes its own generator
         return self.copy_(torch.rand(self.shape, generator=generator) < p)
-    if not 0 <= p <= 1:
-        raise ValueError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     threshold = int(round(float(p) * 65536)) - 32768
     if threshold in (-32768, 32768):  # p rounds to 0 or 1 (and 32768 overflows int16)
         return self.fill_(int(threshold > 0))
@@ -74,16 +74,14 @@ def _unregister():
     with _LOCK:
         _ACTIVE["count"] -= 1
         if _ACTIVE["count"] == 0:
-            _ACTIVE.pop("library")._destroy()  # torch's own kernel is back
-            _ACTIVE["library"] = None
+            library, _ACTIVE["library"] = _ACTIVE["library"], None
+            library._destroy()  # torch's own kernel is back
 
 
 def _pretrained_models(model):
     """The outermost transformers models inside ``model`` (``model`` itself included)."""
-    try:
-        from transformers import PreTrainedModel
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        return []
+    from transformers import PreTrainedModel
+
     found, inside = [], set()
     for module in model.modules():
         if id(module) in inside or not isinstance(module, PreTrainedModel):
