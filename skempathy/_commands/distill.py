@@ -2,6 +2,7 @@
 
 import time
 
+from .._models import PRECISIONS
 from ._common import (check_writable, load_model, print_table, required_columns, save_model,
                       task_targets, track_scores)
 
@@ -29,7 +30,7 @@ def add_arguments(parser):
                         help="autocast of the student's fine-tuning; 'bf16' is faster on CPUs "
                              "with bf16 matrix units (default: auto, bf16 or fp16 on CUDA and "
                              "fp32 elsewhere)")
-    parser.add_argument("--predict-precision", choices=["auto", "fp32", "bf16", "int8"],
+    parser.add_argument("--predict-precision", choices=PRECISIONS,
                         default=None,
                         help="weights the saved student predicts with: 'bf16' (about 3x the "
                              "batch throughput of fp32 on a CPU with AMX), 'int8' (CPU), "

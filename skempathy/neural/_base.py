@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import (Interval, StrOptions, _check_sample_weight, _fit_context,
                                      _num_samples)
+from .._models import PRECISIONS
 from ..base import check_texts, check_y_given
 from ..utils._reuse import reused
 from . import _training as T
@@ -91,7 +92,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         "scoring": [None, str, callable],
         "device": [str],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
-        "predict_precision": [None, StrOptions({"auto", "fp32", "bf16", "int8"})],
+        "predict_precision": [None, StrOptions(set(PRECISIONS))],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
