@@ -28,9 +28,9 @@ modules). The pieces, in the order a ``fit`` uses them:
     ``history`` dicts, an optional ``eval_fn`` (higher is better) with early
     stopping and best-epoch restore, KeyboardInterrupt handling (keeps the
     best weights so far) and a tqdm bar per epoch; on CPU, the faster dropout
-    masks and eager attention of :mod:`._cpu_kernels` while it trains. ``batches(epoch)`` returns
-    the list of batches of one epoch (any objects ``loss_fn`` understands;
-    dicts of tensors are moved to the device for you);
+    masks and eager attention of :mod:`._cpu_kernels` while it trains.
+    ``batches(epoch)`` returns the list of batches of one epoch (any objects
+    ``loss_fn`` understands; dicts of tensors are moved to the device for you);
     ``loss_fn(model, batch)`` returns a scalar loss tensor.
 ``predict_loop(model, batches, forward_fn, n_samples, ...)``
     ``eval()`` + ``no_grad()`` (+ autocast as in training) over ``(indices, batch)``
