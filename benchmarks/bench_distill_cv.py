@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from bench_distill import TARGETS, p_values, scores
+TARGETS = ["emotion", "empathy", "distress"]
 
 
 def _save(path, obj):
@@ -40,6 +40,39 @@ def _save(path, obj):
     with open(tmp, "wb") as fh:
         pickle.dump(obj, fh)
     os.replace(tmp, path)
+
+
+def scores(truth, pred):
+    from skempathy.metrics import wassa_evaluate
+
+    regression = wassa_evaluate(truth[["empathy", "distress"]],
+                                pred[["empathy", "distress"]].astype(float))
+    return {"empathy r": regression["empathy_pearson"],
+            "distress r": regression["distress_pearson"],
+            "avg r": regression["average_pearson"],
+            "emotion macro-F1": wassa_evaluate(truth["emotion"], pred["emotion"])["macro_f1"]}
+
+
+def p_values(truth, pred, base, groups, n_resamples):
+    """Writer-grouped paired bootstrap p-values that ``pred`` beats ``base`` (F1 / avg r)."""
+    from skempathy.metrics import bootstrap_test
+
+    kw = dict(groups=groups, n_resamples=n_resamples, random_state=0)
+    f1 = bootstrap_test(truth["emotion"].to_numpy(), pred["emotion"].to_numpy(),
+                        base["emotion"].to_numpy(), "macro_f1", **kw)
+    r = bootstrap_test(truth[["empathy", "distress"]].to_numpy(float),
+                       pred[["empathy", "distress"]].to_numpy(float),
+                       base[["empathy", "distress"]].to_numpy(float), "average_pearson", **kw)
+    return f"{f1.p_value:.3f} / {r.p_value:.3f}"
+
+
+def student(args):
+    """The student of ``skempathy distill``: one multi-task encoder reading the essay alone."""
+    from skempathy.neural import MultiTaskTransformer
+
+    return MultiTaskTransformer(args.model, text_column="essay", max_epochs=3, max_length=256,
+                                device=args.device, random_state=args.seed, learning_rate=1e-4,
+                                precision="auto", verbose=0)
 
 
 def _peak_gib():
@@ -61,9 +94,9 @@ def _log(message):
 
 def distilled_fold(args, k, train, fit_rows, test_rows, pool):
     """The recipe fitted on the other folds and its distilled student, both predicting fold k."""
-    from sklearn.utils import Bunch
+    from sklearn.frozen import FrozenEstimator
 
-    from skempathy._commands.distill import distil_wassa
+    from skempathy.distill import Distiller
     from skempathy.recipes import get_recipe
 
     chosen = get_recipe(args.recipe)
@@ -71,44 +104,38 @@ def distilled_fold(args, k, train, fit_rows, test_rows, pool):
     teacher = chosen.build(embedder=embedder)
     teacher.set_params(**{k_: args.device for k_ in teacher.get_params()
                           if k_.endswith("__device")})
-    part = Bunch(data=train.data.iloc[fit_rows], frame=train.frame.iloc[fit_rows])
+    X, y = train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows]
     held_out = train.data.iloc[test_rows]
     start = time.perf_counter()
-    teacher.fit(part.data, part.frame[TARGETS])
+    teacher.fit(X, y)
     teacher_minutes = (time.perf_counter() - start) / 60
     _log(f"fold {k + 1}: {args.recipe} fitted in {teacher_minutes:.1f} min")
     teacher_pred = _frame(teacher.predict(held_out), held_out.index)
     start = time.perf_counter()
-    student, distiller = distil_wassa(teacher, TARGETS, part, pool, model=args.model,
-                                      device=args.device, seed=args.seed)
+    distiller = Distiller(FrozenEstimator(teacher), student(args), X_unlabeled=pool, alpha=0.5,
+                          temperature=1.0, random_state=args.seed).fit(X, y)
     student_minutes = (time.perf_counter() - start) / 60
     _log(f"fold {k + 1}: student distilled in {student_minutes:.1f} min")
-    return dict(teacher=teacher_pred, student=_frame(student.predict(held_out), held_out.index),
+    return dict(teacher=teacher_pred,
+                student=_frame(distiller.student_.predict(held_out), held_out.index),
                 teacher_minutes=teacher_minutes, student_minutes=student_minutes,
                 agreement=distiller.teacher_agreement_)
 
 
 def gold_fold(args, k, train, fit_rows, test_rows):
     """The same student trained on the other folds' gold labels alone, predicting fold k."""
-    from sklearn.utils import Bunch
-
-    from skempathy._commands.distill import _student
-
-    part = Bunch(data=train.data.iloc[fit_rows], frame=train.frame.iloc[fit_rows])
     held_out = train.data.iloc[test_rows]
-    student = _student(["classification", "regression", "regression"], model=args.model,
-                       epochs=3, max_length=256, device=args.device, seed=args.seed)
+    gold = student(args)
     start = time.perf_counter()
-    student.fit(part.data, part.frame[TARGETS])
+    gold.fit(train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows])
     minutes = (time.perf_counter() - start) / 60
     _log(f"fold {k + 1}: gold-only student fitted in {minutes:.1f} min")
-    return dict(gold=_frame(student.predict(held_out), held_out.index), gold_minutes=minutes)
+    return dict(gold=_frame(gold.predict(held_out), held_out.index), gold_minutes=minutes)
 
 
 def main(argv=None):
     from sklearn.model_selection import GroupKFold
 
-    from skempathy._commands.distill import unlabeled_wassa
     from skempathy.datasets import load_wassa
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -125,7 +152,8 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=UserWarning)
 
     train = load_wassa("train")
-    pool = unlabeled_wassa(load_wassa("dev"), load_wassa("test"))
+    # the pool of ``skempathy distill``: the dev and test essays with their writer columns
+    pool = pd.concat([load_wassa("dev").data, load_wassa("test").data], ignore_index=True)
     folds = list(GroupKFold(args.cv).split(train.data, groups=train.groups))
     name = f"{args.recipe}-{args.model.replace('/', '_')}-seed{args.seed}-cv{args.cv}"
     results = {}
