@@ -4,20 +4,23 @@ and the same student trained on gold labels alone.
 Usage::
 
     python benchmarks/bench_distill_cv.py --work DIR [--recipe best] [--cv 5]
-                                         [--model all-MiniLM-L6-v2] [--cache DIR]
+                                         [--model all-MiniLM-L6-v2] [--alpha 0.5]
+                                         [--temperature 1] [--cache DIR]
 
 The 1860 WASSA 2021 training essays are split by writer (``GroupKFold``). On each fold the
 recipe is fitted on the other folds and a student is distilled from it as
-``skempathy distill`` does (same student, ``alpha``, ``temperature`` and unlabeled pool: the
-WASSA dev and test essays, never their labels); the gold-only twin is the same student with
-``alpha=1`` and no unlabeled essays. The held-out essays are read by none of the three, so the
-scores are inductive. The out-of-fold predictions are pooled and scored like the dev split:
-the share of the recipe's score each student keeps, and the writer-grouped paired bootstrap
-p-value (1000 resamples) that the distilled student beats its gold-only twin.
+``skempathy distill`` does (same student and unlabeled pool: the WASSA dev and test essays,
+never their labels); the gold-only twin is the same student with ``alpha=1`` and no unlabeled
+essays. The held-out essays are read by none of the three, so the scores are inductive. The
+out-of-fold predictions are pooled and scored like the dev split: the share of the recipe's
+score each student keeps, and the writer-grouped paired bootstrap p-value (1000 resamples) that
+the distilled student beats its gold-only twin.
 
-Each fold's predictions are written to ``--work`` as soon as they exist; a rerun with the same
-folder continues where the last one stopped. Recipe ``best`` takes about 40 minutes a fold on
-a 2-core CPU, its student about 10 and the gold-only twin about 5.
+Each fold's predictions are written to ``--work`` as soon as they exist, and so is each fold's
+fitted recipe (about 1 GB for ``best``); a rerun with the same folder continues where the last
+one stopped, and a run with another ``--alpha`` or ``--temperature`` distils from the saved
+recipes without refitting them. Recipe ``best`` takes about 35 minutes a fold on a 2-core CPU,
+its student about 9 (the recipe labelling the essays included) and the gold-only twin about 5.
 """
 
 import argparse
@@ -92,34 +95,50 @@ def _log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def distilled_fold(args, k, train, fit_rows, test_rows, pool):
-    """The recipe fitted on the other folds and its distilled student, both predicting fold k."""
-    from sklearn.frozen import FrozenEstimator
+def fold_teacher(args, k, train, fit_rows, test_rows):
+    """The recipe fitted on the other folds, saved in ``--work`` with its predictions of fold k:
+    a later run (another ``--alpha`` or ``--temperature``) distils from it without refitting."""
+    import joblib
 
-    from skempathy.distill import Distiller
     from skempathy.recipes import get_recipe
 
+    path = os.path.join(args.work, f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{k + 1}-teacher")
+    if os.path.exists(f"{path}.joblib"):
+        return joblib.load(f"{path}.joblib")
     chosen = get_recipe(args.recipe)
     embedder = chosen.make_embedder(cache=args.cache, device=args.device, show_progress=False)
     teacher = chosen.build(embedder=embedder)
-    teacher.set_params(**{k_: args.device for k_ in teacher.get_params()
-                          if k_.endswith("__device")})
-    X, y = train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows]
+    teacher.set_params(**{key: args.device for key in teacher.get_params()
+                          if key.endswith("__device")})
     held_out = train.data.iloc[test_rows]
     start = time.perf_counter()
-    teacher.fit(X, y)
-    teacher_minutes = (time.perf_counter() - start) / 60
-    _log(f"fold {k + 1}: {args.recipe} fitted in {teacher_minutes:.1f} min")
-    teacher_pred = _frame(teacher.predict(held_out), held_out.index)
+    teacher.fit(train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows])
+    minutes = (time.perf_counter() - start) / 60
+    _log(f"fold {k + 1}: {args.recipe} fitted in {minutes:.1f} min")
+    if not os.path.exists(f"{path}.pkl"):
+        _save(f"{path}.pkl", dict(teacher=_frame(teacher.predict(held_out), held_out.index),
+                                  teacher_minutes=minutes))
+    joblib.dump(teacher, f"{path}.joblib.tmp")
+    os.replace(f"{path}.joblib.tmp", f"{path}.joblib")
+    return teacher
+
+
+def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
+    """The student distilled from fold k's teacher, predicting fold k."""
+    from sklearn.frozen import FrozenEstimator
+
+    from skempathy.distill import Distiller
+
+    held_out = train.data.iloc[test_rows]
     start = time.perf_counter()
-    distiller = Distiller(FrozenEstimator(teacher), student(args), X_unlabeled=pool, alpha=0.5,
-                          temperature=1.0, random_state=args.seed).fit(X, y)
-    student_minutes = (time.perf_counter() - start) / 60
-    _log(f"fold {k + 1}: student distilled in {student_minutes:.1f} min")
-    return dict(teacher=teacher_pred,
-                student=_frame(distiller.student_.predict(held_out), held_out.index),
-                teacher_minutes=teacher_minutes, student_minutes=student_minutes,
-                agreement=distiller.teacher_agreement_)
+    distiller = Distiller(FrozenEstimator(teacher), student(args), X_unlabeled=pool,
+                          alpha=args.alpha, temperature=args.temperature,
+                          random_state=args.seed)
+    distiller.fit(train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows])
+    minutes = (time.perf_counter() - start) / 60
+    _log(f"fold {k + 1}: student distilled in {minutes:.1f} min")
+    return dict(student=_frame(distiller.student_.predict(held_out), held_out.index),
+                student_minutes=minutes, agreement=distiller.teacher_agreement_)
 
 
 def gold_fold(args, k, train, fit_rows, test_rows):
@@ -143,6 +162,10 @@ def main(argv=None):
     parser.add_argument("--recipe", default="best", help="the teacher recipe (default: best)")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="the student's encoder")
     parser.add_argument("--cv", type=int, default=5, help="writer-grouped folds (default: 5)")
+    parser.add_argument("--alpha", type=float, default=0.5,
+                        help="weight of the gold labels against the teacher's (default: 0.5)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="temperature of the teacher's class probabilities (default: 1)")
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -155,18 +178,31 @@ def main(argv=None):
     # the pool of ``skempathy distill``: the dev and test essays with their writer columns
     pool = pd.concat([load_wassa("dev").data, load_wassa("test").data], ignore_index=True)
     folds = list(GroupKFold(args.cv).split(train.data, groups=train.groups))
-    name = f"{args.recipe}-{args.model.replace('/', '_')}-seed{args.seed}-cv{args.cv}"
-    results = {}
+    model = args.model.replace("/", "_")
+    stages = {  # file name of each stage's predictions of a fold
+        "teacher": f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{{}}-teacher.pkl",
+        "distilled": f"{args.recipe}-{model}-seed{args.seed}-cv{args.cv}-alpha{args.alpha:g}-"
+                     f"t{args.temperature:g}-fold{{}}-distilled.pkl",
+        "gold": f"{model}-seed{args.seed}-cv{args.cv}-fold{{}}-gold.pkl"}
+    paths = {stage: [os.path.join(args.work, name.format(k + 1)) for k in range(args.cv)]
+             for stage, name in stages.items()}
     # every distilled fold before the gold-only ones: the students' shares are the main number
-    for stage in ("distilled", "gold"):
-        for k, (fit_rows, test_rows) in enumerate(folds):
-            path = os.path.join(args.work, f"{name}-fold{k + 1}-{stage}.pkl")
-            if not os.path.exists(path):
-                _log(f"fold {k + 1}/{args.cv}: {stage}")
-                out = (distilled_fold(args, k, train, fit_rows, test_rows, pool)
-                       if stage == "distilled" else gold_fold(args, k, train, fit_rows, test_rows))
-                _save(path, out)
-            with open(path, "rb") as fh:
+    for k, (fit_rows, test_rows) in enumerate(folds):
+        if not (os.path.exists(paths["teacher"][k]) and os.path.exists(paths["distilled"][k])):
+            _log(f"fold {k + 1}/{args.cv}: {args.recipe} and its student")
+            teacher = fold_teacher(args, k, train, fit_rows, test_rows)
+            if not os.path.exists(paths["distilled"][k]):
+                _save(paths["distilled"][k],
+                      distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool))
+            del teacher
+    for k, (fit_rows, test_rows) in enumerate(folds):
+        if not os.path.exists(paths["gold"][k]):
+            _log(f"fold {k + 1}/{args.cv}: gold-only student")
+            _save(paths["gold"][k], gold_fold(args, k, train, fit_rows, test_rows))
+    results = {}
+    for k in range(args.cv):
+        for stage in stages:
+            with open(paths[stage][k], "rb") as fh:
                 results.setdefault(k, {}).update(pickle.load(fh))
 
     truth = train.frame[TARGETS]
@@ -179,7 +215,9 @@ def main(argv=None):
           f"{_peak_gib():.1f} GiB")
     minutes = {m: np.mean([results[k][f"{m}_minutes"] for k in results])
                for m in ("teacher", "student", "gold")}
-    labels = {"teacher": f"recipe `{args.recipe}`", "student": f"{args.model} distilled",
+    labels = {"teacher": f"recipe `{args.recipe}`",
+              "student": f"{args.model} distilled (alpha {args.alpha:g}, "
+                         f"temperature {args.temperature:g})",
               "gold": f"{args.model} gold labels only"}
     metrics = list(score["teacher"])
     print("| model | " + " | ".join(metrics) + " | share of the recipe (F1 / avg r) | "
