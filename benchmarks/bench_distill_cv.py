@@ -5,22 +5,25 @@ Usage::
 
     python benchmarks/bench_distill_cv.py --work DIR [--recipe best] [--cv 5]
                                          [--model all-MiniLM-L6-v2] [--alpha 0.5]
-                                         [--temperature 1] [--cache DIR]
+                                         [--temperature 1] [--transductive]
+                                         [--cache DIR]
 
 The 1860 WASSA 2021 training essays are split by writer (``GroupKFold``). On each fold the
 recipe is fitted on the other folds and a student is distilled from it as
 ``skempathy distill`` does (same student and unlabeled pool: the WASSA dev and test essays,
 never their labels); the gold-only twin is the same student with ``alpha=1`` and no unlabeled
-essays. The held-out essays are read by none of the three, so the scores are inductive. The
-out-of-fold predictions are pooled and scored like the dev split: the share of the recipe's
-score each student keeps, and the writer-grouped paired bootstrap p-value (1000 resamples) that
-the distilled student beats its gold-only twin.
+essays. The held-out essays are read by none of the three, so the scores are inductive;
+``--transductive`` adds them, without labels, to the student's pool, as the dev essays are in
+the dev scores of ``skempathy distill``. The out-of-fold predictions are pooled and scored like
+the dev split: the share of the recipe's score each student keeps, and the writer-grouped
+paired bootstrap p-value (1000 resamples) that the distilled student beats its gold-only twin.
 
 Each fold's predictions are written to ``--work`` as soon as they exist, and so is each fold's
-fitted recipe (about 1 GB for ``best``); a rerun with the same folder continues where the last
-one stopped, and a run with another ``--alpha`` or ``--temperature`` distils from the saved
-recipes without refitting them. Recipe ``best`` takes about 35 minutes a fold on a 2-core CPU,
-its student about 9 (the recipe labelling the essays included) and the gold-only twin about 5.
+fitted recipe (about 1 GB for ``best``). A rerun with the same folder continues where the last
+one stopped, and a run with another ``--alpha``, ``--temperature`` or ``--transductive``
+distils from the saved recipes without refitting them. Recipe ``best`` takes about 35 minutes a
+fold on a 2-core CPU, its student about 9 (the recipe labelling the essays included) and the
+gold-only twin about 5.
 """
 
 import argparse
@@ -130,6 +133,8 @@ def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
     from skempathy.distill import Distiller
 
     held_out = train.data.iloc[test_rows]
+    if args.transductive:  # as on dev: the student also learns the teacher's labels of fold k
+        pool = pd.concat([pool, held_out], ignore_index=True)
     start = time.perf_counter()
     distiller = Distiller(FrozenEstimator(teacher), student(args), X_unlabeled=pool,
                           alpha=args.alpha, temperature=args.temperature,
@@ -166,6 +171,10 @@ def main(argv=None):
                         help="weight of the gold labels against the teacher's (default: 0.5)")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="temperature of the teacher's class probabilities (default: 1)")
+    parser.add_argument("--transductive", action="store_true",
+                        help="add each held-out fold's essays (never their labels) to the "
+                             "student's unlabeled pool, as the dev scores of "
+                             "'skempathy distill' do with the dev essays")
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -182,7 +191,8 @@ def main(argv=None):
     stages = {  # file name of each stage's predictions of a fold
         "teacher": f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{{}}-teacher.pkl",
         "distilled": f"{args.recipe}-{model}-seed{args.seed}-cv{args.cv}-alpha{args.alpha:g}-"
-                     f"t{args.temperature:g}-fold{{}}-distilled.pkl",
+                     f"t{args.temperature:g}{'-transductive' * args.transductive}"
+                     f"-fold{{}}-distilled.pkl",
         "gold": f"{model}-seed{args.seed}-cv{args.cv}-fold{{}}-gold.pkl"}
     paths = {stage: [os.path.join(args.work, name.format(k + 1)) for k in range(args.cv)]
              for stage, name in stages.items()}
@@ -217,7 +227,8 @@ def main(argv=None):
                for m in ("teacher", "student", "gold")}
     labels = {"teacher": f"recipe `{args.recipe}`",
               "student": f"{args.model} distilled (alpha {args.alpha:g}, "
-                         f"temperature {args.temperature:g})",
+                         f"temperature {args.temperature:g}"
+                         f"{', transductive' * args.transductive})",
               "gold": f"{args.model} gold labels only"}
     metrics = list(score["teacher"])
     print("| model | " + " | ".join(metrics) + " | share of the recipe (F1 / avg r) | "
