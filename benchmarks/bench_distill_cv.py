@@ -100,7 +100,8 @@ def _log(message):
 
 def fold_teacher(args, k, train, fit_rows, test_rows):
     """The recipe fitted on the other folds, saved in ``--work`` with its predictions of fold k:
-    a later run (another ``--alpha`` or ``--temperature``) distils from it without refitting."""
+    a later run (another ``--alpha``, ``--temperature`` or ``--transductive``) distils from it
+    without refitting."""
     import joblib
 
     from skempathy.recipes import get_recipe
