@@ -31,6 +31,9 @@ import numpy as np
 import pandas as pd
 
 TARGETS = ["emotion", "empathy", "distress"]
+# wassa_evaluate's keys, as the table names them
+METRICS = {"empathy_pearson": "empathy r", "distress_pearson": "distress r",
+           "average_pearson": "avg r", "macro_f1": "emotion macro-F1"}
 
 
 def load(path):
@@ -77,24 +80,18 @@ def speed(model, X, n_single=20):
 def scores(truth, pred):
     from skempathy.metrics import wassa_evaluate
 
-    regression = wassa_evaluate(truth[["empathy", "distress"]],
-                                pred[["empathy", "distress"]].astype(float))
-    return {"empathy r": regression["empathy_pearson"],
-            "distress r": regression["distress_pearson"],
-            "avg r": regression["average_pearson"],
-            "emotion macro-F1": wassa_evaluate(truth["emotion"], pred["emotion"])["macro_f1"]}
+    values = wassa_evaluate(truth[TARGETS], pred[TARGETS])
+    return {label: values[key] for key, label in METRICS.items()}
 
 
 def p_values(truth, pred, base, groups, n_resamples):
+    """Writer-grouped paired bootstrap p-values that ``pred`` beats ``base`` (F1 / avg r)."""
     from skempathy.metrics import bootstrap_test
 
-    kw = dict(groups=groups, n_resamples=n_resamples, random_state=0)
-    f1 = bootstrap_test(truth["emotion"].to_numpy(), pred["emotion"].to_numpy(),
-                        base["emotion"].to_numpy(), "macro_f1", **kw)
-    r = bootstrap_test(truth[["empathy", "distress"]].to_numpy(float),
-                       pred[["empathy", "distress"]].to_numpy(float),
-                       base[["empathy", "distress"]].to_numpy(float), "average_pearson", **kw)
-    return f"{f1.p_value:.3f} / {r.p_value:.3f}"
+    tests = (bootstrap_test(truth[TARGETS], pred, base, metric, groups=groups,
+                            n_resamples=n_resamples, random_state=0)
+             for metric in ("macro_f1", "average_pearson"))
+    return " / ".join(f"{test.p_value:.3f}" for test in tests)
 
 
 def main(argv=None):

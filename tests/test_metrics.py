@@ -75,6 +75,48 @@ def test_wassa_evaluate_tracks(dev_predictions):
     assert "pearson" in wassa_evaluate(np.array([1.0, 2.0, 7.0]), np.array([1.5, 2.5, 6.0]))
 
 
+def test_wassa_evaluate_scores_a_multitask_frame_per_track(dev_predictions):
+    Y_dev, emotion, scores = dev_predictions
+    Y = Y_dev[["emotion", "empathy", "distress"]]
+    # a multi-task model's frame: its score columns may come back as objects
+    pred = pd.DataFrame({"emotion": emotion, "empathy": scores[:, 0].astype(object),
+                         "distress": scores[:, 1]}, index=Y.index)
+    both = wassa_evaluate(Y, pred)
+    expected = wassa_evaluate(Y["emotion"], emotion)
+    expected.update(wassa_evaluate(Y[["empathy", "distress"]], scores))
+    assert both == pytest.approx(expected)
+    assert list(both)[0] == "macro_f1"  # the label track first, then the scores
+    # an array in the frame's column order, or the frame's columns in another order
+    assert wassa_evaluate(Y, pred.to_numpy()) == pytest.approx(expected)
+    assert wassa_evaluate(Y, pred[["distress", "emotion", "empathy"]]) == pytest.approx(expected)
+    # two label columns are told apart by name
+    two = wassa_evaluate(Y.assign(sentiment=Y["emotion"]), pred.assign(sentiment=emotion))
+    assert two["emotion_macro_f1"] == two["sentiment_macro_f1"] == expected["macro_f1"]
+    with pytest.raises(ValueError, match=r"lacks the columns \['distress'\]"):
+        wassa_evaluate(Y, pred[["emotion", "empathy"]])
+    with pytest.raises(ValueError, match="3 columns"):
+        wassa_evaluate(Y, scores)
+
+
+def test_bootstrap_test_on_a_multitask_frame_tests_the_named_track(dev_predictions):
+    Y_dev, emotion, scores = dev_predictions
+    Y = Y_dev[["emotion", "empathy", "distress"]]
+    a = pd.DataFrame({"emotion": emotion, "empathy": scores[:, 0], "distress": scores[:, 1]})
+    b = a.assign(emotion=np.roll(emotion, 7), empathy=np.roll(scores[:, 0], 7))
+    groups = load_wassa("dev").groups
+    kw = dict(groups=groups, n_resamples=200, random_state=0)
+    for key, columns, metric in [("macro_f1", "emotion", "macro_f1"),
+                                 ("average_pearson", ["empathy", "distress"], "average_pearson"),
+                                 ("empathy_pearson", "empathy", "pearson")]:
+        on_frame = bootstrap_test(Y, a, b.to_numpy(), key, **kw)
+        alone = bootstrap_test(Y[columns], a[columns], b[columns], metric, **kw)
+        assert on_frame == alone
+        assert on_frame.score_a == pytest.approx(wassa_evaluate(Y, a)[key])
+    assert bootstrap_test(Y, a, b, "macro_f1", **kw).p_value < 0.05  # shuffled emotions lose
+    with pytest.raises(ValueError, match="Unknown metric 'macro_recall'"):
+        bootstrap_test(Y, a, b, "macro_recall")
+
+
 def test_scorers_work_in_grouped_cross_validation():
     wassa = load_wassa("train")
     model = make_pipeline(TfidfVectorizer(min_df=2), Ridge())

@@ -133,14 +133,9 @@ def track_scores(estimator, X, y, targets):
     if not isinstance(pred, pd.DataFrame):
         pred = pd.DataFrame(pred.reshape(len(X), -1) if hasattr(pred, "reshape") else pred,
                             columns=targets)
-    scores = {}
-    for group in (["emotion"], [t for t in targets if t != "emotion"]):
-        group = [t for t in group if t in targets]
-        if group:
-            truth = y[group[0]] if len(group) == 1 else y[group]
-            guess = pred[group[0]] if len(group) == 1 else pred[group]
-            scores.update(wassa_evaluate(truth, guess))
-    return scores
+    if len(targets) == 1:
+        return wassa_evaluate(y[targets[0]], pred[targets[0]])
+    return wassa_evaluate(y[targets], pred[targets])
 
 
 def save_model(estimator, path, *, task, head, features, columns, text_column="essay",

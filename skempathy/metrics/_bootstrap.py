@@ -7,6 +7,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length
 
 from ._scorer import get_metric
+from ._wassa import _aligned, _mixed_frame, _track_of
 
 __all__ = ["bootstrap_test", "BootstrapResult"]
 
@@ -53,12 +54,19 @@ def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=100
     Parameters
     ----------
     y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        Gold labels or scores.
+        Gold labels or scores. A DataFrame with both label and score columns (a
+        multi-task frame such as WASSA 2022's ``emotion``, ``empathy``, ``distress``)
+        is tested on the columns that ``metric``, a key of :func:`wassa_evaluate`'s
+        result for it, scores.
     pred_a, pred_b : array-like
-        Predictions of system A and system B for the same items.
+        Predictions of system A and system B for the same items (for a multi-task
+        frame, frames with its columns or arrays in its column order).
     metric : str or callable, default="macro_f1"
         Higher-is-better ``metric(y_true, y_pred)``, or a name: ``"pearson"``,
-        ``"average_pearson"``, ``"macro_f1"``, ``"micro_f1"``, ``"accuracy"``.
+        ``"average_pearson"``, ``"macro_f1"``, ``"micro_f1"``, ``"accuracy"``. For a
+        multi-task frame: ``"average_pearson"``, ``"<score column>_pearson"``,
+        or ``"macro_f1"``, ``"micro_f1"``, ``"accuracy"`` of its label column
+        (``"<label column>_macro_f1"`` and so on when it has several).
     n_resamples : int, default=1000
     sample_fraction : float, default=0.3
         Size of each sample as a fraction of the items (of the groups, with
@@ -88,6 +96,14 @@ def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=100
     >>> result.p_value < 0.05
     True
     """
+    if _mixed_frame(y_true) and isinstance(metric, str):
+        columns, metric = _track_of(y_true, metric)
+        pred_a, pred_b = (_aligned(y_true, pred)[columns] for pred in (pred_a, pred_b))
+        if metric.endswith("pearson"):  # score columns may come back as objects
+            pred_a, pred_b = pred_a.astype(float), pred_b.astype(float)
+        y_true = y_true[columns]
+        if len(columns) == 1:
+            y_true, pred_a, pred_b = (frame.iloc[:, 0] for frame in (y_true, pred_a, pred_b))
     score = get_metric(metric)
     check_consistent_length(y_true, pred_a, pred_b)
     if not 0 < sample_fraction <= 1:
