@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 TARGETS = ["emotion", "empathy", "distress"]
-# wassa_evaluate's keys, as the table names them
+# the columns of the table: wassa_evaluate's keys and their headers
 METRICS = {"empathy_pearson": "empathy r", "distress_pearson": "distress r",
            "average_pearson": "avg r", "macro_f1": "emotion macro-F1"}
 
@@ -49,23 +49,6 @@ def _save(path, obj):
     with open(tmp, "wb") as fh:
         pickle.dump(obj, fh)
     os.replace(tmp, path)
-
-
-def scores(truth, pred):
-    from skempathy.metrics import wassa_evaluate
-
-    values = wassa_evaluate(truth[TARGETS], pred[TARGETS])
-    return {label: values[key] for key, label in METRICS.items()}
-
-
-def p_values(truth, pred, base, groups, n_resamples):
-    """Writer-grouped paired bootstrap p-values that ``pred`` beats ``base`` (F1 / avg r)."""
-    from skempathy.metrics import bootstrap_test
-
-    tests = (bootstrap_test(truth[TARGETS], pred, base, metric, groups=groups,
-                            n_resamples=n_resamples, random_state=0)
-             for metric in ("macro_f1", "average_pearson"))
-    return " / ".join(f"{test.p_value:.3f}" for test in tests)
 
 
 def student(args):
@@ -158,6 +141,7 @@ def main(argv=None):
     from sklearn.model_selection import GroupKFold
 
     from skempathy.datasets import load_wassa
+    from skempathy.metrics import bootstrap_test, wassa_evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True, help="folder of the per-fold predictions")
@@ -215,7 +199,7 @@ def main(argv=None):
     truth = train.frame[TARGETS]
     pooled = {m: pd.concat([results[k][m] for k in results]).loc[truth.index]
               for m in ("teacher", "student", "gold")}
-    score = {m: scores(truth, pred) for m, pred in pooled.items()}
+    score = {m: wassa_evaluate(truth, pred) for m, pred in pooled.items()}
     print(f"WASSA 2021 train, {len(truth)} essays, writer-grouped CV{args.cv} (pooled "
           f"out-of-fold); python {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"{platform.processor() or platform.machine()}; peak memory of this process "
@@ -227,16 +211,19 @@ def main(argv=None):
                          f"temperature {args.temperature:g}"
                          f"{', transductive' * args.transductive})",
               "gold": f"{args.model} gold labels only"}
-    metrics = list(score["teacher"])
-    print("| model | " + " | ".join(metrics) + " | share of the recipe (F1 / avg r) | "
+    print("| model | " + " | ".join(METRICS.values()) + " | share of the recipe (F1 / avg r) | "
           "fit per fold, min | p vs gold-only (F1 / avg r) |")
-    print("|---" * (len(metrics) + 4) + "|")
+    print("|---" * (len(METRICS) + 4) + "|")
+    headline = ("macro_f1", "average_pearson")
     for m in ("teacher", "student", "gold"):
-        share = (f"{score[m]['emotion macro-F1'] / score['teacher']['emotion macro-F1']:.1%} / "
-                 f"{score[m]['avg r'] / score['teacher']['avg r']:.1%}")
-        p = p_values(truth, pooled[m], pooled["gold"], train.groups, args.n_resamples)
-        print(f"| {labels[m]} | " + " | ".join(f"{score[m][x]:.3f}" for x in metrics)
-              + f" | {share} | {minutes[m]:.1f} | {'' if m == 'gold' else p} |")
+        share = " / ".join(f"{score[m][key] / score['teacher'][key]:.1%}" for key in headline)
+        # writer-grouped paired bootstrap: does the model beat its gold-only twin?
+        tests = [] if m == "gold" else [
+            bootstrap_test(truth, pooled[m], pooled["gold"], key, groups=train.groups,
+                           n_resamples=args.n_resamples, random_state=0) for key in headline]
+        p = " / ".join(f"{test.p_value:.3f}" for test in tests)
+        print(f"| {labels[m]} | " + " | ".join(f"{score[m][key]:.3f}" for key in METRICS)
+              + f" | {share} | {minutes[m]:.1f} | {p} |")
     agreement = pd.DataFrame([results[k]["agreement"] for k in results])
     print("Student's agreement with its fold's teacher on held-out unlabeled essays (mean over "
           "folds): " + ", ".join(f"{c} {v:.3f}" for c, v in agreement.mean().items()))
