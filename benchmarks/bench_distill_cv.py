@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_distill_cv.py --work DIR [--recipe best] [--cv 5]
                                          [--model all-MiniLM-L6-v2] [--alpha 0.5]
                                          [--temperature 1] [--transductive]
-                                         [--cache DIR]
+                                         [--folds K [K ...]] [--cache DIR]
 
 The 1860 WASSA 2021 training essays are split by writer (``GroupKFold``). On each fold the
 recipe is fitted on the other folds and a student is distilled from it as
@@ -21,9 +21,10 @@ paired bootstrap p-value (1000 resamples) that the distilled student beats its g
 Each fold's predictions are written to ``--work`` as soon as they exist, and so is each fold's
 fitted recipe (about 1 GB for ``best``). A rerun with the same folder continues where the last
 one stopped, and a run with another ``--alpha``, ``--temperature`` or ``--transductive``
-distils from the saved recipes without refitting them. Recipe ``best`` takes about 35 minutes a
-fold on a 2-core CPU, its student about 9 (the recipe labelling the essays included) and the
-gold-only twin about 5.
+distils from the saved recipes without refitting them; ``--folds`` runs and scores some of the
+folds only (a setting compared on the folds whose recipes are saved). Recipe ``best`` takes
+about 35 minutes a fold on a 2-core CPU, its student about 9 (the recipe labelling the essays
+included) and the gold-only twin about 5.
 """
 
 import argparse
@@ -156,11 +157,17 @@ def main(argv=None):
                         help="add each held-out fold's essays (never their labels) to the "
                              "student's unlabeled pool, as the dev scores of "
                              "'skempathy distill' do with the dev essays")
+    parser.add_argument("--folds", type=int, nargs="+", metavar="K",
+                        help="run and score these folds only, numbered from 1 (default: all)")
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
     args = parser.parse_args(argv)
+    chosen = sorted(set(args.folds or range(1, args.cv + 1)))
+    if not set(chosen) <= set(range(1, args.cv + 1)):
+        parser.error(f"--folds must be numbers from 1 to {args.cv}; got {args.folds}")
+    chosen = [k - 1 for k in chosen]
     os.makedirs(args.work, exist_ok=True)
     warnings.filterwarnings("ignore", category=UserWarning)
 
@@ -178,7 +185,8 @@ def main(argv=None):
     paths = {stage: [os.path.join(args.work, name.format(k + 1)) for k in range(args.cv)]
              for stage, name in stages.items()}
     # every distilled fold before the gold-only ones: the students' shares are the main number
-    for k, (fit_rows, test_rows) in enumerate(folds):
+    for k in chosen:
+        fit_rows, test_rows = folds[k]
         if not (os.path.exists(paths["teacher"][k]) and os.path.exists(paths["distilled"][k])):
             _log(f"fold {k + 1}/{args.cv}: {args.recipe} and its student")
             teacher = fold_teacher(args, k, train, fit_rows, test_rows)
@@ -186,21 +194,24 @@ def main(argv=None):
                 _save(paths["distilled"][k],
                       distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool))
             del teacher
-    for k, (fit_rows, test_rows) in enumerate(folds):
+    for k in chosen:
+        fit_rows, test_rows = folds[k]
         if not os.path.exists(paths["gold"][k]):
             _log(f"fold {k + 1}/{args.cv}: gold-only student")
             _save(paths["gold"][k], gold_fold(args, k, train, fit_rows, test_rows))
     results = {}
-    for k in range(args.cv):
+    for k in chosen:
         for stage in stages:
             with open(paths[stage][k], "rb") as fh:
                 results.setdefault(k, {}).update(pickle.load(fh))
 
-    truth = train.frame[TARGETS]
+    rows = np.sort(np.concatenate([folds[k][1] for k in chosen]))
+    truth, groups = train.frame[TARGETS].iloc[rows], train.groups.to_numpy()[rows]
     pooled = {m: pd.concat([results[k][m] for k in results]).loc[truth.index]
               for m in ("teacher", "student", "gold")}
     score = {m: wassa_evaluate(truth, pred) for m, pred in pooled.items()}
-    print(f"WASSA 2021 train, {len(truth)} essays, writer-grouped CV{args.cv} (pooled "
+    scope = "" if len(chosen) == args.cv else f", folds {', '.join(str(k + 1) for k in chosen)}"
+    print(f"WASSA 2021 train, {len(truth)} essays, writer-grouped CV{args.cv}{scope} (pooled "
           f"out-of-fold); python {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"{platform.processor() or platform.machine()}; peak memory of this process "
           f"{_peak_gib():.1f} GiB")
@@ -219,7 +230,7 @@ def main(argv=None):
         share = " / ".join(f"{score[m][key] / score['teacher'][key]:.1%}" for key in headline)
         # writer-grouped paired bootstrap: does the model beat its gold-only twin?
         tests = [] if m == "gold" else [
-            bootstrap_test(truth, pooled[m], pooled["gold"], key, groups=train.groups,
+            bootstrap_test(truth, pooled[m], pooled["gold"], key, groups=groups,
                            n_resamples=args.n_resamples, random_state=0) for key in headline]
         p = " / ".join(f"{test.p_value:.3f}" for test in tests)
         print(f"| {labels[m]} | " + " | ".join(f"{score[m][key]:.3f}" for key in METRICS)
