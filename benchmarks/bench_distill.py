@@ -80,7 +80,7 @@ def speed(model, X, n_single=20):
 def scores(truth, pred):
     from skempathy.metrics import wassa_evaluate
 
-    values = wassa_evaluate(truth[TARGETS], pred[TARGETS])
+    values = wassa_evaluate(truth, pred)
     return {label: values[key] for key, label in METRICS.items()}
 
 
@@ -88,7 +88,7 @@ def p_values(truth, pred, base, groups, n_resamples):
     """Writer-grouped paired bootstrap p-values that ``pred`` beats ``base`` (F1 / avg r)."""
     from skempathy.metrics import bootstrap_test
 
-    tests = (bootstrap_test(truth[TARGETS], pred, base, metric, groups=groups,
+    tests = (bootstrap_test(truth, pred, base, metric, groups=groups,
                             n_resamples=n_resamples, random_state=0)
              for metric in ("macro_f1", "average_pearson"))
     return " / ".join(f"{test.p_value:.3f}" for test in tests)

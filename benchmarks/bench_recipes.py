@@ -206,12 +206,8 @@ def recipe(args):
     from skempathy.metrics import wassa_evaluate
     from skempathy.recipes import get_recipe
 
-    targets, track1 = ["emotion", "empathy", "distress"], ["empathy", "distress"]
-
-    def scores(y, pred):
-        out = wassa_evaluate(y[track1], pred[track1].to_numpy(float))
-        out.update(wassa_evaluate(y["emotion"], pred["emotion"].to_numpy()))
-        return out
+    targets = ["emotion", "empathy", "distress"]
+    names = ("empathy_pearson", "distress_pearson", "average_pearson", "macro_f1")
 
     train, dev = load_wassa("train"), load_wassa("dev")
     chosen = get_recipe(args.name)
@@ -222,9 +218,8 @@ def recipe(args):
     start = time.perf_counter()
     fitted = clone(vote).fit(train.data, train.frame[targets])
     seconds = time.perf_counter() - start
-    rows = [["dev", *(f"{scores(dev.frame, fitted.predict(dev.data))[k]:.3f}"
-                      for k in ("empathy_pearson", "distress_pearson", "average_pearson",
-                                "macro_f1"))]]
+    dev_scores = wassa_evaluate(dev.frame[targets], fitted.predict(dev.data)[targets])
+    rows = [["dev", *(f"{dev_scores[k]:.3f}" for k in names)]]
     if args.cv:
         folds = GroupKFold(args.cv).split(train.data, groups=train.groups)
         pooled = pd.DataFrame(index=train.frame.index, columns=targets, dtype=object)
@@ -232,8 +227,7 @@ def recipe(args):
             member = clone(vote).fit(train.data.iloc[fit_rows], train.frame[targets].iloc[fit_rows])
             pooled.iloc[test_rows] = member.predict(train.data.iloc[test_rows]).to_numpy()
             print(f"fold {k + 1}/{args.cv} done", file=sys.stderr, flush=True)
-        cv = scores(train.frame, pooled.astype({"empathy": float, "distress": float}))
-        names = ("empathy_pearson", "distress_pearson", "average_pearson", "macro_f1")
+        cv = wassa_evaluate(train.frame[targets], pooled)
         rows.append([f"train CV{args.cv} (writer-grouped, pooled)",
                      *(f"{cv[k]:.3f}" for k in names)])
     dropped = f", without {', '.join(args.drop)}" if args.drop else ""
