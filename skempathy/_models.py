@@ -6,11 +6,12 @@ through unchanged for users who have the hub.
 """
 
 import os
+import re
 
 __all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "embedded_name", "mpnet_available", "require_mpnet",
            "resolve_model", "resolve_device", "model_identity", "resolve_precision",
            "apply_precision", "feed_forward_outputs", "checkpoint_digest", "pack_checkpoint",
-           "unpack_checkpoint"]
+           "unpack_checkpoint", "check_digest"]
 
 
 def _minilm_path():
@@ -378,15 +379,39 @@ def pack_checkpoint(path):
     return read_folder(path, _checkpoint_files(path))
 
 
-def unpack_checkpoint(files, digest):
-    """Write packed checkpoint files once into ``<data home>/models/<digest>``
-    (a temporary folder when the data home is not writable); returns the folder."""
-    import shutil
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def check_digest(digest):
+    """Return ``digest`` if it is a checkpoint digest (``"sha256:"`` and 64 lower-case
+    hex digits, as :func:`checkpoint_digest` writes); raise :class:`UnsafeFileError`
+    otherwise. A digest names a folder, so nothing else may pass."""
+    from .utils._files import UnsafeFileError
+
+    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        raise UnsafeFileError(f"the stored checkpoint digest {digest!r} is not a sha256 "
+                              "digest; the model file is damaged or crafted")
+    return digest
+
+
+def _holds_exactly(folder, digest):
+    """Whether ``folder`` holds a checkpoint whose files hash to ``digest`` and nothing
+    else: no links, no files outside what the digest covers."""
+    for root, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            if os.path.islink(os.path.join(root, name)):
+                return False
+    every = {os.path.relpath(os.path.join(root, n), folder)
+             for root, _, names in os.walk(folder) for n in names}
+    return every == set(_checkpoint_files(folder)) and checkpoint_digest(folder) == digest
+
+
+def _models_roots():
+    """Where unpacked weights live: the data home, else a private per-user folder."""
     import tempfile
 
-    from .utils._files import write_folder
+    from .utils._files import UnsafeFileError, private_folder
 
-    name = digest.replace(":", "-")
     roots = []
     try:
         from .datasets import get_data_home
@@ -394,10 +419,63 @@ def unpack_checkpoint(files, digest):
         roots.append(os.path.join(get_data_home(), "models"))
     except OSError:
         pass
-    roots.append(os.path.join(tempfile.gettempdir(), "skempathy_models"))
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    shared = os.path.join(tempfile.gettempdir(), f"skempathy-{user}")
+    try:  # never a folder that another user could have filled first
+        roots.append(os.path.join(private_folder(shared), "models"))
+    except (OSError, UnsafeFileError) as exc:
+        import warnings
+
+        warnings.warn(f"not using {shared} for unpacked weights ({exc}); using a "
+                      "new private temporary folder instead", UserWarning, stacklevel=3)
+        roots.append(os.path.join(_process_folder(), "models"))
+    return roots
+
+
+_PROCESS_FOLDER = []
+
+
+def _process_folder():
+    """A private temporary folder for this process, removed at exit."""
+    if not _PROCESS_FOLDER:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="skempathy-")  # mode 0700
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _PROCESS_FOLDER.append(folder)
+    return _PROCESS_FOLDER[0]
+
+
+def unpack_checkpoint(files, digest):
+    """Write packed checkpoint files once into ``<data home>/models/<digest>``; return the folder.
+
+    ``digest`` must be a sha256 digest (:func:`check_digest`). The files are
+    written into a temporary folder beside the target (names confined by
+    :func:`skempathy.utils._files.write_folder`), hashed, and renamed into place
+    only if they match ``digest``. An existing folder is used only if it holds
+    exactly the files of ``digest``; otherwise it is replaced. When the data
+    home is not writable, a private per-user folder in the system's temporary
+    folder is used (mode 0700, checked to be the user's own).
+
+    Raises
+    ------
+    UnsafeFileError
+        If the digest is not a digest, a file name leaves the folder, or the
+        files do not hash to the digest.
+    """
+    import shutil
+    import tempfile
+
+    from .utils._files import UnsafeFileError, write_folder
+
+    name = check_digest(digest).replace(":", "-")
+    roots = _models_roots()
     for root in roots:
         target = os.path.join(root, name)
-        if os.path.isdir(target):
+        if not os.path.islink(target) and os.path.isdir(target) \
+                and _holds_exactly(target, digest):
             return target
         try:
             os.makedirs(root, exist_ok=True)
@@ -406,10 +484,18 @@ def unpack_checkpoint(files, digest):
             continue
         try:
             write_folder(files, tmp)
+            if not _holds_exactly(tmp, digest):
+                raise UnsafeFileError("the weights inside the model file do not match its "
+                                      f"recorded digest {digest}; the file is damaged or "
+                                      "crafted")
+            if os.path.lexists(target):  # tampered or partial: set aside, then replace
+                stale = tempfile.mkdtemp(prefix=f".{name}.stale-", dir=root)
+                os.replace(target, os.path.join(stale, "old"))
+                shutil.rmtree(stale, ignore_errors=True)
             try:
                 os.rename(tmp, target)
             except OSError:  # another process unpacked the same weights first
-                if not os.path.isdir(target):
+                if not (os.path.isdir(target) and _holds_exactly(target, digest)):
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -6,6 +6,7 @@ and refusing any other type unless you pass it in ``trusted``. Torch weights
 inside are safetensors bytes. Needs ``pip install "skempathy[skops]"``.
 """
 
+from ..utils._files import UnsafeFileError
 from ._skops import dump, get_trusted_types, load
 
-__all__ = ["dump", "get_trusted_types", "load"]
+__all__ = ["UnsafeFileError", "dump", "get_trusted_types", "load"]

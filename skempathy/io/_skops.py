@@ -63,6 +63,29 @@ def dump(estimator, path):
     return str(path)
 
 
+# A zip whose contents claim far more bytes than the file holds is a decompression bomb;
+# real model files compress their weights by well under this factor.
+_MAX_EXPANSION = 20
+_MIN_ALLOWED = 1 << 30
+
+
+def _check_archive(path):
+    """Refuse a file that is not a zip, or whose members would expand past
+    ``max(1 GiB, 20 x its size)`` once read."""
+    import zipfile
+
+    from ..utils._files import UnsafeFileError
+
+    if not zipfile.is_zipfile(path):
+        raise UnsafeFileError(f"{path} is not a .skops file (not a zip archive)")
+    with zipfile.ZipFile(path) as archive:
+        claimed = sum(info.file_size for info in archive.infolist())
+    limit = max(_MIN_ALLOWED, _MAX_EXPANSION * os.path.getsize(path))
+    if claimed > limit:
+        raise UnsafeFileError(f"{path} would expand to {claimed} bytes from "
+                              f"{os.path.getsize(path)}; refused as a decompression bomb")
+
+
 def load(path, trusted=None):
     """Read a ``.skops`` file written by :func:`dump`.
 
@@ -83,9 +106,24 @@ def load(path, trusted=None):
     ------
     TypeError
         If the file holds types that nobody trusted; the message lists them.
+    UnsafeFileError
+        If the file is not a zip archive, would expand to far more bytes than
+        it holds, or carries weights whose file names leave their folder or
+        whose digest does not match; nothing from it is used or written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skempathy.io import dump, load
+    >>> from skempathy.text import LexiconFeaturizer
+    >>> path = os.path.join(tempfile.mkdtemp(), "lexicon.skops")
+    >>> _ = dump(LexiconFeaturizer(), path)
+    >>> type(load(path)).__name__
+    'LexiconFeaturizer'
     """
     sio = _skops_io()
     path = os.fspath(path)
+    _check_archive(path)
     untrusted = sio.get_untrusted_types(file=path)
     allowed = set(get_trusted_types()) | set(trusted or ())
     unknown = sorted(t for t in untrusted if t not in allowed)
