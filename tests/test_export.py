@@ -178,6 +178,20 @@ def test_bf16_embedder_exports_fp32_weights(tiny_bert_path, wassa, dev_essays, t
                                atol=1e-5)
 
 
+def test_a_crafted_export_folder_is_refused(clf_folder, tmp_path):
+    """An export whose files link elsewhere (another model's graph, a device) is refused."""
+    import shutil
+
+    from skempathy.io import UnsafeFileError
+
+    crafted = Path(shutil.copytree(clf_folder, tmp_path / "crafted"))
+    graph = next(p for p in crafted.iterdir() if p.suffix == ".onnx")
+    graph.unlink()
+    graph.symlink_to(Path(clf_folder) / graph.name)
+    with pytest.raises(UnsafeFileError, match="is a link"):
+        OnnxPredictor(crafted)
+
+
 def test_export_errors_leave_nothing_behind(clf, tiny_bert_path, tmp_path, monkeypatch):
     with pytest.raises(NotFittedError):
         to_onnx(TransformerClassifier(tiny_bert_path), tmp_path / "x")

@@ -22,6 +22,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
 from skempathy.datasets import load_wassa
+from skempathy.io import UnsafeFileError
 from skempathy.neural import (
     FineTunedEmbedder,
     MultiTaskTransformer,
@@ -822,6 +823,13 @@ def test_save_pretrained_folder_round_trip(kind, tiny_bert_path, tmp_path):
          ).from_pretrained(folder)
     with pytest.raises(FileNotFoundError, match="not a skempathy folder"):
         TransformerClassifier.from_pretrained(tmp_path)
+    # a crafted copy whose weights link elsewhere is refused before anything is read
+    crafted = tmp_path / "crafted"
+    shutil.copytree(folder, crafted)
+    (crafted / "model.safetensors").unlink()
+    (crafted / "model.safetensors").symlink_to(folder / "model.safetensors")
+    with pytest.raises(UnsafeFileError, match="is a link"):
+        type(est).from_pretrained(crafted)
 
 
 def test_train_loop_callbacks_see_every_batch_and_can_change_it():

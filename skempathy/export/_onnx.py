@@ -523,6 +523,9 @@ class OnnxPredictor:
         if not manifest_path.is_file():
             raise FileNotFoundError(f"{folder} is not an ONNX export of skempathy: no "
                                     f"{MANIFEST} (write one with skempathy.export.to_onnx)")
+        from ..utils._files import check_model_folder
+
+        check_model_folder(folder)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
             raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")

@@ -186,6 +186,9 @@ def load_pretrained(cls, directory, *, device="auto"):
     if not manifest_path.is_file():
         raise FileNotFoundError(f"{folder} is not a skempathy folder: no {STATE_FILE} (write "
                                 "one with save_pretrained)")
+    from ..utils._files import check_model_folder
+
+    check_model_folder(folder)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")

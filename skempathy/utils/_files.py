@@ -6,7 +6,7 @@ import stat
 import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-__all__ = ["UnsafeFileError", "check_member_name", "private_folder", "read_folder",
+__all__ = ["UnsafeFileError", "check_member_name", "check_model_folder", "private_folder", "read_folder",
            "use_default_permissions", "write_atomic", "write_folder"]
 
 
@@ -118,6 +118,25 @@ def write_folder(files, path, *, max_bytes=None):
         fd = os.open(os.path.join(folder, parts[-1]), flags, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+
+
+def check_model_folder(path):
+    """Raise :class:`UnsafeFileError` if a model folder holds links or special files.
+
+    A folder from elsewhere (a download, an archive someone sent) is read by
+    name; a link inside it could make a loader read another model's weights or
+    a device, so only plain files and folders are accepted. Returns ``path``.
+    """
+    for root, dirs, names in os.walk(path):
+        for name in dirs + names:
+            full = os.path.join(root, name)
+            mode = os.lstat(full).st_mode
+            if stat.S_ISLNK(mode):
+                raise UnsafeFileError(f"{full} is a link; a model folder must hold plain "
+                                      "files (copy the files in instead of linking them)")
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise UnsafeFileError(f"{full} is not a plain file")
+    return path
 
 
 def private_folder(path):
