@@ -9,7 +9,8 @@ Every subcommand takes ``--quiet`` (no progress bars, no messages on standard
 error); progress bars are drawn only on a terminal anyway.
 
 Outputs are checked for writability before any work; SIGTERM is handled like
-Ctrl-C (exit status 143, temporary files removed). Errors (missing file or
+Ctrl-C (exit status 143, temporary files removed), and either ends the run: a
+fine-tuning loop never keeps going with its weights so far. Errors (missing file or
 column, empty input, unreadable model, ...) are reported as one line
 ``skempathy <command>: error: <message>`` with exit status 1; set
 ``SKEMPATHY_DEBUG=1`` to see the traceback instead.
@@ -51,29 +52,6 @@ def _import_command(name):
 def _summary(module):
     doc = (module.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every cleanup (``finally``) runs."""
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def add_common_arguments(parser):
@@ -124,15 +102,16 @@ def main(argv=None):
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 0 if not argv else 2
+    from .utils._interrupts import Terminated, interrupts_end_runs, sigterm_as_interrupt
     from .utils._progress import interactive, progress_disabled, silence_library_progress_bars
 
     if args.quiet or not interactive():
         silence_library_progress_bars()
     quiet = progress_disabled() if args.quiet else contextlib.nullcontext()
     try:
-        with quiet, _sigterm_as_interrupt():
+        with quiet, sigterm_as_interrupt(), interrupts_end_runs():
             return int(args._module.run(args) or 0)
-    except _Terminated:
+    except Terminated:
         print(f"skempathy {args.command}: terminated", file=sys.stderr)
         return 143
     except KeyboardInterrupt:

@@ -350,7 +350,16 @@ def test_class_weight_and_sample_weight_change_the_loss(tiny_bert_path, wassa):
         )
 
 
-def test_keyboard_interrupt_keeps_best_weights_then_warm_start(tiny_bert_path, wassa):
+@pytest.fixture
+def at_the_prompt(monkeypatch):
+    """As in a notebook or the Python shell, where Ctrl-C may end a fit early."""
+    from skempathy.utils import _interrupts
+
+    monkeypatch.setattr(_interrupts, "_interactive_session", lambda: True)
+
+
+def test_keyboard_interrupt_keeps_best_weights_then_warm_start(tiny_bert_path, wassa,
+                                                              at_the_prompt):
     calls = []
 
     def scorer(est, X_val, y_val):
@@ -725,7 +734,7 @@ def test_train_loop_accumulation_equals_the_larger_batch():
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_train_loop_interrupt_without_early_stopping_keeps_last_full_epoch():
+def test_train_loop_interrupt_without_early_stopping_keeps_last_full_epoch(at_the_prompt):
     model, loss_fn, chunks = _linear_problem()
     seen, snapshots = [], []
 
@@ -744,6 +753,49 @@ def test_train_loop_interrupt_without_early_stopping_keeps_last_full_epoch():
     assert out["interrupted"] and out["best_epoch"] == 1 and out["best_score"] is None
     for name, value in T.cpu_state_dict(model).items():
         np.testing.assert_array_equal(value.numpy(), snapshots[1][name].numpy())
+
+
+def test_an_interrupt_ends_the_run_outside_the_prompt(monkeypatch):
+    """In a script, under the CLI, and for SIGTERM everywhere, an interrupt is not swallowed."""
+    from skempathy.utils import _interrupts
+
+    model, loss_fn, chunks = _linear_problem()
+
+    def interrupted(kind):
+        def loss(m, b):
+            raise kind()
+        return loss
+
+    with pytest.raises(KeyboardInterrupt):  # pytest runs no prompt
+        T.train_loop(model, lambda e: chunks(4, 4), interrupted(KeyboardInterrupt),
+                     max_epochs=2, learning_rate=0.1)
+    monkeypatch.setattr(_interrupts, "_interactive_session", lambda: True)
+    with pytest.raises(_interrupts.Terminated):
+        T.train_loop(model, lambda e: chunks(4, 4), interrupted(_interrupts.Terminated),
+                     max_epochs=2, learning_rate=0.1)
+    with _interrupts.interrupts_end_runs(), pytest.raises(KeyboardInterrupt):
+        T.train_loop(model, lambda e: chunks(4, 4), interrupted(KeyboardInterrupt),
+                     max_epochs=2, learning_rate=0.1)
+
+
+def test_an_interrupted_member_does_not_count_as_fitted(tiny_bert_path, wassa, at_the_prompt):
+    """At the prompt a fit cut short keeps its weights, but an ensemble of it is not fitted."""
+    from sklearn.exceptions import NotFittedError as NotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    from skempathy.ensemble import SeedEnsemble
+
+    def scorer(est, X_val, y_val):
+        raise KeyboardInterrupt
+
+    member = TransformerClassifier(tiny_bert_path, early_stopping=True, scoring=scorer,
+                                   **{**KW, "max_epochs": 2})
+    ensemble = SeedEnsemble(member, n_estimators=2, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted"), \
+            pytest.raises(KeyboardInterrupt, match="was interrupted"):
+        ensemble.fit(wassa["essay"], wassa["emotion"])
+    with pytest.raises(NotFitted):
+        check_is_fitted(ensemble)
 
 
 def test_train_loop_resumed_run_keeps_the_earlier_best():

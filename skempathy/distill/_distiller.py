@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ..utils._sklearn_compat import (HasMethods, Interval, _check_sample_weight, _fit_context,
                                      _num_samples, _safe_indexing)
 from ..base import _check_no_missing, check_texts, check_y_given
+from ..utils._interrupts import raise_if_interrupted
 from ..utils._meta import DelegateToFittedMixin
 from ..utils._reuse import reuse_outputs
 
@@ -237,7 +238,7 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
         if type(teacher).__name__ != "FrozenEstimator":
             if sample_weight is not None:
                 fit_params = dict(fit_params, sample_weight=sample_weight)
-            teacher = clone(teacher).fit(X, y, **fit_params)
+            teacher = raise_if_interrupted(clone(teacher).fit(X, y, **fit_params), "teacher")
         frame, kinds, one_d = self._y_frame(y)
         self.target_kinds_ = kinds
         self.teacher_ = teacher
@@ -261,7 +262,7 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
             soft_train = {c: p.iloc[train_rows].reset_index(drop=True) for c, p in soft.items()}
             student_params[soft_param] = (next(iter(soft_train.values())) if one_d
                                           else soft_train)
-        student.fit(X_train, y_train, **student_params)
+        raise_if_interrupted(student.fit(X_train, y_train, **student_params), "student")
         self.student_ = student
         self.n_distilled_ = len(train_rows)
         self.teacher_agreement_ = None

@@ -25,6 +25,7 @@ from ..utils._sklearn_compat import _BaseComposition, _fit_context
 from ..base import _check_no_missing, check_y_given
 from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
+from ..utils._interrupts import raise_if_interrupted
 from ..utils._reuse import reuse_outputs
 from ..utils._routing import fit_router, route_fit
 from ._base import _FirstMemberFeaturesMixin
@@ -34,7 +35,7 @@ __all__ = ["MultiTaskVoting"]
 
 def _fit_member(estimator, X, y, embeddings, fit_params):
     restore_snapshot(embeddings)  # encoded once by the caller
-    return clone(estimator).fit(X, y, **fit_params)
+    return raise_if_interrupted(clone(estimator).fit(X, y, **fit_params))
 
 
 def _has_classification_task(self):

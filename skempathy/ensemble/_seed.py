@@ -21,6 +21,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import check_y_given
+from ..utils._interrupts import raise_if_interrupted
 from ..utils._meta import wrapped_tags
 from ..utils._routing import fit_router, route_fit
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
@@ -41,7 +42,7 @@ def _fit_one(estimator, X, y, seed, params, fit_params, embeddings):
     restore_snapshot(embeddings)  # encoded once by the caller
     est = clone(estimator)
     est.set_params(**{name: seed for name in params})
-    return est.fit(X, y, **fit_params)
+    return raise_if_interrupted(est.fit(X, y, **fit_params))
 
 
 def _is_classifier(estimator):

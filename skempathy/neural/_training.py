@@ -541,15 +541,19 @@ def train_loop(
     dropout masks come from NumPy's SFC64 generator (seeded from torch's) and
     transformers models attend eagerly, both undone when training ends.
 
-    A ``KeyboardInterrupt`` ends training early and keeps the best weights so
+    At an interactive prompt (a notebook, the Python shell), a
+    ``KeyboardInterrupt`` ends training early and keeps the best weights so
     far: the best validation epoch with ``eval_fn``, else the weights at the
     end of the last completed epoch (the current weights if none completed).
+    Anywhere else, and for SIGTERM, the interrupt propagates and ends the run
+    (:mod:`skempathy.utils._interrupts`).
     """
     import torch
     from transformers import get_linear_schedule_with_warmup
 
     from ..utils._progress import progress_bar
 
+    from ..utils._interrupts import keep_weights_on_interrupt
     from ._cpu_kernels import cpu_training_kernels
     from ._distributed import (average_gradients, broadcast_parameters, process_group,
                                reduce_sum, shard_batches)
@@ -667,7 +671,9 @@ def train_loop(
                 completed_state = cpu_state_dict(model)
             if eval_fn is not None and n_iter_no_change and since_best >= n_iter_no_change:
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if not keep_weights_on_interrupt(exc):  # a script, the CLI, SIGTERM: the run ends
+            raise
         interrupted = True
         if best_state is None and completed_state is not None:
             best_state = completed_state
