@@ -15,11 +15,11 @@ Usage (recipe ``best``, its distilled student and the same student trained on
 gold labels alone)::
 
     skempathy wassa --recipe best --out wbest
-    skempathy distill wbest/joint_emotion_empathy_distress.joblib --out student.joblib
-    skempathy distill wbest/joint_emotion_empathy_distress.joblib --out gold.joblib \\
+    skempathy distill wbest/joint_emotion_empathy_distress.skops --out student.skops
+    skempathy distill wbest/joint_emotion_empathy_distress.skops --out gold.skops \\
         --alpha 1 --unlabeled none
-    python benchmarks/bench_distill.py wbest/joint_emotion_empathy_distress.joblib \\
-        student.joblib gold.joblib --baseline gold.joblib
+    python benchmarks/bench_distill.py wbest/joint_emotion_empathy_distress.skops \\
+        student.skops gold.skops --baseline gold.skops
 """
 
 import argparse

@@ -10,9 +10,9 @@ keeps one model's memory out of the next one's number.
 Usage::
 
     skempathy wassa --recipe finetuned --out wft
-    skempathy distill wft/joint_emotion_empathy_distress.joblib --out student.joblib
-    python benchmarks/bench_predict_memory.py wft/joint_emotion_empathy_distress.joblib \\
-        student.joblib
+    skempathy distill wft/joint_emotion_empathy_distress.skops --out student.skops
+    python benchmarks/bench_predict_memory.py wft/joint_emotion_empathy_distress.skops \\
+        student.skops
 """
 
 import argparse

@@ -12,22 +12,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skempathy._commands._common import LOCK
 from skempathy.cli import COMMANDS, main
 from skempathy.datasets import load_wassa
+from skempathy.io import load as skops_load
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def emotion_model(tmp_path_factory, tiny_bert_path):
-    out = tmp_path_factory.mktemp("cli") / "emotion.joblib"
+    out = tmp_path_factory.mktemp("cli") / "emotion.skops"
     assert main(["train", "--task", "emotion", "--head", "logreg", "--model", tiny_bert_path,
                  "--out", str(out), "--quiet"]) == 0
     return out
 
 
 def test_train_saves_a_bundle_that_evaluate_reads(emotion_model, capsys):
-    bundle = joblib.load(emotion_model)
+    bundle = skops_load(emotion_model)
     assert bundle["task"] == "emotion" and bundle["columns"][0] == "essay"
     assert set(bundle["dev_scores"]) >= {"macro_f1", "accuracy"}
     capsys.readouterr()
@@ -85,7 +87,7 @@ def test_predict_streams_in_chunks_and_keeps_the_old_output_on_a_late_error(
 
 
 def test_predict_emotion_without_probabilities_writes_decision_scores(tmp_path, tiny_bert_path):
-    model = tmp_path / "ridge_emotion.joblib"
+    model = tmp_path / "ridge_emotion.skops"
     assert main(["train", "--task", "emotion", "--head", "ridge", "--features", "text",
                  "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
     X = load_wassa("dev").frame.head(6)
@@ -101,7 +103,7 @@ def test_predict_emotion_without_probabilities_writes_decision_scores(tmp_path, 
 
 
 def test_predict_regression_with_renamed_text_column(tmp_path, tiny_bert_path, capsys):
-    model = tmp_path / "emp.joblib"
+    model = tmp_path / "emp.skops"
     assert main(["train", "--task", "empathy+distress", "--head", "ridge", "--features", "text",
                  "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
     src = tmp_path / "texts.csv"
@@ -145,7 +147,8 @@ def test_errors_are_one_line_and_leave_no_output(emotion_model, tmp_path, capsys
     good = tmp_path / "ok.csv"
     pd.DataFrame({"essay": ["fine"]}).to_csv(good, index=False)
     assert "could not load model" in _one_line_error(
-        capsys, main(["predict", str(bad), "--input", str(good), "--output", str(dst)]))
+        capsys, main(["predict", str(bad), "--input", str(good), "--output", str(dst),
+                      "--allow-pickle"]))
     # blank text
     blank = tmp_path / "blank.csv"
     rows = load_wassa("dev").frame.head(2).copy()
@@ -171,7 +174,7 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     assert all(len(row) == 2 for row in emp) and np.isfinite(np.asarray(emp, float)).all()
     scores = json.loads((out / "dev_scores.json").read_text())["dev"]
     assert {"empathy_pearson", "distress_pearson", "macro_f1"} <= set(scores)
-    bundle = joblib.load(out / "joint_emotion_empathy_distress.joblib")
+    bundle = skops_load(out / "joint_emotion_empathy_distress.skops")
     dev, test = load_wassa("dev"), load_wassa("test")
     assert bundle["targets"] == ["emotion", "empathy", "distress"]
     assert bundle["estimator"].predict(dev.data).shape == (270, 3)
@@ -183,14 +186,15 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     # the manifest is written last and lists the run's files; nothing is left behind
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir()
-                                               if p.name != "manifest.json")
+                                               if p.name not in ("manifest.json", LOCK))
     assert len(manifest["run_id"]) == 32
     assert [p.name for p in tmp_path.iterdir()] == ["wassa"]   # no staging folder, no .tmp
     # outputs get the usual permissions (written to a temporary file, then renamed)
     mask = os.umask(0)
     os.umask(mask)
     for path in out.iterdir():
-        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+        if path.name != LOCK:
+            assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
 
 
 def test_console_entry_point_in_a_subprocess():
@@ -296,7 +300,7 @@ def test_sigterm_is_handled_like_ctrl_c_and_keeps_the_previous_run(tmp_path):
     if proc.returncode == 0:
         pytest.skip("the run finished before the signal")
     assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "old.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == [LOCK, "manifest.json", "old.tsv"]
     assert [p.name for p in tmp_path.iterdir()] == ["wassa"]
 
 
@@ -322,7 +326,7 @@ def test_clear_errors_on_bad_inputs(emotion_model, tmp_path, capsys):
     joblib.dump(bundle, tmp_path / "wrong.joblib")
     X.head(3).to_csv(tmp_path / "in.csv", index=False)
     assert main(["predict", str(tmp_path / "wrong.joblib"), "--input",
-                 str(tmp_path / "in.csv")]) == 1
+                 str(tmp_path / "in.csv"), "--allow-pickle"]) == 1
     err = capsys.readouterr().err
     assert "saved by skempathy 0.0.1" in err
     assert "labelled as an emotion model but holds a Ridge" in err
@@ -331,7 +335,7 @@ def test_clear_errors_on_bad_inputs(emotion_model, tmp_path, capsys):
                   estimator=Ridge().fit(np.zeros((2, 1)), [0, 1]))
     joblib.dump(bundle, tmp_path / "foreign.joblib")
     assert main(["predict", str(tmp_path / "foreign.joblib"), "--input",
-                 str(tmp_path / "in.csv")]) == 1
+                 str(tmp_path / "in.csv"), "--allow-pickle"]) == 1
     err = capsys.readouterr().err
     assert "could not predict on this input" in err
     assert X["essay"].iloc[0][:30] not in err
@@ -354,7 +358,7 @@ def test_safe_skops_bundles_round_trip(tmp_path, tiny_bert_path, capsys):
 
 def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, tiny_bert_path,
                                                      capsys):
-    student = tmp_path / "student.joblib"
+    student = tmp_path / "student.skops"
     capsys.readouterr()
     assert main(["distill", str(emotion_model), "--out", str(student), "--model", tiny_bert_path,
                  "--epochs", "1", "--max-length", "32", "--unlabeled", "wassa",
@@ -362,7 +366,7 @@ def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, ti
     out = capsys.readouterr().out
     assert "teacher" in out and "student" in out and "macro_f1" in out
     assert "agreement with the teacher on held-out essays: emotion 0." in out
-    bundle = joblib.load(student)
+    bundle = skops_load(student)
     assert bundle["task"] == "emotion" and bundle["columns"] == ["essay"]
     assert set(bundle["dev_scores"]) >= {"macro_f1"}
     model = bundle["estimator"]
@@ -395,7 +399,7 @@ def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert
         assert {"macro_f1", "average_pearson", "size_mb", "ms_per_essay"} <= set(row)
     # the teacher row is the recipe's own dev score
     assert summary["distilled"]["teacher"]["macro_f1"] == pytest.approx(summary["dev"]["macro_f1"])
-    student = joblib.load(out / "student_emotion_empathy_distress.joblib")
+    student = skops_load(out / "student_emotion_empathy_distress.skops")
     assert student["columns"] == ["essay"]
     # with --final the shipped student learnt from the recipe refitted on train + dev; the dev
     # rows still come from models that never saw the dev labels
@@ -403,21 +407,221 @@ def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert
     pred = student["estimator"].predict(load_wassa("dev").data.head(4))
     assert list(pred.columns) == ["emotion", "empathy", "distress"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert "student_emotion_empathy_distress.joblib" in manifest["files"]
+    assert "student_emotion_empathy_distress.skops" in manifest["files"]
 
 
 def test_an_old_model_gets_one_version_warning(emotion_model, tmp_path, monkeypatch, capsys):
     import skempathy
 
-    bundle = joblib.load(emotion_model)
+    bundle = skops_load(emotion_model)
     with monkeypatch.context() as m:  # written by an "older" skempathy
         m.setattr(skempathy, "__version__", "0.0.1")
         joblib.dump(dict(bundle, skempathy_version="0.0.1"), tmp_path / "old.joblib")
         joblib.dump(bundle["estimator"], tmp_path / "bare.joblib")
     capsys.readouterr()
     for name in ("old.joblib", "bare.joblib"):
-        assert main(["evaluate", str(tmp_path / name), "--split", "dev"]) == 0
+        assert main(["evaluate", str(tmp_path / name), "--split", "dev",
+                     "--allow-pickle"]) == 0
         err = capsys.readouterr().err
         # the bundle and the embedder inside it both record the version: one line says it
         assert err.count("saved by skempathy 0.0.1") == 1, err
         assert "skempathy: warning:" in err
+
+
+# ------------------------------------------------------------------ safe by default
+
+
+def _double(X):
+    return 2 * X
+
+
+class _Payload:
+    """Unpickling this object creates a file: the code a crafted pickle would run."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.path), "pwned"))
+
+
+def test_pickles_load_only_with_allow_pickle(tmp_path, capsys):
+    marker = tmp_path / "ran.txt"
+    joblib.dump({"format": "skempathy-model/1", "estimator": _Payload(marker)},
+                tmp_path / "model.joblib")
+    texts = tmp_path / "in.csv"
+    pd.DataFrame({"essay": ["fine"]}).to_csv(texts, index=False)
+    for command in (["predict", str(tmp_path / "model.joblib"), "--input", str(texts)],
+                    ["evaluate", str(tmp_path / "model.joblib")],
+                    ["distill", str(tmp_path / "model.joblib"), "--out",
+                     str(tmp_path / "s.skops")]):
+        message = _one_line_error(capsys, main(command))
+        assert "--allow-pickle" in message and "runs any code" in message
+        assert not marker.exists()
+    # the same bytes under a .skops name: the contents decide, not the name
+    (tmp_path / "model.skops").write_bytes((tmp_path / "model.joblib").read_bytes())
+    assert "is a pickle" in _one_line_error(
+        capsys, main(["predict", str(tmp_path / "model.skops"), "--input", str(texts)]))
+    assert not marker.exists()
+    # with the flag, the user chose to run it
+    _one_line_error(capsys, main(["predict", str(tmp_path / "model.joblib"), "--input",
+                                  str(texts), "--allow-pickle"]))
+    assert marker.read_text() == "pwned"
+
+
+def test_more_types_are_trusted_only_by_name(tmp_path, capsys):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skempathy import io
+
+    X, y = load_wassa("dev", target="emotion", return_X_y=True)
+    columns = ["iri_empathic_concern", "iri_personal_distress"]
+    model = make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=1000)).fit(X[columns], y)
+    bundle = {"format": "skempathy-model/1", "estimator": model, "task": "emotion",
+              "targets": ["emotion"], "columns": columns, "text_column": "essay"}
+    path = tmp_path / "custom.skops"
+    io.dump(bundle, path)
+    X.head(3).to_csv(tmp_path / "in.csv", index=False)
+    command = ["predict", str(path), "--input", str(tmp_path / "in.csv"), "--output",
+               str(tmp_path / "p.csv")]
+    message = _one_line_error(capsys, main(command))
+    assert "tests.test_cli._double" in message and "--trusted TYPE" in message
+    assert main(command + ["--trusted", "tests.test_cli._double"]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 3
+
+
+@pytest.mark.parametrize("head", ["xgboost", "mlp", "adaboost"])
+def test_skops_models_of_every_head_load_back(head, tmp_path, tiny_bert_path):
+    model = tmp_path / f"{head}.skops"
+    assert main(["train", "--task", "emotion", "--head", head, "--features", "text",
+                 "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
+    texts = tmp_path / "in.csv"
+    load_wassa("dev").data.head(4).to_csv(texts, index=False)
+    assert main(["predict", str(model), "--input", str(texts), "--output",
+                 str(tmp_path / "p.csv"), "--quiet"]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 4
+
+
+def test_outputs_never_replace_inputs(emotion_model, tmp_path, capsys):
+    essays = tmp_path / "essays.csv"
+    load_wassa("dev").data.head(3).to_csv(essays, index=False)
+    before = essays.read_bytes()
+    assert "also an input" in _one_line_error(capsys, main(
+        ["predict", str(emotion_model), "--input", str(essays), "--output", str(essays)]))
+    assert essays.read_bytes() == before
+    assert "must end in .skops" in _one_line_error(capsys, main(
+        ["train", "--task", "emotion", "--out", str(essays)]))
+    assert essays.read_bytes() == before
+    model = emotion_model.read_bytes()
+    assert "also an input" in _one_line_error(capsys, main(
+        ["distill", str(emotion_model), "--out", str(emotion_model)]))
+    assert emotion_model.read_bytes() == model
+
+
+def test_the_output_folder_is_locked_and_staged_inside(tmp_path):
+    from skempathy._commands._common import staged_output
+    from skempathy.cli import CLIError
+
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from skempathy._commands._common import staged_output\n"
+         f"with staged_output({str(out)!r}) as staging:\n"
+         "    print(staging, flush=True)\n"
+         "    time.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        staging = Path(holder.stdout.readline().strip())
+        assert staging.parent == out  # a read-only parent of --out is no obstacle
+        with pytest.raises(CLIError, match="another skempathy run is writing"):
+            with staged_output(out):
+                pass
+        started = time.perf_counter()
+        assert main(["wassa", "--out", str(out), "--quiet"]) == 1
+        assert time.perf_counter() - started < 60  # refused before the fit
+    finally:
+        holder.kill()
+        holder.wait()
+    with staged_output(out) as staging:  # the lock went with the process
+        (staging / "a.tsv").write_text("new")
+    assert (out / "a.tsv").read_text() == "new"
+
+
+def test_a_signal_during_the_commit_leaves_a_complete_folder(tmp_path, monkeypatch):
+    import signal
+
+    from skempathy._commands import _common
+    from skempathy.utils._interrupts import Terminated, sigterm_as_interrupt
+
+    out = tmp_path / "out"
+    with _common.staged_output(out) as staging:
+        for name in ("model.skops", "old_only.tsv", "scores.json"):
+            (staging / name).write_text("old")
+    real_replace = os.replace
+    new = ["model.skops", "predictions.tsv", "scores.json"]
+    for at in range(len(new) + 1):  # a SIGTERM at every move of the commit step
+        calls = []
+
+        def replace(src, dst, at=at, calls=calls):
+            if len(calls) == at:
+                os.kill(os.getpid(), signal.SIGTERM)
+            calls.append(dst)
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(_common.os, "replace", replace)
+        with pytest.raises(Terminated), sigterm_as_interrupt():
+            with _common.staged_output(out) as staging:
+                for name in new:
+                    (staging / name).write_text(f"new {at}")
+        monkeypatch.setattr(_common.os, "replace", real_replace)
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["files"] == new
+        assert sorted(p.name for p in out.iterdir()) == sorted(new + ["manifest.json", LOCK])
+        assert {(out / name).read_text() for name in new} == {f"new {at}"}
+    # a signal before the commit keeps the previous run as it was
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(Terminated), sigterm_as_interrupt():
+        with _common.staged_output(out) as staging:
+            (staging / "model.skops").write_text("half")
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_sigterm_during_a_fine_tuning_fit_ends_the_run(tmp_path, tiny_bert_path):
+    """The training loop does not swallow the signal: the run ends, the old output stays."""
+    import signal
+
+    out = tmp_path / "wassa"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"files": ["old.tsv"]}')
+    (out / "old.tsv").write_text("previous run")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skempathy.cli", "wassa", "--out", str(out), "--recipe",
+         "finetuned", "--model", tiny_bert_path, "--set", "finetuned__max_epochs=200"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    time.sleep(20)  # encoding with the tiny model is quick: this is inside the fit
+    proc.send_signal(signal.SIGTERM)
+    started = time.perf_counter()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "terminated" in err
+    assert time.perf_counter() - started < 15
+    assert sorted(p.name for p in out.iterdir()) == [LOCK, "manifest.json", "old.tsv"]
+    assert (out / "old.tsv").read_text() == "previous run"
+
+
+def test_missing_columns_lead_somewhere(emotion_model, tmp_path, tiny_bert_path, capsys):
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"id": [1, 2], "text": ["So sad to read this.", "Great news!"]}).to_csv(
+        plain, index=False)
+    message = _one_line_error(capsys, main(["predict", str(emotion_model), "--input",
+                                            str(plain)]))
+    assert "lacks column(s) essay" in message and "pass --text-column text" in message
+    writer = tmp_path / "writer.skops"
+    assert main(["train", "--task", "emotion", "--head", "logreg", "--features", "text", "iri",
+                 "--model", tiny_bert_path, "--out", str(writer), "--quiet"]) == 0
+    message = _one_line_error(capsys, main(["predict", str(writer), "--input", str(plain),
+                                            "--text-column", "text"]))
+    assert "writer column(s)" in message and "--features text" in message

@@ -27,7 +27,10 @@ def test_trusted_types_cover_the_public_estimators():
     from skempathy.utils import all_estimators
 
     trusted = io.get_trusted_types()
-    assert len(trusted) == len(all_estimators()) + 1   # + sklearn's Bunch
+    from skempathy.io._skops import _OWN_OUTPUT_TYPES
+
+    assert len(trusted) == len(all_estimators()) + len(_OWN_OUTPUT_TYPES)
+    assert "xgboost.core.Booster" in trusted and "builtins.eval" not in trusted
     assert "skempathy.neural._transformer.TransformerClassifier" in trusted
 
 

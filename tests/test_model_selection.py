@@ -369,6 +369,30 @@ def test_compare_command_on_emotion_writes_confusion_matrices_as_svg(tmp_path, c
     assert not (tmp_path / "bad").exists()
 
 
+def test_compare_without_matplotlib_names_the_extra_and_runs_with_no_plots(tmp_path, capsys,
+                                                                         monkeypatch):
+    import importlib.util
+
+    from skempathy.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",  # a base install: no matplotlib
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    command = ["compare", "--task", "empathy", "--models", "mean,tfidf-ridge", "--cv", "2",
+               "--n-resamples", "0", "--no-slices", "--quiet"]
+    capsys.readouterr()
+    assert main(command + ["--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "skempathy[plots]" in err and "--no-plots" in err
+    assert main(command + ["--out", str(tmp_path / "b") + "/", "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote to {tmp_path / 'b'}: comparison.md" in printed and ".png" not in printed
+    names = {p.name for p in (tmp_path / "b").iterdir()}
+    assert {"comparison.md", "comparison.csv", "report.html"} <= names
+    assert not any(name.endswith(".png") for name in names)
+    assert "data:image/png" not in (tmp_path / "b" / "report.html").read_text()
+
+
 def test_embeddings_computed_once_across_models_and_folds(tiny_bert_path):
     from skempathy.text import SentenceEmbedder, clear_embedding_cache, embedding_cache_info
 

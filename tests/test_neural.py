@@ -358,8 +358,8 @@ def at_the_prompt(monkeypatch):
     monkeypatch.setattr(_interrupts, "_interactive_session", lambda: True)
 
 
-def test_keyboard_interrupt_keeps_best_weights_then_warm_start(tiny_bert_path, wassa,
-                                                              at_the_prompt):
+def test_keyboard_interrupt_keeps_best_weights_then_warm_start(
+        tiny_bert_path, wassa, at_the_prompt):
     calls = []
 
     def scorer(est, X_val, y_val):

@@ -250,8 +250,8 @@ def test_a_fallback_folder_of_another_user_is_refused(tmp_path):
         private_folder(link)
 
 
-def test_crafted_files_of_a_fine_tuned_estimator_are_refused(tiny_bert_path, essays, tmp_path,
-                                                            monkeypatch):
+def test_crafted_files_of_a_fine_tuned_estimator_are_refused(
+        tiny_bert_path, essays, tmp_path, monkeypatch):
     import skempathy.neural._training as training
     from skempathy.neural import TransformerClassifier
 

@@ -85,41 +85,123 @@ def check_writable(path, *, folder=False):
         raise CLIError(f"cannot write to {target}: {exc.strerror or exc}") from None
 
 
+MODEL_SUFFIXES = (".skops", ".joblib", ".pkl")
+
+
+def check_model_path(path):
+    """A model is written to ``.skops`` (safe) or a pickle suffix, never over a table."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in MODEL_SUFFIXES:
+        raise CLIError(f"a model file must end in .skops (or .joblib/.pkl for a pickle), got "
+                       f"{path}" + (" (a data table: it would be overwritten)"
+                                    if suffix in _TABLE_FORMATS else ""))
+    return path
+
+
+def check_not_an_input(output, *inputs):
+    """Refuse an output path that is one of the command's inputs (it would be replaced)."""
+    target = Path(output)
+    for path in inputs:
+        if path is None:
+            continue
+        same = (os.path.samefile(path, target) if target.exists() and Path(path).exists()
+                else Path(path).resolve() == target.resolve())
+        if same:
+            raise CLIError(f"the output {output} is also an input of this command; write to "
+                           "another file")
+    return output
+
+
 MANIFEST = "manifest.json"
+
+
+LOCK = ".skempathy.lock"
+_STAGING_PREFIX = ".staging-"
 
 
 @contextlib.contextmanager
 def staged_output(folder):
-    """Write a run's files into a staging folder, then publish them into ``folder``.
+    """Write a run's files into a staging folder inside ``folder``, then commit them.
 
-    The files move into ``folder`` only when the block succeeds, each by an
-    atomic rename, after the previous run's manifest is removed; a new
-    ``manifest.json`` (run id, skempathy version, files) is written last. A
-    folder without a manifest holds an incomplete run. On an error or an
-    interrupt (Ctrl-C, SIGTERM) the staging folder is deleted and ``folder``
-    keeps the previous run untouched.
+    One run at a time: an exclusive lock on ``folder`` (``.skempathy.lock``,
+    released when the run ends, however it ends) refuses a second run with the
+    same output folder at once. The staging folder lives inside ``folder``, so
+    only ``folder`` has to be writable and every move is a rename within one
+    file system. The commit step removes the previous manifest, moves the new
+    files in, removes the previous run's files that this run did not write,
+    and writes the new ``manifest.json`` (run id, skempathy version, files) last;
+    Ctrl-C and SIGTERM wait until it is done. A folder without a manifest holds
+    an incomplete run (only a hard kill inside the commit step leaves one). On
+    an error or an interrupt before the commit the staging folder is deleted
+    and ``folder`` keeps the previous run untouched.
     """
-    import json
     import shutil
+
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise CLIError(f"another skempathy run is writing to {folder}; wait for it to finish "
+                       "or choose another output folder") from None
+    try:
+        for stale in folder.glob(_STAGING_PREFIX + "*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=_STAGING_PREFIX))
+        try:
+            yield staging
+            from ..utils._interrupts import deferred_interrupts
+
+            with deferred_interrupts():
+                _commit(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        lock.release()
+
+
+def _previous_files(folder):
+    """The files the manifest in ``folder`` lists (plain names only), or none."""
+    import json
+
+    from ..utils._files import UnsafeFileError, check_member_name
+
+    try:
+        names = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    kept = []
+    for name in names if isinstance(names, list) else []:
+        try:
+            if "/" not in check_member_name(name) and "\\" not in name:
+                kept.append(name)
+        except UnsafeFileError:
+            continue
+    return kept
+
+
+def _commit(staging, folder):
+    import json
     import uuid
 
     from .. import __version__
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.staging-"))
-    try:
-        yield staging
-        names = sorted(p.name for p in staging.iterdir())
-        (folder / MANIFEST).unlink(missing_ok=True)
-        for name in names:
-            os.replace(staging / name, folder / name)
-        manifest = {"run_id": uuid.uuid4().hex, "skempathy_version": __version__,
-                    "files": names}
-        write_atomic(folder / MANIFEST,
-                     lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    names = sorted(p.name for p in staging.iterdir())
+    previous = _previous_files(folder)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    for name in names:
+        os.replace(staging / name, folder / name)
+    for name in previous:
+        if name not in names and name not in (MANIFEST, LOCK):
+            path = folder / name
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+    manifest = {"run_id": uuid.uuid4().hex, "skempathy_version": __version__, "files": names}
+    write_atomic(folder / MANIFEST,
+                 lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
 
 
 def track_scores(estimator, X, y, targets):
@@ -167,8 +249,32 @@ def save_model(estimator, path, *, task, head, features, columns, text_column="e
         write_atomic(path, lambda tmp: joblib.dump(bundle, tmp))
 
 
-def load_model(path):
-    """Load a bundle written by :func:`save_model`, or a bare fitted estimator."""
+def add_model_arguments(parser, *, what="MODEL"):
+    """The model-loading options of every command that reads a saved model."""
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help=f"also load a {what} saved as a pickle (.joblib, .pkl): loading a "
+                             "pickle runs any code it carries, so only use files you trust "
+                             "(.skops files need no flag)")
+    parser.add_argument("--trusted", action="append", default=[], metavar="TYPE",
+                        type=_type_names,
+                        help="trust more types in a .skops file (module.Class, repeatable or "
+                             "comma-separated), after checking them with "
+                             "skops.io.get_untrusted_types")
+
+
+def _type_names(text):
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def load_model(path, *, allow_pickle=False, trusted=()):
+    """Load a bundle written by :func:`save_model`, or a bare fitted estimator.
+
+    A ``.skops`` file (a zip) loads with skempathy's trusted types plus
+    ``trusted``; anything else is a pickle and loads only with ``allow_pickle``,
+    since unpickling runs whatever code the file carries.
+    """
+    import zipfile
+
     import joblib
 
     import warnings
@@ -178,18 +284,32 @@ def load_model(path):
     path = Path(path)
     if not path.is_file():
         raise CLIError(f"model file not found: {path}")
+    trusted = [name for names in trusted for name in
+               ([names] if isinstance(names, str) else names)]
+    is_skops = zipfile.is_zipfile(path)
+    if not is_skops and not allow_pickle:
+        raise CLIError(f"{path} is a pickle, and loading a pickle runs any code it carries; "
+                       "pass --allow-pickle if you trust this file, or save the model as "
+                       ".skops (skempathy train/wassa write .skops by default)")
     try:
         # every estimator in the file warns about its version: say it once, below
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SkempathyVersionWarning)
-            if path.suffix.lower() == ".skops":
+            if is_skops:
                 from ..io import load
 
-                obj = load(path)
+                obj = load(path, trusted=trusted)
             else:
                 obj = joblib.load(path)
+    except TypeError as exc:
+        if "not trusted" not in str(exc):
+            raise CLIError(f"could not load model {path}: {type(exc).__name__}") from exc
+        raise CLIError(f"{exc}".replace("pass trusted=[...] to skempathy.io.load",
+                                        "pass --trusted TYPE for each")) from exc
     except Exception as exc:
-        raise CLIError(f"could not load model {path}: {type(exc).__name__}: {exc}") from exc
+        # the type only: a foreign file's message may quote its contents
+        raise CLIError(f"could not load model {path}: {type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
     stale = []
     for w in caught:
         if issubclass(w.category, SkempathyVersionWarning):
@@ -197,6 +317,9 @@ def load_model(path):
         else:  # other warnings (e.g. scikit-learn's own version warning) as usual
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     is_bundle = isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT
+    if is_bundle and not hasattr(obj.get("estimator"), "predict"):
+        raise CLIError(f"{path} is a skempathy model file, but what it holds under 'estimator' "
+                       f"is a {type(obj.get('estimator')).__name__}, not a fitted estimator")
     if is_bundle:
         from .. import __version__
 
@@ -215,7 +338,8 @@ def load_model(path):
                 "targets": None if task is None else ["emotion"], "head": None,
                 "features": None, "columns": None, "text_column": "essay",
                 "dev_scores": None}
-    raise CLIError(f"{path} does not hold a skempathy model or a fitted estimator")
+    raise CLIError(f"{path} does not hold a skempathy model or a fitted estimator (it holds "
+                   f"a {type(obj).__name__})")
 
 
 def required_columns(bundle):

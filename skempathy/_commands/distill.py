@@ -3,16 +3,18 @@
 import time
 
 from .._models import PRECISIONS
-from ._common import (check_writable, load_model, print_table, required_columns, save_model,
+from ._common import (add_model_arguments, check_model_path, check_not_an_input,
+                      check_writable, load_model, print_table, required_columns, save_model,
                       task_targets, track_scores)
 
 
 def add_arguments(parser):
     parser.add_argument("teacher", metavar="TEACHER",
                         help="model saved by 'skempathy train' or 'skempathy wassa' "
-                             "(.joblib or .skops)")
+                             "(.skops; a pickle such as .joblib needs --allow-pickle)")
     parser.add_argument("--out", required=True, metavar="STUDENT",
-                        help="where to save the student: STUDENT.joblib or STUDENT.skops")
+                        help="where to save the student: STUDENT.skops, or STUDENT.joblib "
+                             "(a pickle)")
     parser.add_argument("--model", default="all-MiniLM-L6-v2",
                         help="encoder of the student (default: all-MiniLM-L6-v2)")
     parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs (default: 3)")
@@ -39,6 +41,7 @@ def add_arguments(parser):
                              "(default: as trained)")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_model_arguments(parser, what="TEACHER")
 
 
 def _student(kinds, *, model, epochs, max_length, device, seed, precision="auto", verbose=0):
@@ -118,11 +121,13 @@ def run(args):
     from ..datasets import load_wassa
 
     check_writable(args.out)
+    check_model_path(args.out)
+    check_not_an_input(args.out, args.teacher)
     if not 0 <= args.alpha <= 1:
         raise CLIError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if args.temperature <= 0:
         raise CLIError(f"--temperature must be positive, got {args.temperature}")
-    bundle = load_model(args.teacher)
+    bundle = load_model(args.teacher, allow_pickle=args.allow_pickle, trusted=args.trusted)
     targets = task_targets(bundle["task"]) if bundle.get("task") else None
     if not targets:
         raise CLIError(f"{args.teacher} does not say which WASSA targets it predicts; "

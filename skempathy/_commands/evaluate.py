@@ -1,21 +1,23 @@
 """Score a saved model on a WASSA split with the official metrics."""
 
 from ..cli import CLIError
-from ._common import load_model, print_table, track_scores
+from ._common import add_model_arguments, load_model, print_table, track_scores
 
 
 def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL",
-                        help="model saved by 'skempathy train' (.joblib or .skops)")
+                        help="model saved by 'skempathy train' or 'wassa' (.skops; a pickle "
+                             "such as .joblib needs --allow-pickle)")
     parser.add_argument("--split", default="dev", choices=("train", "dev"),
                         help="WASSA split with gold labels (default: dev)")
+    add_model_arguments(parser)
 
 
 def run(args):
     from ..datasets import load_wassa
     from ..metrics import wassa_evaluate
 
-    bundle = load_model(args.model)
+    bundle = load_model(args.model, allow_pickle=args.allow_pickle, trusted=args.trusted)
     targets = bundle.get("targets")
     if not targets:
         raise CLIError(f"{args.model} does not record its targets; save it with "

@@ -3,13 +3,14 @@
 import sys
 
 from ..cli import CLIError
-from ._common import (check_readable, check_writable, load_model, positive_int,
-                      predictions_frame, required_columns)
+from ._common import (add_model_arguments, check_not_an_input, check_readable, check_writable,
+                      load_model, positive_int, predictions_frame, required_columns)
 
 
 def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL",
-                        help="model saved by 'skempathy train' (.joblib or .skops)")
+                        help="model saved by 'skempathy train' or 'wassa' (.skops; a pickle "
+                             "such as .joblib needs --allow-pickle)")
     parser.add_argument("--input", required=True, metavar="FILE",
                         help="input table (.csv, .tsv or .jsonl)")
     parser.add_argument("--text-column", default=None,
@@ -19,6 +20,27 @@ def add_arguments(parser):
     parser.add_argument("--chunk-size", type=positive_int, default=10_000, metavar="N",
                         help="rows read, predicted and written at a time: memory stays "
                              "bounded whatever the file's size (default: 10000)")
+    add_model_arguments(parser)
+
+
+_TEXT_NAMES = ("text", "essay", "message", "content", "sentence", "body", "utterance")
+
+
+def _missing_columns_message(args, columns, missing, needed, text_column):
+    """Name the missing columns and say what would help: --text-column, or a text-only model."""
+    message = f"{args.input} lacks column(s) {', '.join(map(str, missing))} needed by the model"
+    others = [c for c in missing if c != text_column]
+    if text_column in missing and args.text_column is None:
+        guess = next((c for c in columns if str(c).lower() in _TEXT_NAMES), None)
+        if guess is not None:
+            message += f"; if {guess!r} holds the texts, pass --text-column {guess}"
+    if others:
+        message += (f". This model also reads {len(others)} writer column(s) besides the text; "
+                    "to score plain texts, use a model of the text alone (skempathy train "
+                    "--features text, or the student of skempathy distill / wassa --distill)")
+    elif text_column not in missing:
+        message += f" (it uses: {', '.join(map(str, needed))})"
+    return message
 
 
 def run(args):
@@ -26,8 +48,9 @@ def run(args):
 
     if args.output is not None:
         check_writable(args.output)
+        check_not_an_input(args.output, args.input, args.model)
     check_readable(args.input)
-    bundle = load_model(args.model)
+    bundle = load_model(args.model, allow_pickle=args.allow_pickle, trusted=args.trusted)
     text_column = bundle.get("text_column") or "essay"
     needed = required_columns(bundle)
 
@@ -39,8 +62,8 @@ def run(args):
             chunk = chunk.rename(columns={args.text_column: text_column})
         missing = [c for c in needed if c not in chunk.columns]
         if missing:
-            raise CLIError(f"{args.input} lacks column(s) {', '.join(missing)} needed by the "
-                           f"model (it uses: {', '.join(needed)})")
+            raise CLIError(_missing_columns_message(args, chunk.columns, missing, needed,
+                                                    text_column))
         texts = chunk[text_column]
         bad = texts.isna() | (texts.astype(str).str.strip() == "")
         if bad.any():

@@ -1,6 +1,6 @@
 """Train one WASSA pipeline (task x head x features) on the bundled train split."""
 
-from ._common import check_writable, parse_task, print_table, save_model
+from ._common import check_model_path, check_writable, parse_task, print_table, save_model
 
 _FEATURES = ("text", "demographic", "personality", "iri")
 
@@ -14,7 +14,8 @@ def add_arguments(parser):
     parser.add_argument("--features", nargs="+", default=list(_FEATURES), choices=_FEATURES,
                         metavar="GROUP", help=f"column groups (default: {' '.join(_FEATURES)})")
     parser.add_argument("--out", required=True, metavar="MODEL",
-                        help="where to save: MODEL.joblib, or MODEL.skops for the safe format")
+                        help="where to save: MODEL.skops (loads without running code), or "
+                             "MODEL.joblib, a pickle")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence encoder")
     parser.add_argument("--cache", default=None, metavar="DIR", help="on-disk embedding cache")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
@@ -40,6 +41,7 @@ def run(args):
 
     task = parse_task(args.task)
     check_writable(args.out)
+    check_model_path(args.out)
     embedder = SentenceEmbedder(args.model, device=args.device, cache=args.cache,
                                 show_progress=False if args.quiet else "auto")
     pipe = make_wassa_pipeline(task, head=args.head, features=args.features, embedder=embedder)

@@ -41,7 +41,7 @@ def add_arguments(parser):
                         dest="params", type=_param_item,
                         help="set a parameter of the recipe's estimators (set_params; "
                              "repeatable), e.g. --set finetuned__max_epochs=4 or "
-                             "--set head__estimator__C=3 (values are Python literals, else "
+                             "--set track2__head__C=0.03 (values are Python literals, else "
                              "strings)")
     parser.add_argument("--cache", default=None, metavar="DIR",
                         help="on-disk embedding cache folder (default: memory only)")
@@ -51,10 +51,14 @@ def add_arguments(parser):
                              "--distill) on train + dev, as the shared-task systems did for "
                              "their submissions; the test predictions and the saved models come "
                              "from that refit, the dev scores from the train-only fit")
+    parser.add_argument("--format", default="skops", choices=("skops", "joblib"),
+                        help="file format of the saved models: skops (loads without running "
+                             "code; default) or joblib (a pickle: loading it needs "
+                             "--allow-pickle)")
     parser.add_argument("--distill", action="store_true",
                         help="also distil the fitted recipe into one fine-tuned MiniLM that "
                              "predicts all three targets from the essay alone (see 'skempathy "
-                             "distill'); writes student_emotion_empathy_distress.joblib and "
+                             "distill'); writes student_emotion_empathy_distress.skops and "
                              "both models' dev scores, sizes and latencies")
 
 
@@ -125,25 +129,35 @@ def _fmt(value):
 
 
 def run(args):
-    from ..datasets import load_wassa
     from ..recipes import get_recipe
 
     recipe = get_recipe(args.recipe)
     params = dict(args.params)
     out = Path(args.out)
     check_writable(out, folder=True)   # before any work, not after a long fit
-    show = not args.quiet
     started = time.perf_counter()
-
-    train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
     embedder = recipe.make_embedder(args.model, device=args.device, cache=args.cache,
-                                    show_progress=show)
-    model = embedder.model
+                                    show_progress=not args.quiet)
     # build (and --set) the recipe first: a bad parameter or a missing corpus fails before any work
     vote = recipe.build(embedder=embedder)
-    _configure(vote, model=args.model, device=args.device, verbose=int(show))
+    _configure(vote, model=args.model, device=args.device, verbose=int(not args.quiet))
     _apply_params([vote], params)
     _check_corpora(vote)
+    # one run per output folder, locked from here (a second run is refused before it fits);
+    # everything is written into a staging folder inside it and committed at the end
+    with staged_output(out) as staging:
+        report = _fit_and_write(args, embedder, vote, params, staging, started)
+    _print_report(args, out, **report)
+    return 0
+
+
+def _fit_and_write(args, embedder, vote, params, staging, started):
+    """Fit the recipe (and the --distill student), score dev, write every output to ``staging``."""
+    from ..datasets import load_wassa
+
+    show = not args.quiet
+    train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
+    model = embedder.model
     stages = progress_bar(total=4 if args.final else 3, desc="skempathy wassa", unit="stage",
                           enabled=show, position=0)
 
@@ -195,38 +209,45 @@ def run(args):
         if args.final:  # the shipped student learns from the refitted recipe
             student, _ = distil_wassa(vote, targets, both, test.data, **kw)
 
-    with staged_output(out) as staging:
-        def write_emp(tmp):
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for empathy, distress in emp_dis:
-                    fh.write(f"{empathy:.6f}\t{distress:.6f}\n")
+    def write_emp(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for empathy, distress in emp_dis:
+                fh.write(f"{empathy:.6f}\t{distress:.6f}\n")
 
-        def write_emo(tmp):
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for label in emotions:
-                    fh.write(f"{label}\n")
+    def write_emo(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for label in emotions:
+                fh.write(f"{label}\n")
 
-        write_atomic(staging / "predictions_EMP.tsv", write_emp)
-        write_atomic(staging / "predictions_EMO.tsv", write_emo)
-        saved = dict(features=["text", "demographic", "personality", "iri"],
-                     columns=list(train.data.columns))
-        fitted_on = "train+dev" if args.final else "train"
-        save_model(vote, staging / "joint_emotion_empathy_distress.joblib", task=list(TARGETS),
-                   head=_describe(vote), scores=scores, fitted_on=fitted_on, **saved)
-        if student is not None:
-            save_model(student, staging / "student_emotion_empathy_distress.joblib",
-                       task=list(TARGETS), head="distilled MultiTaskTransformer",
-                       features=["text"], columns=["essay"], scores=comparison["student"],
-                       fitted_on=fitted_on)
-        summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
-                   "fitted_on": fitted_on,
-                   "dev_scores_from": "the same recipe fitted on train alone",
-                   "seconds": round(time.perf_counter() - started, 1)}
-        if comparison is not None:
-            summary["distilled"] = comparison
-        write_atomic(staging / "dev_scores.json",
-                     lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
+    write_atomic(staging / "predictions_EMP.tsv", write_emp)
+    write_atomic(staging / "predictions_EMO.tsv", write_emo)
+    saved = dict(features=["text", "demographic", "personality", "iri"],
+                 columns=list(train.data.columns))
+    fitted_on = "train+dev" if args.final else "train"
+    suffix = f".{args.format}"
+    save_model(vote, staging / f"joint_emotion_empathy_distress{suffix}", task=list(TARGETS),
+               head=_describe(vote), scores=scores, fitted_on=fitted_on, **saved)
+    if student is not None:
+        save_model(student, staging / f"student_emotion_empathy_distress{suffix}",
+                   task=list(TARGETS), head="distilled MultiTaskTransformer",
+                   features=["text"], columns=["essay"], scores=comparison["student"],
+                   fitted_on=fitted_on)
+    summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
+               "fitted_on": fitted_on,
+               "dev_scores_from": "the same recipe fitted on train alone",
+               "seconds": round(time.perf_counter() - started, 1)}
+    if comparison is not None:
+        summary["distilled"] = comparison
+    write_atomic(staging / "dev_scores.json",
+                 lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
 
+    return dict(scores=scores, comparison=comparison, train=train, dev=dev, both=both,
+                student=student, model=model, emp_dis=emp_dis, emotions=emotions,
+                summary=summary)
+
+
+def _print_report(args, out, *, scores, comparison, train, dev, both, student, model, emp_dis,
+                  emotions, summary):
     print(f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {model}, trained on "
           f"{len(train.data)} train essays, scored on {len(dev.data)} dev essays)\n")
     rows = [("skempathy (this run), dev", _fmt(scores["empathy_pearson"]),
@@ -255,6 +276,5 @@ def run(args):
                     ["model", "size MB", "ms per essay (CPU, one at a time)"])
     print(f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
           f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted model "
-          f"(joint_emotion_empathy_distress.joblib) and dev_scores.json in "
+          f"(joint_emotion_empathy_distress.{args.format}) and dev_scores.json in "
           f"{summary['seconds']:.0f} s.")
-    return 0

@@ -8,22 +8,34 @@ def _skops_io():
     try:
         import skops.io as sio
     except ImportError as exc:
-        raise ImportError("Safe persistence needs skops: pip install 'skempathy[skops]' "
-                          "(or skops)") from exc
+        raise ImportError("Safe persistence needs skops (a dependency of skempathy): "
+                          "pip install skops") from exc
     return sio
 
 
-# scikit-learn containers that fitted meta-estimators hold (skops does not trust them
-# by default; they are plain data holders).
-_SKLEARN_HELPERS = ("sklearn.utils._bunch.Bunch",)
+# Types inside the models that skempathy itself builds, beyond its estimators: plain data
+# holders of fitted scikit-learn and XGBoost heads (``skempathy train --head ...``) and the
+# GoEmotions pool that recipe ``best`` reads in fit. skops does not trust them by default.
+_OWN_OUTPUT_TYPES = (
+    "sklearn.utils._bunch.Bunch",
+    "sklearn.tree._tree.Tree",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRegressor",
+    "functools.partial",
+    "skempathy.augment.goemotions_pool",
+)
 
 
 def get_trusted_types():
     """The skempathy types that :func:`load` trusts, as ``"module.Class"`` names.
 
     Every public estimator (:func:`skempathy.utils.all_estimators`), by the
-    module that defines it, and scikit-learn's ``Bunch`` (a plain container
-    of fitted meta-estimators).
+    module that defines it, and the data holders inside the models that
+    skempathy's recipes and ``skempathy train`` heads build (scikit-learn's
+    ``Bunch``, fitted trees and MLP optimizers, XGBoost's estimators and
+    boosters, the GoEmotions pool of recipe ``best``).
 
     Returns
     -------
@@ -39,7 +51,7 @@ def get_trusted_types():
 
     ours = {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()
             if inspect.isclass(cls)}
-    return sorted(ours | set(_SKLEARN_HELPERS))
+    return sorted(ours | set(_OWN_OUTPUT_TYPES))
 
 
 def dump(estimator, path):

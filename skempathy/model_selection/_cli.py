@@ -36,7 +36,7 @@ def add_arguments(parser):
         "Cross-validate several models on WASSA 2021 with writer-grouped folds and write a "
         "comparison (Markdown, CSV, plots, HTML report)."
     )
-    parser.add_argument("--task", required=True, choices=sorted(TASKS),
+    parser.add_argument("--task", required=True, choices=sorted(TASKS), metavar="TASK",
                         help="empathy, distress, both ('empathy,distress' or 'track1'), or "
                              "emotion ('track2').")
     parser.add_argument("--models", required=True,
@@ -64,6 +64,9 @@ def add_arguments(parser):
                         help="parallel fits (default sequential, which shares the embedding "
                              "cache)")
     parser.add_argument("--plot-format", default="png", choices=["png", "svg", "pdf"])
+    parser.add_argument("--no-plots", action="store_true",
+                        help="write the tables and the report without plots (the plots need "
+                             "matplotlib: pip install 'skempathy[plots]')")
     parser.add_argument("--no-slices", action="store_true",
                         help="skip the slice report by demographic group")
     return parser
@@ -151,8 +154,10 @@ def run(args):
 
     import importlib.util
 
-    if importlib.util.find_spec("matplotlib") is None:  # fail before the cross-validation
-        return _fail("the plots need matplotlib: pip install 'skempathy[plots]'")
+    plots = not args.no_plots
+    if plots and importlib.util.find_spec("matplotlib") is None:  # before the cross-validation
+        return _fail("the plots need matplotlib: pip install 'skempathy[plots]', or pass "
+                     "--no-plots")
     targets = TASKS[args.task]
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if not names:
@@ -187,23 +192,26 @@ def run(args):
     result.fold_scores.to_csv(os.path.join(out, "fold_scores.csv"), index=False)
     result.fold_info.to_csv(os.path.join(out, "fold_info.csv"), index=False)
     ext = args.plot_format
-    save_figure(result.plot("scores"), os.path.join(out, f"scores.{ext}"))
     kind = "confusion" if result.task == "classification" else "predictions"
     finished = [m for m in names if not result.fold_info[
         (result.fold_info.model == m) & (result.fold_info.error != "")].shape[0]]
-    for model in finished:
-        save_figure(result.plot(kind, model=model),
-                    os.path.join(out, f"{kind}_{_slug(model)}.{ext}"))
+    if plots:
+        save_figure(result.plot("scores"), os.path.join(out, f"scores.{ext}"))
+        for model in finished:
+            save_figure(result.plot(kind, model=model),
+                        os.path.join(out, f"{kind}_{_slug(model)}.{ext}"))
     demographics = None if args.no_slices else X
     if demographics is not None and finished:
         result.slice_report(demographics, models=finished).to_csv(
             os.path.join(out, "slices.csv"), index=False)
     title = f"skempathy compare: {args.task} ({args.split}, {args.cv}-fold grouped CV)"
-    result.to_html(os.path.join(out, "report.html"), title=title, demographics=demographics)
+    result.to_html(os.path.join(out, "report.html"), title=title, demographics=demographics,
+                   plots=plots)
     print(result.to_markdown(), end="")
-    print(f"\nwrote {out}/: comparison.md, comparison.csv, fold_scores.csv, fold_info.csv, "
-          f"scores.{ext}, {kind}_*.{ext}" + ("" if args.no_slices else ", slices.csv")
-          + ", report.html")
+    written = ["comparison.md", "comparison.csv", "fold_scores.csv", "fold_info.csv"]
+    written += [f"scores.{ext}", f"{kind}_*.{ext}"] if plots else []
+    written += [] if args.no_slices else ["slices.csv"]
+    print(f"\nwrote to {os.path.normpath(out)}: {', '.join(written + ['report.html'])}")
     return 0 if len(finished) == len(names) else 1
 
 

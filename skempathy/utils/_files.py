@@ -6,8 +6,8 @@ import stat
 import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-__all__ = ["UnsafeFileError", "check_member_name", "check_model_folder", "private_folder", "read_folder",
-           "use_default_permissions", "write_atomic", "write_folder"]
+__all__ = ["UnsafeFileError", "check_member_name", "check_model_folder", "private_folder",
+           "read_folder", "use_default_permissions", "write_atomic", "write_folder"]
 
 
 class UnsafeFileError(ValueError):
