@@ -478,7 +478,8 @@ def test_more_types_are_trusted_only_by_name(tmp_path, capsys):
 
     X, y = load_wassa("dev", target="emotion", return_X_y=True)
     columns = ["iri_empathic_concern", "iri_personal_distress"]
-    model = make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=1000)).fit(X[columns], y)
+    model = make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=1000))
+    model.fit(X[columns], y)
     bundle = {"format": "skempathy-model/1", "estimator": model, "task": "emotion",
               "targets": ["emotion"], "columns": columns, "text_column": "essay"}
     path = tmp_path / "custom.skops"

@@ -369,8 +369,8 @@ def test_compare_command_on_emotion_writes_confusion_matrices_as_svg(tmp_path, c
     assert not (tmp_path / "bad").exists()
 
 
-def test_compare_without_matplotlib_names_the_extra_and_runs_with_no_plots(tmp_path, capsys,
-                                                                         monkeypatch):
+def test_compare_without_matplotlib_names_the_extra_and_runs_with_no_plots(
+        tmp_path, capsys, monkeypatch):
     import importlib.util
 
     from skempathy.cli import main
