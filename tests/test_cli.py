@@ -626,3 +626,22 @@ def test_missing_columns_lead_somewhere(emotion_model, tmp_path, tiny_bert_path,
     message = _one_line_error(capsys, main(["predict", str(writer), "--input", str(plain),
                                             "--text-column", "text"]))
     assert "writer column(s)" in message and "--features text" in message
+
+
+def test_lists_are_written_the_same_way_in_every_command():
+    from skempathy.cli import build_parser
+
+    parser = build_parser()
+    for command in (["train", "--task", "emotion", "--out", "m.skops"],
+                    ["compare", "--task", "emotion", "--models", "mean", "--out", "cmp"]):
+        spaced = parser.parse_args(command + ["--features", "text", "iri"])
+        commas = parser.parse_args(command + ["--features", "text,iri"])
+        assert spaced.features == [["text"], ["iri"]] and commas.features == [["text", "iri"]]
+    compare = parser.parse_args(["compare", "--task", "empathy+distress", "--models", "mean",
+                                 "tfidf-ridge,ridge", "--out", "cmp"])
+    assert compare.models == ["mean", "tfidf-ridge,ridge"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--task", "emotion", "--out", "m.skops", "--features",
+                           "text,writers"])
+    help_text = parser._subparsers._group_actions[0].choices["compare"].format_help()
+    assert "{distress" not in help_text and "TASK" in help_text

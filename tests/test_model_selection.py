@@ -164,6 +164,22 @@ def test_p_value_direction(wassa, text_result):
     np.testing.assert_allclose(reverse.predictions["tfidf"], text_result.predictions["tfidf"])
 
 
+def test_scatter_titles_give_the_tables_pooled_r(text_result):
+    """The report agrees with itself: each panel's r is the table's pooled r (0 for the mean)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    table = text_result.summary()
+    for model in ("mean", "tfidf"):
+        figure = text_result.plot("predictions", model=model)
+        titles = [ax.get_title() for ax in figure.axes]
+        plt.close(figure)
+        for title, target in zip(titles, ["empathy", "distress"]):
+            r = float(title.split("r = ")[1].split(",")[0])
+            assert r == pytest.approx(table.loc[model, f"{target}_pearson_pooled"], abs=6e-4)
+    assert table.loc["mean", "empathy_pearson_pooled"] == pytest.approx(0)
+
+
 def test_two_similar_models_are_not_significant(wassa):
     X, y = wassa.data[NUMERIC], wassa.target["distress"]
     result = compare_models({"ridge": Ridge(alpha=1.0), "ridge2": Ridge(alpha=1.5)}, X, y,

@@ -46,6 +46,39 @@ def positive_int(text):
     return value
 
 
+FEATURE_GROUPS = ("text", "demographic", "personality", "iri")
+
+
+def add_features_argument(parser, default):
+    """``--features``: WASSA column groups, space- or comma-separated (``text iri`` or
+    ``text,iri``), the same in every command."""
+    parser.add_argument("--features", nargs="+", default=list(default), type=_feature_groups,
+                        metavar="GROUP",
+                        help=f"column groups, from {', '.join(FEATURE_GROUPS)}; separated by "
+                             f"spaces or commas (default: {' '.join(default)})")
+
+
+def _feature_groups(text):
+    import argparse
+
+    groups = [g.strip() for g in text.split(",") if g.strip()]
+    bad = [g for g in groups if g not in FEATURE_GROUPS]
+    if bad or not groups:
+        raise argparse.ArgumentTypeError(f"unknown feature group(s) {', '.join(bad) or text!r}; "
+                                         f"choose from {', '.join(FEATURE_GROUPS)}")
+    return groups
+
+
+def feature_groups(values):
+    """The groups of a parsed ``--features`` (lists from the arguments, or plain names)."""
+    out = []
+    for value in values:
+        for group in [value] if isinstance(value, str) else value:
+            if group not in out:
+                out.append(group)
+    return out
+
+
 def check_readable(path):
     """Fail at once on a missing, empty or unsupported input table."""
     path = Path(path)
@@ -204,6 +237,21 @@ def _commit(staging, folder):
                  lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
 
 
+def model_predict(estimator, X):
+    """``estimator.predict(X)``, with a failure reported as one line that never quotes the
+    input (a foreign model's message may hold an essay)."""
+    try:
+        return estimator.predict(X)
+    except CLIError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        raise CLIError(f"the model could not predict on this input ({type(exc).__name__} in "
+                       f"{type(estimator).__name__}.predict); is it a skempathy model trained "
+                       "on these columns?") from exc
+
+
 def track_scores(estimator, X, y, targets):
     """The official WASSA metrics of a fitted model's predictions for ``X``, per track: emotion
     (classification) and the score columns among ``targets`` (empathy, distress)."""
@@ -211,7 +259,7 @@ def track_scores(estimator, X, y, targets):
 
     from ..metrics import wassa_evaluate
 
-    pred = estimator.predict(X)
+    pred = model_predict(estimator, X)
     if not isinstance(pred, pd.DataFrame):
         pred = pd.DataFrame(pred.reshape(len(X), -1) if hasattr(pred, "reshape") else pred,
                             columns=targets)
@@ -371,15 +419,7 @@ def predictions_frame(bundle, X):
     if bundle.get("task") == "emotion" and not is_classifier(est):
         raise CLIError(f"the model is labelled as an emotion model but holds a "
                        f"{type(est).__name__}, which is not a classifier")
-    try:
-        pred = est.predict(X)
-    except CLIError:
-        raise
-    except Exception as exc:
-        # never echo the input: a foreign model's message may quote an essay
-        raise CLIError(f"the model could not predict on this input ({type(exc).__name__} in "
-                       f"{type(est).__name__}.predict); is it a skempathy model trained on "
-                       "these columns?") from exc
+    pred = model_predict(est, X)
     targets = bundle.get("targets")
     if isinstance(pred, pd.DataFrame):
         out = pred.reset_index(drop=True)

@@ -1,7 +1,8 @@
 """Score a saved model on a WASSA split with the official metrics."""
 
 from ..cli import CLIError
-from ._common import add_model_arguments, load_model, print_table, track_scores
+from ._common import (add_model_arguments, load_model, model_predict, print_table,
+                      track_scores)
 
 
 def add_arguments(parser):
@@ -27,7 +28,7 @@ def run(args):
     if len(targets) > 1 and "emotion" in targets:  # a joint model: each track's metrics
         scores = track_scores(bundle["estimator"], X, y, list(targets))
     else:
-        scores = wassa_evaluate(y, bundle["estimator"].predict(X))
+        scores = wassa_evaluate(y, model_predict(bundle["estimator"], X))
     print(f"{args.model} on WASSA 2021 {args.split} ({len(X)} essays):")
     print_table([(k, f"{v:.4f}") for k, v in scores.items()], ["metric", args.split])
     fitted_on = bundle.get("fitted_on") or ""

@@ -1,8 +1,7 @@
 """Train one WASSA pipeline (task x head x features) on the bundled train split."""
 
-from ._common import check_model_path, check_writable, parse_task, print_table, save_model
-
-_FEATURES = ("text", "demographic", "personality", "iri")
+from ._common import (FEATURE_GROUPS, add_features_argument, check_model_path, check_writable,
+                      feature_groups, parse_task, print_table, save_model)
 
 
 def add_arguments(parser):
@@ -11,8 +10,7 @@ def add_arguments(parser):
     parser.add_argument("--task", required=True,
                         help="empathy, distress, emotion or empathy+distress")
     parser.add_argument("--head", default="ridge", choices=HEADS, help="head estimator")
-    parser.add_argument("--features", nargs="+", default=list(_FEATURES), choices=_FEATURES,
-                        metavar="GROUP", help=f"column groups (default: {' '.join(_FEATURES)})")
+    add_features_argument(parser, FEATURE_GROUPS)
     parser.add_argument("--out", required=True, metavar="MODEL",
                         help="where to save: MODEL.skops (loads without running code), or "
                              "MODEL.joblib, a pickle")
@@ -40,6 +38,7 @@ def run(args):
     from ..text import SentenceEmbedder
 
     task = parse_task(args.task)
+    args.features = feature_groups(args.features)
     check_writable(args.out)
     check_model_path(args.out)
     embedder = SentenceEmbedder(args.model, device=args.device, cache=args.cache,

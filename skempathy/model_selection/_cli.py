@@ -18,6 +18,7 @@ TASKS = {
     "empathy": ["empathy"],
     "distress": ["distress"],
     "empathy,distress": ["empathy", "distress"],
+    "empathy+distress": ["empathy", "distress"],
     "track1": ["empathy", "distress"],
     "emotion": ["emotion"],
     "track2": ["emotion"],
@@ -27,7 +28,6 @@ BUILTIN_MODELS = {
     "mean": "predicts the training mean (regression) or most frequent label",
     "tfidf-ridge": "TF-IDF (1-2 grams) of the essay + Ridge / RidgeClassifier",
 }
-_FEATURES = ("text", "demographic", "personality", "iri")
 
 
 def add_arguments(parser):
@@ -37,19 +37,20 @@ def add_arguments(parser):
         "comparison (Markdown, CSV, plots, HTML report)."
     )
     parser.add_argument("--task", required=True, choices=sorted(TASKS), metavar="TASK",
-                        help="empathy, distress, both ('empathy,distress' or 'track1'), or "
-                             "emotion ('track2').")
-    parser.add_argument("--models", required=True,
-                        help="comma-separated model names: 'mean', 'tfidf-ridge', or a head of "
+                        help="empathy, distress, both ('empathy+distress', "
+                             "'empathy,distress' or 'track1'), or emotion ('track2').")
+    parser.add_argument("--models", required=True, nargs="+", metavar="MODEL",
+                        help="model names, separated by spaces or commas: 'mean', "
+                             "'tfidf-ridge', or a head of "
                              "skempathy.compose.make_wassa_pipeline (svr, adaboost, xgboost, mlp,"
                              " ridge, logreg) on --features.")
     parser.add_argument("--cv", type=int, default=5, help="number of grouped folds (default 5)")
     parser.add_argument("--out", required=True, help="output folder (created)")
     parser.add_argument("--baseline", default=None,
                         help="model the others are tested against (default: the first)")
-    parser.add_argument("--features", default="text,demographic",
-                        help="feature groups of the pipelines, comma-separated from "
-                             f"{','.join(_FEATURES)} (default: text,demographic)")
+    from .._commands._common import add_features_argument
+
+    add_features_argument(parser, ("text", "demographic"))
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2",
                         help="sentence encoder of the text features (default: embedded MiniLM)")
     parser.add_argument("--cache", default=None,
@@ -159,15 +160,14 @@ def run(args):
         return _fail("the plots need matplotlib: pip install 'skempathy[plots]', or pass "
                      "--no-plots")
     targets = TASKS[args.task]
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    names = [n.strip() for item in args.models for n in item.split(",") if n.strip()]
     if not names:
         return _fail("--models names no model")
     if len(set(names)) != len(names):
         return _fail(f"--models lists a model twice: {names}")
-    features = [f.strip() for f in args.features.split(",") if f.strip()]
-    bad = [f for f in features if f not in _FEATURES]
-    if bad or not features:
-        return _fail(f"unknown feature group(s) {bad}; choose from {list(_FEATURES)}")
+    from .._commands._common import feature_groups
+
+    features = feature_groups(args.features)
     if args.cv < 2:
         return _fail(f"--cv must be at least 2 folds, got {args.cv}")
     baseline = args.baseline or names[0]

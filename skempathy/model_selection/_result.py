@@ -273,6 +273,12 @@ class ComparisonResult(pd.DataFrame):
         if self.task != "regression":
             raise ValueError("kind='predictions' needs a regression comparison; use "
                              "kind='confusion' for classification.")
+        # pooled as the table pools it: a predictor constant within every fold is one
+        # constant, so the panel's r is the table's (0 for a mean baseline)
+        from ._compare import _one_constant_if_fold_constant
+
+        pooled = _one_constant_if_fold_constant(self.predictions[model], self.splits)
+        y_pred = pooled[self.tested_indices()]
         return report.plot_predictions(y_true, y_pred, ax=ax, title=model, **kwargs)
 
     def tested_indices(self):
