@@ -480,3 +480,18 @@ def test_embed_weights_makes_the_pickle_self_contained(tiny_bert_path, essays, t
 
     with pytest.raises(ValueError, match="local checkpoint folder"):
         SentenceEmbedder("someone/not-downloaded", embed_weights=True).fit(texts)
+
+
+def test_no_loading_bar_in_a_log(tiny_bert_path):
+    """A script whose standard error is a file or a pipe gets no weight-loading bar."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from skempathy.text import SentenceEmbedder, TransformerEmbedder\n"
+            f"for cls in (SentenceEmbedder, TransformerEmbedder):\n"
+            f"    cls({tiny_bert_path!r}, cache=False).fit_transform(['a text', 'another'])\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Loading weights" not in done.stderr and "it/s]" not in done.stderr

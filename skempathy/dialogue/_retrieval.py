@@ -304,8 +304,11 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         st_logger = logging.getLogger("sentence_transformers")
         level = st_logger.level
         st_logger.setLevel(logging.ERROR)  # "no sentence-transformers model found" for plain BERT
+        from ..utils._progress import transformers_progress_off
+
         try:
-            model = SentenceTransformer(resolve_model(self.model), device=self.device_)
+            with transformers_progress_off():
+                model = SentenceTransformer(resolve_model(self.model), device=self.device_)
         finally:
             st_logger.setLevel(level)
         model.max_seq_length = self.max_seq_length

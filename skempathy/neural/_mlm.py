@@ -44,8 +44,11 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
 
         level = transformers.logging.get_verbosity()
         transformers.logging.set_verbosity(logging.ERROR)  # "newly initialised head" notice
+        from ..utils._progress import transformers_progress_off
+
         try:
-            net = transformers.AutoModelForMaskedLM.from_pretrained(path)
+            with transformers_progress_off():
+                net = transformers.AutoModelForMaskedLM.from_pretrained(path)
         finally:
             transformers.logging.set_verbosity(level)
         return tokenizer, net
@@ -127,8 +130,11 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         if getattr(self, "_encoder", None) is None:
             import transformers
 
+            from ..utils._progress import transformers_progress_off
+
             tokenizer = transformers.AutoTokenizer.from_pretrained(self.checkpoint_path_)
-            encoder = transformers.AutoModel.from_pretrained(self.checkpoint_path_)
+            with transformers_progress_off():
+                encoder = transformers.AutoModel.from_pretrained(self.checkpoint_path_)
             self._encoder = (encoder.eval(), tokenizer)
         return self._encoder
 

@@ -198,8 +198,11 @@ def load_pretrained(cls, directory, *, device="auto"):
     # stacklevel: the caller of from_pretrained
     _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"], stacklevel=4)
     est = estimator_from_record(cls, manifest)
+    from ..utils._progress import transformers_progress_off
+
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-    encoder = transformers.AutoModel.from_pretrained(folder)
+    with transformers_progress_off():
+        encoder = transformers.AutoModel.from_pretrained(folder)
     module = T.make_transformer_module(encoder, **est._module_config)
     missing, unexpected = module.load_state_dict(load_file(str(folder / HEADS_FILE)),
                                                  strict=False)

@@ -22,17 +22,21 @@ def _load_seq2seq(model):
 
     from ..base import resolve_model
 
+    from ..utils._progress import transformers_progress_off
+
     path = resolve_model(model)
     config = transformers.AutoConfig.from_pretrained(path)
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
     if getattr(config, "is_encoder_decoder", False):
-        return tokenizer, transformers.AutoModelForSeq2SeqLM.from_pretrained(path)
+        with transformers_progress_off():
+            return tokenizer, transformers.AutoModelForSeq2SeqLM.from_pretrained(path)
     # Warm-start an encoder-decoder from an encoder (Rothe et al. 2020): the
     # decoder copies the encoder and gets new cross-attention layers.
     level = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity(logging.ERROR)
     try:
-        net = transformers.EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+        with transformers_progress_off():
+            net = transformers.EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
     finally:
         transformers.logging.set_verbosity(level)
     start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id

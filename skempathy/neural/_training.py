@@ -134,7 +134,7 @@ def load_pretrained(model, auto_class="AutoModel", *, show_progress=True, **kwar
 
     path = resolve_model(model)
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    with transformers_progress_off(not show_progress):
+    with transformers_progress_off(None if show_progress else True):
         net = getattr(transformers, auto_class).from_pretrained(path, **kwargs)
     return tokenizer, net
 

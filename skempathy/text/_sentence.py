@@ -108,7 +108,10 @@ class SentenceEmbedder(_BaseEmbedder):
     def _load_model(self, path, device):
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(path, device=device)
+        from ..utils._progress import transformers_progress_off
+
+        with transformers_progress_off():
+            model = SentenceTransformer(path, device=device)
         if self.max_length is not None:
             model.max_seq_length = int(self.max_length)
         return model

@@ -116,8 +116,11 @@ class TransformerEmbedder(_BaseEmbedder):
     def _load_model(self, path, device):
         from transformers import AutoModel, AutoTokenizer
 
+        from ..utils._progress import transformers_progress_off
+
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path).to(device).eval()
+        with transformers_progress_off():
+            model = AutoModel.from_pretrained(path).to(device).eval()
         return {"model": model, "tokenizer": tokenizer, "device": device}
 
     def _embedding_dim(self, model):

@@ -54,9 +54,16 @@ def progress_bar(iterable=None, *, enabled=True, **kwargs):
 
 
 @contextlib.contextmanager
-def transformers_progress_off(off=True):
-    """Hide transformers' weight-loading bar inside the block (restored after)."""
+def transformers_progress_off(off=None):
+    """Hide transformers' weight-loading bar inside the block (restored after).
+
+    ``off=None`` hides it wherever no bar can be seen (standard error is not a
+    terminal, or bars are disabled), so a script's log holds no bar.
+    """
     from transformers.utils import logging as hf_logging
+
+    if off is None:
+        off = not show_progress()
 
     was_on = hf_logging.is_progress_bar_enabled()
     if off:
