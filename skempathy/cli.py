@@ -30,7 +30,7 @@ COMMANDS = {
     "predict": "skempathy._commands.predict",
     "evaluate": "skempathy._commands.evaluate",
     "distill": "skempathy._commands.distill",
-    "compare": "skempathy.model_selection._cli",
+    "compare": "skempathy._commands.compare",
 }
 
 

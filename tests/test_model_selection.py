@@ -335,7 +335,7 @@ def test_helpers():
 
 def test_compare_cli(tmp_path):
     from skempathy.cli import add_common_arguments
-    from skempathy.model_selection import _cli
+    from skempathy._commands import compare as _cli
 
     parser = add_common_arguments(_cli.add_arguments(argparse.ArgumentParser()))
     out = tmp_path / "cmp"

@@ -4,7 +4,8 @@
 slice report and a self-contained HTML report to ``--out``.
 
 Protocol used by :mod:`skempathy.cli`: :func:`add_arguments` fills an
-``argparse`` sub-parser and :func:`run` executes it, returning the exit code.
+``argparse`` sub-parser and :func:`run` executes it, returning the exit code. The output
+folder is locked, staged and committed as ``skempathy wassa``'s is.
 """
 
 import argparse
@@ -48,7 +49,7 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, help="output folder (created)")
     parser.add_argument("--baseline", default=None,
                         help="model the others are tested against (default: the first)")
-    from .._commands._common import add_features_argument
+    from ._common import add_features_argument
 
     add_features_argument(parser, ("text", "demographic"))
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2",
@@ -151,7 +152,6 @@ def _fail(message):
 def run(args):
     """Run ``skempathy compare``; returns 0, or 1 when a model failed on some fold."""
     from skempathy.model_selection import compare_models
-    from skempathy.report import save_figure
 
     import importlib.util
 
@@ -165,7 +165,7 @@ def run(args):
         return _fail("--models names no model")
     if len(set(names)) != len(names):
         return _fail(f"--models lists a model twice: {names}")
-    from .._commands._common import feature_groups
+    from ._common import feature_groups
 
     features = feature_groups(args.features)
     if args.cv < 2:
@@ -173,7 +173,7 @@ def run(args):
     baseline = args.baseline or names[0]
     if baseline not in names:
         return _fail(f"--baseline {baseline!r} is not one of --models {names}")
-    from .._commands._common import check_writable
+    from ._common import check_writable, staged_output
 
     check_writable(args.out, folder=True)   # before any fit, not after
     try:
@@ -182,11 +182,22 @@ def run(args):
     except (ValueError, TypeError) as exc:
         return _fail(str(exc))
     X, y, groups = _load(args.split, targets)
-    result = compare_models(models, X, y, cv=args.cv, groups=groups, baseline=baseline,
-                            n_resamples=args.n_resamples, random_state=args.random_state,
-                            n_jobs=args.n_jobs, show_progress=not args.quiet)
-    os.makedirs(args.out, exist_ok=True)
-    out = args.out
+    # one run per output folder, staged inside it and committed at the end (as skempathy wassa)
+    with staged_output(args.out) as staging:
+        result = compare_models(models, X, y, cv=args.cv, groups=groups, baseline=baseline,
+                                n_resamples=args.n_resamples, random_state=args.random_state,
+                                n_jobs=args.n_jobs, show_progress=not args.quiet)
+        finished, written = _write_report(args, result, names, X, plots, str(staging))
+    print(result.to_markdown(), end="")
+    print(f"\nwrote to {os.path.normpath(args.out)}: {', '.join(written)}")
+    return 0 if len(finished) == len(names) else 1
+
+
+def _write_report(args, result, names, X, plots, out):
+    """Write the tables, plots, slices and HTML report into ``out``; returns the models
+    that finished on every fold and the names written."""
+    from skempathy.report import save_figure
+
     result.to_markdown(os.path.join(out, "comparison.md"))
     result.to_csv(os.path.join(out, "comparison.csv"), index=False)
     result.fold_scores.to_csv(os.path.join(out, "fold_scores.csv"), index=False)
@@ -207,12 +218,10 @@ def run(args):
     title = f"skempathy compare: {args.task} ({args.split}, {args.cv}-fold grouped CV)"
     result.to_html(os.path.join(out, "report.html"), title=title, demographics=demographics,
                    plots=plots)
-    print(result.to_markdown(), end="")
     written = ["comparison.md", "comparison.csv", "fold_scores.csv", "fold_info.csv"]
     written += [f"scores.{ext}", f"{kind}_*.{ext}"] if plots else []
     written += [] if args.no_slices else ["slices.csv"]
-    print(f"\nwrote to {os.path.normpath(out)}: {', '.join(written + ['report.html'])}")
-    return 0 if len(finished) == len(names) else 1
+    return finished, written + ["report.html"]
 
 
 def main(argv=None):  # pragma: no cover - convenience for python -m
