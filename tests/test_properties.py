@@ -29,7 +29,7 @@ CELL = st.one_of(FILE_TEXT, HUGE, st.none(), st.integers(-10**6, 10**6),
                  st.floats(allow_nan=True, allow_infinity=False), st.booleans())
 WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
                 min_size=1, max_size=60)
-FAST = settings(max_examples=25, deadline=None, derandomize=True,
+FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 
