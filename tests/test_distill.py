@@ -166,6 +166,34 @@ def test_multitask_teacher_to_fine_tuned_student(tiny_bert_path, wassa, dev_essa
     assert set(d.predict_proba(dev_essays.iloc[:5])) == {"emotion"}
 
 
+@pytest.mark.parametrize("student_cls", [TransformerClassifier, TransformerRegressor])
+def test_a_writer_column_pipeline_distils_into_a_text_column_student(tiny_bert_path,
+                                                                     student_cls):
+    """Teacher and student read the same WASSA frame: the student names its text column."""
+    from skempathy.compose import make_wassa_pipeline
+    from skempathy.text import SentenceEmbedder
+
+    train, dev = load_wassa("train"), load_wassa("dev")
+    X, X_dev = train.data.iloc[:60], dev.data.iloc[:20]
+    target = "emotion" if student_cls is TransformerClassifier else "empathy"
+    y = train.frame[target].iloc[:60]
+    teacher = make_wassa_pipeline(target, head="logreg" if target == "emotion" else "ridge",
+                                  embedder=SentenceEmbedder(tiny_bert_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        d = Distiller(teacher, student_cls(tiny_bert_path, text_column="essay", **KW),
+                      X_unlabeled=X_dev, random_state=0).fit(X, y)
+        pred = d.predict(X_dev)
+        # the student alone reads the essays, from the frame or as plain texts
+        np.testing.assert_array_equal(pred, d.student_.set_params(text_column=None).predict(
+            X_dev["essay"]))
+    assert len(pred) == 20
+    with pytest.raises(ValueError, match="no column 'text'"):
+        d.student_.set_params(text_column="text").predict(X_dev)
+    with pytest.raises(TypeError, match="needs X as a DataFrame"):
+        d.student_.predict(list(X_dev["essay"]))
+
+
 def test_teacher_vote_runs_its_multitask_member_once_per_text(tiny_bert_path, wassa, dev_essays):
     """The teacher is asked for predict_proba and predict: its multi-task member (emotion and
     empathy) encodes every text once, in the vote and in the distiller alike."""

@@ -918,3 +918,17 @@ def test_train_loop_callbacks_see_every_batch_and_can_change_it():
     # the first epoch's loss was scaled to 0 by the callback, the second's was not
     assert result["history"][0]["train_loss"] == 0.0 < result["history"][1]["train_loss"]
     assert not torch.equal(before, model.weight.detach())
+
+
+def test_a_pickle_without_a_newer_parameter_loads_with_its_default(tiny_bert_path, wassa):
+    clf = TransformerClassifier(tiny_bert_path, random_state=0, **{**KW, "max_epochs": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(wassa["essay"], wassa["emotion"])
+    state = clf.__getstate__()
+    del state["text_column"]  # written before the estimator had text_column
+    old = TransformerClassifier.__new__(TransformerClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["text_column"] is None
+    np.testing.assert_array_equal(old.predict(wassa["essay"][:5]), clf.predict(wassa["essay"][:5]))
+    assert clone(old).get_params() == clf.get_params()

@@ -15,6 +15,7 @@ head per task on the pooled encoder output (see
 import contextlib
 import copy
 import hashlib
+import inspect
 import numbers
 import os
 import warnings
@@ -65,6 +66,21 @@ def _task_score(kind, logits, y_enc):
     if kind == "multilabel":
         return f1_score(y_enc, (logits >= 0).astype(int), average="macro", zero_division=0)
     return float(np.mean(pearson_columns(y_enc, logits)))
+
+
+def _text_column_of(estimator, X):
+    """The texts of ``X``: its ``text_column`` when the estimator names one, else ``X``."""
+    column = getattr(estimator, "text_column", None)
+    if column is None:
+        return X
+    who = type(estimator).__name__
+    if not hasattr(X, "columns"):
+        raise TypeError(f"{who}: text_column={column!r} needs X as a DataFrame holding that "
+                        f"column; got {type(X).__name__}.")
+    if column not in X.columns:
+        raise ValueError(f"{who}: X has no column {column!r}; it has "
+                         f"{[str(c) for c in X.columns][:20]}.")
+    return X[column]
 
 
 class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
@@ -148,7 +164,15 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
     # ------------------------------------------------------------------ hooks
     def _read_X(self, X, *, fit):
         """Return ``(texts, extra)``; ``extra`` is a float array or None."""
-        return check_texts(X, estimator=self), None
+        return check_texts(_text_column_of(self, X), estimator=self), None
+
+    def __setstate__(self, state):
+        # a parameter added since the pickle was written takes its default
+        defaults = {name: p.default for name, p in
+                    inspect.signature(type(self).__init__).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        super().__setstate__({**{k: v for k, v in defaults.items() if k not in state},
+                              **state})
 
     def _encode_targets(self, y, *, fit):
         """Return ``(tasks, targets)``: task dicts and ``{name: encoded array}``."""

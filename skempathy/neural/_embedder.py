@@ -22,9 +22,11 @@ class FineTunedEmbedder(
         "target": [StrOptions({"regression", "classification"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
         "y_column": [None, str, numbers.Integral],
+        "text_column": [None, str],
     }
 
-    __init__ = shared_init(lead={"target": "regression", "y_column": None}, class_weight=None)
+    __init__ = shared_init(lead={"target": "regression", "y_column": None, "text_column": None},
+                           class_weight=None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -110,6 +112,10 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
         Fine-tune on this column of a multi-output ``y`` (a DataFrame column
         name or a column position) and ignore the others; None uses all of
         ``y``.
+    text_column : str, default=None
+        The column of a DataFrame ``X`` that holds the texts; its other
+        columns are ignored (a WASSA frame with writer columns, as a teacher
+        reads it). None: ``X`` is a sequence of texts or a one-column frame.
     {shared_params_doc(FineTunedEmbedder, skip=["model"])}
     class_weight : dict, "balanced" or None, default=None
         Only with ``target="classification"``.

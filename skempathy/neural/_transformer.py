@@ -40,9 +40,10 @@ class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEst
     _parameter_constraints = {
         **_BaseTransformerEstimator._parameter_constraints,
         "class_weight": [None, dict, StrOptions({"balanced"})],
+        "text_column": [None, str],
     }
 
-    __init__ = shared_init(class_weight=None)
+    __init__ = shared_init(lead={"text_column": None}, class_weight=None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -112,7 +113,12 @@ TransformerClassifier.__doc__ = f"""Fine-tune an encoder with a linear classific
 
     Parameters
     ----------
-    {shared_params_doc(TransformerClassifier)}
+    {shared_params_doc(TransformerClassifier, ["model"])}
+    text_column : str, default=None
+        The column of a DataFrame ``X`` that holds the texts; its other
+        columns are ignored (a WASSA frame with writer columns, as a teacher
+        reads it). None: ``X`` is a sequence of texts or a one-column frame.
+    {shared_params_doc(TransformerClassifier, skip=["model"])}
     class_weight : dict, "balanced" or None, default=None
         Per-class loss weights (as in sklearn); multiplies ``sample_weight``.
 
@@ -144,7 +150,12 @@ TransformerClassifier.__doc__ = f"""Fine-tune an encoder with a linear classific
 
 
 class TransformerRegressor(TextInputMixin, RegressorMixin, _BaseTransformerEstimator):
-    __init__ = shared_init()
+    _parameter_constraints = {
+        **_BaseTransformerEstimator._parameter_constraints,
+        "text_column": [None, str],
+    }
+
+    __init__ = shared_init(lead={"text_column": None})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -175,7 +186,12 @@ TransformerRegressor.__doc__ = f"""Fine-tune a transformer encoder with a linear
 
     Parameters
     ----------
-    {shared_params_doc(TransformerRegressor)}
+    {shared_params_doc(TransformerRegressor, ["model"])}
+    text_column : str, default=None
+        The column of a DataFrame ``X`` that holds the texts; its other
+        columns are ignored (a WASSA frame with writer columns, as a teacher
+        reads it). None: ``X`` is a sequence of texts or a one-column frame.
+    {shared_params_doc(TransformerRegressor, skip=["model"])}
 
     Attributes
     ----------
