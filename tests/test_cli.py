@@ -645,3 +645,20 @@ def test_lists_are_written_the_same_way_in_every_command():
                            "text,writers"])
     help_text = parser._subparsers._group_actions[0].choices["compare"].format_help()
     assert "{distress" not in help_text and "TASK" in help_text
+
+
+def test_the_cli_page_lists_every_option():
+    from skempathy.cli import build_parser
+
+    page = (REPO / "docs" / "user_guide" / "cli.md").read_text(encoding="utf-8")
+    table = page[page.index("## Options"):]
+    parser = build_parser()
+    for name, sub in parser._subparsers._group_actions[0].choices.items():
+        rows = [line for line in table.splitlines()
+                if line.startswith("| `") and f"`{name}`" in line.split("|")[1]]
+        for action in sub._actions:
+            if not action.option_strings or action.dest in ("help", "quiet"):
+                continue
+            assert any(f"`{action.option_strings[0]}" in row or
+                       f"`{action.option_strings[-1]}" in row for row in rows), \
+                (name, action.option_strings)

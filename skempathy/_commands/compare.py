@@ -52,7 +52,7 @@ def add_arguments(parser):
     from ._common import add_features_argument
 
     add_features_argument(parser, ("text", "demographic"))
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2",
+    parser.add_argument("--model", "--encoder", dest="encoder", default="all-MiniLM-L6-v2",
                         help="sentence encoder of the text features (default: embedded MiniLM)")
     parser.add_argument("--cache", default=None,
                         help="folder for an on-disk embedding cache reused by later runs "
@@ -61,11 +61,14 @@ def add_arguments(parser):
                         help="data to cross-validate on (default: train, 1860 essays)")
     parser.add_argument("--n-resamples", type=int, default=1000,
                         help="paired-bootstrap resamples (0: no tests)")
-    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--seed", "--random-state", dest="random_state", type=int, default=0,
+                        help="random seed of the folds, the models and the bootstrap "
+                             "(default: 0)")
     parser.add_argument("--n-jobs", type=int, default=None,
                         help="parallel fits (default sequential, which shares the embedding "
                              "cache)")
-    parser.add_argument("--plot-format", default="png", choices=["png", "svg", "pdf"])
+    parser.add_argument("--plot-format", default="png", choices=["png", "svg", "pdf"],
+                        help="file format of the plots (default: png)")
     parser.add_argument("--no-plots", action="store_true",
                         help="write the tables and the report without plots (the plots need "
                              "matplotlib: pip install 'skempathy[plots]')")
