@@ -4,8 +4,8 @@ Encodes WASSA 2021 essays with raw ``SentenceTransformer.encode`` (fp32 and bf16
 weights) and with ``SentenceEmbedder(precision=...)`` for fp32, bf16, int8 and
 auto, in one process, caches off, and prints essays per second, the speed-up
 over raw fp32 and the mean cosine to raw fp32. With ``--recipe-scores`` it also
-fits the default recipe (Track 1 and Track 2 on the train essays) with each
-precision and prints the dev scores.
+fits ``ridge_svr_track1`` and ``logreg_track2`` (MiniLM + writer columns; Track 1 and
+Track 2 on the train essays) with each precision and prints the dev scores.
 
     python benchmarks/bench_inference_precision.py --n 1000 --recipe-scores
 """
@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--recipe-scores", action="store_true",
-                        help="also fit the default recipe with each precision")
+                        help="also fit ridge_svr_track1 + logreg_track2 with each precision")
     args = parser.parse_args()
 
     wassa = [load_wassa(split).data["essay"] for split in ("train", "dev", "test")]
@@ -77,7 +77,8 @@ def main():
 
     if args.recipe_scores:
         train, dev = load_wassa("train"), load_wassa("dev")
-        print("\n| default recipe, embedder precision | dev empathy r | dev distress r | "
+        print("\n| ridge_svr_track1 + logreg_track2, embedder precision | dev empathy r | "
+              "dev distress r | "
               "dev macro-F1 |")
         print("|---|---|---|---|")
         for precision in ("fp32", "bf16", "int8"):

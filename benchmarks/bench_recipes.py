@@ -75,13 +75,13 @@ def _lever_models(args):
     ridge = {"head": MultiOutputRegressor(Ridge(alpha=300.0)),
              "preprocessor__transformer_weights": {"text": 0.3}}
     track1 = {
-        "default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)": ridge_svr_track1(minilm),
+        "MiniLM + columns, 0.7 Ridge + 0.3 SVR / logreg C=0.01": ridge_svr_track1(minilm),
         "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text":
             svr_track1(minilm).set_params(**ridge),
         "MiniLM, text x0.2 + columns -> SVR(C=1)": svr_track1(minilm),
     }
     track2 = {
-        "default recipe (MiniLM, columns; Ridge+SVR / logreg C=0.01)": logreg_track2(minilm),
+        "MiniLM + columns, 0.7 Ridge + 0.3 SVR / logreg C=0.01": logreg_track2(minilm),
         "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text":
             text_logreg_track2(minilm),
     }
