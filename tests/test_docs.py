@@ -22,7 +22,8 @@ import pytest
 from .conftest import REPO_ROOT, shared_data_dir
 
 _GUIDE = sorted((REPO_ROOT / "docs" / "user_guide").glob("*.md"))
-PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "getting_started.md",
+PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "index.md",
+         REPO_ROOT / "docs" / "getting_started.md",
          *(page for page in _GUIDE if page.name != "index.md")]
 _FENCE = re.compile(r"(?:<!-- docs-test: (?P<mark>slow|skip)[^>]*-->\n)?"
                     r"^```(?P<lang>\w+)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -115,3 +116,22 @@ def test_bash_blocks_run(code, workdir):
     assert done.returncode == 0, f"exited {done.returncode}:\n{done.stderr[-3000:]}"
     # no progress bar reaches a log: stderr is not a terminal here
     assert "\r" not in done.stderr and "it/s]" not in done.stderr
+
+
+def test_the_results_leaderboard_fits_a_laptop_screen():
+    """Short tables, every cell measured or empty, and the machine named beside each table."""
+    page = (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert "not measured" not in page
+    start = page.index("## Leaderboard")
+    board = page[start:page.index("\n#", start + 5)]  # up to the next heading of any level
+    lines = board.splitlines()
+    headers = [line for line, below in zip(lines, lines[1:]) if below.startswith("|---")]
+    assert len(headers) >= 3 and all(line.count("|") - 1 <= 6 for line in headers), headers
+    assert "EPYC" in board
+
+
+def test_the_landing_page_opens_with_install_example_and_numbers():
+    page = (REPO_ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    toc = page.index("```{toctree}")
+    assert page.index("pip install") < toc and page.index("```python") < toc
+    assert page.index("## Headline numbers") < toc and "0.556" in page[:toc]

@@ -413,3 +413,23 @@ def test_wassa_cli_final_refits_on_train_and_dev(tmp_path, tiny_bert_path, capsy
     assert main(["evaluate", str(out / "joint_emotion_empathy_distress.skops"),
                  "--split", "dev"]) == 0
     assert "not held-out" in capsys.readouterr().out
+
+
+def test_the_set_examples_of_wassa_help_apply_to_their_recipes(capsys):
+    """Each ``--set`` example that ``skempathy wassa --help`` prints names a real parameter."""
+    import re
+
+    from skempathy._commands.wassa import _apply_params, _param_item
+    from skempathy.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["wassa", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    examples = re.findall(r"--set (\w+=[\w.\[\], ]+?)(?: or|\s\(|\))", help_text)
+    assert len(examples) >= 2, help_text
+    recipes = {"finetuned": build_recipe("finetuned"), "default": build_recipe("default")}
+    for example in examples:
+        key, value = _param_item(example)
+        recipe = recipes["finetuned" if key.startswith("finetuned") else "default"]
+        _apply_params([recipe], {key: value})
+        assert recipe.get_params()[key] == value
