@@ -10,7 +10,7 @@ from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
 from ._base import _BaseTransformerEstimator
-from ._params import shared_init, shared_params_doc
+from ._params import TEXT_COLUMN_DOC, shared_init, shared_params_doc
 from ._transformer import COMMON_ATTRS_DOC
 
 
@@ -112,10 +112,7 @@ FineTunedEmbedder.__doc__ = f"""Fine-tune an encoder on ``y``; transform texts t
         Fine-tune on this column of a multi-output ``y`` (a DataFrame column
         name or a column position) and ignore the others; None uses all of
         ``y``.
-    text_column : str, default=None
-        The column of a DataFrame ``X`` that holds the texts; its other
-        columns are ignored (a WASSA frame with writer columns, as a teacher
-        reads it). None: ``X`` is a sequence of texts or a one-column frame.
+    {TEXT_COLUMN_DOC}
     {shared_params_doc(FineTunedEmbedder, skip=["model"])}
     class_weight : dict, "balanced" or None, default=None
         Only with ``target="classification"``.

@@ -16,6 +16,12 @@ from ._base import _BaseTransformerEstimator
 LOOP_PARAMS = ("max_length", "batch_size", "learning_rate", "max_epochs", "warmup_ratio",
                "weight_decay", "device", "precision", "random_state", "verbose")
 
+# numpydoc entry of ``text_column`` on the single-task estimators (placed after four spaces)
+TEXT_COLUMN_DOC = """text_column : str, default=None
+        The column of a DataFrame ``X`` that holds the texts; its other
+        columns are ignored (a WASSA frame with writer columns, as a teacher
+        reads it). None: ``X`` is a sequence of texts or a one-column frame."""
+
 # numpydoc type and description of each shared parameter
 _PARAM_DOCS = {
     "model": ("str or path-like",

@@ -8,7 +8,7 @@ from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
 from ._base import _BaseTransformerEstimator
-from ._params import shared_init, shared_params_doc
+from ._params import TEXT_COLUMN_DOC, shared_init, shared_params_doc
 
 COMMON_ATTRS_DOC = """model_ : torch.nn.Module
         The fine-tuned encoder with its task heads (``model_.encoder``,
@@ -114,10 +114,7 @@ TransformerClassifier.__doc__ = f"""Fine-tune an encoder with a linear classific
     Parameters
     ----------
     {shared_params_doc(TransformerClassifier, ["model"])}
-    text_column : str, default=None
-        The column of a DataFrame ``X`` that holds the texts; its other
-        columns are ignored (a WASSA frame with writer columns, as a teacher
-        reads it). None: ``X`` is a sequence of texts or a one-column frame.
+    {TEXT_COLUMN_DOC}
     {shared_params_doc(TransformerClassifier, skip=["model"])}
     class_weight : dict, "balanced" or None, default=None
         Per-class loss weights (as in sklearn); multiplies ``sample_weight``.
@@ -187,10 +184,7 @@ TransformerRegressor.__doc__ = f"""Fine-tune a transformer encoder with a linear
     Parameters
     ----------
     {shared_params_doc(TransformerRegressor, ["model"])}
-    text_column : str, default=None
-        The column of a DataFrame ``X`` that holds the texts; its other
-        columns are ignored (a WASSA frame with writer columns, as a teacher
-        reads it). None: ``X`` is a sequence of texts or a one-column frame.
+    {TEXT_COLUMN_DOC}
     {shared_params_doc(TransformerRegressor, skip=["model"])}
 
     Attributes

@@ -13,6 +13,8 @@ import signal
 import sys
 import threading
 
+from ._flags import thread_flag
+
 __all__ = ["Terminated", "deferred_interrupts", "interrupts_end_runs", "keep_weights_on_interrupt",
            "raise_if_interrupted", "sigterm_as_interrupt"]
 
@@ -37,15 +39,9 @@ def keep_weights_on_interrupt(exc):
     return _interactive_session()
 
 
-@contextlib.contextmanager
 def interrupts_end_runs():
     """Inside the block (this thread), an interrupt always ends the run, even in a notebook."""
-    previous = getattr(_state, "end_runs", False)
-    _state.end_runs = True
-    try:
-        yield
-    finally:
-        _state.end_runs = previous
+    return thread_flag(_state, "end_runs")
 
 
 @contextlib.contextmanager

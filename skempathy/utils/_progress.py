@@ -12,6 +12,8 @@ import contextlib
 import sys
 import threading
 
+from ._flags import thread_flag
+
 __all__ = ["interactive", "progress_bar", "progress_disabled", "show_progress",
            "silence_library_progress_bars"]
 
@@ -34,15 +36,9 @@ def show_progress(requested=True):
     return bool(requested) and not getattr(_state, "disabled", False) and interactive()
 
 
-@contextlib.contextmanager
 def progress_disabled():
     """Draw no progress bar inside the block (in this thread)."""
-    previous = getattr(_state, "disabled", False)
-    _state.disabled = True
-    try:
-        yield
-    finally:
-        _state.disabled = previous
+    return thread_flag(_state, "disabled")
 
 
 def progress_bar(iterable=None, *, enabled=True, **kwargs):
