@@ -13,9 +13,11 @@ import tempfile
 import numpy as np
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from skempathy.augment import AugmentedEstimator
+from skempathy.compose import WassaPipeline
 from skempathy.ensemble import MultiTaskVoting, SeedEnsemble
 
 
@@ -69,6 +71,8 @@ def _tiny_models():
 _BERT, _T5 = _tiny_models()  # for tests/test_text_checks.py
 
 INSTANCES = [
+    WassaPipeline([("scale", StandardScaler()), ("head", Ridge())]),
+    WassaPipeline([("scale", StandardScaler()), ("head", LogisticRegression())]),
     # no external rows drawn: the checks change the number of features from one check to the
     # next, external rows have a fixed width (augmentation is on in tests/test_text_checks.py)
     AugmentedEstimator(LogisticRegression(), np.zeros((3, 2)), [0, 1, 0], n_samples=0),
@@ -81,4 +85,9 @@ INSTANCES = [
                     weights=[2, 1]),
 ]
 
-EXPECTED_FAILED = {}
+_FITS_ITS_STEPS = ("a Pipeline fits the estimators of its steps parameter in place, as "
+                   "scikit-learn's own Pipeline does (it fails this check the same way)")
+EXPECTED_FAILED = {
+    "WassaPipeline": {"check_estimators_overwrite_params": _FITS_ITS_STEPS,
+                      "check_dont_overwrite_parameters": _FITS_ITS_STEPS},
+}

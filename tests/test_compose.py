@@ -195,3 +195,25 @@ def test_label_encoded_classifier_on_numbers():
     assert clf.classes_.tolist() == ["high", "low", "mid"]
     assert clf.predict([[0.1]]).tolist() == ["low"]
     assert clf.predict_proba(X).shape == (6, 3)
+
+
+def test_missing_labels_are_named_by_column(wassa, tiny):
+    """The pipeline says which target column holds a missing label, and where."""
+    from sklearn.pipeline import Pipeline
+
+    train = wassa[0]
+    X, frame = train.data.iloc[:60], train.frame.iloc[:60]
+    y = frame[["empathy", "distress"]].copy()
+    y.loc[y.index[7], "distress"] = np.nan
+    pipe = make_wassa_pipeline(["empathy", "distress"], head="ridge", embedder=tiny)
+    assert isinstance(pipe, Pipeline)
+    with pytest.raises(ValueError, match=r"column 'distress'.*position 7"):
+        pipe.fit(X, y)
+    labels = frame["emotion"].astype(object).copy()
+    labels.iloc[3] = None
+    with pytest.raises(ValueError, match=r"column 'emotion'.*position 3"):
+        make_wassa_pipeline("emotion", head="logreg", embedder=tiny).fit(X, labels)
+    with pytest.raises(ValueError, match=r"column 1.*position 7"):
+        pipe.fit(X, y.to_numpy())
+    pipe.fit(X, frame[["empathy", "distress"]])  # complete labels fit as before
+    assert pipe.predict(X.iloc[:3]).shape == (3, 2)

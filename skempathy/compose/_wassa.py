@@ -2,12 +2,16 @@
 
 import numbers
 
+import numpy as np
+
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-__all__ = ["make_preprocessor", "make_wassa_pipeline", "HEADS", "FEATURE_GROUPS"]
+__all__ = ["WassaPipeline", "make_preprocessor", "make_wassa_pipeline", "HEADS",
+           "FEATURE_GROUPS"]
 
+from ..base import _check_no_missing
 from ..datasets import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS
 
 # The column groups of the WASSA frames, split by how each column is encoded: the coded
@@ -26,6 +30,81 @@ _DEFAULT_NUMERIC = [c for g in ("demographic", "personality", "iri")
 
 HEADS = ("svr", "adaboost", "xgboost", "mlp", "ridge", "logreg")
 _REGRESSION_TARGETS = ("empathy", "distress")
+
+
+class WassaPipeline(Pipeline):
+    """A scikit-learn ``Pipeline`` that names the target column holding missing labels.
+
+    :func:`make_wassa_pipeline` returns one. It is a ``Pipeline`` in every
+    respect (steps, ``set_params``, metadata routing, pickling); ``fit`` first
+    checks ``y``: a missing label (NaN or None) raises a ``ValueError`` that
+    names the column and the first position, where the head alone would only
+    say that the input contains NaN.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        The steps, as for ``Pipeline``.
+    transform_input : list of str, default=None
+        Fit parameters that are transformed along with ``X`` (``Pipeline``'s
+        metadata routing).
+    memory : str or object with the joblib.Memory interface, default=None
+        Caches the fitted transformers, as for ``Pipeline``.
+    verbose : bool, default=False
+        Print the time of each step's fit.
+
+    Attributes
+    ----------
+    named_steps : Bunch
+        The steps by name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skempathy.compose import WassaPipeline
+    >>> pipe = WassaPipeline([("head", Ridge())])
+    >>> pipe.fit(np.eye(3), [1.0, 2.0, 3.0]).predict(np.eye(3)).shape
+    (3,)
+    """
+
+    def __init__(self, steps, *, transform_input=None, memory=None, verbose=False):
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
+
+    def fit(self, X, y=None, **params):
+        """Check ``y`` for missing labels, then fit as ``Pipeline.fit`` does.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data (a WASSA frame for :func:`make_wassa_pipeline`).
+        y : array-like, Series or DataFrame, default=None
+            Targets; a DataFrame's columns are checked one by one.
+        **params : dict
+            Fit parameters, routed as by ``Pipeline``.
+
+        Returns
+        -------
+        self : WassaPipeline
+        """
+        _check_targets(y)
+        return super().fit(X, y, **params)
+
+
+def _check_targets(y):
+    if y is None:
+        return
+    columns = getattr(y, "columns", None)
+    if columns is not None:
+        for column in columns:
+            _check_no_missing(y[column], who="WassaPipeline", column=column)
+        return
+    values = np.asarray(y, dtype=object)
+    if values.ndim == 2:
+        for j in range(values.shape[1]):
+            _check_no_missing(values[:, j], who="WassaPipeline", column=j)
+    else:
+        _check_no_missing(values.ravel(), who="WassaPipeline", column=getattr(y, "name", None))
 
 
 def make_preprocessor(text="essay", numeric="default", categorical="default", embedder=None,
@@ -198,8 +277,10 @@ def make_wassa_pipeline(task="empathy", head="svr",
 
     Returns
     -------
-    pipeline : sklearn.pipeline.Pipeline
-        Steps ``preprocessor`` (a ColumnTransformer) and ``head``.
+    pipeline : WassaPipeline
+        A scikit-learn ``Pipeline`` with the steps ``preprocessor`` (a
+        ColumnTransformer) and ``head``, whose ``fit`` names a target column
+        holding missing labels.
 
     Examples
     --------
@@ -237,4 +318,4 @@ def make_wassa_pipeline(task="empathy", head="svr",
         estimator = head
     else:
         raise TypeError(f"head must be one of {list(HEADS)} or an estimator, got {head!r}.")
-    return Pipeline([("preprocessor", preprocessor), ("head", estimator)])
+    return WassaPipeline([("preprocessor", preprocessor), ("head", estimator)])
