@@ -46,9 +46,12 @@ def _indicator(sets, names):
 def _scores(true_sets, pred_sets, names):
     Y, P = _indicator(true_sets, names), _indicator(pred_sets, names)
     kw = dict(average="macro", zero_division=0)
-    return {"macro_f1": f1_score(Y, P, **kw), "macro_precision": precision_score(Y, P, **kw),
-            "macro_recall": recall_score(Y, P, **kw),
-            "micro_f1": f1_score(Y, P, average="micro", zero_division=0)}
+    return {
+        "macro_f1": f1_score(Y, P, **kw),
+        "macro_precision": precision_score(Y, P, **kw),
+        "macro_recall": recall_score(Y, P, **kw),
+        "micro_f1": f1_score(Y, P, average="micro", zero_division=0),
+    }
 
 
 def main(argv=None):
@@ -69,7 +72,8 @@ def main(argv=None):
     rows = []
     t0 = time.perf_counter()
     fine = EmotionAnnotator(cache_dir=args.cache_dir, random_state=0).fit(
-        X, labels, X_dev=dev.data, y_dev=dev_labels)
+        X, labels, X_dev=dev.data, y_dev=dev_labels
+    )
     fit_s = time.perf_counter() - t0
     pred28 = fine.predict_labels(test.data, fallback="none")
     for taxonomy in ("goemotions", "ekman", "sentiment"):
@@ -77,28 +81,45 @@ def main(argv=None):
         true = test_labels if taxonomy == "goemotions" else map_emotions(test_labels, taxonomy)
         if names is None:
             names = sorted({label for s in true for label in s})
-        majority = pd.Series([label for s in map_emotions(labels, taxonomy)
-                              for label in s]).value_counts().index[0]
+        majority = (
+            pd.Series([label for s in map_emotions(labels, taxonomy) for label in s])
+            .value_counts()
+            .index[0]
+        )
         base = _scores(true, [(majority,)] * len(true), names)
         mapped = pred28 if taxonomy == "goemotions" else map_emotions(pred28, taxonomy)
-        rows.append({"taxonomy": taxonomy, "model": "28-label annotator"
-                     + ("" if taxonomy == "goemotions" else f", mapped to {taxonomy}"),
-                     **_scores(true, mapped, names), "paper_bert_macro_f1": PAPER[taxonomy],
-                     "majority_macro_f1": base["macro_f1"]})
+        rows.append(
+            {
+                "taxonomy": taxonomy,
+                "model": "28-label annotator"
+                + ("" if taxonomy == "goemotions" else f", mapped to {taxonomy}"),
+                **_scores(true, mapped, names),
+                "paper_bert_macro_f1": PAPER[taxonomy],
+                "majority_macro_f1": base["macro_f1"],
+            }
+        )
         if taxonomy != "goemotions":
             t = time.perf_counter()
-            own = EmotionAnnotator(taxonomy=taxonomy, cache_dir=args.cache_dir,
-                                   random_state=0).fit(X, labels, X_dev=dev.data,
-                                                       y_dev=dev_labels)
+            own = EmotionAnnotator(taxonomy=taxonomy, cache_dir=args.cache_dir, random_state=0).fit(
+                X, labels, X_dev=dev.data, y_dev=dev_labels
+            )
             pred = own.predict_labels(test.data, fallback="none")
-            rows.append({"taxonomy": taxonomy, "model": f"annotator trained on {taxonomy}",
-                         **_scores(true, pred, names), "paper_bert_macro_f1": PAPER[taxonomy],
-                         "majority_macro_f1": base["macro_f1"]})
+            rows.append(
+                {
+                    "taxonomy": taxonomy,
+                    "model": f"annotator trained on {taxonomy}",
+                    **_scores(true, pred, names),
+                    "paper_bert_macro_f1": PAPER[taxonomy],
+                    "majority_macro_f1": base["macro_f1"],
+                }
+            )
             print(f"{taxonomy} fit+predict {time.perf_counter() - t:.0f}s", flush=True)
     table = pd.DataFrame(rows).round(3)
-    print(f"\nGoEmotions test ({len(test.data)} comments); annotator trained on {n} train "
-          f"comments (random subset, seed 0); thresholds tuned on dev ({len(dev.data)}); "
-          f"28-label fit {fit_s:.0f}s (embeddings cached in {args.cache_dir})")
+    print(
+        f"\nGoEmotions test ({len(test.data)} comments); annotator trained on {n} train "
+        f"comments (random subset, seed 0); thresholds tuned on dev ({len(dev.data)}); "
+        f"28-label fit {fit_s:.0f}s (embeddings cached in {args.cache_dir})"
+    )
     print(table.to_markdown(index=False))
     return table
 

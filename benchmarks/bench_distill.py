@@ -32,8 +32,12 @@ import pandas as pd
 
 TARGETS = ["emotion", "empathy", "distress"]
 # wassa_evaluate's keys, as the table names them
-METRICS = {"empathy_pearson": "empathy r", "distress_pearson": "distress r",
-           "average_pearson": "avg r", "macro_f1": "emotion macro-F1"}
+METRICS = {
+    "empathy_pearson": "empathy r",
+    "distress_pearson": "distress r",
+    "average_pearson": "avg r",
+    "macro_f1": "emotion macro-F1",
+}
 
 
 def load(path):
@@ -88,9 +92,12 @@ def p_values(truth, pred, base, groups, n_resamples):
     """Writer-grouped paired bootstrap p-values that ``pred`` beats ``base`` (F1 / avg r)."""
     from skempathy.metrics import bootstrap_test
 
-    tests = (bootstrap_test(truth, pred, base, metric, groups=groups,
-                            n_resamples=n_resamples, random_state=0)
-             for metric in ("macro_f1", "average_pearson"))
+    tests = (
+        bootstrap_test(
+            truth, pred, base, metric, groups=groups, n_resamples=n_resamples, random_state=0
+        )
+        for metric in ("macro_f1", "average_pearson")
+    )
     return " / ".join(f"{test.p_value:.3f}" for test in tests)
 
 
@@ -98,10 +105,14 @@ def main(argv=None):
     from skempathy.datasets import load_wassa
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="saved model files (.joblib, .pkl, .skops); "
-                                                  "the first is the reference of the shares")
-    parser.add_argument("--baseline", help="one of the model files: the others are tested "
-                                           "against it")
+    parser.add_argument(
+        "models",
+        nargs="+",
+        help="saved model files (.joblib, .pkl, .skops); the first is the reference of the shares",
+    )
+    parser.add_argument(
+        "--baseline", help="one of the model files: the others are tested against it"
+    )
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--no-speed", action="store_true", help="skip the timings")
     args = parser.parse_args(argv)
@@ -120,24 +131,30 @@ def main(argv=None):
         timing = (np.nan, np.nan) if args.no_speed else speed(model, dev.data)
         rows[path] = (pred, scores(truth, pred), os.path.getsize(path) / 2**20, timing)
 
-    print(f"WASSA 2021 dev, {len(truth)} essays; python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    print(
+        f"WASSA 2021 dev, {len(truth)} essays; python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
+    )
     metrics = list(next(iter(rows.values()))[1])
     reference = rows[args.models[0]][1]
-    header = metrics + ["share of first (F1 / avg r)", "file MiB", "p50 ms / essay",
-                        "essays/s"]
+    header = metrics + ["share of first (F1 / avg r)", "file MiB", "p50 ms / essay", "essays/s"]
     if args.baseline:
         header.append(f"p vs {args.baseline} (F1 / avg r)")
     print("| model | " + " | ".join(header) + " |")
     print("|---" * (len(header) + 1) + "|")
     for path, (pred, score, size, (p50, throughput)) in rows.items():
-        share = (f"{score['emotion macro-F1'] / reference['emotion macro-F1']:.1%} / "
-                 f"{score['avg r'] / reference['avg r']:.1%}")
+        share = (
+            f"{score['emotion macro-F1'] / reference['emotion macro-F1']:.1%} / "
+            f"{score['avg r'] / reference['avg r']:.1%}"
+        )
         timed = [f"{p50:.1f}", f"{throughput:.1f}"] if not args.no_speed else ["", ""]
         cells = [f"{score[m]:.3f}" for m in metrics] + [share, f"{size:.1f}"] + timed
         if args.baseline:
-            cells.append("" if path == args.baseline else p_values(
-                truth, pred, rows[args.baseline][0], dev.groups, args.n_resamples))
+            cells.append(
+                ""
+                if path == args.baseline
+                else p_values(truth, pred, rows[args.baseline][0], dev.groups, args.n_resamples)
+            )
         print(f"| {path} | " + " | ".join(cells) + " |")
 
 

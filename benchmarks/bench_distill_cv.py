@@ -40,8 +40,12 @@ import pandas as pd
 
 TARGETS = ["emotion", "empathy", "distress"]
 # the columns of the table: wassa_evaluate's keys and their headers
-METRICS = {"empathy_pearson": "empathy r", "distress_pearson": "distress r",
-           "average_pearson": "avg r", "macro_f1": "emotion macro-F1"}
+METRICS = {
+    "empathy_pearson": "empathy r",
+    "distress_pearson": "distress r",
+    "average_pearson": "avg r",
+    "macro_f1": "emotion macro-F1",
+}
 
 
 def _save(path, obj):
@@ -56,9 +60,17 @@ def student(args):
     """The student of ``skempathy distill``: one multi-task encoder reading the essay alone."""
     from skempathy.neural import MultiTaskTransformer
 
-    return MultiTaskTransformer(args.model, text_column="essay", max_epochs=3, max_length=256,
-                                device=args.device, random_state=args.seed, learning_rate=1e-4,
-                                precision="auto", verbose=0)
+    return MultiTaskTransformer(
+        args.model,
+        text_column="essay",
+        max_epochs=3,
+        max_length=256,
+        device=args.device,
+        random_state=args.seed,
+        learning_rate=1e-4,
+        precision="auto",
+        verbose=0,
+    )
 
 
 def _peak_gib():
@@ -92,16 +104,21 @@ def fold_teacher(args, k, train, fit_rows, test_rows):
     chosen = get_recipe(args.recipe)
     embedder = chosen.make_embedder(cache=args.cache, device=args.device, show_progress=False)
     teacher = chosen.build(embedder=embedder)
-    teacher.set_params(**{key: args.device for key in teacher.get_params()
-                          if key.endswith("__device")})
+    teacher.set_params(
+        **{key: args.device for key in teacher.get_params() if key.endswith("__device")}
+    )
     held_out = train.data.iloc[test_rows]
     start = time.perf_counter()
     teacher.fit(train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows])
     minutes = (time.perf_counter() - start) / 60
     _log(f"fold {k + 1}: {args.recipe} fitted in {minutes:.1f} min")
     if not os.path.exists(f"{path}.pkl"):
-        _save(f"{path}.pkl", dict(teacher=_frame(teacher.predict(held_out), held_out.index),
-                                  teacher_minutes=minutes))
+        _save(
+            f"{path}.pkl",
+            dict(
+                teacher=_frame(teacher.predict(held_out), held_out.index), teacher_minutes=minutes
+            ),
+        )
     joblib.dump(teacher, f"{path}.joblib.tmp")
     os.replace(f"{path}.joblib.tmp", f"{path}.joblib")
     return teacher
@@ -117,14 +134,22 @@ def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
     if args.transductive:  # as on dev: the student also learns the teacher's labels of fold k
         pool = pd.concat([pool, held_out], ignore_index=True)
     start = time.perf_counter()
-    distiller = Distiller(FrozenEstimator(teacher), student(args), X_unlabeled=pool,
-                          alpha=args.alpha, temperature=args.temperature,
-                          random_state=args.seed)
+    distiller = Distiller(
+        FrozenEstimator(teacher),
+        student(args),
+        X_unlabeled=pool,
+        alpha=args.alpha,
+        temperature=args.temperature,
+        random_state=args.seed,
+    )
     distiller.fit(train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows])
     minutes = (time.perf_counter() - start) / 60
     _log(f"fold {k + 1}: student distilled in {minutes:.1f} min")
-    return dict(student=_frame(distiller.student_.predict(held_out), held_out.index),
-                student_minutes=minutes, agreement=distiller.teacher_agreement_)
+    return dict(
+        student=_frame(distiller.student_.predict(held_out), held_out.index),
+        student_minutes=minutes,
+        agreement=distiller.teacher_agreement_,
+    )
 
 
 def gold_fold(args, k, train, fit_rows, test_rows):
@@ -149,16 +174,32 @@ def main(argv=None):
     parser.add_argument("--recipe", default="best", help="the teacher recipe (default: best)")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="the student's encoder")
     parser.add_argument("--cv", type=int, default=5, help="writer-grouped folds (default: 5)")
-    parser.add_argument("--alpha", type=float, default=0.5,
-                        help="weight of the gold labels against the teacher's (default: 0.5)")
-    parser.add_argument("--temperature", type=float, default=1.0,
-                        help="temperature of the teacher's class probabilities (default: 1)")
-    parser.add_argument("--transductive", action="store_true",
-                        help="add each held-out fold's essays (never their labels) to the "
-                             "student's unlabeled pool, as the dev scores of "
-                             "'skempathy distill' do with the dev essays")
-    parser.add_argument("--folds", type=int, nargs="+", metavar="K",
-                        help="run and score these folds only, numbered from 1 (default: all)")
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.5,
+        help="weight of the gold labels against the teacher's (default: 0.5)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="temperature of the teacher's class probabilities (default: 1)",
+    )
+    parser.add_argument(
+        "--transductive",
+        action="store_true",
+        help="add each held-out fold's essays (never their labels) to the "
+        "student's unlabeled pool, as the dev scores of "
+        "'skempathy distill' do with the dev essays",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        nargs="+",
+        metavar="K",
+        help="run and score these folds only, numbered from 1 (default: all)",
+    )
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -179,11 +220,14 @@ def main(argv=None):
     stages = {  # file name of each stage's predictions of a fold
         "teacher": f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{{}}-teacher.pkl",
         "distilled": f"{args.recipe}-{model}-seed{args.seed}-cv{args.cv}-alpha{args.alpha:g}-"
-                     f"t{args.temperature:g}{'-transductive' * args.transductive}"
-                     f"-fold{{}}-distilled.pkl",
-        "gold": f"{model}-seed{args.seed}-cv{args.cv}-fold{{}}-gold.pkl"}
-    paths = {stage: [os.path.join(args.work, name.format(k + 1)) for k in range(args.cv)]
-             for stage, name in stages.items()}
+        f"t{args.temperature:g}{'-transductive' * args.transductive}"
+        f"-fold{{}}-distilled.pkl",
+        "gold": f"{model}-seed{args.seed}-cv{args.cv}-fold{{}}-gold.pkl",
+    }
+    paths = {
+        stage: [os.path.join(args.work, name.format(k + 1)) for k in range(args.cv)]
+        for stage, name in stages.items()
+    }
     # every distilled fold before the gold-only ones: the students' shares are the main number
     for k in chosen:
         fit_rows, test_rows = folds[k]
@@ -191,8 +235,10 @@ def main(argv=None):
             _log(f"fold {k + 1}/{args.cv}: {args.recipe} and its student")
             teacher = fold_teacher(args, k, train, fit_rows, test_rows)
             if not os.path.exists(paths["distilled"][k]):
-                _save(paths["distilled"][k],
-                      distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool))
+                _save(
+                    paths["distilled"][k],
+                    distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool),
+                )
             del teacher
     for k in chosen:
         fit_rows, test_rows = folds[k]
@@ -207,37 +253,65 @@ def main(argv=None):
 
     rows = np.sort(np.concatenate([folds[k][1] for k in chosen]))
     truth, groups = train.frame[TARGETS].iloc[rows], train.groups.to_numpy()[rows]
-    pooled = {m: pd.concat([results[k][m] for k in results]).loc[truth.index]
-              for m in ("teacher", "student", "gold")}
+    pooled = {
+        m: pd.concat([results[k][m] for k in results]).loc[truth.index]
+        for m in ("teacher", "student", "gold")
+    }
     score = {m: wassa_evaluate(truth, pred) for m, pred in pooled.items()}
     scope = "" if len(chosen) == args.cv else f", folds {', '.join(str(k + 1) for k in chosen)}"
-    print(f"WASSA 2021 train, {len(truth)} essays, writer-grouped CV{args.cv}{scope} (pooled "
-          f"out-of-fold); python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"{platform.processor() or platform.machine()}; peak memory of this process "
-          f"{_peak_gib():.1f} GiB")
-    minutes = {m: np.mean([results[k][f"{m}_minutes"] for k in results])
-               for m in ("teacher", "student", "gold")}
-    labels = {"teacher": f"recipe `{args.recipe}`",
-              "student": f"{args.model} distilled (alpha {args.alpha:g}, "
-                         f"temperature {args.temperature:g}"
-                         f"{', transductive' * args.transductive})",
-              "gold": f"{args.model} gold labels only"}
-    print("| model | " + " | ".join(METRICS.values()) + " | share of the recipe (F1 / avg r) | "
-          "fit per fold, min | p vs gold-only (F1 / avg r) |")
+    print(
+        f"WASSA 2021 train, {len(truth)} essays, writer-grouped CV{args.cv}{scope} (pooled "
+        f"out-of-fold); python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}; peak memory of this process "
+        f"{_peak_gib():.1f} GiB"
+    )
+    minutes = {
+        m: np.mean([results[k][f"{m}_minutes"] for k in results])
+        for m in ("teacher", "student", "gold")
+    }
+    labels = {
+        "teacher": f"recipe `{args.recipe}`",
+        "student": f"{args.model} distilled (alpha {args.alpha:g}, "
+        f"temperature {args.temperature:g}"
+        f"{', transductive' * args.transductive})",
+        "gold": f"{args.model} gold labels only",
+    }
+    print(
+        "| model | " + " | ".join(METRICS.values()) + " | share of the recipe (F1 / avg r) | "
+        "fit per fold, min | p vs gold-only (F1 / avg r) |"
+    )
     print("|---" * (len(METRICS) + 4) + "|")
     headline = ("macro_f1", "average_pearson")
     for m in ("teacher", "student", "gold"):
         share = " / ".join(f"{score[m][key] / score['teacher'][key]:.1%}" for key in headline)
         # writer-grouped paired bootstrap: does the model beat its gold-only twin?
-        tests = [] if m == "gold" else [
-            bootstrap_test(truth, pooled[m], pooled["gold"], key, groups=groups,
-                           n_resamples=args.n_resamples, random_state=0) for key in headline]
+        tests = (
+            []
+            if m == "gold"
+            else [
+                bootstrap_test(
+                    truth,
+                    pooled[m],
+                    pooled["gold"],
+                    key,
+                    groups=groups,
+                    n_resamples=args.n_resamples,
+                    random_state=0,
+                )
+                for key in headline
+            ]
+        )
         p = " / ".join(f"{test.p_value:.3f}" for test in tests)
-        print(f"| {labels[m]} | " + " | ".join(f"{score[m][key]:.3f}" for key in METRICS)
-              + f" | {share} | {minutes[m]:.1f} | {p} |")
+        print(
+            f"| {labels[m]} | "
+            + " | ".join(f"{score[m][key]:.3f}" for key in METRICS)
+            + f" | {share} | {minutes[m]:.1f} | {p} |"
+        )
     agreement = pd.DataFrame([results[k]["agreement"] for k in results])
-    print("Student's agreement with its fold's teacher on held-out unlabeled essays (mean over "
-          "folds): " + ", ".join(f"{c} {v:.3f}" for c, v in agreement.mean().items()))
+    print(
+        "Student's agreement with its fold's teacher on held-out unlabeled essays (mean over "
+        "folds): " + ", ".join(f"{c} {v:.3f}" for c, v in agreement.mean().items())
+    )
 
 
 if __name__ == "__main__":

@@ -63,9 +63,14 @@ def run_skempathy(task, train, dev, test, args):
     from skempathy.neural import TransformerClassifier, TransformerRegressor
 
     params = dict(
-        max_length=args.max_length, batch_size=args.batch_size, learning_rate=args.lr,
-        max_epochs=args.epochs, device=args.device, precision=args.precision,
-        random_state=args.seed, verbose=args.verbose,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        max_epochs=args.epochs,
+        device=args.device,
+        precision=args.precision,
+        random_state=args.seed,
+        verbose=args.verbose,
     )
     if task == "emotion":
         est = TransformerClassifier(**params, class_weight=args.class_weight)
@@ -80,12 +85,16 @@ def run_skempathy(task, train, dev, test, args):
     train_s = sum(h["duration_s"] for h in est.history_)
     pred_dev = est.predict(dev["essay"])
     pred_test = est.predict(test["essay"])
-    return {
-        "fit_wall_s": fit_s,
-        "train_s": train_s,
-        "essays_per_s": sum(h["n_samples"] for h in est.history_) / train_s,
-        "history": est.history_,
-    }, pred_dev, pred_test
+    return (
+        {
+            "fit_wall_s": fit_s,
+            "train_s": train_s,
+            "essays_per_s": sum(h["n_samples"] for h in est.history_) / train_s,
+            "history": est.history_,
+        },
+        pred_dev,
+        pred_test,
+    )
 
 
 def _autocast(torch, device, precision):
@@ -93,8 +102,11 @@ def _autocast(torch, device, precision):
     scaler where bf16 is missing) unless "fp32"; on CPU bf16 only when asked for."""
     device_type = str(device).split(":")[0]
     if device_type == "cuda" and precision != "fp32":
-        dtype = torch.bfloat16 if (precision == "bf16" or (
-            precision == "auto" and torch.cuda.is_bf16_supported())) else torch.float16
+        dtype = (
+            torch.bfloat16
+            if (precision == "bf16" or (precision == "auto" and torch.cuda.is_bf16_supported()))
+            else torch.float16
+        )
         return torch.autocast("cuda", dtype=dtype), dtype == torch.float16
     return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"), False
 
@@ -112,8 +124,12 @@ def _targets(task, train, class_weight):
             from sklearn.utils.class_weight import compute_class_weight
 
             weight = compute_class_weight("balanced", classes=classes, y=train["emotion"])
-        return (np.searchsorted(classes, train["emotion"]), len(classes), weight,
-                lambda out: classes[out.argmax(1)])
+        return (
+            np.searchsorted(classes, train["emotion"]),
+            len(classes),
+            weight,
+            lambda out: classes[out.argmax(1)],
+        )
     Y = train[["empathy", "distress"]].to_numpy(float)
     mean, scale = Y.mean(0), Y.std(0)
     return ((Y - mean) / scale).astype(np.float32), 2, None, lambda out: out * scale + mean
@@ -144,20 +160,33 @@ def run_plain(task, train, dev, args):
         m = mask.unsqueeze(-1).float()
         return model["head"]((hidden * m).sum(1) / m.sum(1).clamp(min=1e-9))
 
-    enc = tokenizer(list(train["essay"]), padding="max_length", truncation=True,
-                    max_length=args.max_length, return_tensors="pt")
-    loader = DataLoader(TensorDataset(enc["input_ids"], enc["attention_mask"], y),
-                        batch_size=args.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(args.seed))
+    enc = tokenizer(
+        list(train["essay"]),
+        padding="max_length",
+        truncation=True,
+        max_length=args.max_length,
+        return_tensors="pt",
+    )
+    loader = DataLoader(
+        TensorDataset(enc["input_ids"], enc["attention_mask"], y),
+        batch_size=args.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "norm" in n.lower()]
     decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "norm" in n.lower())]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+    )
     total = len(loader) * args.epochs
     sched = get_linear_schedule_with_warmup(opt, int(round(0.1 * total)), total)
     if task == "emotion":
-        loss_fn = torch.nn.CrossEntropyLoss(weight=None if weight is None else torch.as_tensor(
-            weight, dtype=torch.float32, device=device))
+        loss_fn = torch.nn.CrossEntropyLoss(
+            weight=None
+            if weight is None
+            else torch.as_tensor(weight, dtype=torch.float32, device=device)
+        )
     else:
         loss_fn = torch.nn.MSELoss()
     train_s = 0.0
@@ -185,14 +214,24 @@ def run_plain(task, train, dev, args):
             torch.cuda.synchronize()
         train_s += time.perf_counter() - tic
     model.eval()
-    dev_enc = tokenizer(list(dev["essay"]), padding="max_length", truncation=True,
-                        max_length=args.max_length, return_tensors="pt")
+    dev_enc = tokenizer(
+        list(dev["essay"]),
+        padding="max_length",
+        truncation=True,
+        max_length=args.max_length,
+        return_tensors="pt",
+    )
     outs = []
     with torch.no_grad(), autocast:
         for i in range(0, len(dev), 2 * args.batch_size):
-            outs.append(forward(dev_enc["input_ids"][i:i + 2 * args.batch_size].to(device),
-                                dev_enc["attention_mask"][i:i + 2 * args.batch_size].to(device))
-                        .float().cpu())
+            outs.append(
+                forward(
+                    dev_enc["input_ids"][i : i + 2 * args.batch_size].to(device),
+                    dev_enc["attention_mask"][i : i + 2 * args.batch_size].to(device),
+                )
+                .float()
+                .cpu()
+            )
     pred = decode(torch.cat(outs).numpy())
     return {"train_s": train_s, "essays_per_s": len(train) * args.epochs / train_s}, pred
 
@@ -202,8 +241,13 @@ def run_trainer(task, train, dev, args):
     import tempfile
 
     import torch
-    from transformers import (AutoModel, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments)
+    from transformers import (
+        AutoModel,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
 
     from skempathy.base import resolve_model
 
@@ -234,8 +278,10 @@ def run_trainer(task, train, dev, args):
 
     def encode(frame, y=None):
         enc = tokenizer(list(frame["essay"]), truncation=True, max_length=args.max_length)
-        rows = [{"input_ids": i, "attention_mask": a}
-                for i, a in zip(enc["input_ids"], enc["attention_mask"])]
+        rows = [
+            {"input_ids": i, "attention_mask": a}
+            for i, a in zip(enc["input_ids"], enc["attention_mask"])
+        ]
         if y is not None:
             for row, label in zip(rows, y):
                 row["labels"] = label
@@ -245,22 +291,38 @@ def run_trainer(task, train, dev, args):
     model = Model()
     with tempfile.TemporaryDirectory() as tmp:
         targs = TrainingArguments(
-            output_dir=tmp, per_device_train_batch_size=args.batch_size,
-            per_device_eval_batch_size=2 * args.batch_size, num_train_epochs=args.epochs,
-            learning_rate=args.lr, weight_decay=0.01, warmup_steps=0.1, max_grad_norm=1.0,
-            train_sampling_strategy="group_by_length", bf16=args.precision == "bf16",
-            use_cpu=args.device == "cpu", seed=args.seed, report_to="none",
-            save_strategy="no", logging_strategy="no", disable_tqdm=not args.verbose,
+            output_dir=tmp,
+            per_device_train_batch_size=args.batch_size,
+            per_device_eval_batch_size=2 * args.batch_size,
+            num_train_epochs=args.epochs,
+            learning_rate=args.lr,
+            weight_decay=0.01,
+            warmup_steps=0.1,
+            max_grad_norm=1.0,
+            train_sampling_strategy="group_by_length",
+            bf16=args.precision == "bf16",
+            use_cpu=args.device == "cpu",
+            seed=args.seed,
+            report_to="none",
+            save_strategy="no",
+            logging_strategy="no",
+            disable_tqdm=not args.verbose,
             dataloader_num_workers=0,
         )
-        trainer = Trainer(model=model, args=targs, train_dataset=encode(train, labels.tolist()),
-                          data_collator=DataCollatorWithPadding(tokenizer),
-                          processing_class=tokenizer)
+        trainer = Trainer(
+            model=model,
+            args=targs,
+            train_dataset=encode(train, labels.tolist()),
+            data_collator=DataCollatorWithPadding(tokenizer),
+            processing_class=tokenizer,
+        )
         metrics = trainer.train().metrics
         out = trainer.predict(encode(dev)).predictions
     pred = decode(out[0] if isinstance(out, tuple) else out)
-    return {"train_s": metrics["train_runtime"],
-            "essays_per_s": len(train) * args.epochs / metrics["train_runtime"]}, pred
+    return {
+        "train_s": metrics["train_runtime"],
+        "essays_per_s": len(train) * args.epochs / metrics["train_runtime"],
+    }, pred
 
 
 def main(argv=None):
@@ -274,14 +336,26 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                        help="autocast dtype of every run; on CPU only bf16 autocasts")
-    parser.add_argument("--class-weight", choices=["balanced"], default=None,
-                        help="emotion only: class-weighted cross-entropy in both runs")
-    parser.add_argument("--baselines", nargs="*", choices=["plain", "trainer"],
-                        default=["plain", "trainer"],
-                        help="runs to compare with skempathy: a plain PyTorch loop, "
-                             "Hugging Face Trainer (group_by_length, dynamic padding)")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="autocast dtype of every run; on CPU only bf16 autocasts",
+    )
+    parser.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        default=None,
+        help="emotion only: class-weighted cross-entropy in both runs",
+    )
+    parser.add_argument(
+        "--baselines",
+        nargs="*",
+        choices=["plain", "trainer"],
+        default=["plain", "trainer"],
+        help="runs to compare with skempathy: a plain PyTorch loop, "
+        "Hugging Face Trainer (group_by_length, dynamic padding)",
+    )
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--out", default="bench_finetune_out")
     args = parser.parse_args(argv)
@@ -307,8 +381,13 @@ def main(argv=None):
     if args.task == "emotion":
         out_test = pd.DataFrame({"message_id": test["message_id"], "emotion": pred_test})
     else:
-        out_test = pd.DataFrame({"message_id": test["message_id"], "empathy": pred_test[:, 0],
-                                 "distress": pred_test[:, 1]})
+        out_test = pd.DataFrame(
+            {
+                "message_id": test["message_id"],
+                "empathy": pred_test[:, 0],
+                "distress": pred_test[:, 1],
+            }
+        )
     out_test.to_csv(os.path.join(args.out, f"test_predictions_{tag}.tsv"), sep="\t", index=False)
     if "plain" in args.baselines:
         plain, plain_dev = run_plain(args.task, train, dev, args)
@@ -319,23 +398,32 @@ def main(argv=None):
         hf.update(_evaluate(args.task, y_dev, hf_dev))
         rows["Hugging Face Trainer (group_by_length, dynamic padding)"] = hf
 
-    keys = ["macro_f1", "accuracy"] if args.task == "emotion" else [
-        "empathy_pearson", "distress_pearson", "average_pearson"]
-    print(f"task={args.task} n_train={len(train)} epochs={args.epochs} "
-          f"max_length={args.max_length} batch_size={args.batch_size} lr={args.lr} "
-          f"class_weight={args.class_weight} "
-          f"threads={torch.get_num_threads()} cpu={platform.processor() or platform.machine()}")
+    keys = (
+        ["macro_f1", "accuracy"]
+        if args.task == "emotion"
+        else ["empathy_pearson", "distress_pearson", "average_pearson"]
+    )
+    print(
+        f"task={args.task} n_train={len(train)} epochs={args.epochs} "
+        f"max_length={args.max_length} batch_size={args.batch_size} lr={args.lr} "
+        f"class_weight={args.class_weight} "
+        f"threads={torch.get_num_threads()} cpu={platform.processor() or platform.machine()}"
+    )
     print(f"| run | essays/s (train) | train s | {' | '.join('dev ' + k for k in keys)} |")
     print("|---|---|---|" + "---|" * len(keys))
     for name, row in rows.items():
-        print(f"| {name} | {row['essays_per_s']:.2f} | {row['train_s']:.0f} | "
-              + " | ".join(f"{row[k]:.3f}" for k in keys) + " |")
+        print(
+            f"| {name} | {row['essays_per_s']:.2f} | {row['train_s']:.0f} | "
+            + " | ".join(f"{row[k]:.3f}" for k in keys)
+            + " |"
+        )
     ours = rows["skempathy (dynamic padding, length-grouped)"]["essays_per_s"]
     for name, row in list(rows.items())[1:]:
         print(f"skempathy / {name.split(' (')[0]}: {ours / row['essays_per_s']:.2f}x")
     with open(os.path.join(args.out, f"results_{tag}.json"), "w") as fh:
-        json.dump({"args": vars(args), "n_train": len(train), "rows": rows}, fh, indent=1,
-                  default=float)
+        json.dump(
+            {"args": vars(args), "n_train": len(train), "rows": rows}, fh, indent=1, default=float
+        )
 
 
 if __name__ == "__main__":

@@ -45,41 +45,57 @@ def main():
     parser.add_argument("--n", type=int, default=1000, help="essays to encode")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--recipe-scores", action="store_true",
-                        help="also fit ridge_svr_track1 + logreg_track2 with each precision")
+    parser.add_argument(
+        "--recipe-scores",
+        action="store_true",
+        help="also fit ridge_svr_track1 + logreg_track2 with each precision",
+    )
     args = parser.parse_args()
 
     wassa = [load_wassa(split).data["essay"] for split in ("train", "dev", "test")]
     texts = [t for split in wassa for t in split][: args.n]
-    print(f"{len(texts)} essays, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"cpu_has_fast_bf16() = {cpu_has_fast_bf16()}\n")
+    print(
+        f"{len(texts)} essays, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"cpu_has_fast_bf16() = {cpu_has_fast_bf16()}\n"
+    )
     path = resolve_model("all-MiniLM-L6-v2")
     rows = []
     raw = SentenceTransformer(path, device="cpu")
     ref, seconds = timed(lambda x: raw.encode(x, batch_size=args.batch_size), texts, args.repeats)
     rows.append(("SentenceTransformer.encode, fp32", seconds, ref))
     raw_bf16 = SentenceTransformer(path, device="cpu").to(torch.bfloat16)
-    out, seconds = timed(lambda x: raw_bf16.encode(x, batch_size=args.batch_size), texts,
-                         args.repeats)
+    out, seconds = timed(
+        lambda x: raw_bf16.encode(x, batch_size=args.batch_size), texts, args.repeats
+    )
     rows.append(("SentenceTransformer.encode, bf16 weights", seconds, out.astype(np.float32)))
     for precision in ("fp32", "bf16", "int8", "auto"):
-        emb = SentenceEmbedder(precision=precision, cache=False, device="cpu",
-                               batch_size=args.batch_size, show_progress=False).fit(texts[:1])
+        emb = SentenceEmbedder(
+            precision=precision,
+            cache=False,
+            device="cpu",
+            batch_size=args.batch_size,
+            show_progress=False,
+        ).fit(texts[:1])
         out, seconds = timed(emb.transform, texts, args.repeats)
-        rows.append((f"SentenceEmbedder(precision={precision!r}) -> {emb.precision_}", seconds,
-                     out))
+        rows.append(
+            (f"SentenceEmbedder(precision={precision!r}) -> {emb.precision_}", seconds, out)
+        )
     base = rows[0][1]
     print("| encoder | essays/s | speed-up vs raw fp32 | mean cosine to raw fp32 |")
     print("|---|---|---|---|")
     for name, seconds, out in rows:
-        print(f"| {name} | {len(texts) / seconds:.1f} | {base / seconds:.2f}x | "
-              f"{mean_cosine(out, ref):.5f} |")
+        print(
+            f"| {name} | {len(texts) / seconds:.1f} | {base / seconds:.2f}x | "
+            f"{mean_cosine(out, ref):.5f} |"
+        )
 
     if args.recipe_scores:
         train, dev = load_wassa("train"), load_wassa("dev")
-        print("\n| ridge_svr_track1 + logreg_track2, embedder precision | dev empathy r | "
-              "dev distress r | "
-              "dev macro-F1 |")
+        print(
+            "\n| ridge_svr_track1 + logreg_track2, embedder precision | dev empathy r | "
+            "dev distress r | "
+            "dev macro-F1 |"
+        )
         print("|---|---|---|---|")
         for precision in ("fp32", "bf16", "int8"):
             embedder = SentenceEmbedder(precision=precision, show_progress=False)
@@ -88,8 +104,10 @@ def main():
             track2.fit(train.data, train.frame["emotion"])
             t1 = wassa_evaluate(dev.frame[["empathy", "distress"]], track1.predict(dev.data))
             t2 = wassa_evaluate(dev.frame["emotion"], track2.predict(dev.data))
-            print(f"| {precision} | {t1['empathy_pearson']:.3f} | {t1['distress_pearson']:.3f} | "
-                  f"{t2['macro_f1']:.3f} |")
+            print(
+                f"| {precision} | {t1['empathy_pearson']:.3f} | {t1['distress_pearson']:.3f} | "
+                f"{t2['macro_f1']:.3f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,12 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    parser.add_argument("--max-length", type=int, default=256,
-                        help="tokens per essay (the longest training essay has 201)")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=256,
+        help="tokens per essay (the longest training essay has 201)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--dropout", type=float, default=0.1)
@@ -87,10 +91,18 @@ def main(argv=None):
         tic = time.perf_counter()
         for seed in range(args.seeds):
             clf = TokenAttentionClassifier(
-                model=args.model, text_column="essay", extra_features=extra or None,
-                max_length=args.max_length, batch_size=args.batch_size,
-                learning_rate=args.lr, dropout=args.dropout, max_epochs=args.max_epochs,
-                n_iter_no_change=args.patience, random_state=seed, device="cpu")
+                model=args.model,
+                text_column="essay",
+                extra_features=extra or None,
+                max_length=args.max_length,
+                batch_size=args.batch_size,
+                learning_rate=args.lr,
+                dropout=args.dropout,
+                max_epochs=args.max_epochs,
+                n_iter_no_change=args.patience,
+                random_state=seed,
+                device="cpu",
+            )
             p = clf.fit(train, y).predict(dev)
             preds.append(p)
             f1s.append(f1_score(Yd["emotion"], p, average="macro"))
@@ -100,15 +112,36 @@ def main(argv=None):
         p_value = ""
         if name != args.rows[0]:
             gold = np.tile(Yd["emotion"].to_numpy(), args.seeds)
-            result = bootstrap_test(gold, pooled[name], pooled[args.rows[0]], "macro_f1",
-                                    groups=np.tile(writers, args.seeds), random_state=0)
+            result = bootstrap_test(
+                gold,
+                pooled[name],
+                pooled[args.rows[0]],
+                "macro_f1",
+                groups=np.tile(writers, args.seeds),
+                random_state=0,
+            )
             p_value = f"{result.p_value:.3f}"
-        rows.append([name, len(extra), f"{np.mean(f1s):.4f} ± {np.std(f1s, ddof=1):.4f}",
-                     f"{np.mean(accs):.4f}", ", ".join(map(str, epochs)), p_value,
-                     f"{time.perf_counter() - tic:.0f}"])
+        rows.append(
+            [
+                name,
+                len(extra),
+                f"{np.mean(f1s):.4f} ± {np.std(f1s, ddof=1):.4f}",
+                f"{np.mean(accs):.4f}",
+                ", ".join(map(str, epochs)),
+                p_value,
+                f"{time.perf_counter() - tic:.0f}",
+            ]
+        )
         print(rows[-1], flush=True)
-    header = ["setting", "side inputs", f"dev macro-F1 ({args.seeds} seeds)", "dev accuracy",
-              "best epochs", f"p vs {args.rows[0]}", "time (s)"]
+    header = [
+        "setting",
+        "side inputs",
+        f"dev macro-F1 ({args.seeds} seeds)",
+        "dev accuracy",
+        "best epochs",
+        f"p vs {args.rows[0]}",
+        "time (s)",
+    ]
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     print("\n".join(out))

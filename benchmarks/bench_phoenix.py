@@ -55,14 +55,24 @@ def heads(seed):
     from xgboost import XGBRegressor
 
     return {
-        "MLP": MLPRegressor(hidden_layer_sizes=(256,), alpha=1e-2, early_stopping=True,
-                            max_iter=500, random_state=seed),
+        "MLP": MLPRegressor(
+            hidden_layer_sizes=(256,),
+            alpha=1e-2,
+            early_stopping=True,
+            max_iter=500,
+            random_state=seed,
+        ),
         "SVR": MultiOutputRegressor(SVR(C=1.0)),
-        "XGBoost": XGBRegressor(n_estimators=300, max_depth=4, learning_rate=0.05,
-                                subsample=0.8, colsample_bytree=0.5, random_state=seed,
-                                n_jobs=2),
-        "AdaBoost": MultiOutputRegressor(AdaBoostRegressor(n_estimators=100,
-                                                           random_state=seed)),
+        "XGBoost": XGBRegressor(
+            n_estimators=300,
+            max_depth=4,
+            learning_rate=0.05,
+            subsample=0.8,
+            colsample_bytree=0.5,
+            random_state=seed,
+            n_jobs=2,
+        ),
+        "AdaBoost": MultiOutputRegressor(AdaBoostRegressor(n_estimators=100, random_state=seed)),
     }
 
 
@@ -80,21 +90,34 @@ def bench_heads(args):
     Xd, Yd = load_wassa("dev", target=targets, return_X_y=True)
     writers = load_wassa("dev").groups.to_numpy()
     tic = time.perf_counter()
-    union = make_union(*[
-        FineTunedEmbedder(y_column=t, max_length=args.max_length, max_epochs=args.max_epochs,
-                          batch_size=args.batch_size, learning_rate=args.lr,
-                          precision=args.precision, random_state=args.seed, device="cpu")
-        for t in targets])
+    union = make_union(
+        *[
+            FineTunedEmbedder(
+                y_column=t,
+                max_length=args.max_length,
+                max_epochs=args.max_epochs,
+                batch_size=args.batch_size,
+                learning_rate=args.lr,
+                precision=args.precision,
+                random_state=args.seed,
+                device="cpu",
+            )
+            for t in targets
+        ]
+    )
     emb_train = union.fit_transform(X["essay"], Y[targets])
     emb_dev = union.transform(Xd["essay"])
     fine_tune_s = time.perf_counter() - tic
     print(f"fine-tuned {len(targets)} encoders in {fine_tune_s:.0f} s", flush=True)
     categorical = ["gender", "education", "race"]
     numeric = ["age", "income"] + list(WASSA_COLUMN_GROUPS["personality"])
-    side = ColumnTransformer([
-        ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-        ("numeric", StandardScaler(), numeric),
-    ], sparse_threshold=0)
+    side = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+            ("numeric", StandardScaler(), numeric),
+        ],
+        sparse_threshold=0,
+    )
     side_train = side.fit_transform(X)
     side_dev = side.transform(Xd)
     scale = StandardScaler().fit(emb_train)
@@ -110,14 +133,28 @@ def bench_heads(args):
         preds[name] = p
         r = pearson_score(gold, p, multioutput="raw_values")
         p_value = p_vs_first(gold, p, preds, "average_pearson", writers)
-        rows.append([name, f"{r[0]:.4f}", f"{r[1]:.4f}", f"{r.mean():.4f}", p_value,
-                     f"{time.perf_counter() - tic:.1f}"])
+        rows.append(
+            [
+                name,
+                f"{r[0]:.4f}",
+                f"{r[1]:.4f}",
+                f"{r.mean():.4f}",
+                p_value,
+                f"{time.perf_counter() - tic:.1f}",
+            ]
+        )
         print(rows[-1], flush=True)
-    print(f"features: {F_train.shape[1]} ({emb_train.shape[1]} embedding, "
-          f"{side_train.shape[1]} demographic and personality); encoders fine-tuned in "
-          f"{fine_tune_s:.0f} s")
-    print(table(rows, ["head", "dev empathy r", "dev distress r", "dev average r",
-                       "p vs MLP", "head fit s"]))
+    print(
+        f"features: {F_train.shape[1]} ({emb_train.shape[1]} embedding, "
+        f"{side_train.shape[1]} demographic and personality); encoders fine-tuned in "
+        f"{fine_tune_s:.0f} s"
+    )
+    print(
+        table(
+            rows,
+            ["head", "dev empathy r", "dev distress r", "dev average r", "p vs MLP", "head fit s"],
+        )
+    )
 
 
 def bench_labels(args):
@@ -130,26 +167,41 @@ def bench_labels(args):
     Xd, yd = load_wassa("dev", target="emotion", return_X_y=True)
     writers = load_wassa("dev").groups.to_numpy()
     X, y, Xd, yd = X["essay"].tolist(), y.to_numpy(), Xd["essay"].tolist(), yd.to_numpy()
-    common = dict(max_length=args.max_length, max_epochs=args.max_epochs,
-                  batch_size=args.batch_size, precision=args.precision,
-                  random_state=args.seed, device="cpu")
+    common = dict(
+        max_length=args.max_length,
+        max_epochs=args.max_epochs,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        random_state=args.seed,
+        device="cpu",
+    )
     rows, preds = [], {}
     for name in ("classification head", "label generation"):
         tic = time.perf_counter()
         if name == "classification head":
             est = TransformerClassifier(learning_rate=args.lr, **common)
         else:
-            est = Seq2SeqLabelClassifier(prefix="emotion: ", learning_rate=args.seq2seq_lr,
-                                         **common)
+            est = Seq2SeqLabelClassifier(
+                prefix="emotion: ", learning_rate=args.seq2seq_lr, **common
+            )
         p = est.fit(X, y).predict(Xd)
         preds[name] = p
         p_value = p_vs_first(yd, p, preds, "macro_f1", writers)
-        rows.append([name, f"{f1_score(yd, p, average='macro'):.4f}",
-                     f"{accuracy_score(yd, p):.4f}", p_value,
-                     f"{time.perf_counter() - tic:.0f}"])
+        rows.append(
+            [
+                name,
+                f"{f1_score(yd, p, average='macro'):.4f}",
+                f"{accuracy_score(yd, p):.4f}",
+                p_value,
+                f"{time.perf_counter() - tic:.0f}",
+            ]
+        )
         print(rows[-1], flush=True)
-    print(table(rows, ["model", "dev macro-F1", "dev accuracy", "p vs classification head",
-                       "time (s)"]))
+    print(
+        table(
+            rows, ["model", "dev macro-F1", "dev accuracy", "p vs classification head", "time (s)"]
+        )
+    )
 
 
 def main(argv=None):
@@ -160,9 +212,11 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seq2seq-lr", type=float, default=1e-4)
-    parser.add_argument("--precision", default="auto",
-                        help="training precision; auto is fp32 on CPU, bf16 is faster on "
-                             "CPUs with fast bf16")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        help="training precision; auto is fp32 on CPU, bf16 is faster on CPUs with fast bf16",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     {"heads": bench_heads, "labels": bench_labels}[args.table](args)

@@ -11,6 +11,7 @@ machine load hits both. Run::
     python benchmarks/bench_precision.py --model all-mpnet-base-v2
     python benchmarks/bench_precision.py --model all-MiniLM-L6-v2
 """
+
 import argparse
 import statistics
 import sys
@@ -61,15 +62,19 @@ def main(argv=None):
     for _ in range(args.rounds):
         for p in precisions:
             times[p] += [step(p) for _ in range(args.steps)]
-    print(f"{args.model}, batch {args.batch_size} x {args.length} tokens, device {device}, "
-          f"{torch.get_num_threads()} threads, {len(times['fp32'])} timed steps each")
+    print(
+        f"{args.model}, batch {args.batch_size} x {args.length} tokens, device {device}, "
+        f"{torch.get_num_threads()} threads, {len(times['fp32'])} timed steps each"
+    )
     print("| precision | median s / step | min s / step | texts / s | speed-up |")
     print("|---|---|---|---|---|")
     base = statistics.median(times["fp32"])
     for p in precisions:
         median = statistics.median(times[p])
-        print(f"| {p} | {median:.2f} | {min(times[p]):.2f} | {args.batch_size / median:.1f} "
-              f"| {base / median:.2f}x |")
+        print(
+            f"| {p} | {median:.2f} | {min(times[p]):.2f} | {args.batch_size / median:.1f} "
+            f"| {base / median:.2f}x |"
+        )
     return 0
 
 

@@ -55,8 +55,9 @@ print(json.dumps({"python": base, "imports": imported, "loaded": loaded, "one": 
 
 
 def measure(path):
-    out = subprocess.run([sys.executable, "-c", _CHILD, path], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, path], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"{path}: the child process failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -69,16 +70,22 @@ def main(argv=None):
     for path in args.models:
         if not os.path.isfile(path):
             parser.error(f"no such file: {path}")
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"{platform.processor() or platform.machine()}")
-    print("| model | file MB | load s | peak MiB after imports | after load | after 1 essay "
-          "| after 270 essays | 270 essays s |")
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}"
+    )
+    print(
+        "| model | file MB | load s | peak MiB after imports | after load | after 1 essay "
+        "| after 270 essays | 270 essays s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for path in args.models:
         row = measure(path)
-        print(f"| {path} | {os.path.getsize(path) / 1e6:.1f} | {row['load_s']:.2f} "
-              f"| {row['imports']:.0f} | {row['loaded']:.0f} | {row['one']:.0f} "
-              f"| {row['batch']:.0f} | {row['batch_s']:.1f} |")
+        print(
+            f"| {path} | {os.path.getsize(path) / 1e6:.1f} | {row['load_s']:.2f} "
+            f"| {row['imports']:.0f} | {row['loaded']:.0f} | {row['one']:.0f} "
+            f"| {row['batch']:.0f} | {row['batch_s']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

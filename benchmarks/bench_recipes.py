@@ -66,24 +66,33 @@ def _lever_models(args):
     from sklearn.pipeline import Pipeline
 
     from skempathy.augment import AugmentedEstimator, goemotions_pool
-    from skempathy.recipes import (ridge_svr_track1, logreg_track2, get_recipe, svr_track1,
-                                   text_logreg_track2)
+    from skempathy.recipes import (
+        ridge_svr_track1,
+        logreg_track2,
+        get_recipe,
+        svr_track1,
+        text_logreg_track2,
+    )
     from skempathy.text import SentenceEmbedder, TransformerEmbedder
 
     common = {"cache": args.cache, "device": args.device, "show_progress": False}
     minilm = SentenceEmbedder("all-MiniLM-L6-v2", **common)
-    ridge = {"head": MultiOutputRegressor(Ridge(alpha=300.0)),
-             "preprocessor__transformer_weights": {"text": 0.3}}
+    ridge = {
+        "head": MultiOutputRegressor(Ridge(alpha=300.0)),
+        "preprocessor__transformer_weights": {"text": 0.3},
+    }
     track1 = {
         "MiniLM + columns, 0.7 Ridge + 0.3 SVR / logreg C=0.01": ridge_svr_track1(minilm),
-        "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text":
-            svr_track1(minilm).set_params(**ridge),
+        "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text": svr_track1(
+            minilm
+        ).set_params(**ridge),
         "MiniLM, text x0.2 + columns -> SVR(C=1)": svr_track1(minilm),
     }
     track2 = {
         "MiniLM + columns, 0.7 Ridge + 0.3 SVR / logreg C=0.01": logreg_track2(minilm),
-        "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text":
-            text_logreg_track2(minilm),
+        "MiniLM, text x0.3 + columns -> Ridge(300); logreg C=0.001 on text": text_logreg_track2(
+            minilm
+        ),
     }
     try:
         get_recipe("mpnet").make_embedder()
@@ -92,24 +101,36 @@ def _lever_models(args):
         return {"track1": track1, "track2": track2}
     mpnet = SentenceEmbedder("all-mpnet-base-v2", **common)
     mpnet_all = TransformerEmbedder("all-mpnet-base-v2", layers="all", **common)
-    track1.update({
-        "mpnet instead of MiniLM, Ridge head": svr_track1(mpnet).set_params(**ridge),
-        "mpnet, SVR head (last layer)": svr_track1(mpnet),
-        "mpnet, all layers averaged (recipe mpnet)": svr_track1(mpnet_all),
-    })
-    track2.update({
-        "mpnet instead of MiniLM, Ridge head": text_logreg_track2(mpnet),
-        "mpnet, all layers averaged (recipe mpnet)": text_logreg_track2(mpnet_all),
-    })
+    track1.update(
+        {
+            "mpnet instead of MiniLM, Ridge head": svr_track1(mpnet).set_params(**ridge),
+            "mpnet, SVR head (last layer)": svr_track1(mpnet),
+            "mpnet, all layers averaged (recipe mpnet)": svr_track1(mpnet_all),
+        }
+    )
+    track2.update(
+        {
+            "mpnet instead of MiniLM, Ridge head": text_logreg_track2(mpnet),
+            "mpnet, all layers averaged (recipe mpnet)": text_logreg_track2(mpnet_all),
+        }
+    )
     if args.goemotions:
         plain = text_logreg_track2(mpnet)
         comments = partial(goemotions_pool, data_home=args.data_home)  # read in each fit
-        augmented = Pipeline(plain.steps[:1] + [("augment", AugmentedEstimator(
-            Pipeline(plain.steps[1:]), comments, None, random_state=0))])
+        augmented = Pipeline(
+            plain.steps[:1]
+            + [
+                (
+                    "augment",
+                    AugmentedEstimator(Pipeline(plain.steps[1:]), comments, None, random_state=0),
+                )
+            ]
+        )
         track2["mpnet + GoEmotions augmentation (Track 2)"] = augmented
     if args.lexicon:
-        track1["mpnet SVR + Sedoc lexicon (CV leaks: learned from these essays)"] = \
-            svr_track1(mpnet, lexicon=True)
+        track1["mpnet SVR + Sedoc lexicon (CV leaks: learned from these essays)"] = svr_track1(
+            mpnet, lexicon=True
+        )
     return {"track1": track1, "track2": track2}
 
 
@@ -127,9 +148,16 @@ def levers(args):
     rows = {}
     for track, named in models.items():
         y = train.frame[targets[track]]
-        result = compare_models(named, train.data, y, cv=GroupKFold(args.cv),
-                                groups=train.groups, n_resamples=0, show_progress=True,
-                                measure_memory=False)
+        result = compare_models(
+            named,
+            train.data,
+            y,
+            cv=GroupKFold(args.cv),
+            groups=train.groups,
+            n_resamples=0,
+            show_progress=True,
+            measure_memory=False,
+        )
         primary = "average_pearson" if track == "track1" else "macro_f1"
         cv = result[result["metric"] == primary].set_index("model")
         for name, model in named.items():
@@ -138,13 +166,22 @@ def levers(args):
             row = rows.setdefault(name, {})
             row.update({k: f"{v:.3f}" for k, v in dev_scores.items()})
             row[f"cv_{primary}"] = f"{cv.loc[name, 'mean']:.3f}±{cv.loc[name, 'std']:.3f}"
-    columns = ["empathy_pearson", "distress_pearson", "average_pearson", "cv_average_pearson",
-               "macro_f1", "cv_macro_f1"]
-    print(f"\nFrozen-encoder levers (CV: GroupKFold({args.cv}) over writers on train, "
-          "mean ± sd over folds)\n")
-    _table([[name] + [row.get(c, "") for c in columns] for name, row in rows.items()],
-           ["lever", "dev emp r", "dev dis r", "dev avg r", "CV avg r", "dev macro-F1",
-            "CV macro-F1"])
+    columns = [
+        "empathy_pearson",
+        "distress_pearson",
+        "average_pearson",
+        "cv_average_pearson",
+        "macro_f1",
+        "cv_macro_f1",
+    ]
+    print(
+        f"\nFrozen-encoder levers (CV: GroupKFold({args.cv}) over writers on train, "
+        "mean ± sd over folds)\n"
+    )
+    _table(
+        [[name] + [row.get(c, "") for c in columns] for name, row in rows.items()],
+        ["lever", "dev emp r", "dev dis r", "dev avg r", "CV avg r", "dev macro-F1", "CV macro-F1"],
+    )
 
 
 def _default_candidates(args):
@@ -154,8 +191,9 @@ def _default_candidates(args):
     from skempathy.recipes import ridge_svr_track1, logreg_track2, svr_track1, text_logreg_track2
     from skempathy.text import SentenceEmbedder
 
-    minilm = SentenceEmbedder("all-MiniLM-L6-v2", cache=args.cache, device=args.device,
-                              show_progress=False)
+    minilm = SentenceEmbedder(
+        "all-MiniLM-L6-v2", cache=args.cache, device=args.device, show_progress=False
+    )
     track1 = {"0.7 Ridge(2000) + 0.3 SVR(C=3), text + columns (default)": ridge_svr_track1(minilm)}
     vote = ridge_svr_track1(minilm)
     track1["Ridge(2000) alone"] = clone(vote).set_params(estimator__weights=[1.0, 0.0])
@@ -183,18 +221,36 @@ def choose_default(args):
     targets = {"track1": ["empathy", "distress"], "track2": "emotion"}
     for track, named in _default_candidates(args).items():
         baseline = next(name for name in named if name.endswith("(default)"))
-        result = compare_models(named, train.data, train.frame[targets[track]],
-                                cv=GroupKFold(args.cv), groups=train.groups, baseline=baseline,
-                                n_resamples=1000, random_state=0, show_progress=True,
-                                measure_memory=False)
+        result = compare_models(
+            named,
+            train.data,
+            train.frame[targets[track]],
+            cv=GroupKFold(args.cv),
+            groups=train.groups,
+            baseline=baseline,
+            n_resamples=1000,
+            random_state=0,
+            show_progress=True,
+            measure_memory=False,
+        )
         primary = "average_pearson" if track == "track1" else "macro_f1"
         table = result[result["metric"] == primary]
-        print(f"\n{track}: {primary}, GroupKFold({args.cv}) over writers on train "
-              f"(p: paired writer bootstrap against the default)\n")
-        _table([[row.model, f"{row.pooled:.3f}", f"{row.mean:.3f}±{row.std:.3f}",
-                 "" if row.model == baseline else f"{row.p_value:.3f}"]
-                for row in table.itertuples()],
-               ["candidate", "pooled", "mean ± sd over folds", "p"])
+        print(
+            f"\n{track}: {primary}, GroupKFold({args.cv}) over writers on train "
+            f"(p: paired writer bootstrap against the default)\n"
+        )
+        _table(
+            [
+                [
+                    row.model,
+                    f"{row.pooled:.3f}",
+                    f"{row.mean:.3f}±{row.std:.3f}",
+                    "" if row.model == baseline else f"{row.p_value:.3f}",
+                ]
+                for row in table.itertuples()
+            ],
+            ["candidate", "pooled", "mean ± sd over folds", "p"],
+        )
 
 
 def recipe(args):
@@ -228,11 +284,14 @@ def recipe(args):
             pooled.iloc[test_rows] = member.predict(train.data.iloc[test_rows]).to_numpy()
             print(f"fold {k + 1}/{args.cv} done", file=sys.stderr, flush=True)
         cv = wassa_evaluate(train.frame[targets], pooled)
-        rows.append([f"train CV{args.cv} (writer-grouped, pooled)",
-                     *(f"{cv[k]:.3f}" for k in names)])
+        rows.append(
+            [f"train CV{args.cv} (writer-grouped, pooled)", *(f"{cv[k]:.3f}" for k in names)]
+        )
     dropped = f", without {', '.join(args.drop)}" if args.drop else ""
-    print(f"\nRecipe '{args.name}'{dropped}: fit on train {seconds:.0f} s, peak memory "
-          f"{_peak_mib():.0f} MiB (embedding cache: {args.cache or 'memory only'})\n")
+    print(
+        f"\nRecipe '{args.name}'{dropped}: fit on train {seconds:.0f} s, peak memory "
+        f"{_peak_mib():.0f} MiB (embedding cache: {args.cache or 'memory only'})\n"
+    )
     _table(rows, ["split", "empathy r", "distress r", "avg r", "emotion macro-F1"])
 
 
@@ -250,21 +309,31 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-home", default=os.environ.get("SKEMPATHY_DATA"),
-                        help="where GoEmotions and the lexicon are")
+    parser.add_argument(
+        "--data-home",
+        default=os.environ.get("SKEMPATHY_DATA"),
+        help="where GoEmotions and the lexicon are",
+    )
     parser.add_argument("--cv", type=int, default=5, help="writer-grouped folds (0: none)")
     commands = parser.add_subparsers(dest="command", required=True)
     lever = commands.add_parser("levers", help="the frozen-encoder levers table")
-    lever.add_argument("--goemotions", action="store_true",
-                       help="add the GoEmotions augmentation row (needs GoEmotions)")
-    lever.add_argument("--lexicon", action="store_true",
-                       help="add the lexicon row (needs the Sedoc et al. lexicon)")
+    lever.add_argument(
+        "--goemotions",
+        action="store_true",
+        help="add the GoEmotions augmentation row (needs GoEmotions)",
+    )
+    lever.add_argument(
+        "--lexicon",
+        action="store_true",
+        help="add the lexicon row (needs the Sedoc et al. lexicon)",
+    )
     commands.add_parser("choose-default", help="grouped CV over the default recipe's heads")
     one = commands.add_parser("recipe", help="one recipe: dev and grouped CV")
     one.add_argument("name")
     one.add_argument("--drop", nargs="*", default=[], metavar="MEMBER")
-    one.add_argument("--set", action="append", default=[], type=_param, dest="params",
-                     metavar="PARAM=VALUE")
+    one.add_argument(
+        "--set", action="append", default=[], type=_param, dest="params", metavar="PARAM=VALUE"
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.command in ("levers", "choose-default"):

@@ -74,16 +74,23 @@ def bench_compare(args):
         "ridge": Ridge(10.0),
         "svr": SVR(),
         "knn": KNeighborsRegressor(15),
-        "mlp": MLPRegressor(hidden_layer_sizes=(256,), max_iter=300, early_stopping=True,
-                            random_state=0),
+        "mlp": MLPRegressor(
+            hidden_layer_sizes=(256,), max_iter=300, early_stopping=True, random_state=0
+        ),
         "adaboost": AdaBoostRegressor(n_estimators=100, random_state=0),
         "forest": RandomForestRegressor(200, n_jobs=1, random_state=0),
         "xgboost": XGBRegressor(n_estimators=300, max_depth=4, n_jobs=1, random_state=0),
     }
     names = list(heads)[: args.models]
     models = {f"minilm+{n}": make_pipeline(SentenceEmbedder(), heads[n]) for n in names}
-    run = dict(groups=groups, cv=5, n_resamples=200, random_state=0, show_progress=False,
-               measure_memory=False)
+    run = dict(
+        groups=groups,
+        cv=5,
+        n_resamples=200,
+        random_state=0,
+        show_progress=False,
+        measure_memory=False,
+    )
 
     def timed(**kw):
         clear_embedding_cache()
@@ -92,30 +99,50 @@ def bench_compare(args):
         return result, time.perf_counter() - start, embedding_cache_info()["misses"]
 
     alone, t_alone, encoded_alone = timed(n_jobs=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         client.run(clear_embedding_cache)
         with parallel_config(backend="dask"):
             spread, t_dask, encoded_caller = timed(n_jobs=2)
         worker_misses = sum(info["misses"] for info in client.run(embedding_cache_info).values())
     a, b = alone.fold_scores, spread.fold_scores
     same = a[["model", "fold", "metric"]].equals(b[["model", "fold", "metric"]])
-    diff = float(np.nanmax(np.abs(a["score"].to_numpy() - b["score"].to_numpy()))) if same \
-        else np.inf
+    diff = (
+        float(np.nanmax(np.abs(a["score"].to_numpy() - b["score"].to_numpy()))) if same else np.inf
+    )
     errors = sorted(set(alone.fold_info["error"]) | set(spread.fold_info["error"]) - {""})
-    table([
-        {"run": "1 process (n_jobs=1)", "wall s": t_alone, "speed-up": 1.0,
-         "texts encoded": encoded_alone, "max |score difference|": 0.0},
-        {"run": "Dask, 2 worker processes", "wall s": t_dask, "speed-up": t_alone / t_dask,
-         "texts encoded": encoded_caller + worker_misses, "max |score difference|": diff},
-    ], floatfmt=".3g")
+    table(
+        [
+            {
+                "run": "1 process (n_jobs=1)",
+                "wall s": t_alone,
+                "speed-up": 1.0,
+                "texts encoded": encoded_alone,
+                "max |score difference|": 0.0,
+            },
+            {
+                "run": "Dask, 2 worker processes",
+                "wall s": t_dask,
+                "speed-up": t_alone / t_dask,
+                "texts encoded": encoded_caller + worker_misses,
+                "max |score difference|": diff,
+            },
+        ],
+        floatfmt=".3g",
+    )
     if errors:
         print("failed folds:", errors[:3], "\n")
     summary = alone.summary()[["pearson_mean", "pearson_pooled"]]
     if same:  # which models moved between the runs (BLAS thread counts differ in workers)
-        moved = (a.assign(diff=np.abs(a["score"].to_numpy() - b["score"].to_numpy()))
-                 .groupby("model")["diff"].max())
+        moved = (
+            a.assign(diff=np.abs(a["score"].to_numpy() - b["score"].to_numpy()))
+            .groupby("model")["diff"]
+            .max()
+        )
         summary["max |fold difference|"] = moved.reindex(summary.index)
     print(summary.to_markdown(floatfmt=".3g"))
     print()
@@ -157,27 +184,51 @@ def bench_annotate(args):
         corpus.to_csv(source, index=False)
         # one process, streaming in chunks of 2,000 comments (a fresh interpreter: its peak
         # memory is this job's)
-        done = subprocess.run([sys.executable, "-c", _WORKER, str(model), str(source),
-                               str(folder / f"labels_{size}.csv")],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                str(model),
+                str(source),
+                str(folder / f"labels_{size}.csv"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         one = json.loads(done.stdout.strip().splitlines()[-1])
-        rows.append({"comments": size, "run": "1 process, map_table",
-                     "comments/s": one["n"] / one["seconds"], "peak MB per process":
-                     one["peak_mb"]})
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, \
-                distributed.Client(cluster) as client:
+        rows.append(
+            {
+                "comments": size,
+                "run": "1 process, map_table",
+                "comments/s": one["n"] / one["seconds"],
+                "peak MB per process": one["peak_mb"],
+            }
+        )
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             predictor = BatchPredictor(model, method="predict_labels", text_column="text")
             start = time.perf_counter()
             parts = dd.read_csv(source, blocksize="256KB")
             meta = predictor(corpus.head(2)).iloc[:0]
             parts.map_partitions(predictor, meta=meta).to_csv(
-                str(folder / f"labels_{size}_dask-*.csv"), index=False)
+                str(folder / f"labels_{size}_dask-*.csv"), index=False
+            )
             seconds = time.perf_counter() - start
             peaks = client.run(peak_rss_mb)
-        rows.append({"comments": size, "run": "Dask, 2 worker processes",
-                     "comments/s": size / seconds,
-                     "peak MB per process": max(peaks.values())})
+        rows.append(
+            {
+                "comments": size,
+                "run": "Dask, 2 worker processes",
+                "comments/s": size / seconds,
+                "peak MB per process": max(peaks.values()),
+            }
+        )
     table(rows, floatfmt=".1f")
 
 
@@ -209,21 +260,43 @@ def bench_finetune(args):
     rows = []
     for seed in args.seeds:
         for name, command in (
-            ("1 process, batch 16 x 2 accumulated",
-             [sys.executable, str(script), str(seed), "2", "2"]),
-            ("torchrun, 2 processes x batch 16",
-             [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-              "--master_addr", "127.0.0.1", "--master_port", "29561", str(script),
-              str(seed), "1", "1"]),
+            (
+                "1 process, batch 16 x 2 accumulated",
+                [sys.executable, str(script), str(seed), "2", "2"],
+            ),
+            (
+                "torchrun, 2 processes x batch 16",
+                [
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--nproc_per_node",
+                    "2",
+                    "--master_addr",
+                    "127.0.0.1",
+                    "--master_port",
+                    "29561",
+                    str(script),
+                    str(seed),
+                    "1",
+                    "1",
+                ],
+            ),
         ):
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            )
             if done.returncode:
                 raise RuntimeError(done.stderr[-3000:])
-            out = json.loads([line for line in done.stdout.splitlines()
-                              if line.startswith("{")][-1])
-            rows.append({"seed": seed, "run": name, "dev r (empathy)": out["r"],
-                         "fit s": out["seconds"]})
+            out = json.loads(
+                [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
+            )
+            rows.append(
+                {"seed": seed, "run": name, "dev r (empathy)": out["r"], "fit s": out["seconds"]}
+            )
     table(rows)
 
 

@@ -88,17 +88,26 @@ def bench_grid(n):
 
     train = load_wassa("train")
     X, y, groups = train.data[:n], train.frame["empathy"][:n], train.groups[:n]
-    heads = [Ridge(alpha=100.0), Ridge(alpha=2000.0), SVR(C=1.0), SVR(C=3.0),
-             AdaBoostRegressor(DecisionTreeRegressor(max_depth=3), n_estimators=30,
-                               random_state=0),
-             XGBRegressor(n_estimators=100, max_depth=3, n_jobs=1, random_state=0)]
+    heads = [
+        Ridge(alpha=100.0),
+        Ridge(alpha=2000.0),
+        SVR(C=1.0),
+        SVR(C=3.0),
+        AdaBoostRegressor(DecisionTreeRegressor(max_depth=3), n_estimators=30, random_state=0),
+        XGBRegressor(n_estimators=100, max_depth=3, n_jobs=1, random_state=0),
+    ]
     result = {}
     for label, cache in (("with cache", None), ("without cache", False)):
         clear_embedding_cache()
         emb = SentenceEmbedder("minilm", device="cpu", cache=cache, show_progress=False)
         pipe = make_wassa_pipeline("empathy", head="ridge", embedder=emb)
-        search = GridSearchCV(pipe, {"head": heads}, cv=GroupKFold(n_splits=5),
-                              scoring=get_scorer("pearson"), n_jobs=1)
+        search = GridSearchCV(
+            pipe,
+            {"head": heads},
+            cv=GroupKFold(n_splits=5),
+            scoring=get_scorer("pearson"),
+            n_jobs=1,
+        )
         start = time.perf_counter()
         search.fit(X, y, groups=groups)
         result[label] = {
@@ -147,9 +156,15 @@ def bench_latency(n_fit):
                            "warm_median_ms": 1000 * float(np.median(warm)),
                            "peak_rss_mib": peak}}))
     """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-         os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                os.environ.get("PYTHONPATH", ""),
+            ]
+        ),
+    }
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
@@ -174,33 +189,54 @@ def main(argv=None):
         texts = essays(args.n_essays)
         a = bench_throughput(texts, args.repeats)
         rows += [
-            ("(a) encode, SentenceTransformer.encode", f"{a['direct_texts_per_s']:.1f} essays/s",
-             f"{len(texts)} essays, best of {args.repeats}"),
-            ("(a) encode, SentenceEmbedder.transform (cold cache)",
-             f"{a['ours_texts_per_s']:.1f} essays/s", f"ratio {a['ratio']:.3f} (target >= 0.95)"),
-            ("(a) SentenceEmbedder.transform, all cached", f"{a['cached_pass_s']:.3f} s",
-             f"{len(texts)} essays"),
+            (
+                "(a) encode, SentenceTransformer.encode",
+                f"{a['direct_texts_per_s']:.1f} essays/s",
+                f"{len(texts)} essays, best of {args.repeats}",
+            ),
+            (
+                "(a) encode, SentenceEmbedder.transform (cold cache)",
+                f"{a['ours_texts_per_s']:.1f} essays/s",
+                f"ratio {a['ratio']:.3f} (target >= 0.95)",
+            ),
+            (
+                "(a) SentenceEmbedder.transform, all cached",
+                f"{a['cached_pass_s']:.3f} s",
+                f"{len(texts)} essays",
+            ),
         ]
         print(json.dumps({"a": a}), flush=True)
     if "b" in args.only:
         b = bench_grid(args.grid_essays)
         rows += [
-            ("(b) GridSearchCV 6 heads x 5 grouped folds, no cache",
-             f"{b['without cache']['seconds']:.1f} s", f"{b['n_essays']} train essays"),
-            ("(b) same, with the embedding cache", f"{b['with cache']['seconds']:.1f} s",
-             f"speedup {b['speedup']:.1f}x (target >= 10x); "
-             f"{b['with cache']['texts_encoded']} texts encoded in total"),
+            (
+                "(b) GridSearchCV 6 heads x 5 grouped folds, no cache",
+                f"{b['without cache']['seconds']:.1f} s",
+                f"{b['n_essays']} train essays",
+            ),
+            (
+                "(b) same, with the embedding cache",
+                f"{b['with cache']['seconds']:.1f} s",
+                f"speedup {b['speedup']:.1f}x (target >= 10x); "
+                f"{b['with cache']['texts_encoded']} texts encoded in total",
+            ),
         ]
         print(json.dumps({"b": b}), flush=True)
     if "c" in args.only:
         c = bench_latency(args.fit_essays)
         rows += [
-            ("(c) pickled Track 2 pipeline: load (fresh process)", f"{c['load_s']:.2f} s",
-             f"pickle {c['pickle_kib']:.0f} KiB (no weights: model reloaded lazily)"),
+            (
+                "(c) pickled Track 2 pipeline: load (fresh process)",
+                f"{c['load_s']:.2f} s",
+                f"pickle {c['pickle_kib']:.0f} KiB (no weights: model reloaded lazily)",
+            ),
             ("(c) first single-essay predict (loads MiniLM)", f"{c['first_predict_s']:.2f} s", ""),
             ("(c) single-essay predict, warm (median of 20)", f"{c['warm_median_ms']:.1f} ms", ""),
-            ("(c) peak memory of that process", f"{c['peak_rss_mib']:.0f} MiB",
-             "VmHWM of the fresh process"),
+            (
+                "(c) peak memory of that process",
+                f"{c['peak_rss_mib']:.0f} MiB",
+                "VmHWM of the fresh process",
+            ),
         ]
         print(json.dumps({"c": c}), flush=True)
     width = max(len(r[0]) for r in rows)

@@ -48,8 +48,10 @@ def main(argv=None):
     def predictions(scaled, est, target):
         A, B = feats[scaled]
         y = train.frame[target]
-        return (clone(est).fit(A, y).predict(B),
-                cross_val_predict(clone(est), A, y, groups=train.groups, cv=cv))
+        return (
+            clone(est).fit(A, y).predict(B),
+            cross_val_predict(clone(est), A, y, groups=train.groups, cv=cv),
+        )
 
     print(f"{'Track 1 (Pearson r)':<46}  dev emp  dev dis   CV emp   CV dis")
     base = {
@@ -59,14 +61,24 @@ def main(argv=None):
         "SVR(C=3), raw text": (False, SVR(C=3.0)),
         "SVR(C=10), raw text": (False, SVR(C=10.0)),
     }
-    preds = {name: {t: predictions(s, e, t) for t in ("empathy", "distress")}
-             for name, (s, e) in base.items()}
-    blends = {"0.5 Ridge(2000) + 0.5 SVR(C=3) raw": 0.5,
-              "0.7 Ridge(2000) + 0.3 SVR(C=3) raw [default]": 0.7}
+    preds = {
+        name: {t: predictions(s, e, t) for t in ("empathy", "distress")}
+        for name, (s, e) in base.items()
+    }
+    blends = {
+        "0.5 Ridge(2000) + 0.5 SVR(C=3) raw": 0.5,
+        "0.7 Ridge(2000) + 0.3 SVR(C=3) raw [default]": 0.7,
+    }
     for name, w in blends.items():
-        preds[name] = {t: tuple(w * a + (1 - w) * b for a, b in zip(
-            preds["Ridge(2000), scaled text"][t], preds["SVR(C=3), raw text"][t]))
-            for t in ("empathy", "distress")}
+        preds[name] = {
+            t: tuple(
+                w * a + (1 - w) * b
+                for a, b in zip(
+                    preds["Ridge(2000), scaled text"][t], preds["SVR(C=3), raw text"][t]
+                )
+            )
+            for t in ("empathy", "distress")
+        }
     for name, p in preds.items():
         r = [pearsonr(dev.frame[t], p[t][0])[0] for t in ("empathy", "distress")]
         r += [pearsonr(train.frame[t], p[t][1])[0] for t in ("empathy", "distress")]

@@ -37,15 +37,20 @@ parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
 parser.add_argument("--cv", type=int, default=5)
 parser.add_argument("--n-resamples", type=int, default=1000)
 parser.add_argument("--out", default="compare_heads_out")
-parser.add_argument("--figure", default=os.path.join("benchmarks", "figures",
-                                                     "compare_heads.png"))
+parser.add_argument("--figure", default=os.path.join("benchmarks", "figures", "compare_heads.png"))
 parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
-parser.add_argument("--cache", default=None,
-                    help="folder for an on-disk embedding cache reused by later runs")
-parser.add_argument("--n-jobs", type=int, default=None,
-                    help="threads of XGBoost / MultiOutputRegressor (default: all cores)")
-parser.add_argument("--subset", type=int, default=None,
-                    help="use the first N essays only (quick check)")
+parser.add_argument(
+    "--cache", default=None, help="folder for an on-disk embedding cache reused by later runs"
+)
+parser.add_argument(
+    "--n-jobs",
+    type=int,
+    default=None,
+    help="threads of XGBoost / MultiOutputRegressor (default: all cores)",
+)
+parser.add_argument(
+    "--subset", type=int, default=None, help="use the first N essays only (quick check)"
+)
 args = parser.parse_args()
 
 # %%
@@ -60,17 +65,29 @@ print(f"{len(X)} essays by {groups.nunique()} writers")
 # The four heads on embeddings + demographics (one shared embedder)
 embedder = SentenceEmbedder(args.encoder, cache=args.cache)
 heads = {
-    name: make_wassa_pipeline(["empathy", "distress"], head=name,
-                              features=("text", "demographic"), embedder=embedder,
-                              n_jobs=args.n_jobs)
+    name: make_wassa_pipeline(
+        ["empathy", "distress"],
+        head=name,
+        features=("text", "demographic"),
+        embedder=embedder,
+        n_jobs=args.n_jobs,
+    )
     for name in ("svr", "xgboost", "adaboost", "mlp")
 }
 
 # %%
 # Cross-validated comparison on identical grouped folds
 start = time.perf_counter()
-result = compare_models(heads, X, Y, cv=args.cv, groups=groups, baseline="svr",
-                        n_resamples=args.n_resamples, random_state=0)
+result = compare_models(
+    heads,
+    X,
+    Y,
+    cv=args.cv,
+    groups=groups,
+    baseline="svr",
+    n_resamples=args.n_resamples,
+    random_state=0,
+)
 print(f"compare_models took {time.perf_counter() - start:.0f} s\n")
 print(result.to_markdown())
 
@@ -82,19 +99,27 @@ y_oof, best_pred = result.oof(best)
 for name in result.predictions:
     if name != best:
         # whole writers are resampled, as compare_models does with groups
-        test = bootstrap_test(y_oof, best_pred, result.oof(name)[1], "average_pearson",
-                              n_resamples=args.n_resamples, groups=result.oof_groups(),
-                              random_state=0)
-        print(f"{best} vs {name}: delta average_pearson = {test.delta:+.3f}, "
-              f"p = {test.p_value:.3f}")
+        test = bootstrap_test(
+            y_oof,
+            best_pred,
+            result.oof(name)[1],
+            "average_pearson",
+            n_resamples=args.n_resamples,
+            groups=result.oof_groups(),
+            random_state=0,
+        )
+        print(
+            f"{best} vs {name}: delta average_pearson = {test.delta:+.3f}, p = {test.p_value:.3f}"
+        )
 
 # %%
 # Plot, HTML report and a slice of the best model by gender and race
 os.makedirs(os.path.dirname(args.figure) or ".", exist_ok=True)
 save_figure(result.plot(), args.figure)
 os.makedirs(args.out, exist_ok=True)
-result.to_html(os.path.join(args.out, "report.html"), title="Heads on MiniLM + demographics",
-               demographics=X)
+result.to_html(
+    os.path.join(args.out, "report.html"), title="Heads on MiniLM + demographics", demographics=X
+)
 slices = result.slice_report(X, models=[best], columns=["gender", "race"])
 print(f"\nOut-of-fold scores of {best} by group:")
 print(slices.drop(columns="model").round(3).to_string(index=False))

@@ -52,19 +52,36 @@ from skempathy.dialogue import (
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shared-data",
-                   default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    p.add_argument(
+        "--shared-data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
     p.add_argument("--out", default="out/dialogue")
-    p.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/skempathy/dialogue"),
-                   help="sentence-embedding cache (per text)")
-    p.add_argument("--n-goemotions", type=int, default=6000,
-                   help="GoEmotions train comments for the annotator (random subset)")
+    p.add_argument(
+        "--cache-dir",
+        default=os.path.expanduser("~/.cache/skempathy/dialogue"),
+        help="sentence-embedding cache (per text)",
+    )
+    p.add_argument(
+        "--n-goemotions",
+        type=int,
+        default=6000,
+        help="GoEmotions train comments for the annotator (random subset)",
+    )
     p.add_argument("--n-train-conversations", type=int, default=800)
     p.add_argument("--n-test-conversations", type=int, default=300)
-    p.add_argument("--shares", type=float, nargs="*", default=[0.87, 0.57, 0.43],
-                   help="target shares of the conversations kept by the pattern subsets")
-    p.add_argument("--pool-size", type=int, default=1000,
-                   help="train responses to retrieve from for BLEU (same pool for every model)")
+    p.add_argument(
+        "--shares",
+        type=float,
+        nargs="*",
+        default=[0.87, 0.57, 0.43],
+        help="target shares of the conversations kept by the pattern subsets",
+    )
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=1000,
+        help="train responses to retrieve from for BLEU (same pool for every model)",
+    )
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
@@ -110,10 +127,15 @@ def main(argv=None):
     home = goemotions_home(args.shared_data)
     train = fetch_goemotions("train", data_home=home)
     dev = fetch_goemotions("dev", data_home=home)
-    idx = np.random.RandomState(0).permutation(len(train.data))[:args.n_goemotions]
+    idx = np.random.RandomState(0).permutation(len(train.data))[: args.n_goemotions]
     annotator = EmotionAnnotator(cache_dir=args.cache_dir, random_state=0, show_progress=False)
-    annotator.fit([train.data[i] for i in idx], train.target[idx], X_dev=dev.data,
-                  y_dev=dev.target, labels=train.target_names)
+    annotator.fit(
+        [train.data[i] for i in idx],
+        train.target[idx],
+        X_dev=dev.data,
+        y_dev=dev.target,
+        labels=train.target_names,
+    )
     timings["annotator fit"] = time.perf_counter() - t0
 
     # %% 2. EmpatheticDialogues: a subsample of train conversations + test conversations
@@ -122,10 +144,12 @@ def main(argv=None):
         ed = load_empathetic_intents(Path(args.shared_data) / "empatheticdialogues")
     train_ids = ed.loc[ed["split"] == "train", "conv_id"].unique()
     test_ids = ed.loc[ed["split"] == "test", "conv_id"].unique()
-    train_ids = rng.choice(train_ids, size=min(args.n_train_conversations, len(train_ids)),
-                           replace=False)
-    test_ids = rng.choice(test_ids, size=min(args.n_test_conversations, len(test_ids)),
-                          replace=False)
+    train_ids = rng.choice(
+        train_ids, size=min(args.n_train_conversations, len(train_ids)), replace=False
+    )
+    test_ids = rng.choice(
+        test_ids, size=min(args.n_test_conversations, len(test_ids)), replace=False
+    )
     ed_train = ed[ed["conv_id"].isin(set(train_ids))]
     ed_test = ed[ed["conv_id"].isin(set(test_ids))]
 
@@ -133,7 +157,8 @@ def main(argv=None):
     annotated = annotate_dialogues(ed_train, annotator)
     timings["annotate"] = time.perf_counter() - t
     annotated.drop(columns=[c for c in annotated if c.startswith("proba_")]).to_csv(
-        out / "annotated_train.csv.gz", index=False)
+        out / "annotated_train.csv.gz", index=False
+    )
 
     # %% 3. Speaker -> listener patterns (most common first) and the heatmap
     table = emotion_patterns(annotated, source_speaker="speaker", sort_by="count")
@@ -158,57 +183,72 @@ def main(argv=None):
     n_conv = annotated["conv_id"].nunique()
     kept = {}
     for k in range(1, min(len(table), 60) + 1):
-        sub = select_by_patterns(annotated, table.head(k), min_share=0.0, min_count=1,
-                                 source_speaker="speaker")
+        sub = select_by_patterns(
+            annotated, table.head(k), min_share=0.0, min_count=1, source_speaker="speaker"
+        )
         kept[k] = set(sub["conv_id"])
-    chosen = {share: min(kept, key=lambda k: abs(len(kept[k]) / n_conv - share))
-              for share in args.shares}
+    chosen = {
+        share: min(kept, key=lambda k: abs(len(kept[k]) / n_conv - share)) for share in args.shares
+    }
     pairs = response_pairs(ed_train)
     test_pairs = response_pairs(ed_test)
     sets = {"without patterns (all conversations)": pairs}
     for share, k in chosen.items():
         ids = kept[k]
-        sets[f"{k} most common pairs ({len(ids) / n_conv:.0%} of conversations)"] = \
-            pairs[pairs["conv_id"].isin(ids)]
+        sets[f"{k} most common pairs ({len(ids) / n_conv:.0%} of conversations)"] = pairs[
+            pairs["conv_id"].isin(ids)
+        ]
     smallest = min(len(kept[k]) for k in chosen.values())
     random_ids = set(rng.choice(train_ids, size=smallest, replace=False))
-    sets[f"random subset ({smallest / n_conv:.0%} of conversations)"] = \
-        pairs[pairs["conv_id"].isin(random_ids)]
+    sets[f"random subset ({smallest / n_conv:.0%} of conversations)"] = pairs[
+        pairs["conv_id"].isin(random_ids)
+    ]
     pool = pairs["response"].sample(n=min(args.pool_size, len(pairs)), random_state=args.seed)
     pool = pool.tolist()  # BLEU: every model retrieves from the same pool
     rows = []
     for name, data in [("zero-shot (no training)", pairs)] + list(sets.items()):
         t = time.perf_counter()
         epochs = 0 if name.startswith("zero-shot") else args.epochs
-        retriever = BiEncoderRetriever(batch_size=args.batch_size, epochs=epochs,
-                                       random_state=args.seed)
+        retriever = BiEncoderRetriever(
+            batch_size=args.batch_size, epochs=epochs, random_state=args.seed
+        )
         retriever.fit(data["context"].tolist(), data["response"].tolist())
-        sims = retriever.similarity(test_pairs["context"].tolist(),
-                                    test_pairs["response"].tolist())
+        sims = retriever.similarity(test_pairs["context"].tolist(), test_pairs["response"].tolist())
         p_at_1 = precision_at_k(sims, k=1, n_candidates=100, random_state=0)
         retrieved = retriever.predict(test_pairs["context"].tolist(), candidates=pool)
         refs = test_pairs["response"].tolist()
-        rows.append({"training set": name,
-                     "conversations": data["conv_id"].nunique(),
-                     "pairs": len(data), "P@1,100": round(p_at_1, 4),
-                     "BLEU-1..4 mean": round(corpus_bleu_score(refs, retrieved,
-                                                               average_orders=True), 2),
-                     "BLEU-4": round(corpus_bleu_score(refs, retrieved), 2),
-                     "seconds": round(time.perf_counter() - t, 1)})
+        rows.append(
+            {
+                "training set": name,
+                "conversations": data["conv_id"].nunique(),
+                "pairs": len(data),
+                "P@1,100": round(p_at_1, 4),
+                "BLEU-1..4 mean": round(corpus_bleu_score(refs, retrieved, average_orders=True), 2),
+                "BLEU-4": round(corpus_bleu_score(refs, retrieved), 2),
+                "seconds": round(time.perf_counter() - t, 1),
+            }
+        )
         print(rows[-1], flush=True)
     results = pd.DataFrame(rows)
     results.to_csv(out / "retrieval.csv", index=False)
     timings["total"] = time.perf_counter() - t0
 
     # %% Report
-    print(f"\nGoEmotions comments for the annotator: {len(idx)} (train subset), "
-          f"thresholds tuned on dev ({len(dev.data)})")
-    print(f"EmpatheticDialogues: {len(train_ids)} train conversations "
-          f"({len(ed_train)} utterances), {len(test_ids)} test conversations "
-          f"({len(test_pairs)} test pairs)")
+    print(
+        f"\nGoEmotions comments for the annotator: {len(idx)} (train subset), "
+        f"thresholds tuned on dev ({len(dev.data)})"
+    )
+    print(
+        f"EmpatheticDialogues: {len(train_ids)} train conversations "
+        f"({len(ed_train)} utterances), {len(test_ids)} test conversations "
+        f"({len(test_pairs)} test pairs)"
+    )
     print("\nMost common speaker -> listener pairs:")
-    print(table.head(max(chosen.values()))[["source", "target", "count", "share", "lift"]]
-          .round(3).to_markdown(index=False))
+    print(
+        table.head(max(chosen.values()))[["source", "target", "count", "share", "lift"]]
+        .round(3)
+        .to_markdown(index=False)
+    )
     print("\n" + results.to_markdown(index=False))
     print("\nTimings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     return results

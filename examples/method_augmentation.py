@@ -28,9 +28,11 @@ from skempathy.datasets import load_wassa
 from skempathy.text import SentenceEmbedder
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--data-home", default=str(Path(__file__).resolve().parents[2] / "shared"
-                                               / "data"),
-                    help="folder holding goemotions/ (fetch_goemotions data_home)")
+parser.add_argument(
+    "--data-home",
+    default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+    help="folder holding goemotions/ (fetch_goemotions data_home)",
+)
 args = parser.parse_args()
 
 # %%
@@ -47,8 +49,9 @@ print(y.value_counts().to_dict())
 # The same pipeline with and without augmentation. ``strategy="balanced"``
 # gives each drawn comment to the class with the fewest examples so far.
 base = make_pipeline(SentenceEmbedder(show_progress=False), LogisticRegression(max_iter=2000))
-augmented = AugmentedEstimator(base, X_extra, y_extra, strategy="balanced", n_samples=1500,
-                               random_state=0)
+augmented = AugmentedEstimator(
+    base, X_extra, y_extra, strategy="balanced", n_samples=1500, random_state=0
+)
 for name, est in [("essays only", base), ("essays + GoEmotions", augmented)]:
     est.fit(X, y)
     dev_f1 = f1_score(y_dev, est.predict(X_dev), average="macro")

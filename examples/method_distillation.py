@@ -30,16 +30,18 @@ from skempathy.neural import DistilledMultiTaskClassifier
 from skempathy.text import SentenceEmbedder
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--data-home", default=str(Path(__file__).resolve().parents[2] / "shared"
-                                               / "data"))
+parser.add_argument(
+    "--data-home", default=str(Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 parser.add_argument("--n-train", type=int, default=400)
 parser.add_argument("--n-aux", type=int, default=400)
 args = parser.parse_args()
 
 # %%
 frame = load_newsemp().frame
-tr, te = next(GroupShuffleSplit(1, test_size=0.2, random_state=0)
-              .split(frame, groups=frame["response_id"]))
+tr, te = next(
+    GroupShuffleSplit(1, test_size=0.2, random_state=0).split(frame, groups=frame["response_id"])
+)
 X, y = frame["essay"].iloc[tr[: args.n_train]], frame["empathy_bin"].iloc[tr[: args.n_train]]
 X_test, y_test = frame["essay"].iloc[te], frame["empathy_bin"].iloc[te]
 
@@ -53,9 +55,14 @@ for task, mapping in [("emotion", "ekman"), ("sentiment", "sentiment")]:
 
 # %%
 teacher = make_pipeline(SentenceEmbedder(show_progress=False), LogisticRegression(max_iter=2000))
-kd = DistilledMultiTaskClassifier(teachers={"emotion": teacher, "sentiment": teacher},
-                                  aux_data=aux, max_length=128, max_epochs=1, random_state=0,
-                                  verbose=1)
+kd = DistilledMultiTaskClassifier(
+    teachers={"emotion": teacher, "sentiment": teacher},
+    aux_data=aux,
+    max_length=128,
+    max_epochs=1,
+    random_state=0,
+    verbose=1,
+)
 kd.fit(X, y)
 print("λ at the first and last step:", kd.lambda_schedule_[[0, -1]])
 print(f"KD student test F1 (empathic=1): {f1_score(y_test, kd.predict(X_test)):.3f}")

@@ -33,22 +33,33 @@ args = parser.parse_args()
 
 # %%
 # Unlabelled in-domain text: WASSA dev + test essays (the test set has no labels anyway).
-unlabelled = (load_wassa("dev").data["essay"].tolist()
-              + load_wassa("test").data["essay"].tolist())[: args.n_unlabelled]
-adapter = MaskedLMAdapter(model="minilm", mlm_probability=0.15, max_length=128, max_epochs=1,
-                          output_dir=args.output_dir, random_state=0, verbose=1)
+unlabelled = (load_wassa("dev").data["essay"].tolist() + load_wassa("test").data["essay"].tolist())[
+    : args.n_unlabelled
+]
+adapter = MaskedLMAdapter(
+    model="minilm",
+    mlm_probability=0.15,
+    max_length=128,
+    max_epochs=1,
+    output_dir=args.output_dir,
+    random_state=0,
+    verbose=1,
+)
 adapter.fit(unlabelled)
 print("adapted checkpoint:", adapter.checkpoint_path_)
 held_out = unlabelled[-50:]
-print(f"masked-LM loss on in-domain text: before "
-      f"{adapter.masked_lm_loss(held_out, model='minilm'):.3f}, "
-      f"after {adapter.masked_lm_loss(held_out):.3f}")
+print(
+    f"masked-LM loss on in-domain text: before "
+    f"{adapter.masked_lm_loss(held_out, model='minilm'):.3f}, "
+    f"after {adapter.masked_lm_loss(held_out):.3f}"
+)
 
 # %%
 # Fine-tune the original and the adapted encoder on NewsEmp binary empathy.
 frame = load_newsemp().frame
-train_idx, test_idx = next(GroupShuffleSplit(1, test_size=0.2, random_state=0)
-                           .split(frame, groups=frame["response_id"]))
+train_idx, test_idx = next(
+    GroupShuffleSplit(1, test_size=0.2, random_state=0).split(frame, groups=frame["response_id"])
+)
 train_idx = train_idx[: args.n_train]
 X, y = frame["essay"].iloc[train_idx], frame["empathy_bin"].iloc[train_idx]
 X_test, y_test = frame["essay"].iloc[test_idx], frame["empathy_bin"].iloc[test_idx]

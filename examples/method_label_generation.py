@@ -34,13 +34,15 @@ X_dev, y_dev = load_wassa("dev", target="emotion", return_X_y=True)
 X, y = X["essay"].iloc[: args.n_train], y.iloc[: args.n_train]
 
 # %%
-clf = Seq2SeqLabelClassifier(model=args.model, prefix="emotion: ", max_length=96, max_epochs=1,
-                             random_state=0, verbose=1)
+clf = Seq2SeqLabelClassifier(
+    model=args.model, prefix="emotion: ", max_length=96, max_epochs=1, random_state=0, verbose=1
+)
 clf.fit(X, y)
 pred = clf.predict(X_dev["essay"])
 print("dev macro-F1:", round(f1_score(y_dev, pred, average="macro"), 3))
 print("labels predicted:", sorted(set(pred)), "all valid:", set(pred) <= set(clf.classes_))
 print("unconstrained generations for comparison:", clf.generate(X_dev["essay"].iloc[:3]))
-print("P(label) for the first essay:", dict(zip(clf.classes_,
-                                                clf.predict_proba(X_dev["essay"].iloc[:1])[0]
-                                                .round(3))))
+print(
+    "P(label) for the first essay:",
+    dict(zip(clf.classes_, clf.predict_proba(X_dev["essay"].iloc[:1])[0].round(3))),
+)

@@ -43,11 +43,21 @@ print(f"seed ensemble dev macro-F1: {f1_score(y_dev, ens.predict(E_dev), average
 # %%
 # Heterogeneous soft voting on raw text: MiniLM + logistic regression next to TF-IDF.
 vote = VotingClassifier(
-    [("minilm", make_pipeline(SentenceEmbedder(show_progress=False),
-                              LogisticRegression(max_iter=2000))),
-     ("tfidf", make_pipeline(TfidfVectorizer(min_df=2, sublinear_tf=True),
-                             LogisticRegression(max_iter=2000, C=5)))],
+    [
+        (
+            "minilm",
+            make_pipeline(SentenceEmbedder(show_progress=False), LogisticRegression(max_iter=2000)),
+        ),
+        (
+            "tfidf",
+            make_pipeline(
+                TfidfVectorizer(min_df=2, sublinear_tf=True), LogisticRegression(max_iter=2000, C=5)
+            ),
+        ),
+    ],
     voting="soft",
 ).fit(X["essay"], y)
-print(f"soft vote     dev macro-F1: "
-      f"{f1_score(y_dev, vote.predict(X_dev['essay']), average='macro'):.3f}")
+print(
+    f"soft vote     dev macro-F1: "
+    f"{f1_score(y_dev, vote.predict(X_dev['essay']), average='macro'):.3f}"
+)

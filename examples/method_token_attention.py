@@ -22,8 +22,11 @@ from skempathy.neural import TokenAttentionClassifier
 targets = ["emotion", "empathy", "distress"]
 X, Y = load_wassa("train", target=targets, return_X_y=True)
 X_dev, Y_dev = load_wassa("dev", target=targets, return_X_y=True)
-side = (WASSA_COLUMN_GROUPS["demographic"] + WASSA_COLUMN_GROUPS["personality"]
-        + WASSA_COLUMN_GROUPS["iri"])
+side = (
+    WASSA_COLUMN_GROUPS["demographic"]
+    + WASSA_COLUMN_GROUPS["personality"]
+    + WASSA_COLUMN_GROUPS["iri"]
+)
 
 # %%
 settings = {
@@ -34,12 +37,15 @@ settings = {
 }
 for name, (extra, target) in settings.items():
     cols = ["essay"] + extra
-    clf = TokenAttentionClassifier(text_column="essay", extra_features=extra or None,
-                                   max_length=128, random_state=0)
+    clf = TokenAttentionClassifier(
+        text_column="essay", extra_features=extra or None, max_length=128, random_state=0
+    )
     clf.fit(X[cols], Y[target])
     f1 = f1_score(Y_dev["emotion"], clf.predict(X_dev[cols]), average="macro")
-    print(f"{name:40s} dev macro-F1 {f1:.3f}  (stopped at epoch {clf.n_iter_}, "
-          f"kept {clf.best_epoch_})")
+    print(
+        f"{name:40s} dev macro-F1 {f1:.3f}  (stopped at epoch {clf.n_iter_}, "
+        f"kept {clf.best_epoch_})"
+    )
 
 # %%
 # The auxiliary heads predict on the original scale.

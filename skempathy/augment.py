@@ -20,8 +20,14 @@ from sklearn.utils import check_random_state, get_tags
 from .base import check_texts, check_y_given
 from .utils._meta import _PREDICTOR_TAGS, DelegateToFittedMixin, wrapped_tags
 from .utils._routing import fit_router, route_fit
-from .utils._sklearn_compat import (HasMethods, Interval, RealNotInt, StrOptions, _fit_context,
-                                    _num_samples)
+from .utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+)
 
 __all__ = ["AugmentedEstimator", "goemotions_pool", "goemotions_to_wassa"]
 
@@ -77,9 +83,7 @@ def _concat_X(X, X_add):
         if not sp.issparse(X_add):
             X_add = sp.csr_matrix(np.asarray(X_add))
         if X_add.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X has {X.shape[1]} features but X_extra has {X_add.shape[1]}."
-            )
+            raise ValueError(f"X has {X.shape[1]} features but X_extra has {X_add.shape[1]}.")
         return sp.vstack([X, X_add], format=X.format)
     if isinstance(X, np.ndarray):
         add = X_add.to_numpy() if hasattr(X_add, "to_numpy") else np.asarray(X_add)
@@ -88,8 +92,7 @@ def _concat_X(X, X_add):
                 f"X has shape {X.shape} but X_extra has shape {add.shape}: they need the "
                 "same number of columns."
             )
-        return np.concatenate([X, add.astype(X.dtype, copy=False)
-                               if X.dtype != object else add])
+        return np.concatenate([X, add.astype(X.dtype, copy=False) if X.dtype != object else add])
     # list / tuple of texts (or of rows)
     add = X_add.tolist() if hasattr(X_add, "tolist") else list(X_add)
     return list(X) + add
@@ -102,12 +105,18 @@ def _extend_metadata(fit_params, n_train, n_extra):
         return fit_params
     out = dict(fit_params)
     for key, value in fit_params.items():
-        if value is None or isinstance(value, str) or not hasattr(value, "__len__") \
-                or len(value) != n_train:
+        if (
+            value is None
+            or isinstance(value, str)
+            or not hasattr(value, "__len__")
+            or len(value) != n_train
+        ):
             continue
         if key != "groups":
-            raise ValueError(f"{key} is a per-sample fit parameter, and the external examples "
-                             "have no value for it; fit the wrapped estimator without it.")
+            raise ValueError(
+                f"{key} is a per-sample fit parameter, and the external examples "
+                "have no value for it; fit the wrapped estimator without it."
+            )
         labels = np.asarray(value).astype(str)  # one label type for old and new groups
         out[key] = np.concatenate([labels, [f"external example {i}" for i in range(n_extra)]])
     return out
@@ -118,22 +127,28 @@ def _concat_y(y, y_add):
         import pandas as pd
 
         if hasattr(y, "columns"):
-            add = y_add if hasattr(y_add, "columns") else pd.DataFrame(
-                np.asarray(y_add), columns=y.columns)
+            add = (
+                y_add
+                if hasattr(y_add, "columns")
+                else pd.DataFrame(np.asarray(y_add), columns=y.columns)
+            )
         else:
             add = y_add if hasattr(y_add, "iloc") else pd.Series(np.asarray(y_add), name=y.name)
         return pd.concat([y, add], ignore_index=True)
     y_arr = np.asarray(y)
     add = np.asarray(y_add)
     if add.ndim != y_arr.ndim:
-        raise ValueError(
-            f"y has {y_arr.ndim} dimension(s) but y_extra has {add.ndim}."
-        )
+        raise ValueError(f"y has {y_arr.ndim} dimension(s) but y_extra has {add.ndim}.")
     if y_arr.dtype.kind in "iub" and add.dtype.kind not in "iub":
         y_arr = y_arr.astype(object)
-    return np.concatenate([y_arr, add.astype(y_arr.dtype, copy=False)
-                           if y_arr.dtype.kind in "fiub" and add.dtype.kind in "fiub"
-                           else add.astype(object)])
+    return np.concatenate(
+        [
+            y_arr,
+            add.astype(y_arr.dtype, copy=False)
+            if y_arr.dtype.kind in "fiub" and add.dtype.kind in "fiub"
+            else add.astype(object),
+        ]
+    )
 
 
 def _balanced_counts(current, available, budget):
@@ -279,8 +294,9 @@ class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimato
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator, X_extra, y_extra, *, strategy="balanced", n_samples=None,
-                 random_state=None):
+    def __init__(
+        self, estimator, X_extra, y_extra, *, strategy="balanced", n_samples=None, random_state=None
+    ):
         self.estimator = estimator
         self.X_extra = X_extra
         self.y_extra = y_extra
@@ -289,23 +305,29 @@ class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimato
         self.random_state = random_state
 
     def __sklearn_tags__(self):
-        return wrapped_tags(super().__sklearn_tags__(), self.estimator,
-                            _PREDICTOR_TAGS + ("transformer_tags",))
+        return wrapped_tags(
+            super().__sklearn_tags__(), self.estimator, _PREDICTOR_TAGS + ("transformer_tags",)
+        )
 
     def _external(self):
         """``(X_extra, y_extra)``, calling ``X_extra`` when it is a data source."""
         if not callable(self.X_extra):
             if self.y_extra is None:
-                raise ValueError("y_extra is None; give the external labels, or pass a callable "
-                                 "X_extra that returns (X_extra, y_extra).")
+                raise ValueError(
+                    "y_extra is None; give the external labels, or pass a callable "
+                    "X_extra that returns (X_extra, y_extra)."
+                )
             return self.X_extra, self.y_extra
         if self.y_extra is not None:
-            raise ValueError("X_extra is a callable that returns (X_extra, y_extra); pass "
-                             "y_extra=None.")
+            raise ValueError(
+                "X_extra is a callable that returns (X_extra, y_extra); pass y_extra=None."
+            )
         external = self.X_extra()
         if not (isinstance(external, tuple) and len(external) == 2):
-            raise TypeError(f"X_extra(), the external data source, must return a tuple "
-                            f"(X_extra, y_extra); got {type(external).__name__}.")
+            raise TypeError(
+                f"X_extra(), the external data source, must return a tuple "
+                f"(X_extra, y_extra); got {type(external).__name__}."
+            )
         return external
 
     def _draw(self, X_extra, y_extra, y, n_train):
@@ -396,12 +418,17 @@ class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimato
         indices = self._draw(X_extra, y_extra, y, n_train)
         if len(indices):
             X_fit = _concat_X(X, _take(X_extra, indices))
-            y_fit = _concat_y(y, _take(y_extra, indices) if hasattr(y_extra, "iloc")
-                              else np.asarray(y_extra)[indices])
+            y_fit = _concat_y(
+                y,
+                _take(y_extra, indices)
+                if hasattr(y_extra, "iloc")
+                else np.asarray(y_extra)[indices],
+            )
         else:
             X_fit, y_fit = X, y
-        fit_params = _extend_metadata(route_fit(self, ["estimator"], fit_params)["estimator"],
-                                      n_train, len(indices))
+        fit_params = _extend_metadata(
+            route_fit(self, ["estimator"], fit_params)["estimator"], n_train, len(indices)
+        )
         self.estimator_ = clone(self.estimator).fit(X_fit, y_fit, **fit_params)
         self.extra_indices_ = indices
         self.n_extra_ = int(len(indices))
@@ -411,8 +438,7 @@ class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimato
         return self
 
 
-def goemotions_to_wassa(subset="train", *, data_home=None, download_if_missing=True,
-                        labels=None):
+def goemotions_to_wassa(subset="train", *, data_home=None, download_if_missing=True, labels=None):
     """GoEmotions comments with one Ekman emotion, labelled like WASSA 2021 Track 2.
 
     GoEmotions' 27 emotions are grouped into Ekman's six plus ``neutral`` with
@@ -453,8 +479,9 @@ def goemotions_to_wassa(subset="train", *, data_home=None, download_if_missing=T
         unknown = sorted(set(labels) - set(WASSA_EMOTIONS))
         if unknown:
             raise ValueError(f"Unknown WASSA labels {unknown}; choose from {list(WASSA_EMOTIONS)}.")
-    bunch = fetch_goemotions(subset=subset, data_home=data_home,
-                             download_if_missing=download_if_missing, mapping="ekman")
+    bunch = fetch_goemotions(
+        subset=subset, data_home=data_home, download_if_missing=download_if_missing, mapping="ekman"
+    )
     target = np.asarray(bunch.target)
     names = np.asarray(bunch.target_names, dtype=object)
     single = target.sum(axis=1) == 1
@@ -501,13 +528,20 @@ def goemotions_pool(per_class=1500, *, random_state=0, data_home=None):
     try:
         texts, labels = goemotions_to_wassa("train", data_home=data_home)
     except OSError as exc:
-        raise OSError(f"The GoEmotions comments could not be read ({exc}); put the GoEmotions "
-                      f"files in {get_data_home(data_home)}/goemotions/ (fetch_goemotions "
-                      f"downloads them when online).") from exc
+        raise OSError(
+            f"The GoEmotions comments could not be read ({exc}); put the GoEmotions "
+            f"files in {get_data_home(data_home)}/goemotions/ (fetch_goemotions "
+            f"downloads them when online)."
+        ) from exc
     rng = np.random.RandomState(random_state)
-    keep = np.sort(np.concatenate([
-        rng.choice(members, size=min(per_class, len(members)), replace=False)
-        for members in (np.flatnonzero(labels == label) for label in np.unique(labels))]))
+    keep = np.sort(
+        np.concatenate(
+            [
+                rng.choice(members, size=min(per_class, len(members)), replace=False)
+                for members in (np.flatnonzero(labels == label) for label in np.unique(labels))
+            ]
+        )
+    )
     X = np.empty((len(keep), 1), dtype=object)
     X[:, 0] = [texts[i] for i in keep]
     return X, labels[keep]

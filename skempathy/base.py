@@ -11,8 +11,14 @@ import numpy as np
 
 from ._models import resolve_device, resolve_model
 
-__all__ = ["SkempathyVersionWarning", "TextInputMixin", "check_texts", "check_y_given",
-           "resolve_device", "resolve_model"]
+__all__ = [
+    "SkempathyVersionWarning",
+    "TextInputMixin",
+    "check_texts",
+    "check_y_given",
+    "resolve_device",
+    "resolve_model",
+]
 
 
 class SkempathyVersionWarning(UserWarning):
@@ -34,7 +40,9 @@ def _warn_if_saved_by_another_version(what, saved, stacklevel=3):
         warnings.warn(
             f"{what} was saved by skempathy {saved} and is loaded by skempathy {__version__}; "
             f"it may not work as it did. Refit it, or install skempathy=={saved}.",
-            SkempathyVersionWarning, stacklevel=stacklevel)
+            SkempathyVersionWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _check_no_missing(values, *, who, column=None, what="label"):
@@ -48,7 +56,8 @@ def _check_no_missing(values, *, who, column=None, what="label"):
         raise ValueError(
             f"Input y contains NaN or None{where}: {who} got {int(missing.sum())} missing "
             f"{what}(s), the first at position {int(np.argmax(missing))}; drop those rows or "
-            "fill them in.")
+            "fill them in."
+        )
 
 
 class TextInputMixin:
@@ -202,8 +211,10 @@ def check_texts(X, *, allow_empty=False, estimator=None):
     >>> check_texts(["I feel sad for them.", "What a relief!"])
     ['I feel sad for them.', 'What a relief!']
     """
-    who = "" if estimator is None else (
-        f"{estimator if isinstance(estimator, str) else type(estimator).__name__}: "
+    who = (
+        ""
+        if estimator is None
+        else (f"{estimator if isinstance(estimator, str) else type(estimator).__name__}: ")
     )
     values, _ = _column_values(X)
     if len(values) == 0:
@@ -238,5 +249,8 @@ def check_texts(X, *, allow_empty=False, estimator=None):
         warnings.warn(
             f"{who}{len(unreadable)} text(s) have no letter or digit (first at position "
             f"{unreadable[0]}), e.g. emoji or punctuation only: most encoders read them as "
-            "unknown tokens, so they get nearly the same embedding.", UserWarning, stacklevel=2)
+            "unknown tokens, so they get nearly the same embedding.",
+            UserWarning,
+            stacklevel=2,
+        )
     return texts

@@ -56,8 +56,9 @@ def _summary(module):
 
 def add_common_arguments(parser):
     """The options every subcommand takes (``--quiet``); returns ``parser``."""
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bars and no messages on standard error")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars and no messages on standard error"
+    )
     return parser
 
 
@@ -94,8 +95,10 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
     if only is not None and _import_command(only) is None:
-        print(f"skempathy: error: the '{only}' command is not available in this installation",
-              file=sys.stderr)
+        print(
+            f"skempathy: error: the '{only}' command is not available in this installation",
+            file=sys.stderr,
+        )
         return 2
     parser = build_parser(only)
     args = parser.parse_args(argv)

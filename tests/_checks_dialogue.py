@@ -12,15 +12,18 @@ from skempathy.dialogue import EmotionTransitionFeaturizer
 
 INSTANCES = [EmotionTransitionFeaturizer()]
 
-_VARIABLE_LENGTH = ("each row is a conversation of any length: there is no fixed number of "
-                    "input features to record or compare")
+_VARIABLE_LENGTH = (
+    "each row is a conversation of any length: there is no fixed number of "
+    "input features to record or compare"
+)
 
 EXPECTED_FAILED = {
     "EmotionTransitionFeaturizer": {
         "check_n_features_in": _VARIABLE_LENGTH,
         "check_n_features_in_after_fitting": _VARIABLE_LENGTH,
-        "check_transformer_general": (_VARIABLE_LENGTH + " (transform accepts a different "
-                                      "number of turns than fit)"),
+        "check_transformer_general": (
+            _VARIABLE_LENGTH + " (transform accepts a different number of turns than fit)"
+        ),
         "check_transformer_general(readonly_memmap=True)": _VARIABLE_LENGTH,
     },
 }

@@ -14,8 +14,7 @@ from skempathy.distill import Distiller
 
 INSTANCES = [
     Distiller(LogisticRegression(), LogisticRegression(), validation_fraction=0.0),
-    Distiller(Ridge(), Ridge(alpha=10.0), alpha=0.7, validation_fraction=0.0,
-              random_state=0),
+    Distiller(Ridge(), Ridge(alpha=10.0), alpha=0.7, validation_fraction=0.0, random_state=0),
 ]
 
 EXPECTED_FAILED = {}

@@ -40,8 +40,13 @@ def _build(path, make):
 
 def _tiny_models():
     import torch
-    from transformers import (AutoTokenizer, BertConfig, BertModel, T5Config,
-                              T5ForConditionalGeneration)
+    from transformers import (
+        AutoTokenizer,
+        BertConfig,
+        BertModel,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     from skempathy.base import resolve_model
 
@@ -49,23 +54,40 @@ def _tiny_models():
 
     def bert(path):
         torch.manual_seed(0)
-        BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32,
-                             num_hidden_layers=2, num_attention_heads=2,
-                             intermediate_size=64)).save_pretrained(path)
+        BertModel(
+            BertConfig(
+                vocab_size=tokenizer.vocab_size,
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=64,
+            )
+        ).save_pretrained(path)
         tokenizer.save_pretrained(path)
 
     def t5(path):
         torch.manual_seed(0)
-        T5ForConditionalGeneration(T5Config(
-            vocab_size=tokenizer.vocab_size, d_model=32, d_ff=64, d_kv=16, num_layers=2,
-            num_decoder_layers=2, num_heads=2, pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.sep_token_id, decoder_start_token_id=tokenizer.pad_token_id,
-        )).save_pretrained(path)
+        T5ForConditionalGeneration(
+            T5Config(
+                vocab_size=tokenizer.vocab_size,
+                d_model=32,
+                d_ff=64,
+                d_kv=16,
+                num_layers=2,
+                num_decoder_layers=2,
+                num_heads=2,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.sep_token_id,
+                decoder_start_token_id=tokenizer.pad_token_id,
+            )
+        ).save_pretrained(path)
         tokenizer.save_pretrained(path)
 
     root = tempfile.gettempdir()
-    return (_build(os.path.join(root, "skempathy_checks_methods_bert_v1"), bert),
-            _build(os.path.join(root, "skempathy_checks_methods_t5_v1"), t5))
+    return (
+        _build(os.path.join(root, "skempathy_checks_methods_bert_v1"), bert),
+        _build(os.path.join(root, "skempathy_checks_methods_t5_v1"), t5),
+    )
 
 
 _BERT, _T5 = _tiny_models()  # for tests/test_text_checks.py
@@ -80,14 +102,22 @@ INSTANCES = [
     SeedEnsemble(DecisionTreeRegressor(max_depth=3), n_estimators=2, random_state=0),
     # one column of y, both members voting on it (classifiers, then regressors)
     MultiTaskVoting([("logreg", LogisticRegression(), None), ("nb", GaussianNB(), None)]),
-    MultiTaskVoting([("ridge", Ridge(), None),
-                     ("tree", DecisionTreeRegressor(max_depth=3, random_state=0), None)],
-                    weights=[2, 1]),
+    MultiTaskVoting(
+        [
+            ("ridge", Ridge(), None),
+            ("tree", DecisionTreeRegressor(max_depth=3, random_state=0), None),
+        ],
+        weights=[2, 1],
+    ),
 ]
 
-_FITS_ITS_STEPS = ("a Pipeline fits the estimators of its steps parameter in place, as "
-                   "scikit-learn's own Pipeline does (it fails this check the same way)")
+_FITS_ITS_STEPS = (
+    "a Pipeline fits the estimators of its steps parameter in place, as "
+    "scikit-learn's own Pipeline does (it fails this check the same way)"
+)
 EXPECTED_FAILED = {
-    "WassaPipeline": {"check_estimators_overwrite_params": _FITS_ITS_STEPS,
-                      "check_dont_overwrite_parameters": _FITS_ITS_STEPS},
+    "WassaPipeline": {
+        "check_estimators_overwrite_params": _FITS_ITS_STEPS,
+        "check_dont_overwrite_parameters": _FITS_ITS_STEPS,
+    },
 }

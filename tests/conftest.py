@@ -35,8 +35,10 @@ def _default_data_home():
     home = Path(tempfile.mkdtemp(prefix="skempathy_data_"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
     layout = {
-        "empathy_lexicon": ("empathy_distress_lexicon_sedoc2019",
-                            ["empathy_lexicon.txt", "distress_lexicon.txt"]),
+        "empathy_lexicon": (
+            "empathy_distress_lexicon_sedoc2019",
+            ["empathy_lexicon.txt", "distress_lexicon.txt"],
+        ),
         "goemotions": ("goemotions", ["train.tsv", "dev.tsv", "test.tsv"]),
         "twittemp": ("twittemp", ["TwittEmp.csv"]),
         "isear": ("isear", ["isear.csv"]),

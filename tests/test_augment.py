@@ -32,12 +32,20 @@ def test_goemotions_to_wassa_counts_and_labels(goemotions_extra, goemotions_home
     # SOURCE.md: 39,555 train comments have exactly one Ekman class.
     assert len(X) == len(y) == 39555
     counts = collections.Counter(y.tolist())
-    assert counts == {"joy": 15216, "neutral": 12823, "anger": 4293, "surprise": 3858,
-                      "sadness": 2326, "fear": 541, "disgust": 498}
+    assert counts == {
+        "joy": 15216,
+        "neutral": 12823,
+        "anger": 4293,
+        "surprise": 3858,
+        "sadness": 2326,
+        "fear": 541,
+        "disgust": 498,
+    }
     assert set(counts) == set(WASSA_EMOTIONS)
     assert all(isinstance(t, str) and t for t in X[:100])
-    X2, y2 = goemotions_to_wassa("dev", data_home=goemotions_home, download_if_missing=False,
-                                 labels=["fear", "disgust"])
+    X2, y2 = goemotions_to_wassa(
+        "dev", data_home=goemotions_home, download_if_missing=False, labels=["fear", "disgust"]
+    )
     assert collections.Counter(y2.tolist()) == {"fear": 72, "disgust": 61}
     with pytest.raises(ValueError, match="Unknown WASSA labels"):
         goemotions_to_wassa("dev", data_home=goemotions_home, labels=["happy"])
@@ -64,20 +72,23 @@ def test_extra_examples_never_reach_a_validation_fold(wassa_train, goemotions_ex
     X, y = wassa_train
     X_extra, y_extra = goemotions_extra
     _Recorder.log = {"fit": [], "predict": []}
-    aug = AugmentedEstimator(_Recorder(), X_extra, y_extra, strategy="random", n_samples=500,
-                             random_state=0)
+    aug = AugmentedEstimator(
+        _Recorder(), X_extra, y_extra, strategy="random", n_samples=500, random_state=0
+    )
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
-    res = cross_validate(aug, X, y, cv=cv, scoring="f1_macro", return_estimator=True,
-                         return_indices=True)
+    res = cross_validate(
+        aug, X, y, cv=cv, scoring="f1_macro", return_estimator=True, return_indices=True
+    )
     extra_set, train_set = set(X_extra), set(X)
     assert not extra_set & train_set  # the corpora share no text, so the check below can fail
     # every training fold got exactly its fold + 500 external comments ...
     assert len(_Recorder.log["fit"]) == 3
-    for seen, train_idx, est in zip(_Recorder.log["fit"], res["indices"]["train"],
-                                    res["estimator"]):
+    for seen, train_idx, est in zip(
+        _Recorder.log["fit"], res["indices"]["train"], res["estimator"]
+    ):
         assert len(seen) == len(train_idx) + 500
         assert seen[: len(train_idx)] == [X[i] for i in train_idx]
-        assert set(seen[len(train_idx):]) <= extra_set
+        assert set(seen[len(train_idx) :]) <= extra_set
         assert est.n_extra_ == 500 and est.n_train_ == len(train_idx)
     # ... while every scored fold holds exactly the held-out WASSA essays and nothing else
     assert len(_Recorder.log["predict"]) == 3
@@ -103,8 +114,13 @@ def test_grid_search_validation_folds_stay_clean(wassa_train, goemotions_extra):
 def test_balanced_strategy_equalises_wassa_classes(wassa_train, goemotions_extra):
     X, y = wassa_train
     X_extra, y_extra = goemotions_extra
-    aug = AugmentedEstimator(make_pipeline(TfidfVectorizer(min_df=3), LogisticRegression()),
-                             X_extra, y_extra, strategy="balanced", random_state=0).fit(X, y)
+    aug = AugmentedEstimator(
+        make_pipeline(TfidfVectorizer(min_df=3), LogisticRegression()),
+        X_extra,
+        y_extra,
+        strategy="balanced",
+        random_state=0,
+    ).fit(X, y)
     counts = collections.Counter(y.tolist())
     counts.update(y_extra[aug.extra_indices_].tolist())
     # WASSA train has 647 sadness essays; GoEmotions has enough of every class except
@@ -124,8 +140,9 @@ def test_same_seed_same_draw_and_pickle(wassa_train, goemotions_extra):
     X, y = wassa_train
     X_extra, y_extra = goemotions_extra
     base = make_pipeline(TfidfVectorizer(min_df=3), LogisticRegression(max_iter=300))
-    a = AugmentedEstimator(base, X_extra, y_extra, strategy="random", n_samples=300,
-                           random_state=1).fit(X[:300], y[:300])
+    a = AugmentedEstimator(
+        base, X_extra, y_extra, strategy="random", n_samples=300, random_state=1
+    ).fit(X[:300], y[:300])
     b = clone(a).fit(X[:300], y[:300])
     c = clone(a).set_params(random_state=2).fit(X[:300], y[:300])
     np.testing.assert_array_equal(a.extra_indices_, b.extra_indices_)
@@ -134,8 +151,7 @@ def test_same_seed_same_draw_and_pickle(wassa_train, goemotions_extra):
     np.testing.assert_allclose(restored.predict_proba(X[300:320]), a.predict_proba(X[300:320]))
 
 
-def test_a_callable_source_is_read_in_every_fit_and_draws_like_arrays(wassa_train,
-                                                                      goemotions_home):
+def test_a_callable_source_is_read_in_every_fit_and_draws_like_arrays(wassa_train, goemotions_home):
     from functools import partial
 
     from skempathy.augment import goemotions_pool
@@ -143,8 +159,9 @@ def test_a_callable_source_is_read_in_every_fit_and_draws_like_arrays(wassa_trai
     X, y = wassa_train
     X_pool, y_pool = goemotions_pool(per_class=40, data_home=goemotions_home)
     X_col = np.asarray(X[:200], dtype=object).reshape(-1, 1)
-    base = make_pipeline(make_column_transformer((TfidfVectorizer(), 0)),
-                         LogisticRegression(max_iter=300))
+    base = make_pipeline(
+        make_column_transformer((TfidfVectorizer(), 0)), LogisticRegression(max_iter=300)
+    )
     reads = []
 
     def source():
@@ -160,12 +177,14 @@ def test_a_callable_source_is_read_in_every_fit_and_draws_like_arrays(wassa_trai
     np.testing.assert_array_equal(lazy.extra_indices_, eager.extra_indices_)
     assert lazy.n_extra_ > 0
     # a partial of a module-level function pickles with the estimator
-    picklable = AugmentedEstimator(base, partial(goemotions_pool, per_class=40,
-                                                 data_home=goemotions_home), None,
-                                   random_state=0).fit(X_col, y[:200])
+    picklable = AugmentedEstimator(
+        base,
+        partial(goemotions_pool, per_class=40, data_home=goemotions_home),
+        None,
+        random_state=0,
+    ).fit(X_col, y[:200])
     restored = pickle.loads(pickle.dumps(picklable))
-    np.testing.assert_allclose(restored.predict_proba(X_col[:5]),
-                               eager.predict_proba(X_col[:5]))
+    np.testing.assert_allclose(restored.predict_proba(X_col[:5]), eager.predict_proba(X_col[:5]))
     with pytest.raises(ValueError, match="pass y_extra=None"):
         AugmentedEstimator(base, source, y_pool).fit(X_col, y[:200])
     with pytest.raises(TypeError, match=r"must return a tuple \(X_extra, y_extra\)"):
@@ -181,10 +200,12 @@ def test_dataframe_input_with_text_extras(goemotions_extra):
     X_extra, y_extra = goemotions_extra
     from sklearn.compose import make_column_transformer
 
-    pipe = make_pipeline(make_column_transformer((TfidfVectorizer(), "essay")),
-                         LogisticRegression(max_iter=300))
-    aug = AugmentedEstimator(pipe, X_extra, y_extra, strategy="random", n_samples=100,
-                             random_state=0)
+    pipe = make_pipeline(
+        make_column_transformer((TfidfVectorizer(), "essay")), LogisticRegression(max_iter=300)
+    )
+    aug = AugmentedEstimator(
+        pipe, X_extra, y_extra, strategy="random", n_samples=100, random_state=0
+    )
     with pytest.raises(ValueError, match="X_extra must be a DataFrame"):
         aug.fit(X, y)  # 15 columns, 1-D extras: ambiguous
     aug.fit(X[["essay"]], y)
@@ -199,12 +220,14 @@ def test_errors_and_unknown_labels(wassa_train):
         AugmentedEstimator(pipe, ["a b", "c d"], ["joy"]).fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="strategy='balanced' needs class labels"):
         AugmentedEstimator(make_pipeline(TfidfVectorizer(), Ridge()), ["nice text"], [3.0]).fit(
-            X[:50], np.linspace(1, 7, 50))
+            X[:50], np.linspace(1, 7, 50)
+        )
     with pytest.raises(ValueError, match="strategy"):
         AugmentedEstimator(pipe, ["a"], ["joy"], strategy="oversample").fit(X[:50], y[:50])
     with pytest.warns(UserWarning, match="labels absent from the training y"):
-        aug = AugmentedEstimator(pipe, ["so happy", "I love it", "meh"], ["joy", "love", "joy"],
-                                 strategy="random").fit(X[:100], y[:100])
+        aug = AugmentedEstimator(
+            pipe, ["so happy", "I love it", "meh"], ["joy", "love", "joy"], strategy="random"
+        ).fit(X[:100], y[:100])
     assert aug.n_extra_ == 2 and "love" not in aug.classes_
     with pytest.raises(Exception, match="not fitted"):
         AugmentedEstimator(pipe, ["a"], ["joy"]).predict(X[:2])
@@ -215,7 +238,8 @@ def test_regression_with_random_strategy(wassa_train):
     X = X_df["essay"].tolist()
     pipe = make_pipeline(TfidfVectorizer(min_df=3), Ridge())
     extra_Y = Y.iloc[:100].to_numpy()
-    aug = AugmentedEstimator(pipe, X[:100], extra_Y, strategy="random", n_samples=50,
-                             random_state=0).fit(X[100:400], Y.iloc[100:400])
+    aug = AugmentedEstimator(
+        pipe, X[:100], extra_Y, strategy="random", n_samples=50, random_state=0
+    ).fit(X[100:400], Y.iloc[100:400])
     assert aug.n_extra_ == 50
     assert aug.predict(X[400:410]).shape == (10, 2)

@@ -25,7 +25,8 @@ def wassa():
 @pytest.fixture(scope="module")
 def emotion_model(wassa):
     return make_pipeline(TfidfVectorizer(min_df=2), LogisticRegression(max_iter=500)).fit(
-        wassa["essay"], wassa["emotion"])
+        wassa["essay"], wassa["emotion"]
+    )
 
 
 def test_batch_predictor_names_its_columns_and_keeps_the_index(wassa, emotion_model):
@@ -44,9 +45,9 @@ def test_batch_predictor_from_a_path_reads_the_fitted_columns(wassa, tmp_path):
 
     columns = ["essay", "iri_empathic_concern", "age"]
     model = make_pipeline(
-        make_column_transformer((TfidfVectorizer(min_df=2), "essay"),
-                                remainder="passthrough"),
-        Ridge()).fit(wassa[columns], wassa["empathy"])
+        make_column_transformer((TfidfVectorizer(min_df=2), "essay"), remainder="passthrough"),
+        Ridge(),
+    ).fit(wassa[columns], wassa["empathy"])
     path = tmp_path / "model.joblib"
     joblib.dump(model, path)
     predictor = BatchPredictor(path)
@@ -76,11 +77,14 @@ def test_batch_predictor_rejects_bad_input(emotion_model, tmp_path):
 @pytest.mark.filterwarnings("ignore::skempathy.dialogue.DialogueDataWarning")
 def test_map_table_streams_annotations_through_a_bounded_chunk(tmp_path, shared_data):
     turns = load_empathetic_intents(
-        os.path.join(shared_data, "empatheticdialogues"), split="valid").iloc[:300]
+        os.path.join(shared_data, "empatheticdialogues"), split="valid"
+    ).iloc[:300]
     train = load_empathetic_intents(
-        os.path.join(shared_data, "empatheticdialogues"), split="train").iloc[:1500]
-    annotator = EmotionAnnotator(encoder=TfidfVectorizer(min_df=2), taxonomy=None,
-                                 threshold=0.3).fit(train["text"], train["auto_label"])
+        os.path.join(shared_data, "empatheticdialogues"), split="train"
+    ).iloc[:1500]
+    annotator = EmotionAnnotator(
+        encoder=TfidfVectorizer(min_df=2), taxonomy=None, threshold=0.3
+    ).fit(train["text"], train["auto_label"])
     src = tmp_path / "turns.jsonl"
     turns.to_json(src, orient="records", lines=True)
     sizes = []
@@ -90,16 +94,20 @@ def test_map_table_streams_annotations_through_a_bounded_chunk(tmp_path, shared_
         out = annotate_dialogues(chunk, annotator, with_proba=False)
         return out.assign(pred_labels=out["pred_labels"].map(";".join))
 
-    rows = map_table(annotate, src, tmp_path / "annotated.csv", chunk_size=64,
-                     show_progress=False)
+    rows = map_table(annotate, src, tmp_path / "annotated.csv", chunk_size=64, show_progress=False)
     assert rows == 300 and sizes == [64] * 4 + [44]
     whole = annotate_dialogues(turns.reset_index(drop=True), annotator, with_proba=False)
     got = pd.read_csv(tmp_path / "annotated.csv", keep_default_na=False)
     assert got["pred_emotion"].tolist() == whole["pred_emotion"].tolist()
     assert got["pred_labels"].tolist() == whole["pred_labels"].map(";".join).tolist()
     # the partial form is a plain chunk function too
-    again = map_table(functools.partial(annotate_dialogues, annotator=annotator, with_proba=False),
-                      src, tmp_path / "again.jsonl", chunk_size=100, show_progress=False)
+    again = map_table(
+        functools.partial(annotate_dialogues, annotator=annotator, with_proba=False),
+        src,
+        tmp_path / "again.jsonl",
+        chunk_size=100,
+        show_progress=False,
+    )
     assert again == 300 and len(pd.read_json(tmp_path / "again.jsonl", lines=True)) == 300
 
 

@@ -31,8 +31,9 @@ def test_a_benchmark_imports_neither_another_script_nor_private_names(script):
 
 
 def test_no_saved_results_are_committed():
-    tracked = subprocess.run(["git", "ls-files", "benchmarks"], cwd=BENCHMARKS.parent,
-                             capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "benchmarks"], cwd=BENCHMARKS.parent, capture_output=True, text=True
+    ).stdout.split()
     if not tracked:
         pytest.skip("not a git checkout")
     assert not [path for path in tracked if path.endswith((".npz", ".npy", ".pkl", ".joblib"))]
@@ -40,7 +41,8 @@ def test_no_saved_results_are_committed():
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
 def test_every_benchmark_answers_help(script):
-    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "usage" in done.stdout.lower()

@@ -23,8 +23,23 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def emotion_model(tmp_path_factory, tiny_bert_path):
     out = tmp_path_factory.mktemp("cli") / "emotion.skops"
-    assert main(["train", "--task", "emotion", "--head", "logreg", "--model", tiny_bert_path,
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "emotion",
+                "--head",
+                "logreg",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -58,7 +73,8 @@ def test_predict_emotion_writes_labels_and_probabilities(suffix, emotion_model, 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_predict_streams_in_chunks_and_keeps_the_old_output_on_a_late_error(
-        suffix, emotion_model, tmp_path):
+    suffix, emotion_model, tmp_path
+):
     X = load_wassa("dev").frame.head(13)
     src, whole = tmp_path / f"in{suffix}", tmp_path / "whole.csv"
     chunked = tmp_path / f"out{suffix}"
@@ -66,13 +82,30 @@ def test_predict_streams_in_chunks_and_keeps_the_old_output_on_a_late_error(
         X.to_json(src, orient="records", lines=True)
     else:
         X.to_csv(src, index=False)
-    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(whole),
-                 "--quiet"]) == 0
-    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(chunked),
-                 "--chunk-size", "5", "--quiet"]) == 0
+    assert (
+        main(
+            ["predict", str(emotion_model), "--input", str(src), "--output", str(whole), "--quiet"]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "predict",
+                str(emotion_model),
+                "--input",
+                str(src),
+                "--output",
+                str(chunked),
+                "--chunk-size",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     read = (lambda p: pd.read_json(p, lines=True)) if suffix == ".jsonl" else pd.read_csv
-    pd.testing.assert_frame_equal(read(chunked), pd.read_csv(whole), check_exact=False,
-                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(read(chunked), pd.read_csv(whole), check_exact=False, rtol=1e-12)
     before = chunked.read_bytes()
     # the third chunk holds an empty essay: the run fails there, nothing is replaced
     X.loc[11, "essay"] = " "
@@ -80,16 +113,47 @@ def test_predict_streams_in_chunks_and_keeps_the_old_output_on_a_late_error(
         X.to_json(src, orient="records", lines=True)
     else:
         X.to_csv(src, index=False)
-    assert main(["predict", str(emotion_model), "--input", str(src), "--output", str(chunked),
-                 "--chunk-size", "5", "--quiet"]) == 1
+    assert (
+        main(
+            [
+                "predict",
+                str(emotion_model),
+                "--input",
+                str(src),
+                "--output",
+                str(chunked),
+                "--chunk-size",
+                "5",
+                "--quiet",
+            ]
+        )
+        == 1
+    )
     assert chunked.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_predict_emotion_without_probabilities_writes_decision_scores(tmp_path, tiny_bert_path):
     model = tmp_path / "ridge_emotion.skops"
-    assert main(["train", "--task", "emotion", "--head", "ridge", "--features", "text",
-                 "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "emotion",
+                "--head",
+                "ridge",
+                "--features",
+                "text",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(model),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     X = load_wassa("dev").frame.head(6)
     src, dst = tmp_path / "in.csv", tmp_path / "pred.csv"
     X.to_csv(src, index=False)
@@ -99,13 +163,30 @@ def test_predict_emotion_without_probabilities_writes_decision_scores(tmp_path, 
     assert scores.shape == (6, 7) and not pred.filter(like="proba_").shape[1]
     # the label is the arg-max of the written scores
     best = scores.to_numpy().argmax(axis=1)
-    assert pred["emotion"].tolist() == [scores.columns[j][len("score_"):] for j in best]
+    assert pred["emotion"].tolist() == [scores.columns[j][len("score_") :] for j in best]
 
 
 def test_predict_regression_with_renamed_text_column(tmp_path, tiny_bert_path, capsys):
     model = tmp_path / "emp.skops"
-    assert main(["train", "--task", "empathy+distress", "--head", "ridge", "--features", "text",
-                 "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "empathy+distress",
+                "--head",
+                "ridge",
+                "--features",
+                "text",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(model),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     src = tmp_path / "texts.csv"
     pd.DataFrame({"text": ["I am so sorry for these families.", "Meh."]}).to_csv(src, index=False)
     capsys.readouterr()
@@ -128,38 +209,44 @@ def test_errors_are_one_line_and_leave_no_output(emotion_model, tmp_path, capsys
     src = tmp_path / "nocol.csv"
     pd.DataFrame({"message": ["hello there"]}).to_csv(src, index=False)
     capsys.readouterr()
-    msg = _one_line_error(capsys, main(["predict", str(emotion_model), "--input", str(src),
-                                        "--output", str(dst)]))
+    msg = _one_line_error(
+        capsys, main(["predict", str(emotion_model), "--input", str(src), "--output", str(dst)])
+    )
     assert "essay" in msg
     # empty file
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    assert "empty" in _one_line_error(capsys, main(["predict", str(emotion_model), "--input",
-                                                    str(empty), "--output", str(dst)]))
+    assert "empty" in _one_line_error(
+        capsys, main(["predict", str(emotion_model), "--input", str(empty), "--output", str(dst)])
+    )
     # header only
     header = tmp_path / "header.csv"
     header.write_text("essay\n")
-    assert "no rows" in _one_line_error(capsys, main(["predict", str(emotion_model), "--input",
-                                                      str(header), "--output", str(dst)]))
+    assert "no rows" in _one_line_error(
+        capsys, main(["predict", str(emotion_model), "--input", str(header), "--output", str(dst)])
+    )
     # unreadable model
     bad = tmp_path / "bad.joblib"
     bad.write_bytes(b"not a pickle")
     good = tmp_path / "ok.csv"
     pd.DataFrame({"essay": ["fine"]}).to_csv(good, index=False)
     assert "could not load model" in _one_line_error(
-        capsys, main(["predict", str(bad), "--input", str(good), "--output", str(dst),
-                      "--allow-pickle"]))
+        capsys,
+        main(["predict", str(bad), "--input", str(good), "--output", str(dst), "--allow-pickle"]),
+    )
     # blank text
     blank = tmp_path / "blank.csv"
     rows = load_wassa("dev").frame.head(2).copy()
     rows.loc[1, "essay"] = " "
     rows.to_csv(blank, index=False)
     assert "empty or missing" in _one_line_error(
-        capsys, main(["predict", str(emotion_model), "--input", str(blank), "--output", str(dst)]))
+        capsys, main(["predict", str(emotion_model), "--input", str(blank), "--output", str(dst)])
+    )
     assert not dst.exists() and not list(tmp_path.glob(".out.csv.*"))
     # unknown task
     assert "unknown task" in _one_line_error(
-        capsys, main(["train", "--task", "joy", "--out", str(tmp_path / "m.joblib")]))
+        capsys, main(["train", "--task", "joy", "--out", str(tmp_path / "m.joblib")])
+    )
 
 
 def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
@@ -180,15 +267,17 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     assert bundle["estimator"].predict(dev.data).shape == (270, 3)
     # the submission lines follow the test file's order
     pred = bundle["estimator"].predict(test.data)
-    np.testing.assert_allclose(np.asarray(emp, float),
-                               pred[["empathy", "distress"]].to_numpy(float), atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(emp, float), pred[["empathy", "distress"]].to_numpy(float), atol=1e-5
+    )
     assert emo == list(pred["emotion"])
     # the manifest is written last and lists the run's files; nothing is left behind
     manifest = json.loads((out / "manifest.json").read_text())
-    assert sorted(manifest["files"]) == sorted(p.name for p in out.iterdir()
-                                               if p.name not in ("manifest.json", LOCK))
+    assert sorted(manifest["files"]) == sorted(
+        p.name for p in out.iterdir() if p.name not in ("manifest.json", LOCK)
+    )
     assert len(manifest["run_id"]) == 32
-    assert [p.name for p in tmp_path.iterdir()] == ["wassa"]   # no staging folder, no .tmp
+    assert [p.name for p in tmp_path.iterdir()] == ["wassa"]  # no staging folder, no .tmp
     # outputs get the usual permissions (written to a temporary file, then renamed)
     mask = os.umask(0)
     os.umask(mask)
@@ -199,13 +288,18 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
 
 def test_console_entry_point_in_a_subprocess():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    help_ = subprocess.run([sys.executable, "-m", "skempathy.cli", "--help"], capture_output=True,
-                           text=True, env=env)
+    help_ = subprocess.run(
+        [sys.executable, "-m", "skempathy.cli", "--help"], capture_output=True, text=True, env=env
+    )
     assert help_.returncode == 0
     for name in ("wassa", "train", "predict", "evaluate"):
         assert name in help_.stdout
-    bad = subprocess.run([sys.executable, "-m", "skempathy.cli", "predict", "/nope.joblib",
-                          "--input", "/nope.csv"], capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "skempathy.cli", "predict", "/nope.joblib", "--input", "/nope.csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     # the cheap check first: no model is loaded for an input that is not there
     assert bad.stderr.strip() == "skempathy predict: error: input file not found: /nope.csv"
@@ -247,7 +341,7 @@ def test_progress_bars_only_where_they_can_be_seen(monkeypatch):
         assert not _progress.show_progress(True)
         assert _progress.progress_bar(range(3)).disable
     assert _progress.show_progress(True)
-    monkeypatch.setattr(sys, "stderr", io.StringIO())   # a log file
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file
     assert not _progress.show_progress(True)
     assert _progress.progress_bar(range(3), enabled=True).disable
 
@@ -257,11 +351,26 @@ def test_predict_quiet_and_redirected_output_has_no_bars(emotion_model, tmp_path
     # the model uses every writer column; its texts come under another name
     load_wassa("dev").data.head(2).rename(columns={"essay": "text"}).to_csv(texts, index=False)
     out = tmp_path / "pred.csv"
-    done = subprocess.run([sys.executable, "-m", "skempathy.cli", "predict", str(emotion_model),
-                           "--input", str(texts), "--text-column", "text", "--output", str(out),
-                           "--quiet"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skempathy.cli",
+            "predict",
+            str(emotion_model),
+            "--input",
+            str(texts),
+            "--text-column",
+            "text",
+            "--output",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""   # quiet: no message, no bar
+    assert done.stderr == ""  # quiet: no message, no bar
     assert len(pd.read_csv(out)) == 2
 
 
@@ -269,16 +378,27 @@ def test_unwritable_outputs_fail_before_any_work(emotion_model, tmp_path, capsys
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
-    if os.access(locked, os.W_OK):   # root ignores permissions: use a path under a file
+    if os.access(locked, os.W_OK):  # root ignores permissions: use a path under a file
         locked = tmp_path / "a_file"
         locked.write_text("x")
     started = time.perf_counter()
     assert main(["wassa", "--out", str(locked / "out"), "--quiet"]) == 1
-    assert main(["train", "--task", "emotion", "--out", str(locked / "m.joblib"),
-                 "--quiet"]) == 1
-    assert main(["predict", str(emotion_model), "--input", str(emotion_model),
-                 "--output", str(locked / "p.csv"), "--quiet"]) == 1
-    assert time.perf_counter() - started < 20   # no encoding or fitting happened
+    assert main(["train", "--task", "emotion", "--out", str(locked / "m.joblib"), "--quiet"]) == 1
+    assert (
+        main(
+            [
+                "predict",
+                str(emotion_model),
+                "--input",
+                str(emotion_model),
+                "--output",
+                str(locked / "p.csv"),
+                "--quiet",
+            ]
+        )
+        == 1
+    )
+    assert time.perf_counter() - started < 20  # no encoding or fitting happened
     err = capsys.readouterr().err
     assert err.count("error: cannot write to") == 3
 
@@ -291,10 +411,13 @@ def test_sigterm_is_handled_like_ctrl_c_and_keeps_the_previous_run(tmp_path):
     (out / "manifest.json").write_text('{"files": ["old.tsv"]}')
     (out / "old.tsv").write_text("previous run")
     # the embedded MiniLM: encoding the 2655 essays takes well over the 8 s below
-    proc = subprocess.Popen([sys.executable, "-m", "skempathy.cli", "wassa", "--out", str(out),
-                             "--quiet"], stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-    time.sleep(8)   # loading and encoding
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skempathy.cli", "wassa", "--out", str(out), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    time.sleep(8)  # loading and encoding
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
@@ -313,29 +436,60 @@ def test_clear_errors_on_bad_inputs(emotion_model, tmp_path, capsys):
     with pytest.raises(ValueError, match="position 1 is not valid Unicode.*lone surrogate"):
         check_texts(["fine", "broken \ud83d text"])
     with pytest.warns(UserWarning, match="1 text\\(s\\) have no letter or digit"):
-        check_texts(["ok", "\U0001F622\U0001F622"])
+        check_texts(["ok", "\U0001f622\U0001f622"])
     with pytest.raises(ValueError, match="1 missing label.*position 1"):
-        TransformerClassifier(max_epochs=1).fit(["a b", "c d", "e f"],
-                                                pd.Series(["x", np.nan, "y"]))
+        TransformerClassifier(max_epochs=1).fit(
+            ["a b", "c d", "e f"], pd.Series(["x", np.nan, "y"])
+        )
     # a regressor bundle labelled as an emotion model
     X, y = load_wassa("dev", target="empathy", return_X_y=True)
     columns = ["iri_empathic_concern", "iri_personal_distress"]
-    bundle = {"format": "skempathy-model/1", "estimator": Ridge().fit(X[columns], y),
-              "task": "emotion", "targets": ["emotion"], "columns": columns,
-              "text_column": "essay", "skempathy_version": "0.0.1"}
+    bundle = {
+        "format": "skempathy-model/1",
+        "estimator": Ridge().fit(X[columns], y),
+        "task": "emotion",
+        "targets": ["emotion"],
+        "columns": columns,
+        "text_column": "essay",
+        "skempathy_version": "0.0.1",
+    }
     joblib.dump(bundle, tmp_path / "wrong.joblib")
     X.head(3).to_csv(tmp_path / "in.csv", index=False)
-    assert main(["predict", str(tmp_path / "wrong.joblib"), "--input",
-                 str(tmp_path / "in.csv"), "--allow-pickle"]) == 1
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "wrong.joblib"),
+                "--input",
+                str(tmp_path / "in.csv"),
+                "--allow-pickle",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "saved by skempathy 0.0.1" in err
     assert "labelled as an emotion model but holds a Ridge" in err
     # a foreign model's error never echoes an essay
-    bundle.update(task="empathy", targets=["empathy"], columns=["essay"],
-                  estimator=Ridge().fit(np.zeros((2, 1)), [0, 1]))
+    bundle.update(
+        task="empathy",
+        targets=["empathy"],
+        columns=["essay"],
+        estimator=Ridge().fit(np.zeros((2, 1)), [0, 1]),
+    )
     joblib.dump(bundle, tmp_path / "foreign.joblib")
-    assert main(["predict", str(tmp_path / "foreign.joblib"), "--input",
-                 str(tmp_path / "in.csv"), "--allow-pickle"]) == 1
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "foreign.joblib"),
+                "--input",
+                str(tmp_path / "in.csv"),
+                "--allow-pickle",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "could not predict on this input" in err
     assert X["essay"].iloc[0][:30] not in err
@@ -344,25 +498,74 @@ def test_clear_errors_on_bad_inputs(emotion_model, tmp_path, capsys):
 def test_safe_skops_bundles_round_trip(tmp_path, tiny_bert_path, capsys):
     pytest.importorskip("skops")
     out = tmp_path / "emotion.skops"
-    assert main(["train", "--task", "emotion", "--head", "logreg", "--model", tiny_bert_path,
-                 "--out", str(out), "--quiet"]) == 0
-    assert out.read_bytes()[:2] == b"PK"   # a skops zip, not a pickle
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "emotion",
+                "--head",
+                "logreg",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert out.read_bytes()[:2] == b"PK"  # a skops zip, not a pickle
     texts = tmp_path / "in.csv"
     load_wassa("dev").data.head(4).to_csv(texts, index=False)
     for model in (out,):
-        assert main(["predict", str(model), "--input", str(texts),
-                     "--output", str(tmp_path / "p.csv"), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    str(model),
+                    "--input",
+                    str(texts),
+                    "--output",
+                    str(tmp_path / "p.csv"),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     assert main(["evaluate", str(out), "--split", "dev"]) == 0
     assert "macro_f1" in capsys.readouterr().out
 
 
-def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, tiny_bert_path,
-                                                     capsys):
+def test_distill_writes_a_student_that_predict_reads(
+    emotion_model, tmp_path, tiny_bert_path, capsys
+):
     student = tmp_path / "student.skops"
     capsys.readouterr()
-    assert main(["distill", str(emotion_model), "--out", str(student), "--model", tiny_bert_path,
-                 "--epochs", "1", "--max-length", "32", "--unlabeled", "wassa",
-                 "--precision", "bf16", "--predict-precision", "int8", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "distill",
+                str(emotion_model),
+                "--out",
+                str(student),
+                "--model",
+                tiny_bert_path,
+                "--epochs",
+                "1",
+                "--max-length",
+                "32",
+                "--unlabeled",
+                "wassa",
+                "--precision",
+                "bf16",
+                "--predict-precision",
+                "int8",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "teacher" in out and "student" in out and "macro_f1" in out
     assert "agreement with the teacher on held-out essays: emotion 0." in out
@@ -386,11 +589,17 @@ def test_distill_writes_a_student_that_predict_reads(emotion_model, tmp_path, ti
 
 
 @pytest.mark.parametrize("final", [False, pytest.param(True, marks=pytest.mark.slow)])
-def test_wassa_distill_writes_the_student_beside_the_teacher(tmp_path, tiny_bert_path, capsys,
-                                                             final):
+def test_wassa_distill_writes_the_student_beside_the_teacher(
+    tmp_path, tiny_bert_path, capsys, final
+):
     out = tmp_path / "wassa"
-    assert main(["wassa", "--out", str(out), "--model", tiny_bert_path, "--distill",
-                 "--quiet"] + (["--final"] if final else [])) == 0
+    assert (
+        main(
+            ["wassa", "--out", str(out), "--model", tiny_bert_path, "--distill", "--quiet"]
+            + (["--final"] if final else [])
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "skempathy distilled student (this run), dev" in printed and "size MB" in printed
     summary = json.loads((out / "dev_scores.json").read_text())
@@ -420,8 +629,7 @@ def test_an_old_model_gets_one_version_warning(emotion_model, tmp_path, monkeypa
         joblib.dump(bundle["estimator"], tmp_path / "bare.joblib")
     capsys.readouterr()
     for name in ("old.joblib", "bare.joblib"):
-        assert main(["evaluate", str(tmp_path / name), "--split", "dev",
-                     "--allow-pickle"]) == 0
+        assert main(["evaluate", str(tmp_path / name), "--split", "dev", "--allow-pickle"]) == 0
         err = capsys.readouterr().err
         # the bundle and the embedder inside it both record the version: one line says it
         assert err.count("saved by skempathy 0.0.1") == 1, err
@@ -447,25 +655,30 @@ class _Payload:
 
 def test_pickles_load_only_with_allow_pickle(tmp_path, capsys):
     marker = tmp_path / "ran.txt"
-    joblib.dump({"format": "skempathy-model/1", "estimator": _Payload(marker)},
-                tmp_path / "model.joblib")
+    joblib.dump(
+        {"format": "skempathy-model/1", "estimator": _Payload(marker)}, tmp_path / "model.joblib"
+    )
     texts = tmp_path / "in.csv"
     pd.DataFrame({"essay": ["fine"]}).to_csv(texts, index=False)
-    for command in (["predict", str(tmp_path / "model.joblib"), "--input", str(texts)],
-                    ["evaluate", str(tmp_path / "model.joblib")],
-                    ["distill", str(tmp_path / "model.joblib"), "--out",
-                     str(tmp_path / "s.skops")]):
+    for command in (
+        ["predict", str(tmp_path / "model.joblib"), "--input", str(texts)],
+        ["evaluate", str(tmp_path / "model.joblib")],
+        ["distill", str(tmp_path / "model.joblib"), "--out", str(tmp_path / "s.skops")],
+    ):
         message = _one_line_error(capsys, main(command))
         assert "--allow-pickle" in message and "runs any code" in message
         assert not marker.exists()
     # the same bytes under a .skops name: the contents decide, not the name
     (tmp_path / "model.skops").write_bytes((tmp_path / "model.joblib").read_bytes())
     assert "is a pickle" in _one_line_error(
-        capsys, main(["predict", str(tmp_path / "model.skops"), "--input", str(texts)]))
+        capsys, main(["predict", str(tmp_path / "model.skops"), "--input", str(texts)])
+    )
     assert not marker.exists()
     # with the flag, the user chose to run it
-    _one_line_error(capsys, main(["predict", str(tmp_path / "model.joblib"), "--input",
-                                  str(texts), "--allow-pickle"]))
+    _one_line_error(
+        capsys,
+        main(["predict", str(tmp_path / "model.joblib"), "--input", str(texts), "--allow-pickle"]),
+    )
     assert marker.read_text() == "pwned"
 
 
@@ -480,13 +693,25 @@ def test_more_types_are_trusted_only_by_name(tmp_path, capsys):
     columns = ["iri_empathic_concern", "iri_personal_distress"]
     model = make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=1000))
     model.fit(X[columns], y)
-    bundle = {"format": "skempathy-model/1", "estimator": model, "task": "emotion",
-              "targets": ["emotion"], "columns": columns, "text_column": "essay"}
+    bundle = {
+        "format": "skempathy-model/1",
+        "estimator": model,
+        "task": "emotion",
+        "targets": ["emotion"],
+        "columns": columns,
+        "text_column": "essay",
+    }
     path = tmp_path / "custom.skops"
     io.dump(bundle, path)
     X.head(3).to_csv(tmp_path / "in.csv", index=False)
-    command = ["predict", str(path), "--input", str(tmp_path / "in.csv"), "--output",
-               str(tmp_path / "p.csv")]
+    command = [
+        "predict",
+        str(path),
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(tmp_path / "p.csv"),
+    ]
     message = _one_line_error(capsys, main(command))
     assert "tests.test_cli._double" in message and "--trusted TYPE" in message
     assert main(command + ["--trusted", "tests.test_cli._double"]) == 0
@@ -496,12 +721,41 @@ def test_more_types_are_trusted_only_by_name(tmp_path, capsys):
 @pytest.mark.parametrize("head", ["xgboost", "mlp", "adaboost"])
 def test_skops_models_of_every_head_load_back(head, tmp_path, tiny_bert_path):
     model = tmp_path / f"{head}.skops"
-    assert main(["train", "--task", "emotion", "--head", head, "--features", "text",
-                 "--model", tiny_bert_path, "--out", str(model), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "emotion",
+                "--head",
+                head,
+                "--features",
+                "text",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(model),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     texts = tmp_path / "in.csv"
     load_wassa("dev").data.head(4).to_csv(texts, index=False)
-    assert main(["predict", str(model), "--input", str(texts), "--output",
-                 str(tmp_path / "p.csv"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(model),
+                "--input",
+                str(texts),
+                "--output",
+                str(tmp_path / "p.csv"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert len(pd.read_csv(tmp_path / "p.csv")) == 4
 
 
@@ -509,15 +763,19 @@ def test_outputs_never_replace_inputs(emotion_model, tmp_path, capsys):
     essays = tmp_path / "essays.csv"
     load_wassa("dev").data.head(3).to_csv(essays, index=False)
     before = essays.read_bytes()
-    assert "also an input" in _one_line_error(capsys, main(
-        ["predict", str(emotion_model), "--input", str(essays), "--output", str(essays)]))
+    assert "also an input" in _one_line_error(
+        capsys,
+        main(["predict", str(emotion_model), "--input", str(essays), "--output", str(essays)]),
+    )
     assert essays.read_bytes() == before
-    assert "must end in .skops" in _one_line_error(capsys, main(
-        ["train", "--task", "emotion", "--out", str(essays)]))
+    assert "must end in .skops" in _one_line_error(
+        capsys, main(["train", "--task", "emotion", "--out", str(essays)])
+    )
     assert essays.read_bytes() == before
     model = emotion_model.read_bytes()
-    assert "also an input" in _one_line_error(capsys, main(
-        ["distill", str(emotion_model), "--out", str(emotion_model)]))
+    assert "also an input" in _one_line_error(
+        capsys, main(["distill", str(emotion_model), "--out", str(emotion_model)])
+    )
     assert emotion_model.read_bytes() == model
 
 
@@ -527,13 +785,19 @@ def test_the_output_folder_is_locked_and_staged_inside(tmp_path):
 
     out = tmp_path / "out"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time\n"
-         "from skempathy._commands._common import staged_output\n"
-         f"with staged_output({str(out)!r}) as staging:\n"
-         "    print(staging, flush=True)\n"
-         "    time.sleep(60)\n"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from skempathy._commands._common import staged_output\n"
+            f"with staged_output({str(out)!r}) as staging:\n"
+            "    print(staging, flush=True)\n"
+            "    time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         staging = Path(holder.stdout.readline().strip())
         assert staging.parent == out  # a read-only parent of --out is no obstacle
@@ -600,9 +864,24 @@ def test_sigterm_during_a_fine_tuning_fit_ends_the_run(tmp_path, tiny_bert_path)
     (out / "manifest.json").write_text('{"files": ["old.tsv"]}')
     (out / "old.tsv").write_text("previous run")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skempathy.cli", "wassa", "--out", str(out), "--recipe",
-         "finetuned", "--model", tiny_bert_path, "--set", "finetuned__max_epochs=200"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        [
+            sys.executable,
+            "-m",
+            "skempathy.cli",
+            "wassa",
+            "--out",
+            str(out),
+            "--recipe",
+            "finetuned",
+            "--model",
+            tiny_bert_path,
+            "--set",
+            "finetuned__max_epochs=200",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     time.sleep(20)  # encoding with the tiny model is quick: this is inside the fit
     proc.send_signal(signal.SIGTERM)
     started = time.perf_counter()
@@ -616,15 +895,34 @@ def test_sigterm_during_a_fine_tuning_fit_ends_the_run(tmp_path, tiny_bert_path)
 def test_missing_columns_lead_somewhere(emotion_model, tmp_path, tiny_bert_path, capsys):
     plain = tmp_path / "plain.csv"
     pd.DataFrame({"id": [1, 2], "text": ["So sad to read this.", "Great news!"]}).to_csv(
-        plain, index=False)
-    message = _one_line_error(capsys, main(["predict", str(emotion_model), "--input",
-                                            str(plain)]))
+        plain, index=False
+    )
+    message = _one_line_error(capsys, main(["predict", str(emotion_model), "--input", str(plain)]))
     assert "lacks column(s) essay" in message and "pass --text-column text" in message
     writer = tmp_path / "writer.skops"
-    assert main(["train", "--task", "emotion", "--head", "logreg", "--features", "text", "iri",
-                 "--model", tiny_bert_path, "--out", str(writer), "--quiet"]) == 0
-    message = _one_line_error(capsys, main(["predict", str(writer), "--input", str(plain),
-                                            "--text-column", "text"]))
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "emotion",
+                "--head",
+                "logreg",
+                "--features",
+                "text",
+                "iri",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(writer),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    message = _one_line_error(
+        capsys, main(["predict", str(writer), "--input", str(plain), "--text-column", "text"])
+    )
     assert "writer column(s)" in message and "--features text" in message
 
 
@@ -632,17 +930,30 @@ def test_lists_are_written_the_same_way_in_every_command():
     from skempathy.cli import build_parser
 
     parser = build_parser()
-    for command in (["train", "--task", "emotion", "--out", "m.skops"],
-                    ["compare", "--task", "emotion", "--models", "mean", "--out", "cmp"]):
+    for command in (
+        ["train", "--task", "emotion", "--out", "m.skops"],
+        ["compare", "--task", "emotion", "--models", "mean", "--out", "cmp"],
+    ):
         spaced = parser.parse_args(command + ["--features", "text", "iri"])
         commas = parser.parse_args(command + ["--features", "text,iri"])
         assert spaced.features == [["text"], ["iri"]] and commas.features == [["text", "iri"]]
-    compare = parser.parse_args(["compare", "--task", "empathy+distress", "--models", "mean",
-                                 "tfidf-ridge,ridge", "--out", "cmp"])
+    compare = parser.parse_args(
+        [
+            "compare",
+            "--task",
+            "empathy+distress",
+            "--models",
+            "mean",
+            "tfidf-ridge,ridge",
+            "--out",
+            "cmp",
+        ]
+    )
     assert compare.models == ["mean", "tfidf-ridge,ridge"]
     with pytest.raises(SystemExit):
-        parser.parse_args(["train", "--task", "emotion", "--out", "m.skops", "--features",
-                           "text,writers"])
+        parser.parse_args(
+            ["train", "--task", "emotion", "--out", "m.skops", "--features", "text,writers"]
+        )
     help_text = parser._subparsers._group_actions[0].choices["compare"].format_help()
     assert "{distress" not in help_text and "TASK" in help_text
 
@@ -651,14 +962,18 @@ def test_the_cli_page_lists_every_option():
     from skempathy.cli import build_parser
 
     page = (REPO / "docs" / "user_guide" / "cli.md").read_text(encoding="utf-8")
-    table = page[page.index("## Options"):]
+    table = page[page.index("## Options") :]
     parser = build_parser()
     for name, sub in parser._subparsers._group_actions[0].choices.items():
-        rows = [line for line in table.splitlines()
-                if line.startswith("| `") and f"`{name}`" in line.split("|")[1]]
+        rows = [
+            line
+            for line in table.splitlines()
+            if line.startswith("| `") and f"`{name}`" in line.split("|")[1]
+        ]
         for action in sub._actions:
             if not action.option_strings or action.dest in ("help", "quiet"):
                 continue
-            assert any(f"`{action.option_strings[0]}" in row or
-                       f"`{action.option_strings[-1]}" in row for row in rows), \
-                (name, action.option_strings)
+            assert any(
+                f"`{action.option_strings[0]}" in row or f"`{action.option_strings[-1]}" in row
+                for row in rows
+            ), (name, action.option_strings)

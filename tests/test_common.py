@@ -43,11 +43,12 @@ def test_sklearn_compatible_estimator(estimator, check):
 def test_every_public_estimator_is_checked(name, cls):
     from tests.test_text_checks import TEXT_ESTIMATORS
 
-    text = {type(item[0] if isinstance(item, tuple) else item).__name__
-            for item in TEXT_ESTIMATORS}
+    text = {type(item[0] if isinstance(item, tuple) else item).__name__ for item in TEXT_ESTIMATORS}
     checked = {type(est).__name__ for est in INSTANCES} | text
-    assert name in checked, (f"{name} is public but registered neither in tests/_checks_*.py "
-                             "nor in tests/test_text_checks.py")
+    assert name in checked, (
+        f"{name} is public but registered neither in tests/_checks_*.py "
+        "nor in tests/test_text_checks.py"
+    )
 
 
 def test_expected_failures_are_few():
@@ -55,6 +56,7 @@ def test_expected_failures_are_few():
     from tests.test_text_checks import EXPECTED_FAILED as TEXT_EXPECTED
 
     count = sum(len(v) for v in EXPECTED_FAILED.values()) + sum(
-        len(v) for v in TEXT_EXPECTED.values())
+        len(v) for v in TEXT_EXPECTED.values()
+    )
     print(f"expected failures: {count}")
     assert count <= 20

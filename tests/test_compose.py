@@ -44,12 +44,14 @@ def test_default_columns_follow_wassa_groups(wassa, tiny):
     pre = make_preprocessor(embedder=tiny)
     Xt = pre.fit_transform(train.data[:N_TRAIN])
     numeric = pre.named_transformers_["numeric"]
-    expected_numeric = (["age", "income"] + WASSA_COLUMN_GROUPS["personality"]
-                        + WASSA_COLUMN_GROUPS["iri"])
+    expected_numeric = (
+        ["age", "income"] + WASSA_COLUMN_GROUPS["personality"] + WASSA_COLUMN_GROUPS["iri"]
+    )
     assert sorted(numeric.feature_names_in_) == sorted(expected_numeric)
     # scaled with the training rows' statistics only
-    np.testing.assert_allclose(numeric.mean_, train.data[:N_TRAIN][numeric.feature_names_in_]
-                               .mean().to_numpy())
+    np.testing.assert_allclose(
+        numeric.mean_, train.data[:N_TRAIN][numeric.feature_names_in_].mean().to_numpy()
+    )
     names = pre.get_feature_names_out()
     assert names[0] == "text__sentenceembedder_0"
     assert "categorical__gender_1" in names and "numeric__iri_fantasy" in names
@@ -91,8 +93,9 @@ def test_every_head_fits_each_task(head, wassa, tiny):
     multi.fit(X, train.frame[["empathy", "distress"]][:N_TRAIN])
     pred = multi.predict(Xd)
     assert pred.shape == (30, 2) and np.isfinite(pred).all()
-    single = _fewer_trees(make_wassa_pipeline("distress", head=head, embedder=tiny,
-                                              features=("text", "iri")))
+    single = _fewer_trees(
+        make_wassa_pipeline("distress", head=head, embedder=tiny, features=("text", "iri"))
+    )
     single.fit(X, train.frame["distress"][:N_TRAIN])
     assert single.predict(Xd).shape == (30,)
 
@@ -138,15 +141,16 @@ def _round_trip(pipe, X, y, X_dev, tmp_path):
         pipe = joblib.load({str(path)!r})
         X = load_wassa("dev").data.iloc[:{len(X_dev)}]
         got = pipe.predict_proba(X)
-        want = np.load({str(tmp_path / 'expected.npy')!r})
+        want = np.load({str(tmp_path / "expected.npy")!r})
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
         labels = pipe.predict(X)
         assert labels.dtype == object and len(labels) == {len(X_dev)}
         print("OK")
     """)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=str(tmp_path), env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=str(tmp_path), env=env
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("OK")
 
@@ -154,8 +158,9 @@ def _round_trip(pipe, X, y, X_dev, tmp_path):
 def test_joblib_round_trip_predicts_identically_in_a_new_process(wassa, tiny, tmp_path):
     train, dev = wassa
     pipe = _fewer_trees(make_wassa_pipeline("emotion", head="xgboost", embedder=tiny), 30)
-    _round_trip(pipe, train.data[:N_TRAIN], train.frame["emotion"][:N_TRAIN], dev.data.iloc[:90],
-                tmp_path)
+    _round_trip(
+        pipe, train.data[:N_TRAIN], train.frame["emotion"][:N_TRAIN], dev.data.iloc[:90], tmp_path
+    )
 
 
 @pytest.mark.slow
@@ -174,8 +179,9 @@ def test_grid_search_over_heads_with_grouped_folds_encodes_each_text_once(wassa,
     from sklearn.svm import SVR
     from xgboost import XGBRegressor
 
-    grid = {"head": [Ridge(alpha=100.0), SVR(),
-                     XGBRegressor(n_estimators=20, max_depth=2, n_jobs=1)]}
+    grid = {
+        "head": [Ridge(alpha=100.0), SVR(), XGBRegressor(n_estimators=20, max_depth=2, n_jobs=1)]
+    }
     clear_embedding_cache()
     search = GridSearchCV(pipe, grid, cv=GroupKFold(n_splits=3), scoring=get_scorer("pearson"))
     search.fit(X, y, groups=groups)

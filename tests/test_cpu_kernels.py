@@ -83,8 +83,10 @@ def test_own_generator_and_other_threads_get_valid_masks():
         results["thread"] = torch.empty(100_000).bernoulli_(0.3)
 
     with cpu_training_kernels(torch.nn.Linear(2, 2)):
-        masks = [torch.empty(100_000).bernoulli_(0.3, generator=torch.Generator().manual_seed(3))
-                 for _ in range(2)]
+        masks = [
+            torch.empty(100_000).bernoulli_(0.3, generator=torch.Generator().manual_seed(3))
+            for _ in range(2)
+        ]
         thread = threading.Thread(target=other_thread)
         thread.start()
         thread.join()
@@ -104,8 +106,11 @@ def test_attention_is_eager_while_training_and_restored(tiny_bert_path):
 
     model = AutoModel.from_pretrained(tiny_bert_path, attn_implementation="sdpa").eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_path)
-    batch = tokenizer(["a short one", "a much longer text with padding after it"],
-                      padding=True, return_tensors="pt")
+    batch = tokenizer(
+        ["a short one", "a much longer text with padding after it"],
+        padding=True,
+        return_tensors="pt",
+    )
     wrapper = torch.nn.ModuleDict({"encoder": model})
     with torch.no_grad():
         sdpa = model(**batch).last_hidden_state
@@ -126,7 +131,8 @@ def test_fine_tuning_is_reproducible_and_leaves_torch_as_it_was(tiny_bert_path):
         clf = TransformerClassifier(tiny_bert_path, max_epochs=1, batch_size=8, random_state=0)
         clf.fit(frame["essay"], frame["emotion"])
         fits.append(clf)
-    np.testing.assert_array_equal(fits[0].predict_proba(frame["essay"]),
-                                  fits[1].predict_proba(frame["essay"]))
+    np.testing.assert_array_equal(
+        fits[0].predict_proba(frame["essay"]), fits[1].predict_proba(frame["essay"])
+    )
     assert fits[0].model_.encoder.config._attn_implementation == "sdpa"
     assert torch.equal(_torch_masks(), before)

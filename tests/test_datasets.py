@@ -24,13 +24,15 @@ ALL_FEATURES = [c for group in WASSA_COLUMN_GROUPS.values() for c in group]
 
 # --- WASSA -----------------------------------------------------------------------------
 
+
 def test_bundled_wassa_equals_raw_shared_files(shared_data):
     raw = read_raw_wassa(shared_data)
     for split, frame in raw.items():
         bundled = load_wassa(split).frame
         expected = frame[bundled.columns]
-        pd.testing.assert_frame_equal(bundled.reset_index(drop=True),
-                                      expected.reset_index(drop=True), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            bundled.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+        )
     newsemp = read_raw_newsemp(shared_data)
     pd.testing.assert_frame_equal(load_newsemp().frame, newsemp, check_dtype=False)
 
@@ -39,8 +41,14 @@ def test_train_split_counts_and_labels():
     wassa = load_wassa("train")
     assert wassa.frame.shape[0] == 1860
     assert wassa.frame["emotion"].value_counts().to_dict() == {
-        "sadness": 647, "anger": 349, "neutral": 275, "fear": 194,
-        "surprise": 164, "disgust": 149, "joy": 82}
+        "sadness": 647,
+        "anger": 349,
+        "neutral": 275,
+        "fear": 194,
+        "surprise": 164,
+        "disgust": 149,
+        "joy": 82,
+    }
     assert wassa.target_names == ["empathy", "distress", "emotion"]
     assert wassa.feature_names == ALL_FEATURES
     assert list(wassa.data.columns) == ALL_FEATURES
@@ -98,12 +106,15 @@ def test_edition_2022_moves_personality_and_iri_to_targets():
     assert "iri_fantasy" not in test.frame.columns
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"split": "validation"}, "Unknown split"),
-    ({"target": "happiness"}, "Unknown target"),
-    ({"target": []}, "at least one"),
-    ({"edition": 2020}, "Unknown edition"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"split": "validation"}, "Unknown split"),
+        ({"target": "happiness"}, "Unknown target"),
+        ({"target": []}, "at least one"),
+        ({"edition": 2020}, "Unknown edition"),
+    ],
+)
 def test_load_wassa_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         load_wassa(**kwargs)
@@ -117,6 +128,7 @@ def test_newsemp_binary_labels_and_same_essays_as_wassa():
 
 
 # --- lexicon ---------------------------------------------------------------------------
+
 
 def test_lexicon_from_path_and_data_home(shared_data, tmp_path):
     bunch = load_empathy_lexicon(shared_data / "empathy_distress_lexicon_sedoc2019")
@@ -144,9 +156,12 @@ def test_lexicon_from_path_and_data_home(shared_data, tmp_path):
 
 # --- GoEmotions ------------------------------------------------------------------------
 
+
 def test_goemotions_splits_and_label_counts(goemotions_home):
-    sizes = {s: len(fetch_goemotions(s, data_home=goemotions_home, download_if_missing=False).data)
-             for s in ("train", "dev", "test")}
+    sizes = {
+        s: len(fetch_goemotions(s, data_home=goemotions_home, download_if_missing=False).data)
+        for s in ("train", "dev", "test")
+    }
     assert sizes == {"train": 43410, "dev": 5426, "test": 5427}
     train = fetch_goemotions("train", data_home=goemotions_home)
     assert train.target.shape == (43410, 28) and train.target_names[-1] == "neutral"
@@ -157,8 +172,15 @@ def test_goemotions_splits_and_label_counts(goemotions_home):
 
 def test_goemotions_ekman_and_sentiment_mappings(goemotions_home):
     ekman = fetch_goemotions("train", data_home=goemotions_home, mapping="ekman")
-    assert ekman.target_names == ["anger", "disgust", "fear", "joy", "sadness", "surprise",
-                                  "neutral"]
+    assert ekman.target_names == [
+        "anger",
+        "disgust",
+        "fear",
+        "joy",
+        "sadness",
+        "surprise",
+        "neutral",
+    ]
     single = ekman.target[ekman.target.sum(axis=1) == 1]
     assert len(single) == 39555
     assert dict(zip(ekman.target_names, single.sum(axis=0)))["joy"] == 15216
@@ -213,12 +235,14 @@ def test_download_with_bad_checksum_or_failure_leaves_no_file(tmp_path, shared_d
 
 # --- TwittEmp --------------------------------------------------------------------------
 
+
 def test_twittemp(twittemp_home, shared_data, tmp_path, monkeypatch):
     texts, y = fetch_twittemp(data_home=twittemp_home, return_X_y=True)
     assert len(texts) == 3000
     assert y.value_counts().to_dict() == {"none": 1000, "seeking": 1000, "providing": 1000}
-    monkeypatch.setattr(_twittemp, "REMOTE",
-                        _local_remote(_twittemp.REMOTE, shared_data / "twittemp/TwittEmp.csv"))
+    monkeypatch.setattr(
+        _twittemp, "REMOTE", _local_remote(_twittemp.REMOTE, shared_data / "twittemp/TwittEmp.csv")
+    )
     assert len(fetch_twittemp(data_home=tmp_path).data) == 3000
     # a wrong checksum raises and keeps nothing; the cached copy downloaded above is verified too
     bad = _local_remote(_twittemp.REMOTE, shared_data / "twittemp/TwittEmp.csv", sha256="0" * 64)
@@ -237,8 +261,9 @@ def test_isear(shared_data, tmp_path, monkeypatch):
     non-answers are dropped unless asked for."""
     from skempathy.datasets import ISEAR_LABELS, _isear, fetch_isear
 
-    monkeypatch.setattr(_isear, "REMOTE",
-                        _local_remote(_isear.REMOTE, shared_data / "isear/isear.csv"))
+    monkeypatch.setattr(
+        _isear, "REMOTE", _local_remote(_isear.REMOTE, shared_data / "isear/isear.csv")
+    )
     raw = fetch_isear(data_home=tmp_path, drop_non_answers=False)
     assert len(raw.data) == 7666 and raw.frame["respondent"].nunique() == 1096
     assert sorted(raw.target.unique()) == sorted(ISEAR_LABELS)

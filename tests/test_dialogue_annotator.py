@@ -46,12 +46,15 @@ def fitted(goemotions, cache_dir):
     X, Y, _ = goemotions["train"]
     X_dev, Y_dev, _ = goemotions["dev"]
     return EmotionAnnotator(cache_dir=cache_dir, device="cpu", random_state=0).fit(
-        X, Y, X_dev=X_dev, y_dev=Y_dev, labels=goemotions["target_names"])
+        X, Y, X_dev=X_dev, y_dev=Y_dev, labels=goemotions["target_names"]
+    )
 
 
 def _macro_micro(Y_true, Y_pred):
-    return (f1_score(Y_true, Y_pred, average="macro", zero_division=0),
-            f1_score(Y_true, Y_pred, average="micro", zero_division=0))
+    return (
+        f1_score(Y_true, Y_pred, average="macro", zero_division=0),
+        f1_score(Y_true, Y_pred, average="micro", zero_division=0),
+    )
 
 
 def _majority(Y_train, n):
@@ -80,7 +83,8 @@ def test_thresholds_are_tuned_per_label_and_help(fitted, goemotions, cache_dir):
     assert len(np.unique(fitted.thresholds_)) > 5  # one threshold per label, not a constant
     np.testing.assert_array_equal(fitted.predict(X_test), proba >= fitted.thresholds_)
     fixed = EmotionAnnotator(threshold=0.5, cache_dir=cache_dir, device="cpu").fit(
-        *goemotions["train"][:2], labels=goemotions["target_names"])
+        *goemotions["train"][:2], labels=goemotions["target_names"]
+    )
     np.testing.assert_allclose(fixed.predict_proba(X_test), proba, atol=1e-6)  # same head
     macro_tuned = f1_score(Y_test, fitted.predict(X_test), average="macro", zero_division=0)
     macro_fixed = f1_score(Y_test, fixed.predict(X_test), average="macro", zero_division=0)
@@ -94,13 +98,14 @@ def test_ekman_and_sentiment_mapping(fitted, goemotions, cache_dir):
     names = list(EKMAN_MAPPING)
     to_ind = lambda sets: np.array([[n in s for n in names] for s in sets], dtype=int)  # noqa
     majority = [("neutral",)] * len(X_test)
-    assert (f1_score(to_ind(ekman_true), to_ind(ekman_pred), average="macro")
-            > 2 * f1_score(to_ind(ekman_true), to_ind(majority), average="macro",
-                           zero_division=0))
+    assert f1_score(to_ind(ekman_true), to_ind(ekman_pred), average="macro") > 2 * f1_score(
+        to_ind(ekman_true), to_ind(majority), average="macro", zero_division=0
+    )
     # an annotator trained directly on Ekman labels (mapped from the GoEmotions label lists)
     X, _, labels = goemotions["train"]
-    ekman = EmotionAnnotator(taxonomy="ekman", cache_dir=cache_dir, device="cpu",
-                             random_state=0).fit(X, labels)
+    ekman = EmotionAnnotator(
+        taxonomy="ekman", cache_dir=cache_dir, device="cpu", random_state=0
+    ).fit(X, labels)
     assert ekman.classes_.tolist() == names
     assert all(set(s) <= set(names) and s for s in ekman.predict_labels(X_test[:50]))
     sentiment = map_emotions(labels_test, taxonomy="sentiment")
@@ -112,22 +117,31 @@ def test_mappings_equal_the_dataset_files(shared_data):
     ekman = json.loads((folder / "ekman_mapping.json").read_text())
     sentiment = json.loads((folder / "sentiment_dict.json").read_text())
     assert {k: sorted(v) for k, v in ekman.items()} == {
-        k: sorted(v) for k, v in EKMAN_MAPPING.items() if k != "neutral"}
+        k: sorted(v) for k, v in EKMAN_MAPPING.items() if k != "neutral"
+    }
     assert {k: sorted(v) for k, v in sentiment.items()} == {
-        k: sorted(v) for k, v in SENTIMENT_MAPPING.items() if k != "neutral"}
+        k: sorted(v) for k, v in SENTIMENT_MAPPING.items() if k != "neutral"
+    }
     assert (folder / "emotions.txt").read_text().split() == list(GOEMOTIONS_LABELS)
     with pytest.raises(ValueError, match="Unknown emotion label 'happy'"):
         map_emotions([("joy",), ("happy",)])
 
 
 def test_annotate_dialogues_on_a_real_conversation(fitted, shared_data):
-    frame = pd.DataFrame({
-        "conv_id": ["c"] * 4, "turn": [1, 2, 3, 4], "speaker": ["speaker", "listener"] * 2,
-        "text": ["My dog died this morning and I can't stop crying.",
-                 "I'm so sorry for your loss. That is heartbreaking.",
-                 "Thank you, that means a lot to me.",
-                 "You're welcome. Take care of yourself."],
-        "emotion": ["gold"] * 4})
+    frame = pd.DataFrame(
+        {
+            "conv_id": ["c"] * 4,
+            "turn": [1, 2, 3, 4],
+            "speaker": ["speaker", "listener"] * 2,
+            "text": [
+                "My dog died this morning and I can't stop crying.",
+                "I'm so sorry for your loss. That is heartbreaking.",
+                "Thank you, that means a lot to me.",
+                "You're welcome. Take care of yourself.",
+            ],
+            "emotion": ["gold"] * 4,
+        }
+    )
     out = annotate_dialogues(frame, fitted)
     assert out["emotion"].tolist() == ["gold"] * 4  # gold labels kept
     assert out["pred_emotion"].tolist()[2] == "gratitude"
@@ -140,8 +154,7 @@ def test_annotate_dialogues_on_a_real_conversation(fitted, shared_data):
 
 def test_annotator_input_errors_and_custom_estimators():
     texts = ["thanks a lot", "thank you", "so sad", "I am sad", "ok then", "fine"] * 4
-    sets = [["gratitude"], ["gratitude"], ["sadness"], ["sadness"], ["neutral"],
-            ["neutral"]] * 4
+    sets = [["gratitude"], ["gratitude"], ["sadness"], ["sadness"], ["neutral"], ["neutral"]] * 4
     tfidf = dict(encoder=TfidfVectorizer(), C=10.0)
     with pytest.raises(ValueError, match="Unknown emotion label 'glad'"):
         EmotionAnnotator(**tfidf).fit(texts, [["glad"]] * len(texts))

@@ -41,8 +41,9 @@ def test_load_empathetic_dialogues_original_format(tmp_path):
     assert frame["turn"].tolist() == [1, 2, 3, 1, 2]
     assert frame["speaker"].tolist() == ["speaker", "listener", "speaker", "speaker", "listener"]
     assert frame["text"][0] == "I remember going to see the fireworks, with my friend."
-    assert frame["prompt"][0] == ("I remember going to the fireworks with my best friend, "
-                                  "it was great")
+    assert frame["prompt"][0] == (
+        "I remember going to the fireworks with my best friend, it was great"
+    )
     assert frame["context"].tolist() == ["sentimental"] * 3 + ["afraid"] * 2
     assert frame["speaker_idx"].tolist() == ["1", "0", "1", "2", "3"]
 
@@ -67,7 +68,10 @@ def test_load_empathetic_dialogues_reports_bad_rows(tmp_path):
     assert problems["empty_text"] == ["c3"]
     # duplicates keep the first row; malformed and empty rows are dropped, gaps are kept
     assert frame[["conv_id", "turn", "text"]].values.tolist() == [
-        ["c1", 1, "first"], ["c1", 3, "turn two is missing"], ["c3", 2, "reply"]]
+        ["c1", 1, "first"],
+        ["c1", 3, "turn two is missing"],
+        ["c3", 2, "reply"],
+    ]
     assert (frame["split"] == "valid").all()
 
 
@@ -88,8 +92,9 @@ def test_validate_dialogues_requires_columns():
 def test_load_empathetic_intents(shared_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DialogueDataWarning)
-        frame, report = load_empathetic_intents(shared_data / "empatheticdialogues",
-                                                return_report=True)
+        frame, report = load_empathetic_intents(
+            shared_data / "empatheticdialogues", return_report=True
+        )
     # SOURCE.md: 107,208 utterances in 24,847 conversations; splits 19,543/2,762/2,542
     assert len(frame) == 107_208
     assert frame["conv_id"].nunique() == 24_847
@@ -111,8 +116,9 @@ def test_load_dailydialog(shared_data):
     assert test["emotion"].value_counts()["happiness"] == 1_019
     assert set(test["speaker"]) == {"A", "B"}
     with pytest.warns(DialogueDataWarning):
-        train, report = load_dailydialog(shared_data / "dailydialog", split="train",
-                                         return_report=True)
+        train, report = load_dailydialog(
+            shared_data / "dailydialog", split="train", return_report=True
+        )
     # SOURCE.md: dialogue 7851 has 12 utterances but 11 labels; 569 duplicate dialogues
     missing = report[report["problem"] == "missing_label"]
     assert missing["conv_id"].tolist() == ["train-7851"]
@@ -120,8 +126,7 @@ def test_load_dailydialog(shared_data):
     assert len(conv) == 12 and conv["emotion"].isna().sum() == 1
     assert (report["problem"] == "duplicate_conversation").sum() == 569
     with pytest.warns(DialogueDataWarning):
-        dedup = load_dailydialog(shared_data / "dailydialog", split="train",
-                                 drop_duplicates=True)
+        dedup = load_dailydialog(shared_data / "dailydialog", split="train", drop_duplicates=True)
     assert dedup["conv_id"].nunique() == 11_118 - 569
 
 
@@ -145,7 +150,15 @@ def test_load_meld_and_emorynlp(shared_data):
     with pytest.warns(DialogueDataWarning):
         _, meld_report = load_meld(shared_data / "meld", split="dev", return_report=True)
     assert len(meld_report) and set(meld_report["problem"]) <= {
-        "empty_text", "duplicate_turn", "missing_turn", "single_utterance", "malformed"}
+        "empty_text",
+        "duplicate_turn",
+        "missing_turn",
+        "single_utterance",
+        "malformed",
+    }
     # turns are sorted within each conversation
-    assert emory.groupby("conv_id", sort=False)["turn"].apply(
-        lambda t: t.is_monotonic_increasing).all()
+    assert (
+        emory.groupby("conv_id", sort=False)["turn"]
+        .apply(lambda t: t.is_monotonic_increasing)
+        .all()
+    )

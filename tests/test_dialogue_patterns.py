@@ -25,10 +25,15 @@ def hand_frame():
     """Two hand-built conversations (turns deliberately shuffled in the frame)."""
     rows = [
         # conversation "a": s:sadness -> l:caring -> s:sadness -> l:caring -> l:joy (same speaker)
-        ("a", 3, "s", "sadness"), ("a", 1, "s", "sadness"), ("a", 2, "l", "caring"),
-        ("a", 4, "l", "caring"), ("a", 5, "l", "joy"),
+        ("a", 3, "s", "sadness"),
+        ("a", 1, "s", "sadness"),
+        ("a", 2, "l", "caring"),
+        ("a", 4, "l", "caring"),
+        ("a", 5, "l", "joy"),
         # conversation "b": s:joy -> l:joy -> s:anger
-        ("b", 1, "s", "joy"), ("b", 2, "l", "joy"), ("b", 3, "s", "anger"),
+        ("b", 1, "s", "joy"),
+        ("b", 2, "l", "joy"),
+        ("b", 3, "s", "anger"),
     ]
     return pd.DataFrame(rows, columns=["conv_id", "turn", "speaker", "emotion"])
 
@@ -39,8 +44,7 @@ def test_transition_counts_match_hand_built_conversation(hand_frame):
     assert X["a"]["emotion"] == ["sadness", "caring", "sadness", "caring", "joy"]
     feat = EmotionTransitionFeaturizer(normalize=False).fit(X)
     assert feat.labels_.tolist() == ["anger", "caring", "joy", "sadness"]
-    counts = pd.DataFrame(feat.transform(X), index=X.index,
-                          columns=feat.get_feature_names_out())
+    counts = pd.DataFrame(feat.transform(X), index=X.index, columns=feat.get_feature_names_out())
     # a: sadness->caring (x2), caring->sadness (x1); caring->joy is the same speaker: not counted
     expected_a = {"sadness->caring": 2.0, "caring->sadness": 1.0}
     expected_b = {"joy->joy": 1.0, "joy->anger": 1.0}
@@ -49,8 +53,9 @@ def test_transition_counts_match_hand_built_conversation(hand_frame):
         assert row[row > 0].to_dict() == expected
     freq = EmotionTransitionFeaturizer().fit_transform(X)
     np.testing.assert_allclose(freq.sum(axis=1), [1.0, 1.0])
-    np.testing.assert_allclose(freq[0, list(feat.get_feature_names_out()).index(
-        "sadness->caring")], 2 / 3)
+    np.testing.assert_allclose(
+        freq[0, list(feat.get_feature_names_out()).index("sadness->caring")], 2 / 3
+    )
     # only speaker -> listener transitions
     only_s = EmotionTransitionFeaturizer(normalize=False, source_speaker="s").fit(X)
     row_a = dict(zip(only_s.get_feature_names_out(), only_s.transform(X)[0]))
@@ -59,8 +64,9 @@ def test_transition_counts_match_hand_built_conversation(hand_frame):
 
 def test_transition_featurizer_label_sets_and_errors():
     conv = [[("joy", "love"), "sadness"], ["joy", "anger"]]
-    feat = EmotionTransitionFeaturizer(labels=["joy", "love", "sadness", "anger"],
-                                       normalize=False).fit(conv)
+    feat = EmotionTransitionFeaturizer(
+        labels=["joy", "love", "sadness", "anger"], normalize=False
+    ).fit(conv)
     out = dict(zip(feat.get_feature_names_out(), feat.transform(conv)[0]))
     assert out["joy->sadness"] == 0.5 and out["love->sadness"] == 0.5
     assert feat.transform(conv)[0].sum() == 1.0
@@ -102,8 +108,9 @@ def test_emotion_patterns_by_group(hand_frame):
 
 
 def test_select_by_patterns(hand_frame):
-    sub, scores = select_by_patterns(hand_frame, ["sadness->caring"], min_share=0.5,
-                                     emotion_column="emotion", return_scores=True)
+    sub, scores = select_by_patterns(
+        hand_frame, ["sadness->caring"], min_share=0.5, emotion_column="emotion", return_scores=True
+    )
     assert sub["conv_id"].unique().tolist() == ["a"]
     assert scores.loc["a", "share"] == pytest.approx(2 / 3)
     assert scores.loc["b", "share"] == 0.0
@@ -111,12 +118,18 @@ def test_select_by_patterns(hand_frame):
     top = table.head(1)  # caring->sadness: lift 1 / (5 * 1/5 * 1/5) = 5
     assert top[["source", "target"]].values.tolist() == [["caring", "sadness"]]
     assert top["lift"].iloc[0] == pytest.approx(5.0)
-    assert select_by_patterns(hand_frame, top, min_share=0.3,
-                              emotion_column="emotion")["conv_id"].unique().tolist() == ["a"]
-    assert len(select_by_patterns(hand_frame, top, min_share=0.4,
-                                  emotion_column="emotion")) == 0
-    assert len(select_by_patterns(hand_frame, [("joy", "joy")], min_share=1.0,
-                                  emotion_column="emotion")) == 0
+    assert select_by_patterns(hand_frame, top, min_share=0.3, emotion_column="emotion")[
+        "conv_id"
+    ].unique().tolist() == ["a"]
+    assert len(select_by_patterns(hand_frame, top, min_share=0.4, emotion_column="emotion")) == 0
+    assert (
+        len(
+            select_by_patterns(
+                hand_frame, [("joy", "joy")], min_share=1.0, emotion_column="emotion"
+            )
+        )
+        == 0
+    )
     with pytest.raises(ValueError, match="source->target"):
         select_by_patterns(hand_frame, ["joy"], emotion_column="emotion")
 
@@ -140,8 +153,9 @@ def test_conversation_classifier_pipeline_on_empathetic_dialogues(shared_data):
         frame = load_empathetic_intents(shared_data / "empatheticdialogues", split="valid")
     keep = frame["context"].isin(["afraid", "grateful", "sad", "proud"])
     X, y = to_conversations(frame[keep], emotion_column="auto_label", label_column="context")
-    pipe = make_pipeline(EmotionTransitionFeaturizer(handle_unknown="ignore"),
-                         LogisticRegression(max_iter=1000))
+    pipe = make_pipeline(
+        EmotionTransitionFeaturizer(handle_unknown="ignore"), LogisticRegression(max_iter=1000)
+    )
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.5  # 4 balanced-ish classes: chance is about 0.25
 
@@ -153,18 +167,27 @@ def test_most_common_patterns_select_growing_subsets_on_empathetic_dialogues(sha
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DialogueDataWarning)
         frame = load_empathetic_intents(shared_data / "empatheticdialogues", split="valid")
-    common = emotion_patterns(frame, emotion_column="auto_label", source_speaker="speaker",
-                              sort_by="count")
+    common = emotion_patterns(
+        frame, emotion_column="auto_label", source_speaker="speaker", sort_by="count"
+    )
     assert common["count"].is_monotonic_decreasing
     typical = emotion_patterns(frame, emotion_column="auto_label", source_speaker="speaker")
     assert typical["lift"].is_monotonic_decreasing
-    assert common.head(5)[["source", "target"]].values.tolist() != \
-        typical.head(5)[["source", "target"]].values.tolist()
+    assert (
+        common.head(5)[["source", "target"]].values.tolist()
+        != typical.head(5)[["source", "target"]].values.tolist()
+    )
     n_conv = frame["conv_id"].nunique()
     shares = []
     for k in (1, 5, 20):
-        sub = select_by_patterns(frame, common.head(k), min_share=0.0, min_count=1,
-                                 emotion_column="auto_label", source_speaker="speaker")
+        sub = select_by_patterns(
+            frame,
+            common.head(k),
+            min_share=0.0,
+            min_count=1,
+            emotion_column="auto_label",
+            source_speaker="speaker",
+        )
         shares.append(sub["conv_id"].nunique() / n_conv)
     assert 0 < shares[0] < shares[1] < shares[2] <= 1
     with pytest.raises(ValueError, match="sort_by"):

@@ -17,12 +17,14 @@ from skempathy.dialogue import (
 
 
 def test_precision_at_k_hand_computed():
-    scores = np.array([
-        [0.9, 0.1, 0.3, 0.2],   # true 0.9 is best -> hit@1
-        [0.8, 0.5, 0.2, 0.1],   # 0.8 > 0.5 -> rank 2: hit@2 only
-        [0.1, 0.7, 0.6, 0.65],  # rank 3
-        [0.4, 0.4, 0.4, 0.4],   # ties count against -> rank 4
-    ])
+    scores = np.array(
+        [
+            [0.9, 0.1, 0.3, 0.2],  # true 0.9 is best -> hit@1
+            [0.8, 0.5, 0.2, 0.1],  # 0.8 > 0.5 -> rank 2: hit@2 only
+            [0.1, 0.7, 0.6, 0.65],  # rank 3
+            [0.4, 0.4, 0.4, 0.4],  # ties count against -> rank 4
+        ]
+    )
     assert precision_at_k(scores, k=1, n_candidates=None) == 0.25
     assert precision_at_k(scores, k=2, n_candidates=None) == 0.5
     assert precision_at_k(scores, k=3, n_candidates=None) == 0.75
@@ -31,8 +33,10 @@ def test_precision_at_k_hand_computed():
     # rows 0-2 have their target as the row maximum, row 3 is all ties
     assert precision_at_k(scores[:, :3], target=[0, 0, 1, 2], k=1, n_candidates=None) == 0.75
     # pools of 2: query 1's only distractor is drawn from {0, 2, 3}; 0 beats it, 2 and 3 do not
-    draws = [precision_at_k(scores[1:2], target=[1], k=1, n_candidates=2, random_state=s)
-             for s in range(30)]
+    draws = [
+        precision_at_k(scores[1:2], target=[1], k=1, n_candidates=2, random_state=s)
+        for s in range(30)
+    ]
     assert set(draws) == {0.0, 1.0}
     assert precision_at_k(scores, k=1, n_candidates=100) == 0.25  # pool larger than the data
     with pytest.raises(ValueError, match="target"):
@@ -72,7 +76,8 @@ def test_bleu_orders_and_their_mean_on_empathetic_dialogues(shared_data):
 
     frame = load_empathetic_intents(
         shared_data / "empatheticdialogues" / "empatheticdialogues_empatheticintents.csv.gz",
-        split="valid")
+        split="valid",
+    )
     listener = frame.loc[frame["speaker"] == "listener", "text"].head(400).tolist()
     refs, hyps = listener[:200], listener[200:]  # unrelated responses of the same register
     by_order = [corpus_bleu_score(refs, hyps, max_order=n) for n in (1, 2, 3, 4)]
@@ -86,8 +91,20 @@ def test_bleu_orders_and_their_mean_on_empathetic_dialogues(shared_data):
 
 
 def _pairs(n=48):
-    topics = ["dog", "exam", "job", "car", "rain", "pizza", "movie", "game", "beach", "cat",
-              "train", "song"]
+    topics = [
+        "dog",
+        "exam",
+        "job",
+        "car",
+        "rain",
+        "pizza",
+        "movie",
+        "game",
+        "beach",
+        "cat",
+        "train",
+        "song",
+    ]
     contexts, responses = [], []
     for i in range(n):
         topic = topics[i % len(topics)]
@@ -98,8 +115,14 @@ def _pairs(n=48):
 
 def test_bi_encoder_retriever_learns_on_tiny_bert(tiny_bert_path):
     contexts, responses = _pairs()
-    kw = dict(model=tiny_bert_path, batch_size=12, max_seq_length=32, device="cpu",
-              random_state=0, learning_rate=5e-4)
+    kw = dict(
+        model=tiny_bert_path,
+        batch_size=12,
+        max_seq_length=32,
+        device="cpu",
+        random_state=0,
+        learning_rate=5e-4,
+    )
     untrained = BiEncoderRetriever(epochs=0, **kw).fit(contexts, responses)
     trained = BiEncoderRetriever(epochs=4, **kw).fit(contexts, responses)
     assert untrained.history_ == []
@@ -115,9 +138,12 @@ def test_bi_encoder_retriever_learns_on_tiny_bert(tiny_bert_path):
     np.testing.assert_allclose([h["train_loss"] for h in again.history_], losses, rtol=1e-5)
     sim = trained.similarity(contexts, responses)
     assert sim.shape == (48, 48)
+
     # responses of the same topic are identical, so count a hit when a same-topic response wins
-    topic_hit = lambda r: np.mean([responses[j] == responses[i]  # noqa: E731
-                                   for i, j in enumerate(r.rank(contexts, responses)[:, 0])])
+    def topic_hit(retriever):
+        top = retriever.rank(contexts, responses)[:, 0]
+        return np.mean([responses[j] == responses[i] for i, j in enumerate(top)])
+
     assert topic_hit(trained) > topic_hit(untrained)
     assert topic_hit(trained) >= 0.5
     predicted = trained.predict(contexts[:3])
@@ -125,8 +151,9 @@ def test_bi_encoder_retriever_learns_on_tiny_bert(tiny_bert_path):
     with pytest.warns(UserWarning, match="Only 48 pairs"):
         assert trained.score(contexts, responses) == precision_at_k(sim, k=1, n_candidates=100)
     restored = pickle.loads(pickle.dumps(trained))
-    np.testing.assert_allclose(restored.similarity(contexts[:4], responses[:4]), sim[:4, :4],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        restored.similarity(contexts[:4], responses[:4]), sim[:4, :4], atol=1e-5
+    )
     scorer = precision_at_k_scorer(k=5, n_candidates=20)
     assert 0 <= scorer(trained, contexts, responses) <= 1
     bleu = bleu_scorer()(trained, contexts, responses)

@@ -23,8 +23,9 @@ from skempathy.datasets import load_wassa
 from skempathy.distill import UNLABELED_SOURCES, Distiller, unlabeled_texts
 from skempathy.neural import MultiTaskTransformer, TransformerClassifier, TransformerRegressor
 
-KW = dict(max_length=48, batch_size=8, max_epochs=2, learning_rate=5e-4, device="cpu",
-          random_state=0)
+KW = dict(
+    max_length=48, batch_size=8, max_epochs=2, learning_rate=5e-4, device="cpu", random_state=0
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,10 @@ def dev_essays():
 
 
 def _teacher():
-    return make_pipeline(TfidfVectorizer(min_df=2), RandomForestClassifier(
-        n_estimators=50, min_samples_leaf=3, random_state=0))
+    return make_pipeline(
+        TfidfVectorizer(min_df=2),
+        RandomForestClassifier(n_estimators=50, min_samples_leaf=3, random_state=0),
+    )
 
 
 def _student():
@@ -94,22 +97,24 @@ def test_alpha_one_without_unlabeled_texts_is_the_student_on_gold(wassa, dev_ess
 def test_unlabeled_rows_get_teacher_labels_and_never_gold(wassa, dev_essays):
     X, y = wassa["essay"], wassa["emotion"]
     teacher, student = _Spy(_teacher()), _Spy(_student())
-    d = Distiller(teacher, student, X_unlabeled=dev_essays, alpha=1.0,
-                  validation_fraction=0).fit(X, y)
+    d = Distiller(teacher, student, X_unlabeled=dev_essays, alpha=1.0, validation_fraction=0).fit(
+        X, y
+    )
     fitted_X, fitted_y, _ = d.teacher_.fitted_on_
     assert fitted_X == list(X)  # the teacher never sees the unlabeled texts in fit
     student_X, student_y, _ = d.student_.fitted_on_
     assert student_X == list(X) + list(dev_essays)
-    assert student_y[:len(X)] == list(y)  # alpha=1: gold labels on labelled rows
-    assert student_y[len(X):] == list(d.teacher_.predict(dev_essays))
+    assert student_y[: len(X)] == list(y)  # alpha=1: gold labels on labelled rows
+    assert student_y[len(X) :] == list(d.teacher_.predict(dev_essays))
 
 
 def test_frozen_teacher_is_not_refitted_and_pickle_has_no_teacher(wassa, dev_essays):
     X, y = wassa["essay"], wassa["emotion"]
     fitted = _teacher().fit(X, y)
     forest = fitted[-1].estimators_[0]
-    d = Distiller(FrozenEstimator(fitted), _student(), X_unlabeled=dev_essays,
-                  random_state=0).fit(X.iloc[:200], y.iloc[:200])
+    d = Distiller(FrozenEstimator(fitted), _student(), X_unlabeled=dev_essays, random_state=0).fit(
+        X.iloc[:200], y.iloc[:200]
+    )
     assert d.teacher_.estimator is fitted and fitted[-1].estimators_[0] is forest
     blob = pickle.dumps(d)
     assert len(blob) < len(pickle.dumps(d.student_)) + 5000 < len(pickle.dumps(fitted))
@@ -146,8 +151,9 @@ def test_soft_targets_change_the_fine_tuned_student(tiny_bert_path, wassa):
     with pytest.raises(ValueError, match="shape"):
         bad.fit(X, y, soft_targets=one_hot.to_numpy()[:10])
     with pytest.raises(ValueError, match="not a single-label classification"):
-        TransformerRegressor(tiny_bert_path, **KW).fit(X, wassa["empathy"].iloc[:80],
-                                                       soft_targets=one_hot)
+        TransformerRegressor(tiny_bert_path, **KW).fit(
+            X, wassa["empathy"].iloc[:80], soft_targets=one_hot
+        )
 
 
 def test_multitask_teacher_to_fine_tuned_student(tiny_bert_path, wassa, dev_essays):
@@ -155,10 +161,13 @@ def test_multitask_teacher_to_fine_tuned_student(tiny_bert_path, wassa, dev_essa
     y = wassa[["emotion", "empathy"]].iloc[:80]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        d = Distiller(MultiTaskTransformer(tiny_bert_path, **KW),
-                      MultiTaskTransformer(tiny_bert_path, **KW),
-                      X_unlabeled=dev_essays.iloc[:40], temperature=2.0,
-                      random_state=0).fit(X, y)
+        d = Distiller(
+            MultiTaskTransformer(tiny_bert_path, **KW),
+            MultiTaskTransformer(tiny_bert_path, **KW),
+            X_unlabeled=dev_essays.iloc[:40],
+            temperature=2.0,
+            random_state=0,
+        ).fit(X, y)
         pred = d.predict(dev_essays.iloc[40:50])
     assert list(pred.columns) == ["emotion", "empathy"] and len(pred) == 10
     assert d.target_kinds_ == {"emotion": "classification", "empathy": "regression"}
@@ -167,8 +176,7 @@ def test_multitask_teacher_to_fine_tuned_student(tiny_bert_path, wassa, dev_essa
 
 
 @pytest.mark.parametrize("student_cls", [TransformerClassifier, TransformerRegressor])
-def test_a_writer_column_pipeline_distils_into_a_text_column_student(tiny_bert_path,
-                                                                     student_cls):
+def test_a_writer_column_pipeline_distils_into_a_text_column_student(tiny_bert_path, student_cls):
     """Teacher and student read the same WASSA frame: the student names its text column."""
     from skempathy.compose import make_wassa_pipeline
     from skempathy.text import SentenceEmbedder
@@ -177,16 +185,24 @@ def test_a_writer_column_pipeline_distils_into_a_text_column_student(tiny_bert_p
     X, X_dev = train.data.iloc[:60], dev.data.iloc[:20]
     target = "emotion" if student_cls is TransformerClassifier else "empathy"
     y = train.frame[target].iloc[:60]
-    teacher = make_wassa_pipeline(target, head="logreg" if target == "emotion" else "ridge",
-                                  embedder=SentenceEmbedder(tiny_bert_path))
+    teacher = make_wassa_pipeline(
+        target,
+        head="logreg" if target == "emotion" else "ridge",
+        embedder=SentenceEmbedder(tiny_bert_path),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        d = Distiller(teacher, student_cls(tiny_bert_path, text_column="essay", **KW),
-                      X_unlabeled=X_dev, random_state=0).fit(X, y)
+        d = Distiller(
+            teacher,
+            student_cls(tiny_bert_path, text_column="essay", **KW),
+            X_unlabeled=X_dev,
+            random_state=0,
+        ).fit(X, y)
         pred = d.predict(X_dev)
         # the student alone reads the essays, from the frame or as plain texts
-        np.testing.assert_array_equal(pred, d.student_.set_params(text_column=None).predict(
-            X_dev["essay"]))
+        np.testing.assert_array_equal(
+            pred, d.student_.set_params(text_column=None).predict(X_dev["essay"])
+        )
     assert len(pred) == 20
     with pytest.raises(ValueError, match="no column 'text'"):
         d.student_.set_params(text_column="text").predict(X_dev)
@@ -200,20 +216,34 @@ def test_teacher_vote_runs_its_multitask_member_once_per_text(tiny_bert_path, wa
     from skempathy.ensemble import MultiTaskVoting
 
     X, y = wassa["essay"].iloc[:80], wassa[["emotion", "empathy"]].iloc[:80]
-    vote = MultiTaskVoting([("multitask", MultiTaskTransformer(tiny_bert_path, **KW), None),
-                            ("tfidf", _student(), "emotion")])
+    vote = MultiTaskVoting(
+        [
+            ("multitask", MultiTaskTransformer(tiny_bert_path, **KW), None),
+            ("tfidf", _student(), "emotion"),
+        ]
+    )
     encoded = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         vote.fit(X, y)
         vote.named_estimators_["multitask"].model_.register_forward_hook(
-            lambda module, args, out: encoded.append(len(args[0])))
+            lambda module, args, out: encoded.append(len(args[0]))
+        )
         pred = vote.predict(dev_essays.iloc[:30])
         assert sum(encoded) == 30  # predict and predict_proba of the member share one pass
-        student = MultiTaskVoting([("emotion", _student(), "emotion"), (
-            "empathy", make_pipeline(TfidfVectorizer(min_df=2), Ridge()), "empathy")])
-        d = Distiller(FrozenEstimator(vote), student, X_unlabeled=dev_essays.iloc[:40],
-                      alpha=0, random_state=0).fit(X, y)
+        student = MultiTaskVoting(
+            [
+                ("emotion", _student(), "emotion"),
+                ("empathy", make_pipeline(TfidfVectorizer(min_df=2), Ridge()), "empathy"),
+            ]
+        )
+        d = Distiller(
+            FrozenEstimator(vote),
+            student,
+            X_unlabeled=dev_essays.iloc[:40],
+            alpha=0,
+            random_state=0,
+        ).fit(X, y)
     assert sum(encoded) == 30 + 120  # the 80 training and 40 unlabeled texts, once each
     assert pred.shape == (30, 2) and d.n_distilled_ == 120 - 4
 
@@ -247,11 +277,11 @@ def test_bad_input_messages(wassa):
     with pytest.raises(ValueError, match="predict_proba"):
         Distiller(svc, _student()).fit(X, y)
     with pytest.raises(ValueError, match="Input y contains NaN"):
-        Distiller(FrozenEstimator(_teacher().fit(X, y)), _student()).fit(
-            X, y.where(y.index != 3))
+        Distiller(FrozenEstimator(_teacher().fit(X, y)), _student()).fit(X, y.where(y.index != 3))
     with pytest.raises(ValueError, match="teacher does not know"):
         Distiller(FrozenEstimator(_teacher().fit(X, y)), _student()).fit(
-            X, y.replace({y.iloc[0]: "bewildered"}))
+            X, y.replace({y.iloc[0]: "bewildered"})
+        )
     with pytest.raises(ValueError, match="alpha"):
         Distiller(_teacher(), _student(), alpha=1.5).fit(X, y)
 
@@ -263,18 +293,30 @@ def test_unlabeled_texts_pool(shared_data, goemotions_home):
     assert pool["text"].is_unique and not set(pool["text"]) & set(train.str.strip())
     # NewsEmp essays are the WASSA training essays: nothing left once they are excluded
     assert pool["source"].value_counts().to_dict() == {"wassa": 795}
-    ed = unlabeled_texts(["empatheticdialogues"], max_per_source=500, empathetic_dialogues=(
-        shared_data / "empatheticdialogues" / "empatheticdialogues_empatheticintents.csv.gz"))
+    ed = unlabeled_texts(
+        ["empatheticdialogues"],
+        max_per_source=500,
+        empathetic_dialogues=(
+            shared_data / "empatheticdialogues" / "empatheticdialogues_empatheticintents.csv.gz"
+        ),
+    )
     assert len(ed) == 500 and ed["text"].str.len().min() > 0
     reddit = unlabeled_texts(["goemotions"], data_home=goemotions_home, max_per_source=300)
     assert len(reddit) == 300 and set(reddit["source"]) == {"goemotions"}
     # the domain-adaptation corpora of Hosseini & Caragea's Table 7
-    chat = unlabeled_texts(["dailydialog", "isear"], dailydialog=shared_data / "dailydialog",
-                           max_per_source=400)
+    chat = unlabeled_texts(
+        ["dailydialog", "isear"], dailydialog=shared_data / "dailydialog", max_per_source=400
+    )
     assert chat["source"].value_counts().to_dict() == {"dailydialog": 400, "isear": 400}
     assert not chat["text"].str.contains("No response", case=False).any()
-    assert set(UNLABELED_SOURCES) == {"wassa", "newsemp", "empatheticdialogues", "goemotions",
-                                      "dailydialog", "isear"}
+    assert set(UNLABELED_SOURCES) == {
+        "wassa",
+        "newsemp",
+        "empatheticdialogues",
+        "goemotions",
+        "dailydialog",
+        "isear",
+    }
     with pytest.raises(ValueError, match="empathetic_dialogues="):
         unlabeled_texts(["empatheticdialogues"])
     with pytest.raises(ValueError, match="dailydialog="):

@@ -46,9 +46,15 @@ def no_dropout_bert(tmp_path_factory):
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("minilm"))
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     path = tmp_path_factory.mktemp("bert_no_dropout")
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -80,22 +86,43 @@ def single_process_fit(no_dropout_bert, tmp_path_factory):
 
 
 LAUNCHERS = {
-    "torchrun": lambda port, script: [sys.executable, "-m", "torch.distributed.run",
-                                      "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-                                      "--master_port", str(port), str(script)],
+    "torchrun": lambda port, script: [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(port),
+        str(script),
+    ],
     # accelerate's --cpu launcher starts several processes through mpirun only; its
     # torchrun-based launcher (--multi_gpu) runs CPU processes where there is no GPU
-    "accelerate": lambda port, script: [shutil.which("accelerate") or "accelerate", "launch",
-                                        "--multi_gpu", "--num_processes", "2",
-                                        "--num_machines", "1",
-                                        "--mixed_precision", "no", "--dynamo_backend", "no",
-                                        "--main_process_port", str(port), str(script)],
+    "accelerate": lambda port, script: [
+        shutil.which("accelerate") or "accelerate",
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(port),
+        str(script),
+    ],
 }
 
 
 @pytest.mark.parametrize("launcher", list(LAUNCHERS))
 def test_two_process_fine_tuning_equals_the_accumulated_single_process_fit(
-        launcher, no_dropout_bert, single_process_fit, tmp_path):
+    launcher, no_dropout_bert, single_process_fit, tmp_path
+):
     if launcher == "accelerate":
         pytest.importorskip("accelerate")
     script = tmp_path / "fit.py"
@@ -108,8 +135,11 @@ def test_two_process_fine_tuning_equals_the_accumulated_single_process_fit(
     # the epoch's loss and samples count every process
     assert [h["n_samples"] for h in ranks[0]["history"]] == [160, 160]
     single, single_model = single_process_fit
-    np.testing.assert_allclose([h["train_loss"] for h in ranks[0]["history"]],
-                               [h["train_loss"] for h in single["history"]], rtol=1e-4)
+    np.testing.assert_allclose(
+        [h["train_loss"] for h in ranks[0]["history"]],
+        [h["train_loss"] for h in single["history"]],
+        rtol=1e-4,
+    )
 
     # rank 0's pickle loads in a plain process and predicts as the single-process model
     model = joblib.load(tmp_path / "model.joblib")

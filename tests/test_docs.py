@@ -22,24 +22,32 @@ import pytest
 from .conftest import REPO_ROOT, shared_data_dir
 
 _GUIDE = sorted((REPO_ROOT / "docs" / "user_guide").glob("*.md"))
-PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "index.md",
-         REPO_ROOT / "docs" / "getting_started.md",
-         *(page for page in _GUIDE if page.name != "index.md")]
-_FENCE = re.compile(r"(?:<!-- docs-test: (?P<mark>slow|skip)[^>]*-->\n)?"
-                    r"^```(?P<lang>\w+)\n(?P<code>.*?)^```$", re.MULTILINE | re.DOTALL)
+PAGES = [
+    REPO_ROOT / "README.md",
+    REPO_ROOT / "docs" / "index.md",
+    REPO_ROOT / "docs" / "getting_started.md",
+    *(page for page in _GUIDE if page.name != "index.md"),
+]
+_FENCE = re.compile(
+    r"(?:<!-- docs-test: (?P<mark>slow|skip)[^>]*-->\n)?"
+    r"^```(?P<lang>\w+)\n(?P<code>.*?)^```$",
+    re.MULTILINE | re.DOTALL,
+)
 # Pages whose blocks read corpora that are not bundled (found through the shared data).
 _NEEDS_SHARED = ("fetch_goemotions", "goemotions_to_wassa", "LexiconFeaturizer", '"data/')
 
 
 def code_blocks(path, lang):
     """``(code, mark)`` of every ``lang`` block of a Markdown page, in order."""
-    return [(m["code"], m["mark"]) for m in _FENCE.finditer(path.read_text())
-            if m["lang"] == lang]
+    return [(m["code"], m["mark"]) for m in _FENCE.finditer(path.read_text()) if m["lang"] == lang]
 
 
 def _python_cases():
-    return [pytest.param(page, id=str(page.relative_to(REPO_ROOT))) for page in PAGES
-            if any(mark is None for _, mark in code_blocks(page, "python"))]
+    return [
+        pytest.param(page, id=str(page.relative_to(REPO_ROOT)))
+        for page in PAGES
+        if any(mark is None for _, mark in code_blocks(page, "python"))
+    ]
 
 
 @pytest.fixture
@@ -61,8 +69,9 @@ def test_pages_have_code_blocks():
     assert len(PAGES) >= 12
     assert all(code_blocks(page, "python") or code_blocks(page, "bash") for page in PAGES)
     # the parser sees the markers
-    assert [mark for _, mark in code_blocks(REPO_ROOT / "docs" / "user_guide" / "cli.md",
-                                            "bash")][0] == "slow"
+    assert [mark for _, mark in code_blocks(REPO_ROOT / "docs" / "user_guide" / "cli.md", "bash")][
+        0
+    ] == "slow"
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +83,25 @@ def python_results(tmp_path_factory):
     shared = shared_data_dir()
     if shared is not None:
         (folder / "data").symlink_to(shared, target_is_directory=True)
-    pages = {page.name: [code for code, mark in code_blocks(page, "python") if mark is None]
-             for page in PAGES}
-    pages = {name: blocks for name, blocks in pages.items()
-             if blocks and not (shared is None and any(w in "".join(blocks)
-                                                       for w in _NEEDS_SHARED))}
+    pages = {
+        page.name: [code for code, mark in code_blocks(page, "python") if mark is None]
+        for page in PAGES
+    }
+    pages = {
+        name: blocks
+        for name, blocks in pages.items()
+        if blocks and not (shared is None and any(w in "".join(blocks) for w in _NEEDS_SHARED))
+    }
     (folder / "pages.json").write_text(json.dumps(pages))
     runner = Path(__file__).with_name("_run_doc_blocks.py")
-    done = subprocess.run([sys.executable, str(runner), "pages.json", "results.json"],
-                          cwd=folder, capture_output=True, text=True, timeout=3000,
-                          env=dict(os.environ, MPLBACKEND="Agg"))
+    done = subprocess.run(
+        [sys.executable, str(runner), "pages.json", "results.json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        env=dict(os.environ, MPLBACKEND="Agg"),
+    )
     results_file = folder / "results.json"
     assert results_file.exists(), f"the runner died:\n{done.stderr[-3000:]}"
     return json.loads(results_file.read_text())
@@ -102,17 +120,27 @@ def _bash_cases():
     for page in PAGES:
         for i, (code, mark) in enumerate(code_blocks(page, "bash")):
             if mark != "skip":
-                cases.append(pytest.param(
-                    code, id=f"{page.relative_to(REPO_ROOT)}[bash block {i + 1}]",
-                    marks=[pytest.mark.slow] if mark == "slow" else []))
+                cases.append(
+                    pytest.param(
+                        code,
+                        id=f"{page.relative_to(REPO_ROOT)}[bash block {i + 1}]",
+                        marks=[pytest.mark.slow] if mark == "slow" else [],
+                    )
+                )
     return cases
 
 
 @pytest.mark.parametrize("code", _bash_cases())
 def test_bash_blocks_run(code, workdir):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    done = subprocess.run(["bash", "-e", "-c", code], capture_output=True, text=True,
-                          env=env, cwd=workdir, timeout=1800)
+    done = subprocess.run(
+        ["bash", "-e", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=workdir,
+        timeout=1800,
+    )
     assert done.returncode == 0, f"exited {done.returncode}:\n{done.stderr[-3000:]}"
     # no progress bar reaches a log: stderr is not a terminal here
     assert "\r" not in done.stderr and "it/s]" not in done.stderr
@@ -123,7 +151,7 @@ def test_the_results_leaderboard_fits_a_laptop_screen():
     page = (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8")
     assert "not measured" not in page
     start = page.index("## Leaderboard")
-    board = page[start:page.index("\n#", start + 5)]  # up to the next heading of any level
+    board = page[start : page.index("\n#", start + 5)]  # up to the next heading of any level
     lines = board.splitlines()
     headers = [line for line, below in zip(lines, lines[1:]) if below.startswith("|---")]
     assert len(headers) >= 3 and all(line.count("|") - 1 <= 6 for line in headers), headers

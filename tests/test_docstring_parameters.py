@@ -28,8 +28,11 @@ def _documented(obj):
 
 
 def _signature(func):
-    return [name for name, p in inspect.signature(func).parameters.items()
-            if name not in ("self", "cls")]
+    return [
+        name
+        for name, p in inspect.signature(func).parameters.items()
+        if name not in ("self", "cls")
+    ]
 
 
 def _public_functions():
@@ -49,7 +52,8 @@ FUNCTIONS = sorted(dict(_public_functions()).items())
 def test_estimator_documents_its_parameters(name, cls):
     assert _documented(cls) == _signature(cls.__init__), (
         f"{name}: the docstring's Parameters section must list exactly the __init__ "
-        f"parameters, in order")
+        f"parameters, in order"
+    )
 
 
 @pytest.mark.parametrize("name, cls", ESTIMATORS, ids=[name for name, _ in ESTIMATORS])
@@ -66,14 +70,15 @@ def test_estimator_documents_its_defaults(name, cls):
                 actual = tuple(actual)
             assert actual == documented, (
                 f"{name}: {each.strip()} is documented with default={documented!r}, "
-                f"its signature says {actual!r}")
+                f"its signature says {actual!r}"
+            )
 
 
 @pytest.mark.parametrize("name, func", FUNCTIONS, ids=[name for name, _ in FUNCTIONS])
 def test_function_documents_its_parameters(name, func):
     assert _documented(func) == _signature(func), (
-        f"{name}: the docstring's Parameters section must list exactly the parameters, "
-        f"in order")
+        f"{name}: the docstring's Parameters section must list exactly the parameters, in order"
+    )
 
 
 def test_the_walk_found_the_public_api():

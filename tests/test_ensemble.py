@@ -23,8 +23,9 @@ def emotion_data():
 
 
 def _sgd_clf():
-    return make_pipeline(TfidfVectorizer(min_df=2),
-                         SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=20, tol=None))
+    return make_pipeline(
+        TfidfVectorizer(min_df=2), SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=20, tol=None)
+    )
 
 
 def test_classifier_members_differ_and_are_averaged(emotion_data):
@@ -60,8 +61,7 @@ def test_regressor_multioutput_average():
     X, Y = load_wassa("train", target=["empathy", "distress"], return_X_y=True)
     Xd, Yd = load_wassa("dev", target=["empathy", "distress"], return_X_y=True)
     texts, dev = X["essay"].tolist(), Xd["essay"].tolist()
-    reg = make_pipeline(TfidfVectorizer(min_df=3),
-                        SGDRegressor(alpha=1e-5, max_iter=50, tol=None))
+    reg = make_pipeline(TfidfVectorizer(min_df=3), SGDRegressor(alpha=1e-5, max_iter=50, tol=None))
     from sklearn.multioutput import MultiOutputRegressor
 
     ens = SeedEnsemble(MultiOutputRegressor(reg), n_estimators=3, random_state=0)
@@ -97,8 +97,9 @@ def test_errors():
 def _multilabel_wassa(n):
     """A real multi-label target: sad essay / empathy >= 4 / distress >= 4."""
     frame = load_wassa("train").frame.iloc[:n]
-    Y = np.column_stack([frame["emotion"] == "sadness", frame["empathy"] >= 4,
-                         frame["distress"] >= 4]).astype(int)
+    Y = np.column_stack(
+        [frame["emotion"] == "sadness", frame["empathy"] >= 4, frame["distress"] >= 4]
+    ).astype(int)
     return frame["essay"].tolist(), Y
 
 
@@ -110,8 +111,9 @@ def test_multilabel_members_give_an_indicator_matrix(tiny_bert_path):
     from skempathy.neural import TransformerClassifier
 
     X, Y = _multilabel_wassa(40)
-    neural = TransformerClassifier(tiny_bert_path, max_length=32, batch_size=8, max_epochs=1,
-                                   learning_rate=5e-4, device="cpu")
+    neural = TransformerClassifier(
+        tiny_bert_path, max_length=32, batch_size=8, max_epochs=1, learning_rate=5e-4, device="cpu"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # truncation
         ens = SeedEnsemble(neural, n_estimators=2, random_state=0).fit(X, Y)
@@ -120,8 +122,9 @@ def test_multilabel_members_give_an_indicator_matrix(tiny_bert_path):
     assert ens.multilabel_ and proba.shape == Y.shape and pred.shape == Y.shape
     np.testing.assert_array_equal(pred, (proba >= 0.5).astype(int))
     # members without a 2-D predict_proba vote per label
-    sgd = make_pipeline(TfidfVectorizer(min_df=2),
-                        MultiOutputClassifier(SGDClassifier(max_iter=20, tol=None)))
+    sgd = make_pipeline(
+        TfidfVectorizer(min_df=2), MultiOutputClassifier(SGDClassifier(max_iter=20, tol=None))
+    )
     X, Y = _multilabel_wassa(400)
     ens = SeedEnsemble(sgd, n_estimators=3, random_state=0).fit(X, Y)
     votes = np.mean([m.predict(X) for m in ens.estimators_], axis=0)

@@ -33,8 +33,9 @@ from skempathy.neural import (  # noqa: E402
 )
 from skempathy.text import SentenceEmbedder, TransformerEmbedder  # noqa: E402
 
-KW = dict(max_length=48, batch_size=8, max_epochs=2, learning_rate=5e-4, device="cpu",
-          random_state=0)
+KW = dict(
+    max_length=48, batch_size=8, max_epochs=2, learning_rate=5e-4, device="cpu", random_state=0
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,18 +73,25 @@ def _quiet(fn, *args):
 def test_classifier_export_answers_as_the_estimator(clf, clf_folder, dev_essays):
     folder = Path(clf_folder)
     assert sorted(p.name for p in folder.iterdir() if p.suffix in (".onnx", ".json"))[:2] == [
-        "model.onnx", "skempathy_onnx.json"]
+        "model.onnx",
+        "skempathy_onnx.json",
+    ]
     assert (folder / "tokenizer.json").is_file() or (folder / "vocab.txt").is_file()
     manifest = json.loads((folder / "skempathy_onnx.json").read_text())
     assert manifest["class"] == "TransformerClassifier" and manifest["quantize"] is None
     assert manifest["max_abs_difference"] <= 1e-4
     model = OnnxPredictor(folder)
-    np.testing.assert_array_equal(_quiet(model.predict, dev_essays),
-                                  _quiet(clf.predict, dev_essays))
-    np.testing.assert_allclose(_quiet(model.predict_proba, dev_essays),
-                               _quiet(clf.predict_proba, dev_essays), atol=1e-5)
-    np.testing.assert_allclose(_quiet(model.decision_function, dev_essays),
-                               _quiet(clf.decision_function, dev_essays), atol=1e-4)
+    np.testing.assert_array_equal(
+        _quiet(model.predict, dev_essays), _quiet(clf.predict, dev_essays)
+    )
+    np.testing.assert_allclose(
+        _quiet(model.predict_proba, dev_essays), _quiet(clf.predict_proba, dev_essays), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _quiet(model.decision_function, dev_essays),
+        _quiet(clf.decision_function, dev_essays),
+        atol=1e-4,
+    )
     np.testing.assert_array_equal(model.classes_, clf.classes_)
     # the pooled embedding is exported too
     assert model.transform(["so sad"]).shape == (1, clf.model_.encoder.config.hidden_size)
@@ -95,7 +103,8 @@ def test_classifier_export_answers_as_the_estimator(clf, clf_folder, dev_essays)
 def test_int8_export_is_smaller_and_close(clf, clf_folder, dev_essays, tmp_path):
     folder = to_onnx(clf, tmp_path / "int8", quantize="int8")
     assert os.path.getsize(Path(folder) / "model.onnx") < 0.6 * os.path.getsize(
-        Path(clf_folder) / "model.onnx")
+        Path(clf_folder) / "model.onnx"
+    )
     model = OnnxPredictor(folder)
     assert model.manifest_["quantize"] == "int8"
     proba, ref = _quiet(model.predict_proba, dev_essays), _quiet(clf.predict_proba, dev_essays)
@@ -117,24 +126,30 @@ def test_predictor_runs_without_torch_in_a_fresh_process(clf, clf_folder, dev_es
         f"print(json.dumps(m.predict({texts!r}).tolist()))\n"
         "assert 'torch' not in sys.modules\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == _quiet(clf.predict, texts).tolist()
 
 
 def test_regressor_multitask_and_embedder_exports(tiny_bert_path, wassa, dev_essays, tmp_path):
-    reg = _fit(TransformerRegressor(tiny_bert_path, **KW), wassa["essay"],
-               wassa[["empathy", "distress"]].to_numpy())
+    reg = _fit(
+        TransformerRegressor(tiny_bert_path, **KW),
+        wassa["essay"],
+        wassa[["empathy", "distress"]].to_numpy(),
+    )
     model = OnnxPredictor(to_onnx(reg, tmp_path / "reg"))
-    np.testing.assert_allclose(_quiet(model.predict, dev_essays), _quiet(reg.predict, dev_essays),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        _quiet(model.predict, dev_essays), _quiet(reg.predict, dev_essays), atol=1e-4
+    )
     with pytest.raises(AttributeError, match="no predict_proba"):
         model.predict_proba(dev_essays)
 
     extra = ["age", "income"]
-    mt = _fit(MultiTaskTransformer(tiny_bert_path, extra_features=extra, **KW),
-              wassa[["essay", *extra]], wassa[["emotion", "empathy"]])
+    mt = _fit(
+        MultiTaskTransformer(tiny_bert_path, extra_features=extra, **KW),
+        wassa[["essay", *extra]],
+        wassa[["emotion", "empathy"]],
+    )
     model = OnnxPredictor(to_onnx(mt, tmp_path / "mt"))
     assert model.manifest_["inputs"] == ["input_ids", "attention_mask", "extra"]
     X = wassa[["essay", *extra]].iloc[:30]
@@ -147,15 +162,20 @@ def test_regressor_multitask_and_embedder_exports(tiny_bert_path, wassa, dev_ess
 
     emb = _fit(FineTunedEmbedder(tiny_bert_path, **KW), wassa["essay"], wassa["empathy"])
     model = OnnxPredictor(to_onnx(emb, tmp_path / "emb"))
-    np.testing.assert_allclose(_quiet(model.transform, dev_essays),
-                               _quiet(emb.transform, dev_essays), atol=1e-5)
+    np.testing.assert_allclose(
+        _quiet(model.transform, dev_essays), _quiet(emb.transform, dev_essays), atol=1e-5
+    )
 
 
-@pytest.mark.parametrize("embedder", [
-    lambda path: SentenceEmbedder(path, normalize=True, cache=False, device="cpu"),
-    lambda path: TransformerEmbedder(path, pooling="max", layers=(-1, -2), max_length=64,
-                                     cache=False, device="cpu"),
-])
+@pytest.mark.parametrize(
+    "embedder",
+    [
+        lambda path: SentenceEmbedder(path, normalize=True, cache=False, device="cpu"),
+        lambda path: TransformerEmbedder(
+            path, pooling="max", layers=(-1, -2), max_length=64, cache=False, device="cpu"
+        ),
+    ],
+)
 def test_frozen_embedders_export(embedder, tiny_bert_path, wassa, dev_essays, tmp_path):
     est = embedder(tiny_bert_path).fit(wassa["essay"])
     model = OnnxPredictor(to_onnx(est, tmp_path / "frozen"))
@@ -170,12 +190,12 @@ def test_frozen_embedders_export(embedder, tiny_bert_path, wassa, dev_essays, tm
 
 
 def test_bf16_embedder_exports_fp32_weights(tiny_bert_path, wassa, dev_essays, tmp_path):
-    est = SentenceEmbedder(tiny_bert_path, precision="bf16", cache=False,
-                           device="cpu").fit(wassa["essay"])
+    est = SentenceEmbedder(tiny_bert_path, precision="bf16", cache=False, device="cpu").fit(
+        wassa["essay"]
+    )
     model = OnnxPredictor(to_onnx(est, tmp_path / "bf16"))
     fp32 = SentenceEmbedder(tiny_bert_path, cache=False, device="cpu").fit(wassa["essay"])
-    np.testing.assert_allclose(model.transform(dev_essays), fp32.transform(dev_essays),
-                               atol=1e-5)
+    np.testing.assert_allclose(model.transform(dev_essays), fp32.transform(dev_essays), atol=1e-5)
 
 
 def test_a_crafted_export_folder_is_refused(clf_folder, tmp_path):
@@ -230,8 +250,9 @@ def test_predictor_errors_pickle_and_version_warning(clf_folder, dev_essays, tmp
         OnnxPredictor(tmp_path)
     model = OnnxPredictor(clf_folder)
     again = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(_quiet(again.predict, dev_essays[:5]),
-                                  _quiet(model.predict, dev_essays[:5]))
+    np.testing.assert_array_equal(
+        _quiet(again.predict, dev_essays[:5]), _quiet(model.predict, dev_essays[:5])
+    )
     with pytest.raises(ValueError, match="NaN|missing|empty"):
         model.predict(["fine", float("nan")])
 

@@ -52,35 +52,48 @@ def test_default_recipe_and_frozen_embedders(wassa, tmp_path):
     track1 = ridge_svr_track1(SentenceEmbedder()).fit(X, frame[["empathy", "distress"]])
     track2 = logreg_track2(SentenceEmbedder()).fit(X, frame["emotion"])
     np.testing.assert_array_equal(_round_trip(track1, tmp_path).predict(dev), track1.predict(dev))
-    np.testing.assert_array_equal(_round_trip(track2, tmp_path).predict_proba(dev),
-                                  track2.predict_proba(dev))
+    np.testing.assert_array_equal(
+        _round_trip(track2, tmp_path).predict_proba(dev), track2.predict_proba(dev)
+    )
     for emb in (SentenceEmbedder(), TransformerEmbedder(layers="all")):
         emb.fit(X["essay"])
-        np.testing.assert_array_equal(_round_trip(emb, tmp_path).transform(dev["essay"]),
-                                      emb.transform(dev["essay"]))
+        np.testing.assert_array_equal(
+            _round_trip(emb, tmp_path).transform(dev["essay"]), emb.transform(dev["essay"])
+        )
 
 
 def test_fine_tuned_estimators_and_joint_recipe(wassa, tmp_path, tiny_bert_path):
-    from skempathy.neural import (FineTunedEmbedder, MultiTaskTransformer, TransformerClassifier,
-                                  TransformerRegressor)
+    from skempathy.neural import (
+        FineTunedEmbedder,
+        MultiTaskTransformer,
+        TransformerClassifier,
+        TransformerRegressor,
+    )
     from skempathy.recipes import build_recipe, finetuned_multitask
     from skempathy.text import SentenceEmbedder
 
     X, frame, dev = wassa
     kw = dict(max_epochs=1, max_length=48, random_state=0)
     clf = TransformerClassifier(tiny_bert_path, **kw).fit(X["essay"], frame["emotion"])
-    np.testing.assert_allclose(_round_trip(clf, tmp_path).predict_proba(dev["essay"]),
-                               clf.predict_proba(dev["essay"]), atol=1e-6)
+    np.testing.assert_allclose(
+        _round_trip(clf, tmp_path).predict_proba(dev["essay"]),
+        clf.predict_proba(dev["essay"]),
+        atol=1e-6,
+    )
     reg = TransformerRegressor(tiny_bert_path, **kw).fit(X["essay"], frame[["empathy"]])
-    np.testing.assert_allclose(_round_trip(reg, tmp_path).predict(dev["essay"]),
-                               reg.predict(dev["essay"]), atol=1e-6)
+    np.testing.assert_allclose(
+        _round_trip(reg, tmp_path).predict(dev["essay"]), reg.predict(dev["essay"]), atol=1e-6
+    )
     emb = FineTunedEmbedder(tiny_bert_path, **kw).fit(X["essay"], frame["empathy"])
-    np.testing.assert_allclose(_round_trip(emb, tmp_path).transform(dev["essay"]),
-                               emb.transform(dev["essay"]), atol=1e-6)
+    np.testing.assert_allclose(
+        _round_trip(emb, tmp_path).transform(dev["essay"]), emb.transform(dev["essay"]), atol=1e-6
+    )
     mt = MultiTaskTransformer(tiny_bert_path, **kw).fit(X["essay"], frame[["emotion", "empathy"]])
-    pd.testing.assert_frame_equal(_round_trip(mt, tmp_path).predict(dev["essay"]),
-                                  mt.predict(dev["essay"]))
+    pd.testing.assert_frame_equal(
+        _round_trip(mt, tmp_path).predict(dev["essay"]), mt.predict(dev["essay"])
+    )
     joint = build_recipe("finetuned", embedder=SentenceEmbedder(tiny_bert_path)).set_params(
-        finetuned=finetuned_multitask(tiny_bert_path, max_epochs=1))
+        finetuned=finetuned_multitask(tiny_bert_path, max_epochs=1)
+    )
     joint.fit(X, frame[["emotion", "empathy", "distress"]])
     pd.testing.assert_frame_equal(_round_trip(joint, tmp_path).predict(dev), joint.predict(dev))

@@ -39,8 +39,15 @@ def seen_groups(monkeypatch):
 
 
 def _tuned(tiny_bert_path, cls=TransformerRegressor):
-    return cls(tiny_bert_path, max_epochs=1, max_length=32, batch_size=16, early_stopping=True,
-               device="cpu", random_state=0)
+    return cls(
+        tiny_bert_path,
+        max_epochs=1,
+        max_length=32,
+        batch_size=16,
+        early_stopping=True,
+        device="cpu",
+        random_state=0,
+    )
 
 
 def test_fine_tuned_estimators_request_groups_by_default(tiny_bert_path):
@@ -48,16 +55,21 @@ def test_fine_tuned_estimators_request_groups_by_default(tiny_bert_path):
     assert requests["groups"] is True and requests["sample_weight"] is None
 
 
-def test_cross_validate_routes_groups_through_a_seed_ensemble(wassa, tiny_bert_path,
-                                                              seen_groups):
+def test_cross_validate_routes_groups_through_a_seed_ensemble(wassa, tiny_bert_path, seen_groups):
     X, frame, groups = wassa
     ensemble = SeedEnsemble(_tuned(tiny_bert_path), n_estimators=2, random_state=0)
     with sklearn.config_context(enable_metadata_routing=True):
-        result = cross_validate(ensemble, X, frame["empathy"], cv=GroupKFold(3),
-                                params={"groups": groups}, return_indices=True)
+        result = cross_validate(
+            ensemble,
+            X,
+            frame["empathy"],
+            cv=GroupKFold(3),
+            params={"groups": groups},
+            return_indices=True,
+        )
     assert len(seen_groups) == 3 * 2  # every member of every fold
     for k, train in enumerate(result["indices"]["train"]):
-        for seen in seen_groups[2 * k: 2 * k + 2]:
+        for seen in seen_groups[2 * k : 2 * k + 2]:
             np.testing.assert_array_equal(seen, groups[train])
     # routing off: fit parameters reach every member as they are
     seen_groups.clear()
@@ -66,13 +78,19 @@ def test_cross_validate_routes_groups_through_a_seed_ensemble(wassa, tiny_bert_p
 
 
 def test_multitask_voting_routes_groups_to_the_members_that_request_them(
-        wassa, tiny_bert_path, seen_groups):
+    wassa, tiny_bert_path, seen_groups
+):
     X, frame, groups = wassa
-    vote = MultiTaskVoting([
-        ("tuned", _tuned(tiny_bert_path, TransformerClassifier), "emotion"),
-        ("ridge", make_pipeline(SentenceEmbedder(tiny_bert_path, device="cpu"), Ridge()),
-         ["empathy", "distress"]),
-    ])
+    vote = MultiTaskVoting(
+        [
+            ("tuned", _tuned(tiny_bert_path, TransformerClassifier), "emotion"),
+            (
+                "ridge",
+                make_pipeline(SentenceEmbedder(tiny_bert_path, device="cpu"), Ridge()),
+                ["empathy", "distress"],
+            ),
+        ]
+    )
     with sklearn.config_context(enable_metadata_routing=True):
         vote.fit(X, frame[["emotion", "empathy", "distress"]], groups=groups)
     assert len(seen_groups) == 1 and (seen_groups[0] == groups).all()  # Ridge got none
@@ -80,11 +98,17 @@ def test_multitask_voting_routes_groups_to_the_members_that_request_them(
 
 
 def test_augmented_estimator_gives_each_external_example_a_group_of_its_own(
-        wassa, tiny_bert_path, seen_groups):
+    wassa, tiny_bert_path, seen_groups
+):
     X, frame, groups = wassa
     extra = ["I am so angry about this", "what a lovely surprise", "this is disgusting"]
-    aug = AugmentedEstimator(_tuned(tiny_bert_path, TransformerClassifier), extra,
-                             ["anger", "joy", "disgust"], strategy="random", random_state=0)
+    aug = AugmentedEstimator(
+        _tuned(tiny_bert_path, TransformerClassifier),
+        extra,
+        ["anger", "joy", "disgust"],
+        strategy="random",
+        random_state=0,
+    )
     with sklearn.config_context(enable_metadata_routing=True):
         aug.fit(X, frame["emotion"], groups=groups)
     (seen,) = seen_groups
@@ -96,13 +120,22 @@ def test_augmented_estimator_gives_each_external_example_a_group_of_its_own(
 
 
 def test_compare_models_gives_the_training_writers_to_an_early_stopping_split(
-        wassa, tiny_bert_path, seen_groups):
+    wassa, tiny_bert_path, seen_groups
+):
     X, frame, groups = wassa
-    result = compare_models({"tuned": _tuned(tiny_bert_path),
-                             "ridge": make_pipeline(SentenceEmbedder(tiny_bert_path,
-                                                                     device="cpu"), Ridge())},
-                            X, frame["empathy"], cv=3, groups=groups, n_resamples=0,
-                            show_progress=False, measure_memory=False)
+    result = compare_models(
+        {
+            "tuned": _tuned(tiny_bert_path),
+            "ridge": make_pipeline(SentenceEmbedder(tiny_bert_path, device="cpu"), Ridge()),
+        },
+        X,
+        frame["empathy"],
+        cv=3,
+        groups=groups,
+        n_resamples=0,
+        show_progress=False,
+        measure_memory=False,
+    )
     assert (result["error"] == "").all() and (result["n_folds"] == 3).all()
     assert len(seen_groups) == 3
     for seen, (train, _) in zip(seen_groups, result.splits):

@@ -44,9 +44,18 @@ def tiny_t5_path(tmp_path_factory):
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(resolve_model("minilm"))
-    config = T5Config(vocab_size=tok.vocab_size, d_model=32, d_ff=64, d_kv=16, num_layers=2,
-                      num_decoder_layers=2, num_heads=2, pad_token_id=tok.pad_token_id,
-                      eos_token_id=tok.sep_token_id, decoder_start_token_id=tok.pad_token_id)
+    config = T5Config(
+        vocab_size=tok.vocab_size,
+        d_model=32,
+        d_ff=64,
+        d_kv=16,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=2,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.sep_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+    )
     path = tmp_path_factory.mktemp("tiny_t5")
     T5ForConditionalGeneration(config).save_pretrained(path)
     tok.save_pretrained(path)
@@ -54,16 +63,24 @@ def tiny_t5_path(tmp_path_factory):
 
 
 # ----------------------------------------------------------------- MaskedLMAdapter
-def test_mlm_checkpoint_adapts_and_loads_into_transformer_classifier(wassa, tiny_bert_path,
-                                                                     tmp_path):
+def test_mlm_checkpoint_adapts_and_loads_into_transformer_classifier(
+    wassa, tiny_bert_path, tmp_path
+):
     import torch
     from transformers import AutoModel
 
     X, Y = wassa
     texts = X["essay"].tolist()[:32]
-    adapter = MaskedLMAdapter(model=tiny_bert_path, output_dir=tmp_path / "adapted",
-                              max_length=24, batch_size=8, learning_rate=2e-3, max_epochs=2,
-                              random_state=0, device="cpu")
+    adapter = MaskedLMAdapter(
+        model=tiny_bert_path,
+        output_dir=tmp_path / "adapted",
+        max_length=24,
+        batch_size=8,
+        learning_rate=2e-3,
+        max_epochs=2,
+        random_state=0,
+        device="cpu",
+    )
     path = adapter.fit(texts).checkpoint_path_
     assert path == str(tmp_path / "adapted") and len(adapter.history_) == 2
     # the encoder weights changed, and the masked-LM loss on the domain text went down
@@ -76,8 +93,9 @@ def test_mlm_checkpoint_adapts_and_loads_into_transformer_classifier(wassa, tiny
     assert adapter.masked_lm_loss(texts) < adapter.masked_lm_loss(texts, model=tiny_bert_path)
     torch.testing.assert_close(torch.rand(3), expected)  # the caller's RNG is untouched
     # the checkpoint is a model= for the fine-tuned estimators
-    clf = TransformerClassifier(model=path, max_epochs=1, max_length=24, batch_size=8,
-                                random_state=0, device="cpu")
+    clf = TransformerClassifier(
+        model=path, max_epochs=1, max_length=24, batch_size=8, random_state=0, device="cpu"
+    )
     clf.fit(texts, Y["emotion"].iloc[:32])
     assert set(clf.predict(X["essay"].iloc[32:40])) <= set(clf.classes_)
     emb = adapter.transform(texts[:3])
@@ -99,9 +117,16 @@ def test_mlm_errors(tiny_bert_path):
 def test_constrained_decoding_only_yields_known_labels(wassa, tiny_t5_path):
     X, Y = wassa
     texts, labels = X["essay"].tolist(), Y["emotion"].to_numpy()
-    clf = Seq2SeqLabelClassifier(model=tiny_t5_path, prefix="emotion: ", max_length=24,
-                                 batch_size=8, learning_rate=3e-3, max_epochs=2,
-                                 random_state=0, device="cpu")
+    clf = Seq2SeqLabelClassifier(
+        model=tiny_t5_path,
+        prefix="emotion: ",
+        max_length=24,
+        batch_size=8,
+        learning_rate=3e-3,
+        max_epochs=2,
+        random_state=0,
+        device="cpu",
+    )
     clf.fit(texts[:48], labels[:48])
     assert clf.history_[-1]["train_loss"] < clf.history_[0]["train_loss"]
     assert clf.label_texts_ == list(clf.classes_)
@@ -115,22 +140,29 @@ def test_constrained_decoding_only_yields_known_labels(wassa, tiny_t5_path):
     np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-6)
     np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(1)])
     restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_allclose(restored.predict_proba(texts[48:56]), proba[:8], rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict_proba(texts[48:56]), proba[:8], rtol=1e-4, atol=1e-6
+    )
 
 
 def test_seq2seq_label_texts_and_errors(tiny_t5_path):
     newsemp = load_newsemp().frame.iloc[:24]
-    clf = Seq2SeqLabelClassifier(model=tiny_t5_path, label_texts={0: "low empathy",
-                                                                  1: "high empathy"},
-                                 max_length=16, batch_size=8, max_epochs=1, random_state=0,
-                                 device="cpu")
+    clf = Seq2SeqLabelClassifier(
+        model=tiny_t5_path,
+        label_texts={0: "low empathy", 1: "high empathy"},
+        max_length=16,
+        batch_size=8,
+        max_epochs=1,
+        random_state=0,
+        device="cpu",
+    )
     clf.fit(newsemp["essay"], newsemp["empathy_bin"])
     assert clf.label_texts_ == ["low empathy", "high empathy"]
     assert set(clf.predict(newsemp["essay"].iloc[:5])) <= {0, 1}
     with pytest.raises(ValueError, match="distinct"):
         clone(clf).set_params(label_texts={0: "same", 1: "same"}).fit(
-            newsemp["essay"], newsemp["empathy_bin"])
+            newsemp["essay"], newsemp["empathy_bin"]
+        )
     with pytest.raises(ValueError, match="one class"):
         clone(clf).fit(["a", "b"], [1, 1])
     with pytest.raises(ValueError, match="Unknown label type"):
@@ -142,10 +174,17 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
     X, Y = wassa
     cols = ["essay", "age", "income", "iri_empathic_concern"]
     Xs, Ys = X[cols].iloc[:60], Y.iloc[:60]
-    clf = TokenAttentionClassifier(model=tiny_bert_path, text_column="essay",
-                                   extra_features=cols[1:], max_length=24, max_epochs=40,
-                                   learning_rate=5e-3, n_iter_no_change=1, random_state=0,
-                                   device="cpu")
+    clf = TokenAttentionClassifier(
+        model=tiny_bert_path,
+        text_column="essay",
+        extra_features=cols[1:],
+        max_length=24,
+        max_epochs=40,
+        learning_rate=5e-3,
+        n_iter_no_change=1,
+        random_state=0,
+        device="cpu",
+    )
     clf.fit(Xs, Ys)  # emotion (main) + empathy, distress (auxiliary regression heads)
     assert clf.n_extra_features_ == 3  # the side inputs; n_features_in_ counts X's columns
     assert clf.n_features_in_ == Xs.shape[1] and list(clf.feature_names_in_) == list(Xs.columns)
@@ -161,11 +200,20 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
     aux = clf.predict_aux(X[cols].iloc[60:70])
     assert aux["empathy"].shape == (10,) and 0 < aux["empathy"].mean() < 8  # original scale
     restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_allclose(restored.predict_proba(X[cols].iloc[60:70]),
-                               clf.predict_proba(X[cols].iloc[60:70]), rtol=1e-5)
+    np.testing.assert_allclose(
+        restored.predict_proba(X[cols].iloc[60:70]),
+        clf.predict_proba(X[cols].iloc[60:70]),
+        rtol=1e-5,
+    )
     # single-task, text-only
-    stl = TokenAttentionClassifier(model=tiny_bert_path, max_length=24, max_epochs=2,
-                                   early_stopping=False, random_state=0, device="cpu")
+    stl = TokenAttentionClassifier(
+        model=tiny_bert_path,
+        max_length=24,
+        max_epochs=2,
+        early_stopping=False,
+        random_state=0,
+        device="cpu",
+    )
     stl.fit(Xs["essay"], Ys["emotion"])
     assert stl.n_extra_features_ == 0 and stl.aux_tasks_ == [] and stl.n_iter_ == 2
     assert stl.n_features_in_ == 1 and not hasattr(stl, "feature_names_in_")
@@ -174,19 +222,25 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
 
 def test_token_attention_errors(wassa, tiny_bert_path):
     X, Y = wassa
-    clf = TokenAttentionClassifier(model=tiny_bert_path, extra_features=["age"],
-                                   text_column="essay", max_epochs=1, device="cpu")
+    clf = TokenAttentionClassifier(
+        model=tiny_bert_path,
+        extra_features=["age"],
+        text_column="essay",
+        max_epochs=1,
+        device="cpu",
+    )
     with pytest.raises(ValueError, match="lacks the column"):
         clf.fit(X[["essay"]].iloc[:10], Y["emotion"].iloc[:10])
     with pytest.raises(TypeError, match="must be a DataFrame"):
         clf.fit(X["essay"].iloc[:10].tolist(), Y["emotion"].iloc[:10])
     with pytest.raises(TypeError, match="numeric"):
         clone(clf).set_params(extra_features=["emotion_text"]).fit(
-            X[["essay"]].iloc[:10].assign(emotion_text="x"), Y["emotion"].iloc[:10])
+            X[["essay"]].iloc[:10].assign(emotion_text="x"), Y["emotion"].iloc[:10]
+        )
     with pytest.raises(ValueError, match="must divide"):
-        TokenAttentionClassifier(model=tiny_bert_path, n_heads=5, max_epochs=1,
-                                 early_stopping=False, device="cpu").fit(
-            X["essay"].iloc[:10], Y["emotion"].iloc[:10])
+        TokenAttentionClassifier(
+            model=tiny_bert_path, n_heads=5, max_epochs=1, early_stopping=False, device="cpu"
+        ).fit(X["essay"].iloc[:10], Y["emotion"].iloc[:10])
 
 
 # ------------------------------------------------------ DistilledMultiTaskClassifier
@@ -194,12 +248,23 @@ def test_teacher_annealing_reaches_one(wassa, tiny_bert_path):
     X, Y = wassa
     news = load_newsemp().frame.iloc[100:124]
     teacher = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=300))
-    aux = {"emotion": (X["essay"].iloc[:24].tolist(), Y["emotion"].iloc[:24].to_numpy()),
-           "distress": (X["essay"].iloc[40:56].tolist(),
-                        (Y["distress"].iloc[40:56] > 4).astype(int).to_numpy())}
-    kd = DistilledMultiTaskClassifier(teachers={"emotion": teacher}, aux_data=aux,
-                                      model=tiny_bert_path, max_length=24, batch_size=8,
-                                      max_epochs=2, random_state=0, device="cpu")
+    aux = {
+        "emotion": (X["essay"].iloc[:24].tolist(), Y["emotion"].iloc[:24].to_numpy()),
+        "distress": (
+            X["essay"].iloc[40:56].tolist(),
+            (Y["distress"].iloc[40:56] > 4).astype(int).to_numpy(),
+        ),
+    }
+    kd = DistilledMultiTaskClassifier(
+        teachers={"emotion": teacher},
+        aux_data=aux,
+        model=tiny_bert_path,
+        max_length=24,
+        batch_size=8,
+        max_epochs=2,
+        random_state=0,
+        device="cpu",
+    )
     kd.fit(news["essay"], news["empathy_bin"])
     lam = kd.lambda_schedule_
     n_steps = 2 * (3 + 3 + 2)  # batches of 8: 24 target + 24 emotion + 16 distress texts
@@ -212,20 +277,27 @@ def test_teacher_annealing_reaches_one(wassa, tiny_bert_path):
     assert set(kd.aux_classes_["emotion"]) <= set(Y["emotion"])
     assert set(kd.predict(news["essay"].iloc[:6])) <= {0, 1}
     assert set(kd.predict_task(news["essay"].iloc[:6], "emotion")) <= set(
-        kd.aux_classes_["emotion"])
+        kd.aux_classes_["emotion"]
+    )
     assert set(kd.model_.head.heads) == {"target", "emotion", "distress"}
     restored = pickle.loads(pickle.dumps(kd))
-    np.testing.assert_allclose(restored.predict_proba(news["essay"].iloc[:6]),
-                               kd.predict_proba(news["essay"].iloc[:6]), rtol=1e-5)
+    np.testing.assert_allclose(
+        restored.predict_proba(news["essay"].iloc[:6]),
+        kd.predict_proba(news["essay"].iloc[:6]),
+        rtol=1e-5,
+    )
     # without annealing the auxiliary targets stay the teacher's distribution
-    flat = clone(kd).set_params(teacher_annealing=False, max_epochs=1,
-                                aux_data={"emotion": aux["emotion"]}).fit(
-        news["essay"], news["empathy_bin"])
+    flat = (
+        clone(kd)
+        .set_params(teacher_annealing=False, max_epochs=1, aux_data={"emotion": aux["emotion"]})
+        .fit(news["essay"], news["empathy_bin"])
+    )
     assert np.all(flat.lambda_schedule_ == 0.0)
 
 
-def test_distillation_on_twittemp_soft_targets_change_the_student(tiny_bert_path, twittemp_home,
-                                                                  goemotions_home):
+def test_distillation_on_twittemp_soft_targets_change_the_student(
+    tiny_bert_path, twittemp_home, goemotions_home
+):
     """TwittEmp (none / seeking / providing) as the target task, GoEmotions sentiment as the
     auxiliary task: the teacher's soft labels give a different student than gold labels alone."""
     from skempathy.datasets import fetch_goemotions, fetch_twittemp
@@ -237,8 +309,16 @@ def test_distillation_on_twittemp_soft_targets_change_the_student(tiny_bert_path
     comments = [go.data[i] for i in single]
     sentiment = np.asarray(go.target_names)[np.asarray(go.target)[single].argmax(axis=1)]
     teacher = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=300))
-    kw = dict(aux_data={"sentiment": (comments, sentiment)}, model=tiny_bert_path, max_length=24,
-              batch_size=8, max_epochs=2, learning_rate=1e-3, random_state=0, device="cpu")
+    kw = dict(
+        aux_data={"sentiment": (comments, sentiment)},
+        model=tiny_bert_path,
+        max_length=24,
+        batch_size=8,
+        max_epochs=2,
+        learning_rate=1e-3,
+        random_state=0,
+        device="cpu",
+    )
     kd = DistilledMultiTaskClassifier(teachers={"sentiment": teacher}, **kw)
     kd.fit(tweets["text"], tweets["label"])
     assert sorted(kd.classes_) == sorted(tweets["label"].unique())
@@ -257,45 +337,70 @@ def test_target_teacher_supervises_the_target_task(wassa, tiny_bert_path):
     news = load_newsemp().frame.iloc[:32]
     aux = {"emotion": (X["essay"].iloc[:16].tolist(), Y["emotion"].iloc[:16].to_numpy())}
     teacher = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=300))
-    kw = dict(aux_data=aux, model=tiny_bert_path, max_length=24, batch_size=8, max_epochs=2,
-              learning_rate=1e-3, random_state=0, device="cpu")
+    kw = dict(
+        aux_data=aux,
+        model=tiny_bert_path,
+        max_length=24,
+        batch_size=8,
+        max_epochs=2,
+        learning_rate=1e-3,
+        random_state=0,
+        device="cpu",
+    )
     both = DistilledMultiTaskClassifier(teachers={"target": teacher, "emotion": teacher}, **kw)
     both.fit(news["essay"], news["empathy_bin"])
     assert set(both.teachers_) == {"target", "emotion"}
     assert list(both.teachers_["target"].classes_) == list(both.classes_)
     aux_only = DistilledMultiTaskClassifier(teachers={"emotion": teacher}, **kw).fit(
-        news["essay"], news["empathy_bin"])
+        news["essay"], news["empathy_bin"]
+    )
     a, b = both.predict_proba(news["essay"]), aux_only.predict_proba(news["essay"])
     assert not np.allclose(a, b, atol=1e-4)
     # with early stopping the teacher never sees the validation rows
-    held = clone(both).set_params(early_stopping=True, validation_fraction=0.25,
-                                  max_epochs=1).fit(news["essay"], news["empathy_bin"])
+    held = (
+        clone(both)
+        .set_params(early_stopping=True, validation_fraction=0.25, max_epochs=1)
+        .fit(news["essay"], news["empathy_bin"])
+    )
     assert held.teachers_["target"][0].vocabulary_ != both.teachers_["target"][0].vocabulary_
 
 
 def test_distillation_errors(tiny_bert_path):
     teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    clf = DistilledMultiTaskClassifier(teachers={"sentiment": teacher}, aux_data={},
-                                       model=tiny_bert_path, max_epochs=1, device="cpu")
+    clf = DistilledMultiTaskClassifier(
+        teachers={"sentiment": teacher},
+        aux_data={},
+        model=tiny_bert_path,
+        max_epochs=1,
+        device="cpu",
+    )
     with pytest.raises(ValueError, match="no auxiliary dataset"):
         clf.fit(["a b", "c d"], [0, 1])
     with pytest.raises(ValueError, match="absent from y"):
         fitted = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(
-            ["good day", "bad day"], ["x", "y"])
+            ["good day", "bad day"], ["x", "y"]
+        )
         clone(clf).set_params(teachers={"target": fitted}, refit_teachers=False).fit(
-            ["good day", "bad day"], [0, 1])
+            ["good day", "bad day"], [0, 1]
+        )
     with pytest.raises(ValueError, match="pair"):
         clone(clf).set_params(aux_data={"sentiment": ["only texts"]}).fit(["a b", "c d"], [0, 1])
     with pytest.raises(ValueError, match="not fitted|NotFitted"):
-        clone(clf).set_params(refit_teachers=False,
-                              aux_data={"sentiment": (["good", "bad"], ["p", "n"])}).fit(
-            ["a b", "c d"], [0, 1])
+        clone(clf).set_params(
+            refit_teachers=False, aux_data={"sentiment": (["good", "bad"], ["p", "n"])}
+        ).fit(["a b", "c d"], [0, 1])
 
 
 def test_encoder_only_checkpoint_becomes_bert2bert(tiny_bert_path):
     news = load_newsemp().frame.iloc[:16]
-    clf = Seq2SeqLabelClassifier(model=tiny_bert_path, max_length=16, batch_size=8,
-                                 max_epochs=1, random_state=0, device="cpu")
+    clf = Seq2SeqLabelClassifier(
+        model=tiny_bert_path,
+        max_length=16,
+        batch_size=8,
+        max_epochs=1,
+        random_state=0,
+        device="cpu",
+    )
     clf.fit(news["essay"], news["empathy_bin"])
     assert type(clf.model_).__name__ == "EncoderDecoderModel"
     proba = clf.predict_proba(news["essay"].iloc[:4])
@@ -306,8 +411,9 @@ def test_encoder_only_checkpoint_becomes_bert2bert(tiny_bert_path):
 
 
 # ------------------------------------------------ the sklearn contract on real text
-@pytest.mark.parametrize("name", ["DistilledMultiTaskClassifier", "Seq2SeqLabelClassifier",
-                                  "TokenAttentionClassifier"])
+@pytest.mark.parametrize(
+    "name", ["DistilledMultiTaskClassifier", "Seq2SeqLabelClassifier", "TokenAttentionClassifier"]
+)
 def test_method_classifiers_in_pipeline_cross_validate_and_pickle(name):
     """What README promises for every published-method classifier: Pipeline + grouped
     cross_validate on WASSA essays, and a pickle that predicts what the original predicts."""
@@ -318,11 +424,20 @@ def test_method_classifiers_in_pipeline_cross_validate_and_pickle(name):
 
     est = clone(next(e for e in TEXT_ESTIMATORS if type(e).__name__ == name))
     frame = load_wassa("train").frame.iloc[:30]
-    texts, labels = frame["essay"], frame["emotion"].isin(["sadness", "fear"]).map(
-        {True: "sad_or_fearful", False: "other"})
+    texts, labels = (
+        frame["essay"],
+        frame["emotion"].isin(["sadness", "fear"]).map({True: "sad_or_fearful", False: "other"}),
+    )
     pipe = Pipeline([("clf", est)])
-    result = cross_validate(pipe, texts, labels, groups=frame["response_id"], cv=GroupKFold(2),
-                            scoring="accuracy", error_score="raise")
+    result = cross_validate(
+        pipe,
+        texts,
+        labels,
+        groups=frame["response_id"],
+        cv=GroupKFold(2),
+        scoring="accuracy",
+        error_score="raise",
+    )
     assert len(result["test_score"]) == 2 and np.all(np.isfinite(result["test_score"]))
     fitted = clone(pipe).fit(texts, labels)
     restored = pickle.loads(pickle.dumps(fitted))

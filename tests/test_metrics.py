@@ -59,17 +59,22 @@ def test_wassa_evaluate_tracks(dev_predictions):
     assert track2["macro_f1"] == pytest.approx(f1_score(Y_dev["emotion"], emotion, average="macro"))
     assert track2["micro_f1"] == pytest.approx(np.mean(Y_dev["emotion"] == emotion))
     assert track2["macro_precision"] == pytest.approx(
-        precision_score(Y_dev["emotion"], emotion, average="macro", zero_division=0))
+        precision_score(Y_dev["emotion"], emotion, average="macro", zero_division=0)
+    )
     assert track2["macro_recall"] == pytest.approx(
-        recall_score(Y_dev["emotion"], emotion, average="macro"))
+        recall_score(Y_dev["emotion"], emotion, average="macro")
+    )
     for name in ("micro_precision", "micro_recall"):  # single-label: both equal accuracy
         assert track2[name] == pytest.approx(
             (precision_score if "precision" in name else recall_score)(
-                Y_dev["emotion"], emotion, average="micro"))
+                Y_dev["emotion"], emotion, average="micro"
+            )
+        )
     track1 = wassa_evaluate(Y_dev[["empathy", "distress"]], scores)
     assert set(track1) == {"empathy_pearson", "distress_pearson", "average_pearson"}
     assert track1["average_pearson"] == pytest.approx(
-        (track1["empathy_pearson"] + track1["distress_pearson"]) / 2)
+        (track1["empathy_pearson"] + track1["distress_pearson"]) / 2
+    )
     assert set(wassa_evaluate(Y_dev["empathy"], scores[:, 0])) == {"pearson"}
     # whole-number float scores are still Track 1
     assert "pearson" in wassa_evaluate(np.array([1.0, 2.0, 7.0]), np.array([1.5, 2.5, 6.0]))
@@ -79,8 +84,10 @@ def test_wassa_evaluate_scores_a_multitask_frame_per_track(dev_predictions):
     Y_dev, emotion, scores = dev_predictions
     Y = Y_dev[["emotion", "empathy", "distress"]]
     # a multi-task model's frame: its score columns may come back as objects
-    pred = pd.DataFrame({"emotion": emotion, "empathy": scores[:, 0].astype(object),
-                         "distress": scores[:, 1]}, index=Y.index)
+    pred = pd.DataFrame(
+        {"emotion": emotion, "empathy": scores[:, 0].astype(object), "distress": scores[:, 1]},
+        index=Y.index,
+    )
     both = wassa_evaluate(Y, pred)
     expected = wassa_evaluate(Y["emotion"], emotion)
     expected.update(wassa_evaluate(Y[["empathy", "distress"]], scores))
@@ -105,9 +112,11 @@ def test_bootstrap_test_on_a_multitask_frame_tests_the_named_track(dev_predictio
     b = a.assign(emotion=np.roll(emotion, 7), empathy=np.roll(scores[:, 0], 7))
     groups = load_wassa("dev").groups
     kw = dict(groups=groups, n_resamples=200, random_state=0)
-    for key, columns, metric in [("macro_f1", "emotion", "macro_f1"),
-                                 ("average_pearson", ["empathy", "distress"], "average_pearson"),
-                                 ("empathy_pearson", "empathy", "pearson")]:
+    for key, columns, metric in [
+        ("macro_f1", "emotion", "macro_f1"),
+        ("average_pearson", ["empathy", "distress"], "average_pearson"),
+        ("empathy_pearson", "empathy", "pearson"),
+    ]:
         on_frame = bootstrap_test(Y, a, b.to_numpy(), key, **kw)
         alone = bootstrap_test(Y[columns], a[columns], b[columns], metric, **kw)
         assert on_frame == alone
@@ -122,15 +131,17 @@ def test_scorers_work_in_grouped_cross_validation():
     model = make_pipeline(TfidfVectorizer(min_df=2), Ridge())
     cv = GroupKFold(n_splits=3)
     X, y = wassa.data["essay"], wassa.target["empathy"]
-    result = cross_validate(model, X, y, groups=wassa.groups, cv=cv,
-                            scoring={"pearson": get_scorer("pearson")})
+    result = cross_validate(
+        model, X, y, groups=wassa.groups, cv=cv, scoring={"pearson": get_scorer("pearson")}
+    )
     predictions = cross_val_predict(model, X, y, groups=wassa.groups, cv=cv)
     for fold, (_, test) in enumerate(cv.split(X, y, wassa.groups)):
         expected = stats.pearsonr(y.iloc[test], predictions[test])[0]
         assert result["test_pearson"][fold] == pytest.approx(expected)
     Y = wassa.target[["empathy", "distress"]]
-    multi = cross_validate(model, X, Y, groups=wassa.groups, cv=cv,
-                           scoring=get_scorer("average_pearson"))
+    multi = cross_validate(
+        model, X, Y, groups=wassa.groups, cv=cv, scoring=get_scorer("average_pearson")
+    )
     assert np.all(multi["test_score"] > 0.2)
     assert get_scorer("f1_macro") is not None  # sklearn names still work
     with pytest.raises(ValueError, match="Unknown scoring 'pearsonn'"):
@@ -158,15 +169,18 @@ def test_grouped_bootstrap_resamples_whole_writers(dev_predictions):
     item = bootstrap_test(Y_dev["empathy"], scores[:, 0], noisy, **kw)
     assert 0.0 < item.p_value < 1.0 and item.n_resamples == 300
     # one group per item (in item order) is the item-level bootstrap, draw for draw
-    singletons = bootstrap_test(Y_dev["empathy"], scores[:, 0], noisy,
-                                groups=np.arange(len(scores)), **kw)
+    singletons = bootstrap_test(
+        Y_dev["empathy"], scores[:, 0], noisy, groups=np.arange(len(scores)), **kw
+    )
     assert singletons == item
     grouped = bootstrap_test(Y_dev["empathy"], scores[:, 0], noisy, groups=writers, **kw)
     assert grouped.sample_size == round(0.5 * 54)  # 54 writers x 5 essays
     assert grouped.delta == item.delta and grouped.p_value != item.p_value
     majority = np.full(len(emotion), "sadness", dtype=object)
-    assert bootstrap_test(Y_dev["emotion"], emotion, majority, groups=writers,
-                          random_state=0).p_value < 0.01
+    assert (
+        bootstrap_test(Y_dev["emotion"], emotion, majority, groups=writers, random_state=0).p_value
+        < 0.01
+    )
     with pytest.raises(ValueError):
         bootstrap_test(Y_dev["emotion"], emotion, majority, groups=writers[:10])
 

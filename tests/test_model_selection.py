@@ -27,8 +27,13 @@ from skempathy.model_selection import (
     resolve_groups,
 )
 
-NUMERIC = ["iri_empathic_concern", "iri_perspective_taking", "iri_personal_distress",
-           "personality_agreeableness", "age"]
+NUMERIC = [
+    "iri_empathic_concern",
+    "iri_perspective_taking",
+    "iri_personal_distress",
+    "personality_agreeableness",
+    "age",
+]
 _FIT_LOG = []
 
 
@@ -86,9 +91,16 @@ def text_result(wassa):
         "mean": DummyRegressor(),
         "tfidf": make_pipeline(TfidfVectorizer(min_df=2), Ridge()),
     }
-    return compare_models(models, wassa.data["essay"], wassa.target[["empathy", "distress"]],
-                          groups=wassa.groups, baseline="mean", n_resamples=300,
-                          random_state=0, show_progress=False)
+    return compare_models(
+        models,
+        wassa.data["essay"],
+        wassa.target[["empathy", "distress"]],
+        groups=wassa.groups,
+        baseline="mean",
+        n_resamples=300,
+        random_state=0,
+        show_progress=False,
+    )
 
 
 def test_folds_identical_across_models_and_groups_separated(wassa):
@@ -97,7 +109,11 @@ def test_folds_identical_across_models_and_groups_separated(wassa):
     _FIT_LOG.clear()
     result = compare_models(
         {"a": RecordingRegressor("a"), "b": RecordingRegressor("b", alpha=100.0)},
-        X, y, groups=wassa.groups, show_progress=False, measure_memory=False,
+        X,
+        y,
+        groups=wassa.groups,
+        show_progress=False,
+        measure_memory=False,
     )
     assert len(result.splits) == 5
     assert isinstance(result.cv, GroupKFold)
@@ -123,17 +139,24 @@ def test_folds_identical_across_models_and_groups_separated(wassa):
         assert fold == pytest.approx(pearson_score(y.iloc[test], model.predict(X.iloc[test])))
     row = result[result.model == "a"].iloc[0]
     assert row["pooled"] == pytest.approx(pearson_score(y, result.predictions["a"]))
-    assert row["mean"] == pytest.approx(
-        result.fold_scores.query("model == 'a'").score.mean())
+    assert row["mean"] == pytest.approx(result.fold_scores.query("model == 'a'").score.mean())
 
 
 def test_classification_uses_stratified_grouped_folds(wassa):
     X, y = wassa.data["essay"], wassa.target["emotion"]
     result = compare_models(
-        {"majority": DummyClassifier(),
-         "tfidf": make_pipeline(TfidfVectorizer(min_df=3), RidgeClassifier())},
-        X, y, cv=3, groups=wassa.groups, baseline="majority", n_resamples=200,
-        random_state=0, show_progress=False,
+        {
+            "majority": DummyClassifier(),
+            "tfidf": make_pipeline(TfidfVectorizer(min_df=3), RidgeClassifier()),
+        },
+        X,
+        y,
+        cv=3,
+        groups=wassa.groups,
+        baseline="majority",
+        n_resamples=200,
+        random_state=0,
+        show_progress=False,
     )
     assert isinstance(result.cv, StratifiedGroupKFold)
     groups = wassa.groups.to_numpy()
@@ -145,20 +168,26 @@ def test_classification_uses_stratified_grouped_folds(wassa):
     oof = result.predictions["tfidf"]
     assert set(oof) <= set(y)
     assert result.summary().loc["tfidf", "macro_f1_pooled"] == pytest.approx(
-        wassa_evaluate(y, oof)["macro_f1"])
+        wassa_evaluate(y, oof)["macro_f1"]
+    )
     assert result.summary().loc["tfidf", "p_value"] < 0.05
 
 
 def test_p_value_direction(wassa, text_result):
     summary = text_result.summary()
     assert summary.loc["tfidf", "average_pearson_pooled"] > 0.2
-    assert summary.loc["tfidf", "p_value"] < 0.01          # clearly better than the mean
-    assert np.isnan(summary.loc["mean", "p_value"])         # the baseline is not tested
+    assert summary.loc["tfidf", "p_value"] < 0.01  # clearly better than the mean
+    assert np.isnan(summary.loc["mean", "p_value"])  # the baseline is not tested
     # the same predictions the other way round: the mean never beats TF-IDF
     reverse = compare_models(
         {"tfidf": make_pipeline(TfidfVectorizer(min_df=2), Ridge()), "mean": DummyRegressor()},
-        wassa.data["essay"], wassa.target[["empathy", "distress"]], groups=wassa.groups,
-        baseline="tfidf", n_resamples=300, random_state=0, show_progress=False,
+        wassa.data["essay"],
+        wassa.target[["empathy", "distress"]],
+        groups=wassa.groups,
+        baseline="tfidf",
+        n_resamples=300,
+        random_state=0,
+        show_progress=False,
     )
     assert reverse.summary().loc["mean", "p_value"] > 0.5
     np.testing.assert_allclose(reverse.predictions["tfidf"], text_result.predictions["tfidf"])
@@ -182,9 +211,16 @@ def test_scatter_titles_give_the_tables_pooled_r(text_result):
 
 def test_two_similar_models_are_not_significant(wassa):
     X, y = wassa.data[NUMERIC], wassa.target["distress"]
-    result = compare_models({"ridge": Ridge(alpha=1.0), "ridge2": Ridge(alpha=1.5)}, X, y,
-                            groups=wassa.groups, baseline="ridge", n_resamples=300,
-                            random_state=0, show_progress=False)
+    result = compare_models(
+        {"ridge": Ridge(alpha=1.0), "ridge2": Ridge(alpha=1.5)},
+        X,
+        y,
+        groups=wassa.groups,
+        baseline="ridge",
+        n_resamples=300,
+        random_state=0,
+        show_progress=False,
+    )
     assert result.summary().loc["ridge2", "p_value"] > 0.05
 
 
@@ -193,7 +229,12 @@ def test_failing_estimator_does_not_abort(wassa):
     with pytest.warns(FitFailedWarning, match="4 of 5 folds of 'flaky'"):
         result = compare_models(
             {"ridge": Ridge(), "flaky": FailingRegressor(bad_row=0), "mean": DummyRegressor()},
-            X, y, groups=wassa.groups, baseline="mean", n_resamples=100, random_state=0,
+            X,
+            y,
+            groups=wassa.groups,
+            baseline="mean",
+            n_resamples=100,
+            random_state=0,
             show_progress=False,
         )
     summary = result.summary()
@@ -228,8 +269,13 @@ def test_clear_errors(wassa):
     with pytest.raises(ValueError, match="is a classification metric"):
         compare_models(models, X, y, scoring="macro_f1", show_progress=False)
     with pytest.raises(ValueError, match="needs 'predict_proba'"):
-        compare_models({"m": DummyClassifier()}, X, wassa.target["emotion"],
-                       scoring="neg_log_loss", show_progress=False)
+        compare_models(
+            {"m": DummyClassifier()},
+            X,
+            wassa.target["emotion"],
+            scoring="neg_log_loss",
+            show_progress=False,
+        )
     with pytest.raises(ValueError, match="baseline 'ridge' is not one of"):
         compare_models(models, X, y, baseline="ridge", show_progress=False)
     with pytest.raises(ValueError, match="test folds .* overlap"):
@@ -241,21 +287,27 @@ def test_clear_errors(wassa):
     frame = wassa.frame.copy()
     frame.loc[3, "response_id"] = None
     with pytest.raises(ValueError, match="groups has 1 missing labels"):
-        compare_models(models, frame[NUMERIC + ["response_id"]], y, groups="response_id",
-                       show_progress=False)
+        compare_models(
+            models, frame[NUMERIC + ["response_id"]], y, groups="response_id", show_progress=False
+        )
 
 
 def test_groups_by_column_name_and_leaky_splitter_warns(wassa):
     X = wassa.frame[NUMERIC + ["response_id"]]
     y = wassa.target["empathy"]
     est = make_pipeline_numeric()
-    result = compare_models({"ridge": est}, X, y, groups="response_id", cv=4,
-                            show_progress=False)
+    result = compare_models({"ridge": est}, X, y, groups="response_id", cv=4, show_progress=False)
     assert len(result.splits) == 4
     assert np.array_equal(result.groups, wassa.groups.to_numpy())
     with pytest.warns(UserWarning, match="groups have samples in both train and test"):
-        compare_models({"ridge": est}, X, y, groups="response_id",
-                       cv=KFold(5, shuffle=True, random_state=0), show_progress=False)
+        compare_models(
+            {"ridge": est},
+            X,
+            y,
+            groups="response_id",
+            cv=KFold(5, shuffle=True, random_state=0),
+            show_progress=False,
+        )
 
 
 def make_pipeline_numeric():
@@ -270,9 +322,14 @@ def test_custom_scoring(wassa):
     def mae_neg(y_true, y_pred):
         return -np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred)))
 
-    result = compare_models({"ridge": Ridge()}, X, y, groups=wassa.groups,
-                            scoring={"r2": "r2", "pearson": "pearson", "neg_mae": mae_neg},
-                            show_progress=False)
+    result = compare_models(
+        {"ridge": Ridge()},
+        X,
+        y,
+        groups=wassa.groups,
+        scoring={"r2": "r2", "pearson": "pearson", "neg_mae": mae_neg},
+        show_progress=False,
+    )
     assert result.metric_names == ["r2", "pearson", "neg_mae"]
     assert result.primary_metric == "r2"
     pooled = result.set_index("metric")["pooled"]
@@ -284,13 +341,21 @@ def test_custom_scoring(wassa):
 
 def test_parallel_matches_sequential_and_memory_is_measured(wassa):
     X, y = wassa.data[NUMERIC], wassa.target["distress"]
-    seq = compare_models({"ridge": Ridge(), "hog": MemoryHog()}, X, y, groups=wassa.groups,
-                         cv=3, show_progress=False)
-    par = compare_models({"ridge": Ridge(), "hog": MemoryHog()}, X, y, groups=wassa.groups,
-                         cv=3, n_jobs=2, show_progress=False)
+    seq = compare_models(
+        {"ridge": Ridge(), "hog": MemoryHog()}, X, y, groups=wassa.groups, cv=3, show_progress=False
+    )
+    par = compare_models(
+        {"ridge": Ridge(), "hog": MemoryHog()},
+        X,
+        y,
+        groups=wassa.groups,
+        cv=3,
+        n_jobs=2,
+        show_progress=False,
+    )
     np.testing.assert_allclose(par.predictions["ridge"], seq.predictions["ridge"])
     hog = seq.summary().loc["hog"]
-    assert hog["peak_memory_mb"] > 150          # 200 MB array allocated in fit
+    assert hog["peak_memory_mb"] > 150  # 200 MB array allocated in fit
     assert seq.summary().loc["ridge", "peak_memory_mb"] < 100
     assert (seq.fold_info.fit_time > 0).all()
 
@@ -301,7 +366,7 @@ def test_result_is_a_tidy_dataframe(text_result, tmp_path):
     assert list(text_result.columns) == ComparisonResult.COLUMNS
     assert len(text_result) == 2 * 3  # 2 models x (average, empathy, distress)
     sub = text_result[text_result.metric == "average_pearson"]
-    assert type(sub) is pd.DataFrame   # pandas operations give plain frames
+    assert type(sub) is pd.DataFrame  # pandas operations give plain frames
     path = tmp_path / "table.csv"
     text_result.to_csv(path, index=False)
     assert pd.read_csv(path).shape == text_result.shape
@@ -339,13 +404,34 @@ def test_compare_cli(tmp_path):
 
     parser = add_common_arguments(_cli.add_arguments(argparse.ArgumentParser()))
     out = tmp_path / "cmp"
-    args = parser.parse_args(["--task", "empathy", "--models", "mean,tfidf-ridge", "--cv", "3",
-                              "--out", str(out), "--n-resamples", "100", "--quiet"])
+    args = parser.parse_args(
+        [
+            "--task",
+            "empathy",
+            "--models",
+            "mean,tfidf-ridge",
+            "--cv",
+            "3",
+            "--out",
+            str(out),
+            "--n-resamples",
+            "100",
+            "--quiet",
+        ]
+    )
     assert _cli.run(args) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"comparison.md", "comparison.csv", "fold_scores.csv", "fold_info.csv",
-            "scores.png", "predictions_mean.png", "predictions_tfidf-ridge.png",
-            "slices.csv", "report.html"} <= names
+    assert {
+        "comparison.md",
+        "comparison.csv",
+        "fold_scores.csv",
+        "fold_info.csv",
+        "scores.png",
+        "predictions_mean.png",
+        "predictions_tfidf-ridge.png",
+        "slices.csv",
+        "report.html",
+    } <= names
     table = pd.read_csv(out / "comparison.csv")
     assert set(table.model) == {"mean", "tfidf-ridge"}
     assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -353,8 +439,9 @@ def test_compare_cli(tmp_path):
     assert "data:image/png;base64," in html and "Slices by demographic group" in html
     slices = pd.read_csv(out / "slices.csv")
     assert {"gender", "race", "age", "income"} <= set(slices.attribute)
-    bad = parser.parse_args(["--task", "empathy", "--models", "mean", "--out", str(out),
-                             "--baseline", "svr"])
+    bad = parser.parse_args(
+        ["--task", "empathy", "--models", "mean", "--out", str(out), "--baseline", "svr"]
+    )
     assert _cli.run(bad) == 2
     bad = parser.parse_args(["--task", "empathy", "--models", "mean,nohead", "--out", str(out)])
     assert _cli.run(bad) == 2
@@ -364,13 +451,35 @@ def test_compare_command_on_emotion_writes_confusion_matrices_as_svg(tmp_path, c
     from skempathy.cli import main
 
     out = tmp_path / "emo"
-    code = main(["compare", "--task", "emotion", "--models", "mean,tfidf-ridge", "--cv", "2",
-                 "--out", str(out), "--n-resamples", "50", "--plot-format", "svg", "--no-slices",
-                 "--quiet"])
+    code = main(
+        [
+            "compare",
+            "--task",
+            "emotion",
+            "--models",
+            "mean,tfidf-ridge",
+            "--cv",
+            "2",
+            "--out",
+            str(out),
+            "--n-resamples",
+            "50",
+            "--plot-format",
+            "svg",
+            "--no-slices",
+            "--quiet",
+        ]
+    )
     assert code == 0
     names = {p.name for p in out.iterdir()}
-    assert {"comparison.md", "comparison.csv", "scores.svg", "confusion_mean.svg",
-            "confusion_tfidf-ridge.svg", "report.html"} <= names
+    assert {
+        "comparison.md",
+        "comparison.csv",
+        "scores.svg",
+        "confusion_mean.svg",
+        "confusion_tfidf-ridge.svg",
+        "report.html",
+    } <= names
     assert "slices.csv" not in names
     assert (out / "scores.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     table = pd.read_csv(out / "comparison.csv")
@@ -378,24 +487,54 @@ def test_compare_command_on_emotion_writes_confusion_matrices_as_svg(tmp_path, c
     assert f1.loc["tfidf-ridge", "pooled"] > f1.loc["mean", "pooled"] + 0.15
     assert f1.loc["tfidf-ridge", "p_value"] < 0.05  # vs the first model, the baseline
     capsys.readouterr()
-    assert main(["compare", "--task", "emotion", "--models", "mean", "--cv", "1",
-                 "--out", str(tmp_path / "bad"), "--quiet"]) == 2  # bad arguments
+    assert (
+        main(
+            [
+                "compare",
+                "--task",
+                "emotion",
+                "--models",
+                "mean",
+                "--cv",
+                "1",
+                "--out",
+                str(tmp_path / "bad"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )  # bad arguments
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--cv must be at least 2" in err[0]
     assert not (tmp_path / "bad").exists()
 
 
 def test_compare_without_matplotlib_names_the_extra_and_runs_with_no_plots(
-        tmp_path, capsys, monkeypatch):
+    tmp_path, capsys, monkeypatch
+):
     import importlib.util
 
     from skempathy.cli import main
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",  # a base install: no matplotlib
-                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
-    command = ["compare", "--task", "empathy", "--models", "mean,tfidf-ridge", "--cv", "2",
-               "--n-resamples", "0", "--no-slices", "--quiet"]
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",  # a base install: no matplotlib
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    command = [
+        "compare",
+        "--task",
+        "empathy",
+        "--models",
+        "mean,tfidf-ridge",
+        "--cv",
+        "2",
+        "--n-resamples",
+        "0",
+        "--no-slices",
+        "--quiet",
+    ]
     capsys.readouterr()
     assert main(command + ["--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
@@ -415,13 +554,15 @@ def test_embeddings_computed_once_across_models_and_folds(tiny_bert_path):
     dev = load_wassa("dev")
     X, y = dev.data["essay"][:60], dev.target["empathy"][:60]
     embedder = SentenceEmbedder(tiny_bert_path, device="cpu", show_progress=False)
-    models = {"ridge": make_pipeline(embedder, Ridge()),
-              "ridge10": make_pipeline(embedder, Ridge(alpha=10.0))}
+    models = {
+        "ridge": make_pipeline(embedder, Ridge()),
+        "ridge10": make_pipeline(embedder, Ridge(alpha=10.0)),
+    }
     clear_embedding_cache()
     result = compare_models(models, X, y, cv=3, groups=dev.groups[:60], show_progress=False)
     info = embedding_cache_info()
     assert result.summary().n_folds.tolist() == [3, 3]
-    assert info["misses"] == X.nunique()      # every essay encoded exactly once
+    assert info["misses"] == X.nunique()  # every essay encoded exactly once
     assert info["hits"] >= 2 * 2 * len(X) - X.nunique()  # 2 models x (train + test) reads
 
 
@@ -440,8 +581,9 @@ def test_train_dev_test_split_on_newsemp():
     for labels in parts[3:]:
         assert abs(labels.mean() - y.mean()) < 0.01
     a = train_dev_test_split(frame, random_state=0)
-    assert all(x.index.equals(z.index) for x, z in zip(a, train_dev_test_split(frame,
-                                                                               random_state=0)))
+    assert all(
+        x.index.equals(z.index) for x, z in zip(a, train_dev_test_split(frame, random_state=0))
+    )
     g_train, g_dev, g_test = train_dev_test_split(frame, groups="response_id", random_state=0)
     writers = [set(p["response_id"]) for p in (g_train, g_dev, g_test)]
     assert not (writers[0] & writers[1] or writers[0] & writers[2] or writers[1] & writers[2])

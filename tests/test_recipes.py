@@ -10,8 +10,16 @@ from skempathy.datasets import load_wassa
 from skempathy.ensemble import MultiTaskVoting
 from skempathy.io import load as skops_load
 from skempathy.neural import MultiTaskTransformer
-from skempathy.recipes import (RECIPES, Member, Recipe, build_recipe, finetuned_goemotions,
-                               get_recipe, svr_track1, text_logreg_track2)
+from skempathy.recipes import (
+    RECIPES,
+    Member,
+    Recipe,
+    build_recipe,
+    finetuned_goemotions,
+    get_recipe,
+    svr_track1,
+    text_logreg_track2,
+)
 from skempathy.text import SentenceEmbedder, TransformerEmbedder
 from skempathy.text._base import _BaseEmbedder
 
@@ -33,8 +41,11 @@ def tiny_embedder(tiny_bert_path):
 def _shares(vote, column):
     """Each member's normalised share of ``column``'s vote (members that predict it)."""
     weights = vote._column_weights(column)
-    voting = {name: w for w, (name, _, cols) in zip(weights, vote.estimators)
-              if cols is None or column == cols or column in list(np.atleast_1d(cols))}
+    voting = {
+        name: w
+        for w, (name, _, cols) in zip(weights, vote.estimators)
+        if cols is None or column == cols or column in list(np.atleast_1d(cols))
+    }
     total = sum(voting.values())
     return {name: w / total for name, w in voting.items()}
 
@@ -47,9 +58,13 @@ def test_every_recipe_builds_the_vote_it_declares(tiny_embedder, tmp_path):
         vote = build_recipe(name, embedder=tiny_embedder, data_home=tmp_path)
         assert isinstance(vote, MultiTaskVoting)
         assert [(n, c) for n, _, c in vote.estimators] == [
-            (m.name, m.columns) for m in recipe.members]
-        covered = {c for _, _, cols in vote.estimators
-                   for c in (TARGETS if cols is None else np.atleast_1d(cols))}
+            (m.name, m.columns) for m in recipe.members
+        ]
+        covered = {
+            c
+            for _, _, cols in vote.estimators
+            for c in (TARGETS if cols is None else np.atleast_1d(cols))
+        }
         assert covered == set(TARGETS), name
         clone(vote).get_params()  # a plain scikit-learn object
     with pytest.raises(ValueError, match="available"):
@@ -82,15 +97,18 @@ def test_a_missing_mpnet_install_fails_in_one_line(monkeypatch, tmp_path, tiny_e
 
 def test_a_declared_recipe_builds_like_the_registered_ones(wassa_small, tiny_embedder):
     X, frame, X_dev, _ = wassa_small
-    recipe = Recipe(members=(Member("t1", svr_track1, ["empathy", "distress"]),
-                             Member("t2", text_logreg_track2, "emotion"),
-                             Member("t2_strong", text_logreg_track2, "emotion",
-                                    weights={"emotion": 3})))
+    recipe = Recipe(
+        members=(
+            Member("t1", svr_track1, ["empathy", "distress"]),
+            Member("t2", text_logreg_track2, "emotion"),
+            Member("t2_strong", text_logreg_track2, "emotion", weights={"emotion": 3}),
+        )
+    )
     vote = recipe.build(embedder=tiny_embedder).set_params(t2_strong__head__C=1.0)
     vote.fit(X, frame[TARGETS])
     members = vote.named_estimators_
     proba = vote.predict_proba(X_dev)["emotion"]
-    expected = (members["t2"].predict_proba(X_dev) + 3 * members["t2_strong"].predict_proba(X_dev))
+    expected = members["t2"].predict_proba(X_dev) + 3 * members["t2_strong"].predict_proba(X_dev)
     np.testing.assert_allclose(proba, expected / 4, rtol=1e-6)  # float32 sums, any order
     with pytest.raises(ValueError, match="must name some of the members"):
         recipe.build(embedder=tiny_embedder, drop=["t3"])
@@ -127,14 +145,16 @@ def test_goemotions_pool_is_stratified_and_reproducible(goemotions_home):
     assert (X3 != X).any()
 
 
-def test_finetuned_goemotions_reads_the_comments_in_fit(wassa_small, tiny_bert_path,
-                                                        goemotions_home, tmp_path, monkeypatch):
+def test_finetuned_goemotions_reads_the_comments_in_fit(
+    wassa_small, tiny_bert_path, goemotions_home, tmp_path, monkeypatch
+):
     import urllib.error
     import urllib.request
 
     X, frame, X_dev, _ = wassa_small
-    pipe = finetuned_goemotions(tiny_bert_path, per_class=30, max_epochs=1, device="cpu",
-                                data_home=goemotions_home)
+    pipe = finetuned_goemotions(
+        tiny_bert_path, per_class=30, max_epochs=1, device="cpu", data_home=goemotions_home
+    )
     pipe.fit(X, frame["emotion"])
     augment = pipe.named_steps["augment"]
     counts = dict(zip(*np.unique(frame["emotion"], return_counts=True)))
@@ -162,27 +182,34 @@ def test_finetuned_goemotions_reads_the_comments_in_fit(wassa_small, tiny_bert_p
 # ------------------------------------------------------------------ finetuned
 
 
-def test_finetuned_recipe_blends_the_tuned_and_frozen_members(wassa_small, tiny_embedder,
-                                                              tiny_bert_path):
+def test_finetuned_recipe_blends_the_tuned_and_frozen_members(
+    wassa_small, tiny_embedder, tiny_bert_path
+):
     X, frame, X_dev, _ = wassa_small
     vote = build_recipe("finetuned", embedder=tiny_embedder)
     assert vote.weights is None  # the fine-tuned and the frozen member, half each
     member = vote.estimators[0][1]
     assert isinstance(member, MultiTaskTransformer) and member.text_column == "essay"
     assert len(member.extra_features) == 11 and "age" in member.extra_features
-    vote.set_params(finetuned__model=tiny_bert_path, finetuned__max_epochs=1,
-                    finetuned__device="cpu", finetuned__max_length=128,
-                    weights=[0.7, 0.3, 0.3])
+    vote.set_params(
+        finetuned__model=tiny_bert_path,
+        finetuned__max_epochs=1,
+        finetuned__device="cpu",
+        finetuned__max_length=128,
+        weights=[0.7, 0.3, 0.3],
+    )
     vote.fit(X, frame[TARGETS])
     pred = vote.predict(X_dev)
     assert list(pred.columns) == TARGETS and len(pred) == 20
     members = vote.named_estimators_
-    expected = (0.7 * members["finetuned"].predict(X_dev)[["empathy", "distress"]].to_numpy()
-                + 0.3 * members["track1"].predict(X_dev))
+    expected = 0.7 * members["finetuned"].predict(X_dev)[
+        ["empathy", "distress"]
+    ].to_numpy() + 0.3 * members["track1"].predict(X_dev)
     np.testing.assert_allclose(pred[["empathy", "distress"]].to_numpy(), expected)
     proba = vote.predict_proba(X_dev)["emotion"]
-    expected = (0.7 * members["finetuned"].predict_proba(X_dev)["emotion"]
-                + 0.3 * members["track2"].predict_proba(X_dev))
+    expected = 0.7 * members["finetuned"].predict_proba(X_dev)["emotion"] + 0.3 * members[
+        "track2"
+    ].predict_proba(X_dev)
     np.testing.assert_allclose(proba, expected)
     np.testing.assert_array_equal(vote.classes_["emotion"], np.unique(frame["emotion"]))
     # the fine-tuned member reads the writer columns: without them it fails in one line
@@ -193,35 +220,58 @@ def test_finetuned_recipe_blends_the_tuned_and_frozen_members(wassa_small, tiny_
 # ----------------------------------------------------------------------- best
 
 
-def test_best_recipe_weighs_five_emotion_systems_and_three_score_systems(tiny_embedder,
-                                                                         monkeypatch):
+def test_best_recipe_weighs_five_emotion_systems_and_three_score_systems(
+    tiny_embedder, monkeypatch
+):
     import skempathy.neural
 
     monkeypatch.setattr(skempathy.neural, "cpu_has_fast_bf16", lambda: True)
     vote = build_recipe("best", embedder=tiny_embedder)
-    assert _shares(vote, "empathy") == _shares(vote, "distress") == pytest.approx(
-        {"finetuned_seed0": 1 / 3, "track1_minilm": 1 / 3, "track1_mpnet": 1 / 3})
-    assert _shares(vote, "emotion") == pytest.approx({
-        "finetuned_seed0": 0.2, "track2_minilm": 0.2, "track2_mpnet": 0.2,
-        "emotion_goemotions_seed0": 0.1, "emotion_goemotions_seed1": 0.1,
-        "emotion_goemotions_base": 0.2})
+    assert (
+        _shares(vote, "empathy")
+        == _shares(vote, "distress")
+        == pytest.approx({"finetuned_seed0": 1 / 3, "track1_minilm": 1 / 3, "track1_mpnet": 1 / 3})
+    )
+    assert _shares(vote, "emotion") == pytest.approx(
+        {
+            "finetuned_seed0": 0.2,
+            "track2_minilm": 0.2,
+            "track2_mpnet": 0.2,
+            "emotion_goemotions_seed0": 0.1,
+            "emotion_goemotions_seed1": 0.1,
+            "emotion_goemotions_base": 0.2,
+        }
+    )
     # without the mpnet GoEmotions member the four others keep their proportions
     four = build_recipe("best", embedder=tiny_embedder, drop=["emotion_goemotions_base"])
-    assert _shares(four, "emotion") == pytest.approx({
-        "finetuned_seed0": 0.25, "track2_minilm": 0.25, "track2_mpnet": 0.25,
-        "emotion_goemotions_seed0": 0.125, "emotion_goemotions_seed1": 0.125})
+    assert _shares(four, "emotion") == pytest.approx(
+        {
+            "finetuned_seed0": 0.25,
+            "track2_minilm": 0.25,
+            "track2_mpnet": 0.25,
+            "emotion_goemotions_seed0": 0.125,
+            "emotion_goemotions_seed1": 0.125,
+        }
+    )
     params = vote.get_params()
     # the fine-tuned mpnet members at the base-size rate, in bf16 where the CPU runs it fast
     tuned, base = params["finetuned_seed0"], params["emotion_goemotions_base__augment__estimator"]
     for member in (tuned, base):
         assert (member.model, member.learning_rate, member.precision) == (
-            "all-mpnet-base-v2", 3e-5, "bf16")
+            "all-mpnet-base-v2",
+            3e-5,
+            "bf16",
+        )
     seeds = [params[f"emotion_goemotions_seed{s}__augment__estimator"] for s in (0, 1)]
     assert [(m.model, m.random_state, m.precision) for m in seeds] == [
-        ("all-MiniLM-L6-v2", 0, "auto"), ("all-MiniLM-L6-v2", 1, "auto")]
+        ("all-MiniLM-L6-v2", 0, "auto"),
+        ("all-MiniLM-L6-v2", 1, "auto"),
+    ]
     monkeypatch.setattr(skempathy.neural, "cpu_has_fast_bf16", lambda: False)
-    assert build_recipe("best", embedder=tiny_embedder).get_params()[
-        "finetuned_seed0"].precision == "auto"
+    assert (
+        build_recipe("best", embedder=tiny_embedder).get_params()["finetuned_seed0"].precision
+        == "auto"
+    )
     # the MiniLM members get a clone of the given encoder (cache and device carry over)
     minilm = params["track1_minilm__preprocessor__text__sentenceembedder"]
     assert minilm.model == "all-MiniLM-L6-v2" and minilm.device == tiny_embedder.device
@@ -230,9 +280,9 @@ def test_best_recipe_weighs_five_emotion_systems_and_three_score_systems(tiny_em
 
 
 def test_frozen_members_average_all_layers_and_the_minilm_clone_keeps_them(
-        wassa_small, tiny_bert_path):
-    encoder = get_recipe("best").make_embedder(tiny_bert_path, device="cpu",
-                                               show_progress=False)
+    wassa_small, tiny_bert_path
+):
+    encoder = get_recipe("best").make_embedder(tiny_bert_path, device="cpu", show_progress=False)
     # the tiny BERT has 2 layers: "all" is their mean, not the last layer alone
     X = wassa_small[0]["essay"][:8]
     last = clone(encoder).set_params(layers=(-1,)).fit(X).transform(X)
@@ -267,8 +317,12 @@ def test_wassa_cli_runs_the_mpnet_recipe(tmp_path, tiny_bert_path):
     from skempathy.cli import main
 
     out = tmp_path / "mpnet"
-    assert main(["wassa", "--recipe", "mpnet", "--model", tiny_bert_path, "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["wassa", "--recipe", "mpnet", "--model", tiny_bert_path, "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
     assert len((out / "predictions_EMO.tsv").read_text().splitlines()) == 525
     vote = skops_load(out / "joint_emotion_empathy_distress.skops")["estimator"]
     track1 = vote.named_estimators_["track1"]
@@ -276,8 +330,13 @@ def test_wassa_cli_runs_the_mpnet_recipe(tmp_path, tiny_bert_path):
     assert type(track1.named_steps["head"].estimators_[0]).__name__ == "SVR"
     assert track1.named_steps["preprocessor"].transformer_weights == {"text": 0.2}
     assert sorted(p.name for p in out.iterdir()) == [
-        ".skempathy.lock", "dev_scores.json", "joint_emotion_empathy_distress.skops",
-        "manifest.json", "predictions_EMO.tsv", "predictions_EMP.tsv"]
+        ".skempathy.lock",
+        "dev_scores.json",
+        "joint_emotion_empathy_distress.skops",
+        "manifest.json",
+        "predictions_EMO.tsv",
+        "predictions_EMP.tsv",
+    ]
 
 
 def test_wassa_cli_runs_the_finetuned_recipe(tmp_path, tiny_bert_path):
@@ -288,17 +347,40 @@ def test_wassa_cli_runs_the_finetuned_recipe(tmp_path, tiny_bert_path):
     from skempathy.cli import main
 
     out = tmp_path / "finetuned"
-    assert main(["wassa", "--recipe", "finetuned", "--model", tiny_bert_path, "--out", str(out),
-                 "--quiet", "--device", "cpu", "--set", "finetuned__max_epochs=1",
-                 "--set", "finetuned__max_length=64", "--set", "weights=[0.6, 0.4, 0.4]"]) == 0
+    assert (
+        main(
+            [
+                "wassa",
+                "--recipe",
+                "finetuned",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(out),
+                "--quiet",
+                "--device",
+                "cpu",
+                "--set",
+                "finetuned__max_epochs=1",
+                "--set",
+                "finetuned__max_length=64",
+                "--set",
+                "weights=[0.6, 0.4, 0.4]",
+            ]
+        )
+        == 0
+    )
     assert len((out / "predictions_EMO.tsv").read_text().splitlines()) == 525
     emp = pd.read_csv(out / "predictions_EMP.tsv", sep="\t", header=None)
     assert emp.shape == (525, 2) and emp.std().min() > 0
     summary = json.loads((out / "dev_scores.json").read_text())
     assert summary["recipe"] == "finetuned"
     assert set(summary["dev"]) >= {"macro_f1", "average_pearson"}
-    assert summary["params"] == {"finetuned__max_epochs": 1, "finetuned__max_length": 64,
-                                 "weights": [0.6, 0.4, 0.4]}
+    assert summary["params"] == {
+        "finetuned__max_epochs": 1,
+        "finetuned__max_length": 64,
+        "weights": [0.6, 0.4, 0.4],
+    }
     bundle = skops_load(out / "joint_emotion_empathy_distress.skops")
     joint = bundle["estimator"]
     assert bundle["targets"] == TARGETS
@@ -312,8 +394,19 @@ def test_wassa_cli_runs_the_finetuned_recipe(tmp_path, tiny_bert_path):
     rows = tmp_path / "dev5.csv"
     load_wassa("dev").data.head(5).to_csv(rows, index=False)
     table = tmp_path / "pred.csv"
-    assert main(["predict", str(out / "joint_emotion_empathy_distress.skops"), "--input",
-                 str(rows), "--output", str(table)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(out / "joint_emotion_empathy_distress.skops"),
+                "--input",
+                str(rows),
+                "--output",
+                str(table),
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(table)
     assert list(got.columns[:3]) == TARGETS and len(got) == 5
     proba = got.filter(like="proba_")
@@ -325,8 +418,12 @@ def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys)
     from skempathy.cli import main
 
     out = tmp_path / "never"
-    assert main(["wassa", "--recipe", "finetuned", "--set", "finetuned__max_epoch=2",
-                 "--out", str(out)]) == 1
+    assert (
+        main(
+            ["wassa", "--recipe", "finetuned", "--set", "finetuned__max_epoch=2", "--out", str(out)]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "finetuned__max_epoch" in err and "no such parameter" in err
     with pytest.raises(SystemExit) as exit_info:  # a malformed --set is an argparse error
@@ -335,8 +432,9 @@ def test_wassa_cli_set_rejects_unknown_or_malformed_parameters(tmp_path, capsys)
     assert not out.exists()
 
 
-def test_wassa_cli_without_goemotions_fails_before_any_work(tmp_path, tiny_bert_path, capsys,
-                                                            monkeypatch):
+def test_wassa_cli_without_goemotions_fails_before_any_work(
+    tmp_path, tiny_bert_path, capsys, monkeypatch
+):
     import urllib.error
     import urllib.request
 
@@ -348,8 +446,10 @@ def test_wassa_cli_without_goemotions_fails_before_any_work(tmp_path, tiny_bert_
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     monkeypatch.setenv("SKEMPATHY_DATA", str(tmp_path / "home"))
     out = tmp_path / "never"
-    assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
-                 "--quiet"]) == 1
+    assert (
+        main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out), "--quiet"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "GoEmotions comments could not be read" in err and "goemotions" in err
     assert not out.exists()
@@ -362,20 +462,38 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
     monkeypatch.setenv("SKEMPATHY_DATA", str(goemotions_home))  # where GoEmotions is
     out = tmp_path / "best"
     short = ["--set", "finetuned_seed0__max_epochs=1", "--set", "finetuned_seed0__max_length=64"]
-    for member in ("emotion_goemotions_seed0", "emotion_goemotions_seed1",
-                   "emotion_goemotions_base"):
+    for member in (
+        "emotion_goemotions_seed0",
+        "emotion_goemotions_seed1",
+        "emotion_goemotions_base",
+    ):
         member += "__augment__estimator"
         short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
-    assert main(["wassa", "--recipe", "best", "--model", tiny_bert_path, "--out", str(out),
-                 "--quiet", "--device", "cpu", *short]) == 0
+    assert (
+        main(
+            [
+                "wassa",
+                "--recipe",
+                "best",
+                "--model",
+                tiny_bert_path,
+                "--out",
+                str(out),
+                "--quiet",
+                "--device",
+                "cpu",
+                *short,
+            ]
+        )
+        == 0
+    )
     assert len((out / "predictions_EMP.tsv").read_text().splitlines()) == 525
     joint = skops_load(out / "joint_emotion_empathy_distress.skops")["estimator"]
     # --model replaced every encoder, frozen and fine-tuned
     encoders = {k: v for k, v in joint.get_params().items() if isinstance(v, _BaseEmbedder)}
     assert {v.model for v in encoders.values()} == {tiny_bert_path}
     assert len(encoders) == 4  # the frozen members: the recipe's all-layer encoder
-    assert all(isinstance(v, TransformerEmbedder) and v.layers == "all"
-               for v in encoders.values())
+    assert all(isinstance(v, TransformerEmbedder) and v.layers == "all" for v in encoders.values())
     assert joint.named_estimators_["finetuned_seed0"].model == tiny_bert_path
     assert joint.get_params()[f"{member}__model"] == tiny_bert_path
     # the GoEmotions comments were read in fit: every emotion member saw some
@@ -392,8 +510,7 @@ def test_wassa_cli_final_refits_on_train_and_dev(tmp_path, tiny_bert_path, capsy
     from skempathy.cli import main
 
     out = tmp_path / "final"
-    assert main(["wassa", "--model", tiny_bert_path, "--out", str(out), "--quiet",
-                 "--final"]) == 0
+    assert main(["wassa", "--model", tiny_bert_path, "--out", str(out), "--quiet", "--final"]) == 0
     printed = capsys.readouterr().out
     assert "--final" in printed and "train + dev (2130 essays)" in printed
     summary = json.loads((out / "dev_scores.json").read_text())
@@ -410,8 +527,9 @@ def test_wassa_cli_final_refits_on_train_and_dev(tmp_path, tiny_bert_path, capsy
     # and the test predictions differ from the train-only model's
     assert (out / "predictions_EMP.tsv").read_text() != (plain / "predictions_EMP.tsv").read_text()
     capsys.readouterr()
-    assert main(["evaluate", str(out / "joint_emotion_empathy_distress.skops"),
-                 "--split", "dev"]) == 0
+    assert (
+        main(["evaluate", str(out / "joint_emotion_empathy_distress.skops"), "--split", "dev"]) == 0
+    )
     assert "not held-out" in capsys.readouterr().out
 
 

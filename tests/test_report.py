@@ -23,8 +23,12 @@ from skempathy.report import (
     slice_report,
 )
 
-NUMERIC = ["iri_empathic_concern", "iri_perspective_taking", "iri_personal_distress",
-           "personality_agreeableness"]
+NUMERIC = [
+    "iri_empathic_concern",
+    "iri_perspective_taking",
+    "iri_personal_distress",
+    "personality_agreeableness",
+]
 
 
 class Broken(RegressorMixin, BaseEstimator):
@@ -45,8 +49,13 @@ def regression(wassa):
     with pytest.warns(FitFailedWarning, match="5 of 5 folds of 'broken'"):
         return compare_models(
             {"mean": DummyRegressor(), "ridge": Ridge(), "broken": Broken()},
-            wassa.data[NUMERIC], wassa.target[["empathy", "distress"]], groups=wassa.groups,
-            baseline="mean", n_resamples=200, random_state=0, show_progress=False,
+            wassa.data[NUMERIC],
+            wassa.target[["empathy", "distress"]],
+            groups=wassa.groups,
+            baseline="mean",
+            n_resamples=200,
+            random_state=0,
+            show_progress=False,
         )
 
 
@@ -54,8 +63,14 @@ def regression(wassa):
 def classification(wassa):
     return compare_models(
         {"majority": DummyClassifier(), "logreg": LogisticRegression(max_iter=500)},
-        wassa.data[NUMERIC], wassa.target["emotion"], cv=3, groups=wassa.groups,
-        baseline="majority", n_resamples=200, random_state=0, show_progress=False,
+        wassa.data[NUMERIC],
+        wassa.target["emotion"],
+        cv=3,
+        groups=wassa.groups,
+        baseline="majority",
+        n_resamples=200,
+        random_state=0,
+        show_progress=False,
     )
 
 
@@ -70,15 +85,16 @@ def test_plot_scores_marks_and_spread(regression):
     assert labels == ["mean\n(baseline)", "ridge", "broken"]
     marks = _texts(fig)
     p = regression.summary().loc["ridge", "p_value"]
-    assert p < 0.001 and "***" in marks          # significance mark for ridge
-    assert "failed" in marks                     # the broken model is shown as failed
+    assert p < 0.001 and "***" in marks  # significance mark for ridge
+    assert "failed" in marks  # the broken model is shown as failed
     # one dot per successful fold (2 models x 5 folds) + pooled diamonds
     from matplotlib.collections import PathCollection
 
     points = [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
     assert sorted(len(o) for o in points) == [1, 1, 5, 5]  # 5 folds + pooled, per model
-    ridge_folds = regression.fold_scores.query("model == 'ridge' and metric == "
-                                               "'average_pearson'").score
+    ridge_folds = regression.fold_scores.query(
+        "model == 'ridge' and metric == 'average_pearson'"
+    ).score
     drawn = next(o for o in points if len(o) == 5 and np.mean(o[:, 0]) > 0.5)[:, 1]
     np.testing.assert_allclose(np.sort(drawn), np.sort(ridge_folds))
     assert ax.get_ylabel() == "average_pearson"
@@ -149,8 +165,13 @@ def test_slice_report_counts_and_scores():
     # small groups get a count but no score
     small = table[table["count"] < 20]
     assert len(small) and small.pearson.isna().all()
-    custom = slice_report(y, pred, dev.data, columns=["income"],
-                          bins={"income": ([0, 50_000, np.inf], ["low", "high"])})
+    custom = slice_report(
+        y,
+        pred,
+        dev.data,
+        columns=["income"],
+        bins={"income": ([0, 50_000, np.inf], ["low", "high"])},
+    )
     assert custom.group.tolist() == ["all", "low", "high"]
 
 
@@ -176,12 +197,12 @@ def test_html_report_is_self_contained(regression, wassa, tmp_path):
     page = make_html_report(regression, title="WASSA <test>", demographics=wassa.data)
     assert page.startswith("<!DOCTYPE html>")
     assert "WASSA &lt;test&gt;" in page
-    assert not re.search(r"""(src|href)=["']https?:""", page)   # nothing fetched
+    assert not re.search(r"""(src|href)=["']https?:""", page)  # nothing fetched
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 1 + 2            # score plot + one scatter per finished model
+    assert len(images) == 1 + 2  # score plot + one scatter per finished model
     assert all(base64.b64decode(img)[:4] == b"\x89PNG" for img in images)
     assert "Slices by demographic group" in page and "Hispanic or Latino" in page
-    assert "cannot fit &lt;this&gt;" in page      # failures listed, escaped
+    assert "cannot fit &lt;this&gt;" in page  # failures listed, escaped
     assert "no group straddles train and test" in page
     regression.to_html(tmp_path / "r.html", plots=False)
     assert "<img" not in (tmp_path / "r.html").read_text()
@@ -205,6 +226,6 @@ def test_plot_scores_title_fits_the_figure(regression):
     fig = plot_scores(regression)
     fig.canvas.draw()
     title = fig.axes[0].title
-    assert "\n" in title.get_text()   # the long default title is wrapped
+    assert "\n" in title.get_text()  # the long default title is wrapped
     box = title.get_window_extent(renderer=fig.canvas.get_renderer())
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width

@@ -24,8 +24,14 @@ from skempathy.model_selection._memory import PeakRSS
 from skempathy.neural import TransformerRegressor
 from skempathy.text import clear_embedding_cache
 
-from ._scale_helpers import (LOAD_LOG_ENV, LOG_ENV, CountingEmbedder, LoadCountingRidge,
-                             SeesDataFrame, encoded_texts)
+from ._scale_helpers import (
+    LOAD_LOG_ENV,
+    LOG_ENV,
+    CountingEmbedder,
+    LoadCountingRidge,
+    SeesDataFrame,
+    encoded_texts,
+)
 
 distributed = pytest.importorskip("distributed")
 
@@ -35,9 +41,11 @@ N = 160
 @pytest.fixture(scope="module")
 def wassa():
     data = load_wassa("train")
-    return (data.data["essay"].iloc[:N].reset_index(drop=True),
-            data.target["empathy"].iloc[:N].reset_index(drop=True),
-            data.groups.iloc[:N].reset_index(drop=True))
+    return (
+        data.data["essay"].iloc[:N].reset_index(drop=True),
+        data.target["empathy"].iloc[:N].reset_index(drop=True),
+        data.groups.iloc[:N].reset_index(drop=True),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +80,9 @@ def _reset(folder):
 
 @pytest.fixture(scope="module")
 def dask_client(logs):
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -85,20 +94,31 @@ def _models(tiny_bert_path):
     return {
         "mean-ridge": make_pipeline(embed, Ridge()),
         "mean-svr": make_pipeline(embed, SVR()),
-        "cls-ridge": make_pipeline(CountingEmbedder(tiny_bert_path, max_length=48,
-                                                    pooling="cls"), Ridge()),
+        "cls-ridge": make_pipeline(
+            CountingEmbedder(tiny_bert_path, max_length=48, pooling="cls"), Ridge()
+        ),
         "tfidf": make_pipeline(TfidfVectorizer(), Ridge()),
     }
 
 
 def _compare(models, wassa, n_jobs):
     X, y, groups = wassa
-    return compare_models(models, X, y, groups=groups, n_jobs=n_jobs, n_resamples=50,
-                          random_state=0, show_progress=False, measure_memory=False)
+    return compare_models(
+        models,
+        X,
+        y,
+        groups=groups,
+        n_jobs=n_jobs,
+        n_resamples=50,
+        random_state=0,
+        show_progress=False,
+        measure_memory=False,
+    )
 
 
 def test_compare_models_on_dask_workers_matches_one_process_and_encodes_once(
-        tiny_bert_path, wassa, encode_log, dask_client):
+    tiny_bert_path, wassa, encode_log, dask_client
+):
     models = _models(tiny_bert_path)
     _reset(encode_log)
     alone = _compare(models, wassa, n_jobs=1)
@@ -110,22 +130,29 @@ def test_compare_models_on_dask_workers_matches_one_process_and_encodes_once(
     with parallel_config(backend="dask"):
         spread = _compare(models, wassa, n_jobs=2)
     pd.testing.assert_frame_equal(spread.fold_scores, alone.fold_scores)
-    pd.testing.assert_frame_equal(pd.DataFrame(spread).drop(columns=["fit_time", "predict_time"]),
-                                  pd.DataFrame(alone).drop(columns=["fit_time", "predict_time"]))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(spread).drop(columns=["fit_time", "predict_time"]),
+        pd.DataFrame(alone).drop(columns=["fit_time", "predict_time"]),
+    )
     # encoded once, in the caller: the workers read the vectors they were sent
     assert encoded_texts(encode_log) == 2 * n_unique
     workers = set(spread.fold_info["error"])
     assert workers == {""}
 
 
-def test_grid_search_on_dask_workers_shares_one_disk_cache(tiny_bert_path, wassa, encode_log,
-                                                           dask_client, tmp_path):
+def test_grid_search_on_dask_workers_shares_one_disk_cache(
+    tiny_bert_path, wassa, encode_log, dask_client, tmp_path
+):
     X, y, groups = wassa
     # settings no other test uses: the workers' memory caches hold nothing of them
     search = GridSearchCV(
-        make_pipeline(CountingEmbedder(tiny_bert_path, max_length=40, cache=tmp_path / "one"),
-                      Ridge()),
-        {"ridge__alpha": [0.1, 1.0, 10.0]}, cv=GroupKFold(3), n_jobs=1)
+        make_pipeline(
+            CountingEmbedder(tiny_bert_path, max_length=40, cache=tmp_path / "one"), Ridge()
+        ),
+        {"ridge__alpha": [0.1, 1.0, 10.0]},
+        cv=GroupKFold(3),
+        n_jobs=1,
+    )
     _reset(encode_log)
     alone = search.fit(X, y, groups=groups).cv_results_["mean_test_score"]
     assert encoded_texts(encode_log) == X.nunique()
@@ -146,20 +173,24 @@ def test_grid_search_on_dask_workers_shares_one_disk_cache(tiny_bert_path, wassa
 
 @pytest.mark.parametrize("backend", ["loky", "threading", "dask-processes", "dask-threads"])
 def test_seed_ensemble_of_fine_tuned_models_reproduces_on_every_backend(
-        tiny_bert_path, wassa, backend, dask_client):
+    tiny_bert_path, wassa, backend, dask_client
+):
     X, y, _ = wassa
     X, y = X.iloc[:64], y.iloc[:64]
-    member = TransformerRegressor(tiny_bert_path, max_length=32, batch_size=16, max_epochs=1,
-                                  dropout=0.1)
+    member = TransformerRegressor(
+        tiny_bert_path, max_length=32, batch_size=16, max_epochs=1, dropout=0.1
+    )
     ensemble = SeedEnsemble(member, n_estimators=2, random_state=0)
     alone = ensemble.fit(X, y).predict(X)
     if backend.startswith("dask"):
         if backend == "dask-threads":
-            cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2,
-                                               processes=False, dashboard_address=None)
+            cluster = distributed.LocalCluster(
+                n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            )
             client = distributed.Client(cluster, set_as_default=False)
-        with parallel_config(backend="dask", **({"client": client}
-                                                if backend == "dask-threads" else {})):
+        with parallel_config(
+            backend="dask", **({"client": client} if backend == "dask-threads" else {})
+        ):
             spread = ensemble.set_params(n_jobs=2).fit(X, y).predict(X)
         if backend == "dask-threads":
             client.close()
@@ -178,8 +209,16 @@ def test_sklearn_config_reaches_the_workers(wassa):
     _, y, groups = wassa
     model = {"scaled": make_pipeline(StandardScaler(), SeesDataFrame())}
     with config_context(transform_output="pandas"), parallel_config(backend="loky"):
-        result = compare_models(model, frame, y, groups=groups, n_jobs=2, n_resamples=10,
-                                show_progress=False, measure_memory=False)
+        result = compare_models(
+            model,
+            frame,
+            y,
+            groups=groups,
+            n_jobs=2,
+            n_resamples=10,
+            show_progress=False,
+            measure_memory=False,
+        )
     # each fold's StandardScaler returned a DataFrame: the config crossed to loky's processes
     assert (result.predictions["scaled"] == 1.0).all()
 
@@ -214,16 +253,18 @@ def ray_backend(logs):
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # workers import the test helpers from the checkout, and log their encoding
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {**{k: str(v) for k, v in logs.items()},
-                                       "PYTHONPATH": root}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {**{k: str(v) for k, v in logs.items()}, "PYTHONPATH": root}},
+    )
     register_ray()
     yield
     ray.shutdown()
 
 
-def test_compare_models_and_seed_ensembles_on_ray(tiny_bert_path, wassa, encode_log,
-                                                  ray_backend):
+def test_compare_models_and_seed_ensembles_on_ray(tiny_bert_path, wassa, encode_log, ray_backend):
     models = _models(tiny_bert_path)
     _reset(encode_log)
     alone = _compare(models, wassa, n_jobs=1)
@@ -234,8 +275,11 @@ def test_compare_models_and_seed_ensembles_on_ray(tiny_bert_path, wassa, encode_
     assert encoded_texts(encode_log) == 2 * wassa[0].nunique()
 
     X, y = wassa[0].iloc[:64], wassa[1].iloc[:64]
-    ensemble = SeedEnsemble(TransformerRegressor(tiny_bert_path, max_length=32, batch_size=16,
-                                                 max_epochs=1), n_estimators=2, random_state=0)
+    ensemble = SeedEnsemble(
+        TransformerRegressor(tiny_bert_path, max_length=32, batch_size=16, max_epochs=1),
+        n_estimators=2,
+        random_state=0,
+    )
     alone = ensemble.fit(X, y).predict(X)
     with parallel_config(backend="ray"):
         spread = ensemble.set_params(n_jobs=2).fit(X, y).predict(X)
@@ -259,7 +303,8 @@ def _corpus(n=600):
 
 
 def test_batch_predictor_on_dask_partitions_loads_the_model_once_per_worker(
-        saved_model, load_log, dask_client):
+    saved_model, load_log, dask_client
+):
     import dask.dataframe as dd
 
     from skempathy.batch import BatchPredictor
@@ -288,24 +333,34 @@ def test_batch_predictor_on_ray_batches(saved_model, load_log, ray_backend):
     expected = BatchPredictor(saved_model, keep=["message_id"])(corpus)
     _reset(load_log)
     data = ray.data.from_pandas(corpus).repartition(6)
-    got = data.map_batches(BatchPredictor, fn_constructor_kwargs={
-        "model": str(saved_model), "keep": ["message_id"]}, batch_format="pandas",
-        batch_size=100, concurrency=2, num_cpus=0.5).to_pandas()  # CPUs left for reading
+    got = data.map_batches(
+        BatchPredictor,
+        fn_constructor_kwargs={"model": str(saved_model), "keep": ["message_id"]},
+        batch_format="pandas",
+        batch_size=100,
+        concurrency=2,
+        num_cpus=0.5,
+    ).to_pandas()  # CPUs left for reading
     got = got.sort_values("message_id").reset_index(drop=True)
     want = expected.sort_values("message_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-6)
     assert 1 <= len(os.listdir(load_log)) <= 2  # one load per actor
 
 
-def test_multitask_voting_members_share_one_encoding_on_dask(tiny_bert_path, encode_log,
-                                                             dask_client):
+def test_multitask_voting_members_share_one_encoding_on_dask(
+    tiny_bert_path, encode_log, dask_client
+):
     from skempathy.ensemble import MultiTaskVoting
 
     data = load_wassa("train")
     X, Y = data.data["essay"].iloc[:120], data.target[["empathy", "distress"]].iloc[:120]
     embed = CountingEmbedder(tiny_bert_path, max_length=56)  # settings no other test uses
-    vote = MultiTaskVoting([("ridge", make_pipeline(embed, Ridge()), None),
-                            ("svr-empathy", make_pipeline(embed, SVR()), ["empathy"])])
+    vote = MultiTaskVoting(
+        [
+            ("ridge", make_pipeline(embed, Ridge()), None),
+            ("svr-empathy", make_pipeline(embed, SVR()), ["empathy"]),
+        ]
+    )
     _reset(encode_log)
     alone = vote.fit(X, Y).predict(X)
     assert encoded_texts(encode_log) == X.nunique()

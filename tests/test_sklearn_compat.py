@@ -30,10 +30,15 @@ def _private_sklearn_imports(path):
 
 
 def test_private_sklearn_names_come_from_the_compat_module():
-    offenders = [hit for path in sorted(PACKAGE.rglob("*.py")) if path != COMPAT
-                 for hit in _private_sklearn_imports(path)]
+    offenders = [
+        hit
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != COMPAT
+        for hit in _private_sklearn_imports(path)
+    ]
     assert offenders == [], "import these through skempathy.utils._sklearn_compat:\n" + "\n".join(
-        offenders)
+        offenders
+    )
 
 
 def test_the_compat_module_imports_every_name_it_exports():

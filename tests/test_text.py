@@ -44,8 +44,12 @@ def test_input_containers_give_identical_embeddings(kind, essays, tiny_sentence,
     emb = tiny_sentence if kind == "sentence" else tiny_transformer
     ref = emb.fit(essays).transform(essays.tolist())
     assert ref.shape == (len(essays), 32) and ref.dtype == np.float32
-    for container in (essays, essays.to_frame(), essays.to_numpy()[:, None],
-                      tuple(essays.tolist())):
+    for container in (
+        essays,
+        essays.to_frame(),
+        essays.to_numpy()[:, None],
+        tuple(essays.tolist()),
+    ):
         np.testing.assert_array_equal(emb.transform(container), ref)
 
 
@@ -72,7 +76,9 @@ def test_sentence_embedder_matches_sentence_transformers_encode(essays):
     np.testing.assert_allclose(emb.fit(texts).transform(texts), direct, atol=1e-5)
     assert emb.embedding_dim_ == 384
     assert emb.get_feature_names_out()[[0, -1]].tolist() == [
-        "sentenceembedder_0", "sentenceembedder_383"]
+        "sentenceembedder_0",
+        "sentenceembedder_383",
+    ]
 
 
 def test_transformer_pooling_matches_manual_computation(tiny_bert_path):
@@ -93,12 +99,17 @@ def test_transformer_pooling_matches_manual_computation(tiny_bert_path):
         ("max", (-1,)): last.masked_fill(mask == 0, -1e9).max(1).values,
         ("mean", (1, -1)): (((first + last) / 2) * mask).sum(1) / mask.sum(1),
         # "all": every transformer layer, not the embedding output
-        ("mean", "all"): ((torch.stack(out.hidden_states[1:]).mean(0) * mask).sum(1)
-                          / mask.sum(1)),
+        ("mean", "all"): ((torch.stack(out.hidden_states[1:]).mean(0) * mask).sum(1) / mask.sum(1)),
     }
     for (pooling, layers), want in expected.items():
-        emb = TransformerEmbedder(tiny_bert_path, pooling=pooling, layers=layers, device="cpu",
-                                  cache=False, show_progress=False)
+        emb = TransformerEmbedder(
+            tiny_bert_path,
+            pooling=pooling,
+            layers=layers,
+            device="cpu",
+            cache=False,
+            show_progress=False,
+        )
         np.testing.assert_allclose(emb.fit(texts).transform(texts), want.numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="out of range"):
         TransformerEmbedder(tiny_bert_path, layers=(7,), device="cpu").fit(texts)
@@ -121,8 +132,9 @@ def test_cache_is_shared_by_clones_and_keyed_on_settings(essays, tiny_sentence):
     assert embedding_cache_info()["misses"] == 2 * len(set(essays))
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
     # the same texts with another encoder are not served from the cache
-    other = TransformerEmbedder(tiny_sentence.model, pooling="cls", device="cpu",
-                                show_progress=False).fit(essays)
+    other = TransformerEmbedder(
+        tiny_sentence.model, pooling="cls", device="cpu", show_progress=False
+    ).fit(essays)
     assert not np.allclose(other.transform(essays), first)
 
 
@@ -168,18 +180,21 @@ def test_memory_cache_bound_and_switches(essays, tiny_bert_path):
 
 
 def test_disk_cache_serves_a_new_estimator_without_encoding(essays, tiny_bert_path, tmp_path):
-    emb = SentenceEmbedder(tiny_bert_path, device="cpu", cache=str(tmp_path / "emb"),
-                           show_progress=False).fit(essays)
+    emb = SentenceEmbedder(
+        tiny_bert_path, device="cpu", cache=str(tmp_path / "emb"), show_progress=False
+    ).fit(essays)
     ref = emb.transform(essays)
     assert list((tmp_path / "emb").rglob("*.npz"))
     clear_embedding_cache()
-    again = SentenceEmbedder(tiny_bert_path, device="cpu", cache=joblib.Memory(None),
-                             show_progress=False)
+    again = SentenceEmbedder(
+        tiny_bert_path, device="cpu", cache=joblib.Memory(None), show_progress=False
+    )
     # joblib.Memory(None) means no disk: it must encode (and agree)
     np.testing.assert_allclose(again.fit(essays).transform(essays), ref, atol=1e-6)
     clear_embedding_cache()
-    cached = SentenceEmbedder(tiny_bert_path, device="cpu", cache=tmp_path / "emb",
-                              show_progress=False).fit(essays)
+    cached = SentenceEmbedder(
+        tiny_bert_path, device="cpu", cache=tmp_path / "emb", show_progress=False
+    ).fit(essays)
 
     def fail(*args, **kwargs):
         raise AssertionError("encoded although every text is on disk")
@@ -188,15 +203,17 @@ def test_disk_cache_serves_a_new_estimator_without_encoding(essays, tiny_bert_pa
     np.testing.assert_array_equal(cached.transform(essays), ref)
     mem = joblib.Memory(tmp_path / "jl", verbose=0)
     SentenceEmbedder(tiny_bert_path, device="cpu", cache=mem, show_progress=False).fit(
-        essays).transform(essays[:4])
+        essays
+    ).transform(essays[:4])
     assert list((tmp_path / "jl").rglob("*.npz"))
 
 
 def test_fresh_embedding_cache_encodes_known_texts_once_more(essays, tiny_bert_path, tmp_path):
     """Inside the block the texts seen before are encoded again, once, and nothing reaches the
     process-wide memory cache or the disk store."""
-    emb = SentenceEmbedder(tiny_bert_path, device="cpu", cache=tmp_path / "emb",
-                           show_progress=False).fit(essays)
+    emb = SentenceEmbedder(
+        tiny_bert_path, device="cpu", cache=tmp_path / "emb", show_progress=False
+    ).fit(essays)
     ref = emb.transform(essays)
     chunks = sorted((tmp_path / "emb").rglob("*.npz"))
     encoded = []
@@ -216,7 +233,10 @@ def test_fresh_embedding_cache_encodes_known_texts_once_more(essays, tiny_bert_p
     assert encoded == [len(essays)]  # once, shared inside the block
     after = embedding_cache_info()
     assert (after["hits"], after["misses"], after["entries"]) == (
-        info["hits"], info["misses"], info["entries"])
+        info["hits"],
+        info["misses"],
+        info["entries"],
+    )
     assert sorted((tmp_path / "emb").rglob("*.npz")) == chunks
     with fresh_embedding_cache():
         emb.transform(essays[:3])  # a new block starts empty again
@@ -280,8 +300,13 @@ def test_lexicon_featurizer_on_real_lexicon(shared_data):
     rating = dict(zip(lex.word, lex.rating))
     out = feat.transform(["The cruelty, the CRUELTY and zzqx"])
     names = feat.get_feature_names_out().tolist()
-    assert names == ["empathy_mean", "empathy_max", "distress_mean", "distress_max",
-                     "lexicon_coverage"]
+    assert names == [
+        "empathy_mean",
+        "empathy_max",
+        "distress_mean",
+        "distress_max",
+        "lexicon_coverage",
+    ]
     tokens = ["the", "cruelty", "the", "cruelty", "and"]
     known = [rating[t] for t in tokens if t in rating]
     assert out[0, 2] == pytest.approx(np.mean(known))
@@ -328,8 +353,7 @@ def test_sklearn_conventions_on_real_texts(kind, essays, tiny_bert_path, shared_
     np.testing.assert_allclose(est.fit_transform(essays), first, atol=1e-6)  # idempotent fit
     assert len(est.get_feature_names_out()) == first.shape[1]
     assert est.get_params() == params  # fit does not change parameters
-    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(essays), first,
-                               atol=1e-6)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(essays), first, atol=1e-6)
     check_get_params_invariance(type(est).__name__, est)
 
 
@@ -380,7 +404,7 @@ def test_pickled_embedder_resolves_the_embedded_model_by_name(essays, tmp_path):
     # as if fitted in a venv at another path: that path does not exist here
     emb.model_path_ = str(tmp_path / "other-venv" / "site-packages" / "all-MiniLM-L6-v2")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")   # no "weights changed" or version warning
+        warnings.simplefilter("error")  # no "weights changed" or version warning
         loaded = pickle.loads(pickle.dumps(emb))
         np.testing.assert_array_equal(loaded.transform(texts), expected)
     assert os.path.isdir(loaded.model_path_)
@@ -397,12 +421,15 @@ def test_artifact_from_another_version_warns_with_both_versions(essays):
     assert state["_skempathy_version"] == skempathy.__version__
     state["_skempathy_version"] = "0.0.1"
     clone_ = SentenceEmbedder.__new__(SentenceEmbedder)
-    with pytest.warns(SkempathyVersionWarning, match=r"saved by skempathy 0\.0\.1.*loaded by "
-                      rf"skempathy {skempathy.__version__}"):
+    with pytest.warns(
+        SkempathyVersionWarning,
+        match=r"saved by skempathy 0\.0\.1.*loaded by "
+        rf"skempathy {skempathy.__version__}",
+    ):
         clone_.__setstate__(state)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        pickle.loads(pickle.dumps(emb))   # same version: silent
+        pickle.loads(pickle.dumps(emb))  # same version: silent
 
 
 def test_pickled_pipeline_predicts_identically_with_the_model_installed_elsewhere(tmp_path):
@@ -440,8 +467,9 @@ def test_pickled_pipeline_predicts_identically_with_the_model_installed_elsewher
     np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), expected)
 
 
-def test_embed_weights_makes_the_pickle_self_contained(tiny_bert_path, essays, tmp_path,
-                                                       monkeypatch):
+def test_embed_weights_makes_the_pickle_self_contained(
+    tiny_bert_path, essays, tmp_path, monkeypatch
+):
     import pickle
     import shutil
 
@@ -449,8 +477,9 @@ def test_embed_weights_makes_the_pickle_self_contained(tiny_bert_path, essays, t
     shutil.copytree(tiny_bert_path, checkpoint)
     texts = list(essays[:20])
     light = SentenceEmbedder(str(checkpoint), cache=False, device="cpu").fit(texts)
-    heavy = SentenceEmbedder(str(checkpoint), cache=False, device="cpu",
-                             embed_weights=True).fit(texts)
+    heavy = SentenceEmbedder(str(checkpoint), cache=False, device="cpu", embed_weights=True).fit(
+        texts
+    )
     reference = heavy.transform(texts)
     np.testing.assert_array_equal(reference, light.transform(texts))
     assert heavy.model_identity_.startswith("sha256:")
@@ -488,9 +517,11 @@ def test_no_loading_bar_in_a_log(tiny_bert_path):
     import sys
     from pathlib import Path
 
-    code = ("from skempathy.text import SentenceEmbedder, TransformerEmbedder\n"
-            f"for cls in (SentenceEmbedder, TransformerEmbedder):\n"
-            f"    cls({tiny_bert_path!r}, cache=False).fit_transform(['a text', 'another'])\n")
+    code = (
+        "from skempathy.text import SentenceEmbedder, TransformerEmbedder\n"
+        f"for cls in (SentenceEmbedder, TransformerEmbedder):\n"
+        f"    cls({tiny_bert_path!r}, cache=False).fit_transform(['a text', 'another'])\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -13,10 +13,16 @@ from sklearn.pipeline import make_pipeline
 from skempathy.augment import AugmentedEstimator
 from skempathy.dialogue import BiEncoderRetriever, EmotionAnnotator
 from skempathy.ensemble import MultiTaskVoting, SeedEnsemble
-from skempathy.neural import (DistilledMultiTaskClassifier, FineTunedEmbedder,
-                              MaskedLMAdapter, MultiTaskTransformer, Seq2SeqLabelClassifier,
-                              TokenAttentionClassifier, TransformerClassifier,
-                              TransformerRegressor)
+from skempathy.neural import (
+    DistilledMultiTaskClassifier,
+    FineTunedEmbedder,
+    MaskedLMAdapter,
+    MultiTaskTransformer,
+    Seq2SeqLabelClassifier,
+    TokenAttentionClassifier,
+    TransformerClassifier,
+    TransformerRegressor,
+)
 from skempathy.text import LexiconFeaturizer, SentenceEmbedder, TransformerEmbedder
 from skempathy.utils.estimator_checks import parametrize_with_checks, text_check_data
 from tests._checks_methods import _BERT, _T5
@@ -24,8 +30,14 @@ from tests._checks_text import _lexicon
 
 _KW = dict(model=_BERT, max_epochs=1, max_length=32, batch_size=8, random_state=0, device="cpu")
 _EMBED = dict(device="cpu", batch_size=8, show_progress=False)
-_COMMENTS = ["I am so angry about this", "what a sad day", "this makes me furious",
-             "heartbroken for them", "livid", "so much grief"]
+_COMMENTS = [
+    "I am so angry about this",
+    "what a sad day",
+    "this makes me furious",
+    "heartbroken for them",
+    "livid",
+    "so much grief",
+]
 
 
 def _retriever_data():
@@ -44,18 +56,32 @@ TEXT_ESTIMATORS = [
     DistilledMultiTaskClassifier(**_KW),
     MaskedLMAdapter(**_KW),
     Seq2SeqLabelClassifier(**{**_KW, "model": _T5}),
-    TokenAttentionClassifier(model=_BERT, max_epochs=2, max_length=32, random_state=0,
-                             device="cpu"),
+    TokenAttentionClassifier(
+        model=_BERT, max_epochs=2, max_length=32, random_state=0, device="cpu"
+    ),
     EmotionAnnotator(encoder=TfidfVectorizer(), taxonomy=None),
-    (BiEncoderRetriever(model=_BERT, epochs=1, batch_size=8, device="cpu", random_state=0),
-     *_retriever_data()),
-    AugmentedEstimator(TransformerClassifier(**_KW), _COMMENTS,
-                       ["anger", "sadness", "anger", "sadness", "anger", "sadness"],
-                       strategy="random", random_state=0),
+    (
+        BiEncoderRetriever(model=_BERT, epochs=1, batch_size=8, device="cpu", random_state=0),
+        *_retriever_data(),
+    ),
+    AugmentedEstimator(
+        TransformerClassifier(**_KW),
+        _COMMENTS,
+        ["anger", "sadness", "anger", "sadness", "anger", "sadness"],
+        strategy="random",
+        random_state=0,
+    ),
     SeedEnsemble(TransformerRegressor(**_KW), n_estimators=2, random_state=0),
-    MultiTaskVoting([("tuned", TransformerClassifier(**_KW), None),
-                     ("frozen", make_pipeline(SentenceEmbedder(_BERT, **_EMBED),
-                                              LogisticRegression()), None)]),
+    MultiTaskVoting(
+        [
+            ("tuned", TransformerClassifier(**_KW), None),
+            (
+                "frozen",
+                make_pipeline(SentenceEmbedder(_BERT, **_EMBED), LogisticRegression()),
+                None,
+            ),
+        ]
+    ),
 ]
 
 EXPECTED_FAILED = {}

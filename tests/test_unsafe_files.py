@@ -21,10 +21,22 @@ def _tree(path):
     return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
 
 
-@pytest.mark.parametrize("name", [
-    "/abs/evil.pth", "../evil.pth", "a/../../evil.pth", "a\\..\\..\\evil.pth", "C:\\evil.pth",
-    "C:evil.pth", "\\\\server\\share\\evil.pth", "", "./evil.pth", "a//evil.pth", "evil\0.pth",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "/abs/evil.pth",
+        "../evil.pth",
+        "a/../../evil.pth",
+        "a\\..\\..\\evil.pth",
+        "C:\\evil.pth",
+        "C:evil.pth",
+        "\\\\server\\share\\evil.pth",
+        "",
+        "./evil.pth",
+        "a//evil.pth",
+        "evil\0.pth",
+    ],
+)
 def test_write_folder_refuses_names_that_leave_the_folder(tmp_path, name):
     target = tmp_path / "a" / "target"
     target.mkdir(parents=True)
@@ -57,10 +69,18 @@ def test_write_folder_refuses_wrong_types_and_oversize(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("digest", [
-    "./" + "../" * 40 + "/tmp/planted", "sha256:" + "0" * 63, "sha256:" + "A" * 64,
-    "sha256:" + "0" * 64 + "/x", "md5:" + "0" * 32, None, 7,
-])
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "./" + "../" * 40 + "/tmp/planted",
+        "sha256:" + "0" * 63,
+        "sha256:" + "A" * 64,
+        "sha256:" + "0" * 64 + "/x",
+        "md5:" + "0" * 32,
+        None,
+        7,
+    ],
+)
 def test_a_digest_must_be_a_digest(digest):
     with pytest.raises(UnsafeFileError, match="not a sha256 digest"):
         check_digest(digest)
@@ -119,8 +139,9 @@ def test_crafted_weights_in_a_skops_file_write_nothing_outside(heavy, tmp_path, 
         "absolute": dict(files=lambda f: _edit(f, str(venv / "evil.pth"), b"import os")),
         "dotdot": dict(files=lambda f: _edit(f, "../../../venv/site-packages/evil.pth", b"")),
         "digest is a path": dict(identity="./" + "../" * 40 + str(venv)),
-        "digest mismatch": dict(files=lambda f: _edit(f, "model.safetensors",
-                                                      f["model.safetensors"][:-4] + b"    ")),
+        "digest mismatch": dict(
+            files=lambda f: _edit(f, "model.safetensors", f["model.safetensors"][:-4] + b"    ")
+        ),
         "extra file": dict(files=lambda f: _edit(f, "extra.py", b"import os")),
     }
     for what, kwargs in crafted.items():
@@ -236,8 +257,10 @@ def test_the_fallback_folder_is_private(heavy, tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.transform(texts), reference)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                    reason="giving a folder to another user needs root")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="giving a folder to another user needs root",
+)
 def test_a_fallback_folder_of_another_user_is_refused(tmp_path):
     folder = tmp_path / "theirs"
     folder.mkdir(mode=0o700)
@@ -251,7 +274,8 @@ def test_a_fallback_folder_of_another_user_is_refused(tmp_path):
 
 
 def test_crafted_files_of_a_fine_tuned_estimator_are_refused(
-        tiny_bert_path, essays, tmp_path, monkeypatch):
+    tiny_bert_path, essays, tmp_path, monkeypatch
+):
     import skempathy.neural._training as training
     from skempathy.neural import TransformerClassifier
 

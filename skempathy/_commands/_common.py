@@ -52,10 +52,15 @@ FEATURE_GROUPS = ("text", "demographic", "personality", "iri")
 def add_features_argument(parser, default):
     """``--features``: WASSA column groups, space- or comma-separated (``text iri`` or
     ``text,iri``), the same in every command."""
-    parser.add_argument("--features", nargs="+", default=list(default), type=_feature_groups,
-                        metavar="GROUP",
-                        help=f"column groups, from {', '.join(FEATURE_GROUPS)}; separated by "
-                             f"spaces or commas (default: {' '.join(default)})")
+    parser.add_argument(
+        "--features",
+        nargs="+",
+        default=list(default),
+        type=_feature_groups,
+        metavar="GROUP",
+        help=f"column groups, from {', '.join(FEATURE_GROUPS)}; separated by "
+        f"spaces or commas (default: {' '.join(default)})",
+    )
 
 
 def _feature_groups(text):
@@ -64,8 +69,10 @@ def _feature_groups(text):
     groups = [g.strip() for g in text.split(",") if g.strip()]
     bad = [g for g in groups if g not in FEATURE_GROUPS]
     if bad or not groups:
-        raise argparse.ArgumentTypeError(f"unknown feature group(s) {', '.join(bad) or text!r}; "
-                                         f"choose from {', '.join(FEATURE_GROUPS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown feature group(s) {', '.join(bad) or text!r}; "
+            f"choose from {', '.join(FEATURE_GROUPS)}"
+        )
     return groups
 
 
@@ -87,8 +94,9 @@ def check_readable(path):
     if path.stat().st_size == 0:
         raise CLIError(f"input file is empty: {path}")
     if path.suffix.lower() not in _TABLE_FORMATS:
-        raise CLIError(f"unsupported input format {path.suffix.lower()!r} (use .csv, .tsv or "
-                       f".jsonl): {path}")
+        raise CLIError(
+            f"unsupported input format {path.suffix.lower()!r} (use .csv, .tsv or .jsonl): {path}"
+        )
     return path
 
 
@@ -125,9 +133,11 @@ def check_model_path(path):
     """A model is written to ``.skops`` (safe) or a pickle suffix, never over a table."""
     suffix = Path(path).suffix.lower()
     if suffix not in MODEL_SUFFIXES:
-        raise CLIError(f"a model file must end in .skops (or .joblib/.pkl for a pickle), got "
-                       f"{path}" + (" (a data table: it would be overwritten)"
-                                    if suffix in _TABLE_FORMATS else ""))
+        raise CLIError(
+            f"a model file must end in .skops (or .joblib/.pkl for a pickle), got "
+            f"{path}"
+            + (" (a data table: it would be overwritten)" if suffix in _TABLE_FORMATS else "")
+        )
     return path
 
 
@@ -137,11 +147,15 @@ def check_not_an_input(output, *inputs):
     for path in inputs:
         if path is None:
             continue
-        same = (os.path.samefile(path, target) if target.exists() and Path(path).exists()
-                else Path(path).resolve() == target.resolve())
+        same = (
+            os.path.samefile(path, target)
+            if target.exists() and Path(path).exists()
+            else Path(path).resolve() == target.resolve()
+        )
         if same:
-            raise CLIError(f"the output {output} is also an input of this command; write to "
-                           "another file")
+            raise CLIError(
+                f"the output {output} is also an input of this command; write to another file"
+            )
     return output
 
 
@@ -178,8 +192,10 @@ def staged_output(folder):
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise CLIError(f"another skempathy run is writing to {folder}; wait for it to finish "
-                       "or choose another output folder") from None
+        raise CLIError(
+            f"another skempathy run is writing to {folder}; wait for it to finish "
+            "or choose another output folder"
+        ) from None
     try:
         for stale in folder.glob(_STAGING_PREFIX + "*"):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
@@ -233,8 +249,9 @@ def _commit(staging, folder):
             if path.is_file() and not path.is_symlink():
                 path.unlink()
     manifest = {"run_id": uuid.uuid4().hex, "skempathy_version": __version__, "files": names}
-    write_atomic(folder / MANIFEST,
-                 lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+    write_atomic(
+        folder / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n")
+    )
 
 
 def model_predict(estimator, X):
@@ -247,9 +264,11 @@ def model_predict(estimator, X):
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        raise CLIError(f"the model could not predict on this input ({type(exc).__name__} in "
-                       f"{type(estimator).__name__}.predict); is it a skempathy model trained "
-                       "on these columns?") from exc
+        raise CLIError(
+            f"the model could not predict on this input ({type(exc).__name__} in "
+            f"{type(estimator).__name__}.predict); is it a skempathy model trained "
+            "on these columns?"
+        ) from exc
 
 
 def track_scores(estimator, X, y, targets):
@@ -261,15 +280,26 @@ def track_scores(estimator, X, y, targets):
 
     pred = model_predict(estimator, X)
     if not isinstance(pred, pd.DataFrame):
-        pred = pd.DataFrame(pred.reshape(len(X), -1) if hasattr(pred, "reshape") else pred,
-                            columns=targets)
+        pred = pd.DataFrame(
+            pred.reshape(len(X), -1) if hasattr(pred, "reshape") else pred, columns=targets
+        )
     if len(targets) == 1:
         return wassa_evaluate(y[targets[0]], pred[targets[0]])
     return wassa_evaluate(y[targets], pred[targets])
 
 
-def save_model(estimator, path, *, task, head, features, columns, text_column="essay",
-               scores=None, fitted_on=None):
+def save_model(
+    estimator,
+    path,
+    *,
+    task,
+    head,
+    features,
+    columns,
+    text_column="essay",
+    scores=None,
+    fitted_on=None,
+):
     """Dump a fitted pipeline with its metadata (a dict), atomically: skops for a ``.skops``
     path, joblib otherwise."""
     import joblib
@@ -289,7 +319,7 @@ def save_model(estimator, path, *, task, head, features, columns, text_column="e
         "fitted_on": fitted_on,
         "skempathy_version": __version__,
     }
-    if Path(path).suffix.lower() == ".skops":   # the safe format: no pickle code on load
+    if Path(path).suffix.lower() == ".skops":  # the safe format: no pickle code on load
         from ..io import dump
 
         dump(bundle, path)
@@ -299,15 +329,23 @@ def save_model(estimator, path, *, task, head, features, columns, text_column="e
 
 def add_model_arguments(parser, *, what="MODEL"):
     """The model-loading options of every command that reads a saved model."""
-    parser.add_argument("--allow-pickle", action="store_true",
-                        help=f"also load a {what} saved as a pickle (.joblib, .pkl): loading a "
-                             "pickle runs any code it carries, so only use files you trust "
-                             "(.skops files need no flag)")
-    parser.add_argument("--trusted", action="append", default=[], metavar="TYPE",
-                        type=_type_names,
-                        help="trust more types in a .skops file (module.Class, repeatable or "
-                             "comma-separated), after checking them with "
-                             "skops.io.get_untrusted_types")
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help=f"also load a {what} saved as a pickle (.joblib, .pkl): loading a "
+        "pickle runs any code it carries, so only use files you trust "
+        "(.skops files need no flag)",
+    )
+    parser.add_argument(
+        "--trusted",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        type=_type_names,
+        help="trust more types in a .skops file (module.Class, repeatable or "
+        "comma-separated), after checking them with "
+        "skops.io.get_untrusted_types",
+    )
 
 
 def _type_names(text):
@@ -332,13 +370,14 @@ def load_model(path, *, allow_pickle=False, trusted=()):
     path = Path(path)
     if not path.is_file():
         raise CLIError(f"model file not found: {path}")
-    trusted = [name for names in trusted for name in
-               ([names] if isinstance(names, str) else names)]
+    trusted = [name for names in trusted for name in ([names] if isinstance(names, str) else names)]
     is_skops = zipfile.is_zipfile(path)
     if not is_skops and not allow_pickle:
-        raise CLIError(f"{path} is a pickle, and loading a pickle runs any code it carries; "
-                       "pass --allow-pickle if you trust this file, or save the model as "
-                       ".skops (skempathy train/wassa write .skops by default)")
+        raise CLIError(
+            f"{path} is a pickle, and loading a pickle runs any code it carries; "
+            "pass --allow-pickle if you trust this file, or save the model as "
+            ".skops (skempathy train/wassa write .skops by default)"
+        )
     try:
         # every estimator in the file warns about its version: say it once, below
         with warnings.catch_warnings(record=True) as caught:
@@ -352,12 +391,17 @@ def load_model(path, *, allow_pickle=False, trusted=()):
     except TypeError as exc:
         if "not trusted" not in str(exc):
             raise CLIError(f"could not load model {path}: {type(exc).__name__}") from exc
-        raise CLIError(f"{exc}".replace("pass trusted=[...] to skempathy.io.load",
-                                        "pass --trusted TYPE for each")) from exc
+        raise CLIError(
+            f"{exc}".replace(
+                "pass trusted=[...] to skempathy.io.load", "pass --trusted TYPE for each"
+            )
+        ) from exc
     except Exception as exc:
         # the type only: a foreign file's message may quote its contents
-        raise CLIError(f"could not load model {path}: {type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+        raise CLIError(
+            f"could not load model {path}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        ) from exc
     stale = []
     for w in caught:
         if issubclass(w.category, SkempathyVersionWarning):
@@ -366,8 +410,10 @@ def load_model(path, *, allow_pickle=False, trusted=()):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     is_bundle = isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT
     if is_bundle and not hasattr(obj.get("estimator"), "predict"):
-        raise CLIError(f"{path} is a skempathy model file, but what it holds under 'estimator' "
-                       f"is a {type(obj.get('estimator')).__name__}, not a fitted estimator")
+        raise CLIError(
+            f"{path} is a skempathy model file, but what it holds under 'estimator' "
+            f"is a {type(obj.get('estimator')).__name__}, not a fitted estimator"
+        )
     if is_bundle:
         from .. import __version__
 
@@ -382,12 +428,21 @@ def load_model(path, *, allow_pickle=False, trusted=()):
         from sklearn.base import is_classifier
 
         task = "emotion" if is_classifier(obj) else None
-        return {"format": MODEL_FORMAT, "estimator": obj, "task": task,
-                "targets": None if task is None else ["emotion"], "head": None,
-                "features": None, "columns": None, "text_column": "essay",
-                "dev_scores": None}
-    raise CLIError(f"{path} does not hold a skempathy model or a fitted estimator (it holds "
-                   f"a {type(obj).__name__})")
+        return {
+            "format": MODEL_FORMAT,
+            "estimator": obj,
+            "task": task,
+            "targets": None if task is None else ["emotion"],
+            "head": None,
+            "features": None,
+            "columns": None,
+            "text_column": "essay",
+            "dev_scores": None,
+        }
+    raise CLIError(
+        f"{path} does not hold a skempathy model or a fitted estimator (it holds "
+        f"a {type(obj).__name__})"
+    )
 
 
 def required_columns(bundle):
@@ -417,8 +472,10 @@ def predictions_frame(bundle, X):
 
     est = bundle["estimator"]
     if bundle.get("task") == "emotion" and not is_classifier(est):
-        raise CLIError(f"the model is labelled as an emotion model but holds a "
-                       f"{type(est).__name__}, which is not a classifier")
+        raise CLIError(
+            f"the model is labelled as an emotion model but holds a "
+            f"{type(est).__name__}, which is not a classifier"
+        )
     pred = model_predict(est, X)
     targets = bundle.get("targets")
     if isinstance(pred, pd.DataFrame):

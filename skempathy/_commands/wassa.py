@@ -5,8 +5,14 @@ import time
 from pathlib import Path
 
 from ..utils._progress import progress_bar
-from ._common import (check_writable, print_table, save_model, staged_output, track_scores,
-                      write_atomic)
+from ._common import (
+    check_writable,
+    print_table,
+    save_model,
+    staged_output,
+    track_scores,
+    write_atomic,
+)
 
 TARGETS = ["emotion", "empathy", "distress"]
 TRACK1 = ["empathy", "distress"]
@@ -24,42 +30,69 @@ PUBLISHED = [
 
 
 def add_arguments(parser):
-    parser.add_argument("--out", default="wassa_out", metavar="DIR",
-                        help="output folder (default: wassa_out)")
+    parser.add_argument(
+        "--out", default="wassa_out", metavar="DIR", help="output folder (default: wassa_out)"
+    )
     from ..recipes import RECIPES
 
-    parser.add_argument("--recipe", default="default", choices=sorted(RECIPES),
-                        help="recipe from skempathy.recipes: "
-                             + "; ".join(f"'{name}': {recipe.summary}"
-                                         for name, recipe in RECIPES.items())
-                             + " (default: default)")
-    parser.add_argument("--model", default=None,
-                        help="encoder used by every member of the recipe, frozen and fine-tuned "
-                             "(default: the recipe's own: all-MiniLM-L6-v2, and "
-                             "all-mpnet-base-v2 for the mpnet members of 'mpnet' and 'best')")
-    parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                        dest="params", type=_param_item,
-                        help="set a parameter of the recipe's estimators (set_params; "
-                             "repeatable), e.g. --set finetuned__max_epochs=4 or "
-                             "--set track2__head__C=0.03 (values are Python literals, else "
-                             "strings)")
-    parser.add_argument("--cache", default=None, metavar="DIR",
-                        help="on-disk embedding cache folder (default: memory only)")
+    parser.add_argument(
+        "--recipe",
+        default="default",
+        choices=sorted(RECIPES),
+        help="recipe from skempathy.recipes: "
+        + "; ".join(f"'{name}': {recipe.summary}" for name, recipe in RECIPES.items())
+        + " (default: default)",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="encoder used by every member of the recipe, frozen and fine-tuned "
+        "(default: the recipe's own: all-MiniLM-L6-v2, and "
+        "all-mpnet-base-v2 for the mpnet members of 'mpnet' and 'best')",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        dest="params",
+        type=_param_item,
+        help="set a parameter of the recipe's estimators (set_params; "
+        "repeatable), e.g. --set finetuned__max_epochs=4 or "
+        "--set track2__head__C=0.03 (values are Python literals, else "
+        "strings)",
+    )
+    parser.add_argument(
+        "--cache",
+        default=None,
+        metavar="DIR",
+        help="on-disk embedding cache folder (default: memory only)",
+    )
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
-    parser.add_argument("--final", action="store_true",
-                        help="after scoring dev, refit the recipe (and the student of "
-                             "--distill) on train + dev, as the shared-task systems did for "
-                             "their submissions; the test predictions and the saved models come "
-                             "from that refit, the dev scores from the train-only fit")
-    parser.add_argument("--format", default="skops", choices=("skops", "joblib"),
-                        help="file format of the saved models: skops (loads without running "
-                             "code; default) or joblib (a pickle: loading it needs "
-                             "--allow-pickle)")
-    parser.add_argument("--distill", action="store_true",
-                        help="also distil the fitted recipe into one fine-tuned MiniLM that "
-                             "predicts all three targets from the essay alone (see 'skempathy "
-                             "distill'); writes student_emotion_empathy_distress.skops and "
-                             "both models' dev scores, sizes and latencies")
+    parser.add_argument(
+        "--final",
+        action="store_true",
+        help="after scoring dev, refit the recipe (and the student of "
+        "--distill) on train + dev, as the shared-task systems did for "
+        "their submissions; the test predictions and the saved models come "
+        "from that refit, the dev scores from the train-only fit",
+    )
+    parser.add_argument(
+        "--format",
+        default="skops",
+        choices=("skops", "joblib"),
+        help="file format of the saved models: skops (loads without running "
+        "code; default) or joblib (a pickle: loading it needs "
+        "--allow-pickle)",
+    )
+    parser.add_argument(
+        "--distill",
+        action="store_true",
+        help="also distil the fitted recipe into one fine-tuned MiniLM that "
+        "predicts all three targets from the essay alone (see 'skempathy "
+        "distill'); writes student_emotion_empathy_distress.skops and "
+        "both models' dev scores, sizes and latencies",
+    )
 
 
 def _param_item(item):
@@ -88,8 +121,10 @@ def _apply_params(estimators, params):
 
             known = sorted({k for est in estimators for k in est.get_params()})
             hint = get_close_matches(key, known, n=3)
-            raise CLIError(f"--set {key}: no such parameter in this recipe"
-                           + (f" (did you mean {', '.join(hint)}?)" if hint else ""))
+            raise CLIError(
+                f"--set {key}: no such parameter in this recipe"
+                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+            )
         for est in owners:
             est.set_params(**{key: value})
 
@@ -113,8 +148,11 @@ def _check_corpora(vote):
     missing file fails at once instead of after the first members are trained."""
     from ..augment import AugmentedEstimator
 
-    sources = {repr(value.X_extra): value.X_extra for value in vote.get_params().values()
-               if isinstance(value, AugmentedEstimator) and callable(value.X_extra)}
+    sources = {
+        repr(value.X_extra): value.X_extra
+        for value in vote.get_params().values()
+        if isinstance(value, AugmentedEstimator) and callable(value.X_extra)
+    }
     for source in sources.values():
         source()
 
@@ -134,10 +172,11 @@ def run(args):
     recipe = get_recipe(args.recipe)
     params = dict(args.params)
     out = Path(args.out)
-    check_writable(out, folder=True)   # before any work, not after a long fit
+    check_writable(out, folder=True)  # before any work, not after a long fit
     started = time.perf_counter()
-    embedder = recipe.make_embedder(args.model, device=args.device, cache=args.cache,
-                                    show_progress=not args.quiet)
+    embedder = recipe.make_embedder(
+        args.model, device=args.device, cache=args.cache, show_progress=not args.quiet
+    )
     # build (and --set) the recipe first: a bad parameter or a missing corpus fails before any work
     vote = recipe.build(embedder=embedder)
     _configure(vote, model=args.model, device=args.device, verbose=int(not args.quiet))
@@ -158,8 +197,9 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
     show = not args.quiet
     train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
     model = embedder.model
-    stages = progress_bar(total=4 if args.final else 3, desc="skempathy wassa", unit="stage",
-                          enabled=show, position=0)
+    stages = progress_bar(
+        total=4 if args.final else 3, desc="skempathy wassa", unit="stage", enabled=show, position=0
+    )
 
     # 1. encode the 2655 essays once: every frozen member and split hits the cache.
     stages.set_postfix_str("encoding essays")
@@ -186,8 +226,10 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
         from sklearn.utils import Bunch
 
         stages.set_postfix_str("refitting on train + dev")
-        both = Bunch(data=pd.concat([train.data, dev.data], ignore_index=True),
-                     frame=pd.concat([train.frame, dev.frame], ignore_index=True))
+        both = Bunch(
+            data=pd.concat([train.data, dev.data], ignore_index=True),
+            frame=pd.concat([train.frame, dev.frame], ignore_index=True),
+        )
         scored, vote = vote, clone(vote).fit(both.data, both.frame[TARGETS])
         test_pred = vote.predict(test.data)
         stages.update()
@@ -204,8 +246,7 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
         # dev scores always come from models that never saw the dev labels
         teacher = scored if args.final else vote
         student, _ = distil_wassa(teacher, targets, train, unlabeled_wassa(dev, test), **kw)
-        comparison = compare_models_on_dev({"teacher": teacher, "student": student}, dev,
-                                           targets)
+        comparison = compare_models_on_dev({"teacher": teacher, "student": student}, dev, targets)
         if args.final:  # the shipped student learns from the refitted recipe
             student, _ = distil_wassa(vote, targets, both, test.data, **kw)
 
@@ -221,60 +262,120 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
 
     write_atomic(staging / "predictions_EMP.tsv", write_emp)
     write_atomic(staging / "predictions_EMO.tsv", write_emo)
-    saved = dict(features=["text", "demographic", "personality", "iri"],
-                 columns=list(train.data.columns))
+    saved = dict(
+        features=["text", "demographic", "personality", "iri"], columns=list(train.data.columns)
+    )
     fitted_on = "train+dev" if args.final else "train"
     suffix = f".{args.format}"
-    save_model(vote, staging / f"joint_emotion_empathy_distress{suffix}", task=list(TARGETS),
-               head=_describe(vote), scores=scores, fitted_on=fitted_on, **saved)
+    save_model(
+        vote,
+        staging / f"joint_emotion_empathy_distress{suffix}",
+        task=list(TARGETS),
+        head=_describe(vote),
+        scores=scores,
+        fitted_on=fitted_on,
+        **saved,
+    )
     if student is not None:
-        save_model(student, staging / f"student_emotion_empathy_distress{suffix}",
-                   task=list(TARGETS), head="distilled MultiTaskTransformer",
-                   features=["text"], columns=["essay"], scores=comparison["student"],
-                   fitted_on=fitted_on)
-    summary = {"recipe": args.recipe, "encoder": model, "params": params, "dev": scores,
-               "fitted_on": fitted_on,
-               "dev_scores_from": "the same recipe fitted on train alone",
-               "seconds": round(time.perf_counter() - started, 1)}
+        save_model(
+            student,
+            staging / f"student_emotion_empathy_distress{suffix}",
+            task=list(TARGETS),
+            head="distilled MultiTaskTransformer",
+            features=["text"],
+            columns=["essay"],
+            scores=comparison["student"],
+            fitted_on=fitted_on,
+        )
+    summary = {
+        "recipe": args.recipe,
+        "encoder": model,
+        "params": params,
+        "dev": scores,
+        "fitted_on": fitted_on,
+        "dev_scores_from": "the same recipe fitted on train alone",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     if comparison is not None:
         summary["distilled"] = comparison
-    write_atomic(staging / "dev_scores.json",
-                 lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
+    write_atomic(
+        staging / "dev_scores.json",
+        lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"),
+    )
 
-    return dict(scores=scores, comparison=comparison, train=train, dev=dev, both=both,
-                student=student, model=model, emp_dis=emp_dis, emotions=emotions,
-                summary=summary)
+    return dict(
+        scores=scores,
+        comparison=comparison,
+        train=train,
+        dev=dev,
+        both=both,
+        student=student,
+        model=model,
+        emp_dis=emp_dis,
+        emotions=emotions,
+        summary=summary,
+    )
 
 
-def _print_report(args, out, *, scores, comparison, train, dev, both, student, model, emp_dis,
-                  emotions, summary):
-    print(f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {model}, trained on "
-          f"{len(train.data)} train essays, scored on {len(dev.data)} dev essays)\n")
-    rows = [("skempathy (this run), dev", _fmt(scores["empathy_pearson"]),
-             _fmt(scores["distress_pearson"]), _fmt(scores["average_pearson"]),
-             _fmt(scores["macro_f1"]), _fmt(scores["accuracy"]))]
+def _print_report(
+    args, out, *, scores, comparison, train, dev, both, student, model, emp_dis, emotions, summary
+):
+    print(
+        f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {model}, trained on "
+        f"{len(train.data)} train essays, scored on {len(dev.data)} dev essays)\n"
+    )
+    rows = [
+        (
+            "skempathy (this run), dev",
+            _fmt(scores["empathy_pearson"]),
+            _fmt(scores["distress_pearson"]),
+            _fmt(scores["average_pearson"]),
+            _fmt(scores["macro_f1"]),
+            _fmt(scores["accuracy"]),
+        )
+    ]
     if comparison is not None:
         c = comparison["student"]
-        rows.append(("skempathy distilled student (this run), dev", _fmt(c["empathy_pearson"]),
-                     _fmt(c["distress_pearson"]), _fmt(c["average_pearson"]),
-                     _fmt(c["macro_f1"]), _fmt(c["accuracy"])))
+        rows.append(
+            (
+                "skempathy distilled student (this run), dev",
+                _fmt(c["empathy_pearson"]),
+                _fmt(c["distress_pearson"]),
+                _fmt(c["average_pearson"]),
+                _fmt(c["macro_f1"]),
+                _fmt(c["accuracy"]),
+            )
+        )
     rows += [(name, _fmt(e), _fmt(d), _fmt(a), _fmt(f), "") for name, e, d, a, f in PUBLISHED]
-    print_table(rows, ["system", "empathy r", "distress r", "avg r", "emotion macro-F1",
-                       "emotion acc"])
-    print("\nPublished rows: dev scores from the system papers, and the official test results "
-          "(test gold labels are not public, so this run scores dev only).")
+    print_table(
+        rows, ["system", "empathy r", "distress r", "avg r", "emotion macro-F1", "emotion acc"]
+    )
+    print(
+        "\nPublished rows: dev scores from the system papers, and the official test results "
+        "(test gold labels are not public, so this run scores dev only)."
+    )
     if args.final:
-        print(f"\n--final: the dev scores are those of the recipe fitted on the {len(train.data)} "
-              f"train essays; the test predictions and the saved model"
-              f"{'s' if student is not None else ''} come from the same recipe refitted on "
-              f"train + dev ({len(both.data)} essays).")
+        print(
+            f"\n--final: the dev scores are those of the recipe fitted on the {len(train.data)} "
+            f"train essays; the test predictions and the saved model"
+            f"{'s' if student is not None else ''} come from the same recipe refitted on "
+            f"train + dev ({len(both.data)} essays)."
+        )
     if comparison is not None:
-        print("\nThe student learnt from the recipe's soft targets on the train essays and on "
-              "the dev and test essays' texts (never their labels).")
-        print_table([(name, f"{c['size_mb']:.1f}", f"{c['ms_per_essay']:.0f}")
-                     for name, c in comparison.items()],
-                    ["model", "size MB", "ms per essay (CPU, one at a time)"])
-    print(f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
-          f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted model "
-          f"(joint_emotion_empathy_distress.{args.format}) and dev_scores.json in "
-          f"{summary['seconds']:.0f} s.")
+        print(
+            "\nThe student learnt from the recipe's soft targets on the train essays and on "
+            "the dev and test essays' texts (never their labels)."
+        )
+        print_table(
+            [
+                (name, f"{c['size_mb']:.1f}", f"{c['ms_per_essay']:.0f}")
+                for name, c in comparison.items()
+            ],
+            ["model", "size MB", "ms per essay (CPU, one at a time)"],
+        )
+    print(
+        f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
+        f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted model "
+        f"(joint_emotion_empathy_distress.{args.format}) and dev_scores.json in "
+        f"{summary['seconds']:.0f} s."
+    )

@@ -18,8 +18,7 @@ _LOADED_LOCK = threading.Lock()
 def _stamp(path):
     path = Path(path).absolute()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return (str(path),) + tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns)
-                                for f in files)
+    return (str(path),) + tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
 def _load(path):
@@ -101,8 +100,9 @@ class BatchPredictor:
                 raise FileNotFoundError(f"model not found: {model}")
             model = os.fspath(model)
         elif not (hasattr(model, "predict") or hasattr(model, "transform")):
-            raise TypeError(f"model must be a fitted estimator or a path, got "
-                            f"{type(model).__name__}")
+            raise TypeError(
+                f"model must be a fitted estimator or a path, got {type(model).__name__}"
+            )
         self.model = model
         self.method = method
         self.text_column = text_column
@@ -127,8 +127,10 @@ class BatchPredictor:
         if names is not None and (len(names) > 1 or (bundle or {}).get("columns")):
             missing = [c for c in names if c not in chunk.columns]
             if missing:
-                raise KeyError(f"the model reads column(s) {missing} that the input lacks "
-                               f"(columns: {list(chunk.columns)})")
+                raise KeyError(
+                    f"the model reads column(s) {missing} that the input lacks "
+                    f"(columns: {list(chunk.columns)})"
+                )
             return chunk[list(names)]
         if self.text_column is not None:
             candidates = [self.text_column]
@@ -137,8 +139,10 @@ class BatchPredictor:
             candidates += [c for c in ((bundle or {}).get("text_column"), "text", "essay") if c]
         column = next((c for c in candidates if c in chunk.columns), None)
         if column is None:
-            raise KeyError(f"no text column {candidates} in the input (columns: "
-                           f"{list(chunk.columns)}); pass text_column=")
+            raise KeyError(
+                f"no text column {candidates} in the input (columns: "
+                f"{list(chunk.columns)}); pass text_column="
+            )
         return chunk[column]
 
     # -- predictions as a DataFrame ---------------------------------------------------
@@ -147,9 +151,11 @@ class BatchPredictor:
         import pandas as pd
 
         if not isinstance(chunk, pd.DataFrame):
-            raise TypeError(f"BatchPredictor takes a pandas DataFrame, got "
-                            f"{type(chunk).__name__} (Ray: map_batches(..., "
-                            "batch_format='pandas'))")
+            raise TypeError(
+                f"BatchPredictor takes a pandas DataFrame, got "
+                f"{type(chunk).__name__} (Ray: map_batches(..., "
+                "batch_format='pandas'))"
+            )
         estimator, bundle = self._estimator()
         if len(chunk) == 0:
             out = pd.DataFrame(index=chunk.index)
@@ -167,13 +173,14 @@ class BatchPredictor:
             raise AttributeError(f"{type(estimator).__name__} has no {self.method}")
         result = getattr(estimator, self.method)(X)
         if self.method == "predict_labels":
-            return pd.DataFrame({"labels": [";".join(map(str, s)) for s in result]},
-                                index=index)
+            return pd.DataFrame({"labels": [";".join(map(str, s)) for s in result]}, index=index)
         if isinstance(result, pd.DataFrame):
             return result.set_axis(index, axis=0)
         if isinstance(result, dict):  # multi-task probabilities: one block per task
-            blocks = [self._named(estimator, task, np.asarray(values), index, prefix=task)
-                      for task, values in result.items()]
+            blocks = [
+                self._named(estimator, task, np.asarray(values), index, prefix=task)
+                for task, values in result.items()
+            ]
             return pd.concat(blocks, axis=1)
         targets = (bundle or {}).get("targets")
         return self._named(estimator, targets, np.asarray(result), index)
@@ -185,13 +192,18 @@ class BatchPredictor:
         if isinstance(classes, dict):
             classes = classes.get(prefix)
         lead = f"{prefix}_" if prefix else ""
-        if self.method in ("predict_proba", "decision_function") and classes is not None \
-                and values.ndim == 2 and values.shape[1] == len(classes):
+        if (
+            self.method in ("predict_proba", "decision_function")
+            and classes is not None
+            and values.ndim == 2
+            and values.shape[1] == len(classes)
+        ):
             kind = "proba" if self.method == "predict_proba" else "score"
             names = [f"{kind}_{lead}{c}" for c in classes]
         elif values.ndim == 1:
             name = {"predict": "prediction", "decision_function": "score"}.get(
-                self.method, self.method)
+                self.method, self.method
+            )
             if isinstance(targets, (list, tuple)) and len(targets) == 1:
                 name = targets[0]
             names, values = [lead + name], values[:, None]

@@ -16,8 +16,7 @@ _FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 def _format(path, role):
     suffix = Path(path).suffix.lower()
     if suffix not in _FORMATS:
-        raise ValueError(f"unsupported {role} format {suffix!r} (use .csv, .tsv or .jsonl): "
-                         f"{path}")
+        raise ValueError(f"unsupported {role} format {suffix!r} (use .csv, .tsv or .jsonl): {path}")
     return _FORMATS[suffix]
 
 
@@ -56,8 +55,7 @@ def read_table_chunks(path, chunk_size=10_000):
     if kind == "jsonl":
         reader = pd.read_json(path, lines=True, chunksize=int(chunk_size))
     else:
-        reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",",
-                             chunksize=int(chunk_size))
+        reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", chunksize=int(chunk_size))
     with reader:
         yield from reader
 
@@ -74,8 +72,9 @@ class _ChunkWriter:
         else:
             folder = Path(path).absolute().parent
             folder.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(dir=folder, prefix=f".{Path(path).name}.",
-                                             suffix=".tmp")
+            fd, self._tmp = tempfile.mkstemp(
+                dir=folder, prefix=f".{Path(path).name}.", suffix=".tmp"
+            )
             self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
 
     def write(self, frame):
@@ -83,8 +82,12 @@ class _ChunkWriter:
             if len(frame):  # one record per line, each ending in a newline
                 self._fh.write(frame.to_json(orient="records", lines=True, force_ascii=False))
         else:
-            frame.to_csv(self._fh, sep="\t" if self.kind == "tsv" else ",", index=False,
-                         header=self.rows == 0)
+            frame.to_csv(
+                self._fh,
+                sep="\t" if self.kind == "tsv" else ",",
+                index=False,
+                header=self.rows == 0,
+            )
         self.rows += len(frame)
 
     def commit(self):
@@ -103,8 +106,7 @@ class _ChunkWriter:
             self._tmp = None
 
 
-def map_table(function, input, output=None, *, chunk_size=10_000, show_progress=True,
-              desc="rows"):
+def map_table(function, input, output=None, *, chunk_size=10_000, show_progress=True, desc="rows"):
     """Stream a table through ``function`` chunk by chunk and write the results.
 
     Parameters
@@ -158,8 +160,9 @@ def map_table(function, input, output=None, *, chunk_size=10_000, show_progress=
                 except StopIteration:
                     break
                 except (ValueError, UnicodeDecodeError) as exc:  # the parser's errors
-                    raise ValueError(f"could not read {input} after row {rows_read}: "
-                                     f"{exc}") from exc
+                    raise ValueError(
+                        f"could not read {input} after row {rows_read}: {exc}"
+                    ) from exc
                 if len(chunk) == 0:  # a header-only file
                     continue
                 writer.write(function(chunk))

@@ -77,8 +77,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         """
         check_y_given(y, self)
         # validate (shape, emptiness, feature names) but hand the estimator X unchanged
-        validate_data(self, X, reset=True, accept_sparse=True, ensure_all_finite=False,
-                      dtype=None)
+        validate_data(self, X, reset=True, accept_sparse=True, ensure_all_finite=False, dtype=None)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         self.label_encoder_ = LabelEncoder().fit(y)
@@ -89,8 +88,7 @@ class LabelEncodedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
 
     def _check_X(self, X):
         check_is_fitted(self)
-        validate_data(self, X, reset=False, accept_sparse=True, ensure_all_finite=False,
-                      dtype=None)
+        validate_data(self, X, reset=False, accept_sparse=True, ensure_all_finite=False, dtype=None)
 
     def predict(self, X):
         """Predicted labels (original classes).

@@ -8,8 +8,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-__all__ = ["WassaPipeline", "make_preprocessor", "make_wassa_pipeline", "HEADS",
-           "FEATURE_GROUPS"]
+__all__ = ["WassaPipeline", "make_preprocessor", "make_wassa_pipeline", "HEADS", "FEATURE_GROUPS"]
 
 from ..base import _check_no_missing
 from ..datasets import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS
@@ -19,14 +18,16 @@ from ..datasets import WASSA_CODEBOOKS, WASSA_COLUMN_GROUPS
 _CATEGORICAL = [c for c in WASSA_COLUMN_GROUPS["demographic"] if c in WASSA_CODEBOOKS]
 FEATURE_GROUPS = {
     "text": {"text": WASSA_COLUMN_GROUPS["text"][0]},
-    "demographic": {"categorical": _CATEGORICAL,
-                    "numeric": [c for c in WASSA_COLUMN_GROUPS["demographic"]
-                                if c not in _CATEGORICAL]},
+    "demographic": {
+        "categorical": _CATEGORICAL,
+        "numeric": [c for c in WASSA_COLUMN_GROUPS["demographic"] if c not in _CATEGORICAL],
+    },
     "personality": {"numeric": list(WASSA_COLUMN_GROUPS["personality"])},
     "iri": {"numeric": list(WASSA_COLUMN_GROUPS["iri"])},
 }
-_DEFAULT_NUMERIC = [c for g in ("demographic", "personality", "iri")
-                    for c in FEATURE_GROUPS[g].get("numeric", [])]
+_DEFAULT_NUMERIC = [
+    c for g in ("demographic", "personality", "iri") for c in FEATURE_GROUPS[g].get("numeric", [])
+]
 
 HEADS = ("svr", "adaboost", "xgboost", "mlp", "ridge", "logreg")
 _REGRESSION_TARGETS = ("empathy", "distress")
@@ -107,8 +108,9 @@ def _check_targets(y):
         _check_no_missing(values.ravel(), who="WassaPipeline", column=getattr(y, "name", None))
 
 
-def make_preprocessor(text="essay", numeric="default", categorical="default", embedder=None,
-                      *, scale_text=True):
+def make_preprocessor(
+    text="essay", numeric="default", categorical="default", embedder=None, *, scale_text=True
+):
     """Build the WASSA feature ColumnTransformer.
 
     The text column is embedded (and, by default, standard-scaled so that each
@@ -165,11 +167,13 @@ def make_preprocessor(text="essay", numeric="default", categorical="default", em
     if numeric:
         blocks.append(("numeric", StandardScaler(), list(numeric)))
     if categorical:
-        blocks.append((
-            "categorical",
-            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-            list(categorical),
-        ))
+        blocks.append(
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                list(categorical),
+            )
+        )
     if not blocks:
         raise ValueError("make_preprocessor needs at least one of text, numeric or categorical.")
     return ColumnTransformer(blocks, remainder="drop", sparse_threshold=0.0)
@@ -181,8 +185,12 @@ def _task_kind(task):
             return "classification", ["emotion"]
         if task in _REGRESSION_TARGETS:
             return "regression", [task]
-    elif isinstance(task, (list, tuple)) and task and all(
-            t in _REGRESSION_TARGETS for t in task) and len(set(task)) == len(task):
+    elif (
+        isinstance(task, (list, tuple))
+        and task
+        and all(t in _REGRESSION_TARGETS for t in task)
+        and len(set(task)) == len(task)
+    ):
         return ("regression", list(task)) if len(task) == 1 else ("multioutput", list(task))
     raise ValueError(
         f"task must be 'empathy', 'distress', 'emotion' or a list of 'empathy'/'distress', "
@@ -203,20 +211,36 @@ def _make_head(head, kind, random_state, n_jobs):
         if head == "svr":
             return SVC(C=1.0, class_weight="balanced", random_state=random_state)
         if head == "adaboost":
-            return AdaBoostClassifier(DecisionTreeClassifier(max_depth=3),
-                                      n_estimators=100, learning_rate=0.5,
-                                      random_state=random_state)
+            return AdaBoostClassifier(
+                DecisionTreeClassifier(max_depth=3),
+                n_estimators=100,
+                learning_rate=0.5,
+                random_state=random_state,
+            )
         if head == "xgboost":
             from xgboost import XGBClassifier
 
             from ._label import LabelEncodedClassifier
 
-            return LabelEncodedClassifier(XGBClassifier(
-                n_estimators=300, max_depth=3, learning_rate=0.05, subsample=0.8,
-                colsample_bytree=0.5, random_state=random_state, n_jobs=n_jobs))
+            return LabelEncodedClassifier(
+                XGBClassifier(
+                    n_estimators=300,
+                    max_depth=3,
+                    learning_rate=0.05,
+                    subsample=0.8,
+                    colsample_bytree=0.5,
+                    random_state=random_state,
+                    n_jobs=n_jobs,
+                )
+            )
         if head == "mlp":
-            return MLPClassifier(hidden_layer_sizes=(256,), alpha=1.0, early_stopping=True,
-                                 max_iter=300, random_state=random_state)
+            return MLPClassifier(
+                hidden_layer_sizes=(256,),
+                alpha=1.0,
+                early_stopping=True,
+                max_iter=300,
+                random_state=random_state,
+            )
         if head == "ridge":
             return RidgeClassifier(alpha=100.0, class_weight="balanced")
         return LogisticRegression(C=0.01, class_weight="balanced", max_iter=2000)
@@ -227,23 +251,46 @@ def _make_head(head, kind, random_state, n_jobs):
         est = SVR(C=1.0, epsilon=0.1)
         return MultiOutputRegressor(est, n_jobs=n_jobs) if multi else est
     if head == "adaboost":
-        est = AdaBoostRegressor(DecisionTreeRegressor(max_depth=3), n_estimators=100,
-                                learning_rate=0.1, random_state=random_state)
+        est = AdaBoostRegressor(
+            DecisionTreeRegressor(max_depth=3),
+            n_estimators=100,
+            learning_rate=0.1,
+            random_state=random_state,
+        )
         return MultiOutputRegressor(est, n_jobs=n_jobs) if multi else est
     if head == "xgboost":
         from xgboost import XGBRegressor
 
-        return XGBRegressor(n_estimators=300, max_depth=3, learning_rate=0.05, subsample=0.8,
-                            colsample_bytree=0.5, random_state=random_state, n_jobs=n_jobs)
+        return XGBRegressor(
+            n_estimators=300,
+            max_depth=3,
+            learning_rate=0.05,
+            subsample=0.8,
+            colsample_bytree=0.5,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
     if head == "mlp":
-        return MLPRegressor(hidden_layer_sizes=(256,), alpha=1.0, early_stopping=True,
-                            max_iter=300, random_state=random_state)
+        return MLPRegressor(
+            hidden_layer_sizes=(256,),
+            alpha=1.0,
+            early_stopping=True,
+            max_iter=300,
+            random_state=random_state,
+        )
     return Ridge(alpha=2000.0)
 
 
-def make_wassa_pipeline(task="empathy", head="svr",
-                        features=("text", "demographic", "personality", "iri"), *,
-                        embedder=None, text_column="essay", random_state=0, n_jobs=1):
+def make_wassa_pipeline(
+    task="empathy",
+    head="svr",
+    features=("text", "demographic", "personality", "iri"),
+    *,
+    embedder=None,
+    text_column="essay",
+    random_state=0,
+    n_jobs=1,
+):
     """A ready Pipeline (preprocessor + head) for a WASSA 2021 task.
 
     Parameters
@@ -298,7 +345,8 @@ def make_wassa_pipeline(task="empathy", head="svr",
     if unknown or not features:
         raise ValueError(
             f"Unknown feature group(s) {unknown}; choose from {list(FEATURE_GROUPS)}."
-            if unknown else "features must name at least one group."
+            if unknown
+            else "features must name at least one group."
         )
     numeric, categorical = [], []
     for group in features:
@@ -306,7 +354,9 @@ def make_wassa_pipeline(task="empathy", head="svr",
         categorical += FEATURE_GROUPS[group].get("categorical", [])
     preprocessor = make_preprocessor(
         text=text_column if "text" in features else None,
-        numeric=numeric or None, categorical=categorical or None, embedder=embedder,
+        numeric=numeric or None,
+        categorical=categorical or None,
+        embedder=embedder,
     )
     if isinstance(head, str):
         if head not in HEADS:

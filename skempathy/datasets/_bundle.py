@@ -42,8 +42,10 @@ def read_raw_wassa(shared_dir):
         raise ValueError("dev features and gold standard are not row-aligned")
     dev = pd.concat([dev, gold[["empathy", "distress", "emotion"]]], axis=1)
     test = read("wassa2021/messages_test_features_ready_for_WS.tsv")
-    return {name: _normalise(frame) for name, frame in
-            {"train": train, "dev": dev, "test": test}.items()}
+    return {
+        name: _normalise(frame)
+        for name, frame in {"train": train, "dev": dev, "test": test}.items()
+    }
 
 
 def read_raw_newsemp(shared_dir):
@@ -55,10 +57,14 @@ def build(shared_dir, out_dir=None):
     out_dir = Path(out_dir or Path(__file__).parent / "data")
     out_dir.mkdir(parents=True, exist_ok=True)
     for split, frame in read_raw_wassa(shared_dir).items():
-        frame.to_csv(out_dir / f"wassa2021_{split}.csv.gz", index=False,
-                     compression={"method": "gzip", "mtime": 0})
-    read_raw_newsemp(shared_dir).to_csv(out_dir / "newsemp_messages.csv.gz", index=False,
-                                        compression={"method": "gzip", "mtime": 0})
+        frame.to_csv(
+            out_dir / f"wassa2021_{split}.csv.gz",
+            index=False,
+            compression={"method": "gzip", "mtime": 0},
+        )
+    read_raw_newsemp(shared_dir).to_csv(
+        out_dir / "newsemp_messages.csv.gz", index=False, compression={"method": "gzip", "mtime": 0}
+    )
     return out_dir
 
 

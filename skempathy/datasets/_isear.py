@@ -22,12 +22,16 @@ REMOTE = RemoteFile(
 )
 _N_CODED = 40  # ID ... MYKEY precede the free text
 # answers that describe no situation ("[ No response.]", "[ I have never felt this emotion.]")
-_NON_ANSWER = re.compile(r"^\W*(no response|none|never|i have never|not applicable|do not "
-                         r"remember|can not remember|can't remember|nothing)\b", re.I)
+_NON_ANSWER = re.compile(
+    r"^\W*(no response|none|never|i have never|not applicable|do not "
+    r"remember|can not remember|can't remember|nothing)\b",
+    re.I,
+)
 
 
-def fetch_isear(*, data_home=None, download_if_missing=True, return_X_y=False,
-                drop_non_answers=True):
+def fetch_isear(
+    *, data_home=None, download_if_missing=True, return_X_y=False, drop_non_answers=True
+):
     """Load ISEAR: 7,666 situations described by the people who felt one of 7 emotions.
 
     Not bundled (GPL-3.0 repository copy; the original terms could not be
@@ -76,8 +80,15 @@ def fetch_isear(*, data_home=None, download_if_missing=True, return_X_y=False,
                 continue
             coded = dict(zip(names, p[:_N_CODED]))
             text = " ".join(" ".join(p[_N_CODED:-2]).replace("á", " ").split())
-            rows.append((text, ISEAR_LABELS[int(coded["EMOT"]) - 1], coded["ID"],
-                         coded["COUN"], int(coded["INTS"])))
+            rows.append(
+                (
+                    text,
+                    ISEAR_LABELS[int(coded["EMOT"]) - 1],
+                    coded["ID"],
+                    coded["COUN"],
+                    int(coded["INTS"]),
+                )
+            )
     frame = pd.DataFrame(rows, columns=["text", "emotion", "respondent", "country", "intensity"])
     if drop_non_answers:
         keep = ~frame["text"].str.match(_NON_ANSWER) & (frame["text"].str.len() > 0)
@@ -85,5 +96,11 @@ def fetch_isear(*, data_home=None, download_if_missing=True, return_X_y=False,
     texts = frame["text"].tolist()
     if return_X_y:
         return texts, frame["emotion"]
-    return Bunch(data=texts, target=frame["emotion"], target_names=list(ISEAR_LABELS),
-                 frame=frame, feature_names=["text"], DESCR=load_descr("isear"))
+    return Bunch(
+        data=texts,
+        target=frame["emotion"],
+        target_names=list(ISEAR_LABELS),
+        frame=frame,
+        feature_names=["text"],
+        DESCR=load_descr("isear"),
+    )

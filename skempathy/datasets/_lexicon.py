@@ -64,8 +64,9 @@ def load_empathy_lexicon(path=None, *, data_home=None, as_frame=True):
         )
     frames = []
     for column, filename in _FILES.items():
-        frame = pd.read_csv(folder / filename, keep_default_na=False, na_values=[],
-                            dtype={"word": str})
+        frame = pd.read_csv(
+            folder / filename, keep_default_na=False, na_values=[], dtype={"word": str}
+        )
         if list(frame.columns) != ["word", "rating"] or frame["rating"].isna().any():
             raise ValueError(f"{folder / filename} is not a 'word,rating' CSV file.")
         frames.append(frame.rename(columns={"rating": column}).set_index("word"))

@@ -53,17 +53,26 @@ def fetch_twittemp(*, data_home=None, download_if_missing=True, return_X_y=False
     """
     folder = os.path.join(get_data_home(data_home), "twittemp")
     path = fetch_file(REMOTE, folder, download_if_missing=download_if_missing, dataset="TwittEmp")
-    raw = pd.read_csv(path, dtype={"content": str, "permalink": str, "id": str},
-                      keep_default_na=False)
+    raw = pd.read_csv(
+        path, dtype={"content": str, "permalink": str, "id": str}, keep_default_na=False
+    )
     if not {"label", "content"} <= set(raw.columns):
         raise ValueError(f"{path} is not the TwittEmp file (columns {list(raw.columns)}).")
-    frame = pd.DataFrame({
-        "text": raw["content"],
-        "label": raw["label"].map(TWITTEMP_LABELS),
-        "permalink": raw["permalink"].replace("", None),
-    })
+    frame = pd.DataFrame(
+        {
+            "text": raw["content"],
+            "label": raw["label"].map(TWITTEMP_LABELS),
+            "permalink": raw["permalink"].replace("", None),
+        }
+    )
     texts = frame["text"].tolist()
     if return_X_y:
         return texts, frame["label"]
-    return Bunch(data=texts, target=frame["label"], target_names=list(TWITTEMP_LABELS.values()),
-                 frame=frame, feature_names=["text"], DESCR=load_descr("twittemp"))
+    return Bunch(
+        data=texts,
+        target=frame["label"],
+        target_names=list(TWITTEMP_LABELS.values()),
+        frame=frame,
+        feature_names=["text"],
+        DESCR=load_descr("twittemp"),
+    )

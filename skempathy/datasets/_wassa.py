@@ -68,13 +68,20 @@ def _target_list(target, available, split):
                     f"The WASSA test split has no gold labels ({name!r} was asked for): the 525 "
                     "test essays are for blind predictions only. Use split='dev' to evaluate."
                 )
-            raise ValueError(f"Unknown target {name!r} for split {split!r}; "
-                             f"available: {list(available)}.")
+            raise ValueError(
+                f"Unknown target {name!r} for split {split!r}; available: {list(available)}."
+            )
     return names
 
 
-def load_wassa(split="train", *, target=("empathy", "distress", "emotion"), as_frame=True,
-               return_X_y=False, edition=2021):
+def load_wassa(
+    split="train",
+    *,
+    target=("empathy", "distress", "emotion"),
+    as_frame=True,
+    return_X_y=False,
+    edition=2021,
+):
     """Load the WASSA 2021 empathy / distress / emotion essays (bundled, offline).
 
     1860 train and 270 dev essays with gold ``empathy`` and ``distress``
@@ -135,8 +142,9 @@ def load_wassa(split="train", *, target=("empathy", "distress", "emotion"), as_f
     available_targets = [t for t in WASSA_TARGETS if t in frame]
     if edition == 2022:
         person = WASSA_COLUMN_GROUPS["personality"] + WASSA_COLUMN_GROUPS["iri"]
-        groups_present = {k: v for k, v in WASSA_COLUMN_GROUPS.items()
-                          if k in ("text", "demographic")}
+        groups_present = {
+            k: v for k, v in WASSA_COLUMN_GROUPS.items() if k in ("text", "demographic")
+        }
         if split == "test":
             frame = frame.drop(columns=person)  # they were blind targets in 2022
         else:
@@ -154,8 +162,9 @@ def load_wassa(split="train", *, target=("empathy", "distress", "emotion"), as_f
         y = frame[target_names[0]] if isinstance(target, str) else frame[target_names]
     else:
         y = None
-    frame = frame[ID_COLUMNS + feature_names + [t for t in available_targets
-                                                if t not in feature_names]]
+    frame = frame[
+        ID_COLUMNS + feature_names + [t for t in available_targets if t not in feature_names]
+    ]
     groups = frame["response_id"].rename("response_id")
     if not as_frame:
         data = data.to_numpy(dtype=object)
@@ -214,5 +223,12 @@ def load_newsemp(*, target=("empathy", "distress"), as_frame=True, return_X_y=Fa
         data, y = data.to_numpy(dtype=object), y.to_numpy()
     if return_X_y:
         return data, y
-    return Bunch(data=data, target=y, frame=frame, feature_names=["essay"], target_names=names,
-                 groups=frame["response_id"], DESCR=load_descr("newsemp"))
+    return Bunch(
+        data=data,
+        target=y,
+        frame=frame,
+        feature_names=["essay"],
+        target_names=names,
+        groups=frame["response_id"],
+        DESCR=load_descr("newsemp"),
+    )

@@ -18,8 +18,13 @@ from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_conte
 from ..base import TextInputMixin, _check_no_missing, check_texts, check_y_given
 from ..datasets._goemotions import EKMAN_MAPPING, GOEMOTIONS_LABELS, SENTIMENT_MAPPING
 
-__all__ = ["EmotionAnnotator", "map_emotions", "GOEMOTIONS_LABELS", "EKMAN_MAPPING",
-           "SENTIMENT_MAPPING"]
+__all__ = [
+    "EmotionAnnotator",
+    "map_emotions",
+    "GOEMOTIONS_LABELS",
+    "EKMAN_MAPPING",
+    "SENTIMENT_MAPPING",
+]
 
 _TAXONOMIES = {
     "goemotions": (GOEMOTIONS_LABELS, None),
@@ -75,7 +80,8 @@ def map_emotions(label_sets, taxonomy="ekman"):
             else:
                 raise ValueError(
                     f"Unknown emotion label {label!r} at position {i}: not a GoEmotions "
-                    f"label nor one of the {taxonomy} labels {sorted(known)}.")
+                    f"label nor one of the {taxonomy} labels {sorted(known)}."
+                )
         out.append(tuple(sorted(mapped)))
     return out
 
@@ -89,7 +95,8 @@ def _is_label_sets(y):
     except (TypeError, StopIteration):
         return False
     return isinstance(first, (list, tuple, set, frozenset, np.ndarray)) and not (
-        isinstance(first, np.ndarray) and first.ndim == 0)
+        isinstance(first, np.ndarray) and first.ndim == 0
+    )
 
 
 def _positive_proba(proba, n_labels):
@@ -98,8 +105,10 @@ def _positive_proba(proba, n_labels):
         return np.column_stack([p[:, -1] for p in proba])
     proba = np.asarray(proba, dtype=float)
     if proba.ndim != 2 or proba.shape[1] != n_labels:
-        raise ValueError(f"The estimator's predict_proba returned shape {proba.shape}; "
-                         f"expected (n_samples, {n_labels}) for {n_labels} labels.")
+        raise ValueError(
+            f"The estimator's predict_proba returned shape {proba.shape}; "
+            f"expected (n_samples, {n_labels}) for {n_labels} labels."
+        )
     return proba
 
 
@@ -219,9 +228,22 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
         "show_progress": ["boolean"],
     }
 
-    def __init__(self, estimator=None, *, taxonomy="goemotions", threshold="tune",
-                 encoder="minilm", C=1.0, cv=3, batch_size=64, cache_dir=None, device="auto",
-                 n_jobs=None, random_state=None, show_progress=False):
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        taxonomy="goemotions",
+        threshold="tune",
+        encoder="minilm",
+        C=1.0,
+        cv=3,
+        batch_size=64,
+        cache_dir=None,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        show_progress=False,
+    ):
         self.estimator = estimator
         self.taxonomy = taxonomy
         self.threshold = threshold
@@ -241,9 +263,14 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
             from ..text import SentenceEmbedder
 
             # unit-norm sentence embeddings, through the package's one embedding cache
-            return SentenceEmbedder(self.encoder, batch_size=self.batch_size,
-                                    device=self.device, normalize=True, cache=self.cache_dir,
-                                    show_progress=self.show_progress)
+            return SentenceEmbedder(
+                self.encoder,
+                batch_size=self.batch_size,
+                device=self.device,
+                normalize=True,
+                cache=self.cache_dir,
+                show_progress=self.show_progress,
+            )
         return clone(self.encoder)
 
     def _make_head(self):
@@ -267,8 +294,10 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
             else:
                 names = list(labels)
         if ind.ndim != 2 or len(names) != ind.shape[1]:
-            raise ValueError(f"The indicator matrix has shape {ind.shape} but {len(names)} "
-                             "label names were given.")
+            raise ValueError(
+                f"The indicator matrix has shape {ind.shape} but {len(names)} "
+                "label names were given."
+            )
         if not np.isin(ind, [0, 1]).all():
             raise ValueError("A multi-label indicator matrix must hold only 0/1 values.")
         return [tuple(names[j] for j in np.flatnonzero(row)) for row in ind]
@@ -288,8 +317,10 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
         if not multilabel:
             y_arr = np.asarray(y, dtype=object)
             if y_arr.ndim != 1:
-                raise ValueError(f"y must be 1-D labels, label sets or an indicator matrix; "
-                                 f"got shape {y_arr.shape}.")
+                raise ValueError(
+                    f"y must be 1-D labels, label sets or an indicator matrix; "
+                    f"got shape {y_arr.shape}."
+                )
             _check_no_missing(y_arr, who=type(self).__name__)
             if self.taxonomy is not None and all(isinstance(v, str) for v in y_arr):
                 y_arr = np.array([m[0] for m in self._map([(v,) for v in y_arr])], dtype=object)
@@ -330,8 +361,7 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
         if not _is_label_sets(y) and np.ndim(y) == 1:
             check_classification_targets(y)
             if len(np.unique(np.asarray(y, dtype=object).astype(str))) < 2:
-                raise ValueError("Classifier can't train when only one class is present "
-                                 "in y.")
+                raise ValueError("Classifier can't train when only one class is present in y.")
         if X_dev is not None and y_dev is None or y_dev is not None and X_dev is None:
             raise ValueError("Pass both X_dev and y_dev (or neither).")
         targets, multilabel = self._encode_targets(y, labels, fitting=True)
@@ -349,8 +379,9 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
             else:
                 self.classes_ = np.asarray(binarizer.classes_)
             if Y.shape[1] < 2:
-                raise ValueError(f"Need at least 2 distinct labels to fit; got "
-                                 f"{self.classes_.tolist()}.")
+                raise ValueError(
+                    f"Need at least 2 distinct labels to fit; got {self.classes_.tolist()}."
+                )
             if (Y.all(axis=0)).any():
                 raise ValueError("A label is present on every training text; nothing to learn.")
         else:
@@ -383,7 +414,8 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
             model = head if self.estimator is None else clone(self.estimator)
             proba = _positive_proba(
                 cross_val_predict(model, features, Y, cv=splitter, method="predict_proba"),
-                len(self.classes_))
+                len(self.classes_),
+            )
             Y_tune = Y
         grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
         self.thresholds_ = _tune_thresholds(Y_tune, proba, grid)
@@ -397,8 +429,10 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
                 if label in index:
                     Y[i, index[label]] = 1
                 elif strict:
-                    raise ValueError(f"Unknown label {label!r} at position {i}; the annotator "
-                                     f"knows {self.classes_.tolist()}.")
+                    raise ValueError(
+                        f"Unknown label {label!r} at position {i}; the annotator "
+                        f"knows {self.classes_.tolist()}."
+                    )
         return Y
 
     def _proba_texts(self, texts):
@@ -459,8 +493,11 @@ class EmotionAnnotator(TextInputMixin, ClassifierMixin, BaseEstimator):
             on = proba >= self.thresholds_
             sets = []
             for row, p in zip(on, proba):
-                chosen = tuple(self.classes_[row]) if row.any() else (
-                    (self.classes_[int(np.argmax(p))],) if fallback == "argmax" else ())
+                chosen = (
+                    tuple(self.classes_[row])
+                    if row.any()
+                    else ((self.classes_[int(np.argmax(p))],) if fallback == "argmax" else ())
+                )
                 sets.append(chosen)
         if taxonomy is not None:
             sets = map_emotions(sets, taxonomy=taxonomy)

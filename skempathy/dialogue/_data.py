@@ -33,7 +33,13 @@ TIDY_COLUMNS = ["conv_id", "turn", "speaker", "text"]
 _REPORT_COLUMNS = ["conv_id", "turn", "problem", "detail"]
 
 DAILYDIALOG_EMOTIONS = {
-    0: "neutral", 1: "anger", 2: "disgust", 3: "fear", 4: "happiness", 5: "sadness", 6: "surprise",
+    0: "neutral",
+    1: "anger",
+    2: "disgust",
+    3: "fear",
+    4: "happiness",
+    5: "sadness",
+    6: "surprise",
 }
 DAILYDIALOG_ACTS = {1: "inform", 2: "question", 3: "directive", 4: "commissive"}
 
@@ -103,25 +109,40 @@ def validate_dialogues(frame, *, first_turn=None):
         expected = np.arange(start, values[-1] + 1)
         gaps = np.setdiff1d(expected, values)
         if len(gaps):
-            rows.append(_problem(conv, int(gaps[0]), "missing_turn",
-                                 f"turns {gaps.tolist()} absent"))
+            rows.append(
+                _problem(conv, int(gaps[0]), "missing_turn", f"turns {gaps.tolist()} absent")
+            )
         if len(values) == 1:
-            rows.append(_problem(conv, int(values[0]), "single_utterance",
-                                 "conversation has one utterance (no transition)"))
+            rows.append(
+                _problem(
+                    conv,
+                    int(values[0]),
+                    "single_utterance",
+                    "conversation has one utterance (no transition)",
+                )
+            )
     if not rows:
         return _empty_report()
     return pd.DataFrame(rows, columns=_REPORT_COLUMNS)
 
 
-def _finish(frame, parse_problems, *, corpus, first_turn=None, return_report=False,
-            drop=("empty_text", "duplicate_turn")):
+def _finish(
+    frame,
+    parse_problems,
+    *,
+    corpus,
+    first_turn=None,
+    return_report=False,
+    drop=("empty_text", "duplicate_turn"),
+):
     """Validate, drop unusable rows (reported), sort, warn, and return."""
     frame = frame.reset_index(drop=True)
     frame["conv_id"] = frame["conv_id"].astype(str)
     frame["turn"] = frame["turn"].astype(np.int64)
     report = validate_dialogues(frame, first_turn=first_turn)
     empty = frame["text"].isna() | ~frame["text"].map(
-        lambda t: isinstance(t, str) and bool(t.strip()))
+        lambda t: isinstance(t, str) and bool(t.strip())
+    )
     dup = frame.duplicated(["conv_id", "turn"], keep="first")
     remove = np.zeros(len(frame), dtype=bool)
     if "empty_text" in drop:
@@ -130,19 +151,26 @@ def _finish(frame, parse_problems, *, corpus, first_turn=None, return_report=Fal
         remove |= dup.to_numpy()
     frame = frame.loc[~remove]
     order = {c: i for i, c in enumerate(pd.unique(frame["conv_id"]))}
-    frame = (frame.assign(_order=frame["conv_id"].map(order))
-             .sort_values(["_order", "turn"], kind="stable")
-             .drop(columns="_order").reset_index(drop=True))
+    frame = (
+        frame.assign(_order=frame["conv_id"].map(order))
+        .sort_values(["_order", "turn"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
     if parse_problems:
-        report = pd.concat([pd.DataFrame(parse_problems, columns=_REPORT_COLUMNS), report],
-                           ignore_index=True)
+        report = pd.concat(
+            [pd.DataFrame(parse_problems, columns=_REPORT_COLUMNS), report], ignore_index=True
+        )
     if len(report):
         counts = report["problem"].value_counts().to_dict()
         dropped = int(remove.sum()) + sum(1 for p in parse_problems if p["problem"] == "malformed")
         warnings.warn(
             f"{corpus}: {len(report)} problem(s) found {counts}; {dropped} row(s) dropped "
             "(malformed, empty or duplicate), the rest kept. Pass return_report=True to get "
-            "the rows.", DialogueDataWarning, stacklevel=3)
+            "the rows.",
+            DialogueDataWarning,
+            stacklevel=3,
+        )
     if return_report:
         return frame, report.reset_index(drop=True)
     return frame
@@ -165,7 +193,8 @@ def _split_files(path, pattern, splits, default):
         if not candidate.exists():
             raise FileNotFoundError(
                 f"No file for split {split!r} under {path}: expected {candidate.name}. "
-                f"Available splits: {list(default)}.")
+                f"Available splits: {list(default)}."
+            )
         out.append((split, candidate))
     return out
 
@@ -225,12 +254,19 @@ def load_empathetic_dialogues(path, *, split=None, return_report=False):
     for split_name, file in files:
         with open(file, encoding="utf-8") as fh:
             header = fh.readline().rstrip("\r\n").split(",")
-            if header[:6] != ["conv_id", "utterance_idx", "context", "prompt", "speaker_idx",
-                              "utterance"]:
+            if header[:6] != [
+                "conv_id",
+                "utterance_idx",
+                "context",
+                "prompt",
+                "speaker_idx",
+                "utterance",
+            ]:
                 raise ValueError(
                     f"{file} is not in the original EmpatheticDialogues format: header "
                     f"{header[:8]}. For the processed EmpatheticIntents copy use "
-                    "load_empathetic_intents.")
+                    "load_empathetic_intents."
+                )
             for lineno, line in enumerate(fh, start=2):
                 line = line.rstrip("\r\n")
                 if not line.strip():
@@ -238,20 +274,34 @@ def load_empathetic_dialogues(path, *, split=None, return_report=False):
                 parts = line.split(",")
                 where = f"{file.name}:{lineno}"
                 if len(parts) < 6 or len(parts) > 9:
-                    problems.append(_problem(parts[0], None, "malformed",
-                                             f"{where}: {len(parts)} fields (expected 6 to 9)"))
+                    problems.append(
+                        _problem(
+                            parts[0],
+                            None,
+                            "malformed",
+                            f"{where}: {len(parts)} fields (expected 6 to 9)",
+                        )
+                    )
                     continue
                 try:
                     turn = int(parts[1])
                 except ValueError:
-                    problems.append(_problem(parts[0], None, "malformed",
-                                             f"{where}: utterance_idx {parts[1]!r} is not an int"))
+                    problems.append(
+                        _problem(
+                            parts[0],
+                            None,
+                            "malformed",
+                            f"{where}: utterance_idx {parts[1]!r} is not an int",
+                        )
+                    )
                     continue
                 rec = {
-                    "conv_id": parts[0], "turn": turn,
+                    "conv_id": parts[0],
+                    "turn": turn,
                     "speaker": "speaker" if turn % 2 == 1 else "listener",
                     "text": parts[5].replace("_comma_", ",").strip(),
-                    "context": parts[2], "prompt": parts[3].replace("_comma_", ",").strip(),
+                    "context": parts[2],
+                    "prompt": parts[3].replace("_comma_", ",").strip(),
                     "speaker_idx": parts[4],
                     "selfeval": parts[6] if len(parts) > 6 else "",
                     "tags": parts[7] if len(parts) > 7 else "",
@@ -259,11 +309,21 @@ def load_empathetic_dialogues(path, *, split=None, return_report=False):
                 if split_name is not None:
                     rec["split"] = split_name
                 records.append(rec)
-    columns = ["conv_id", "turn", "speaker", "text", "context", "prompt", "speaker_idx",
-               "selfeval", "tags"] + (["split"] if files[0][0] is not None else [])
+    columns = [
+        "conv_id",
+        "turn",
+        "speaker",
+        "text",
+        "context",
+        "prompt",
+        "speaker_idx",
+        "selfeval",
+        "tags",
+    ] + (["split"] if files[0][0] is not None else [])
     frame = pd.DataFrame.from_records(records, columns=columns)
-    return _finish(frame, problems, corpus="EmpatheticDialogues", first_turn=1,
-                   return_report=return_report)
+    return _finish(
+        frame, problems, corpus="EmpatheticDialogues", first_turn=1, return_report=return_report
+    )
 
 
 def load_empathetic_intents(path, *, split=None, return_report=False):
@@ -310,19 +370,25 @@ def load_empathetic_intents(path, *, split=None, return_report=False):
         splits = [split] if isinstance(split, str) else list(split)
         unknown = set(splits) - set(raw["split"].unique())
         if unknown:
-            raise ValueError(f"Unknown split(s) {sorted(unknown)}; the file has "
-                             f"{sorted(raw['split'].unique())}.")
+            raise ValueError(
+                f"Unknown split(s) {sorted(unknown)}; the file has {sorted(raw['split'].unique())}."
+            )
         raw = raw[raw["split"].isin(splits)]
     situ = raw[raw["type"] == "situation"].drop_duplicates("conv_id").set_index("conv_id")["text"]
     utt = raw[raw["type"] == "utterance"]
-    frame = pd.DataFrame({
-        "conv_id": utt["conv_id"], "turn": utt["turn"], "speaker": utt["actor"],
-        "text": utt["text"], "context": utt["emotion"],
-        "prompt": utt["conv_id"].map(situ).fillna(""), "split": utt["split"],
-        "auto_label": utt["auto_label"],
-    })
-    return _finish(frame, [], corpus="EmpatheticIntents", first_turn=1,
-                   return_report=return_report)
+    frame = pd.DataFrame(
+        {
+            "conv_id": utt["conv_id"],
+            "turn": utt["turn"],
+            "speaker": utt["actor"],
+            "text": utt["text"],
+            "context": utt["emotion"],
+            "prompt": utt["conv_id"].map(situ).fillna(""),
+            "split": utt["split"],
+            "auto_label": utt["auto_label"],
+        }
+    )
+    return _finish(frame, [], corpus="EmpatheticIntents", first_turn=1, return_report=return_report)
 
 
 def load_dailydialog(path, *, split=None, drop_duplicates=False, return_report=False):
@@ -362,8 +428,11 @@ def load_dailydialog(path, *, split=None, drop_duplicates=False, return_report=F
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder (expected the DailyDialog folder).")
-    splits = ["train", "validation", "test"] if split is None else (
-        [split] if isinstance(split, str) else list(split))
+    splits = (
+        ["train", "validation", "test"]
+        if split is None
+        else ([split] if isinstance(split, str) else list(split))
+    )
     records, problems, seen = [], [], {}
     for name in splits:
         folder = root / name
@@ -380,29 +449,40 @@ def load_dailydialog(path, *, split=None, drop_duplicates=False, return_report=F
             emo = emos[i].split() if i < len(emos) else []
             act = acts[i].split() if i < len(acts) else []
             if len(emo) != len(utts) or len(act) != len(utts):
-                problems.append(_problem(
-                    conv_id, min(len(emo), len(act)), "missing_label",
-                    f"{len(utts)} utterances, {len(emo)} emotion and {len(act)} act labels; "
-                    "the unlabelled turns keep a missing label"))
+                problems.append(
+                    _problem(
+                        conv_id,
+                        min(len(emo), len(act)),
+                        "missing_label",
+                        f"{len(utts)} utterances, {len(emo)} emotion and {len(act)} act labels; "
+                        "the unlabelled turns keep a missing label",
+                    )
+                )
             key = tuple(utts)
             if key in seen:
-                problems.append(_problem(conv_id, None, "duplicate_conversation",
-                                         f"same text as {seen[key]}"))
+                problems.append(
+                    _problem(conv_id, None, "duplicate_conversation", f"same text as {seen[key]}")
+                )
                 if drop_duplicates:
                     continue
             else:
                 seen[key] = conv_id
             for t, utt in enumerate(utts):
-                records.append({
-                    "conv_id": conv_id, "turn": t, "speaker": "AB"[t % 2], "text": utt,
-                    "emotion": DAILYDIALOG_EMOTIONS.get(int(emo[t])) if t < len(emo) else None,
-                    "act": DAILYDIALOG_ACTS.get(int(act[t])) if t < len(act) else None,
-                    "split": name,
-                })
+                records.append(
+                    {
+                        "conv_id": conv_id,
+                        "turn": t,
+                        "speaker": "AB"[t % 2],
+                        "text": utt,
+                        "emotion": DAILYDIALOG_EMOTIONS.get(int(emo[t])) if t < len(emo) else None,
+                        "act": DAILYDIALOG_ACTS.get(int(act[t])) if t < len(act) else None,
+                        "split": name,
+                    }
+                )
     frame = pd.DataFrame.from_records(
-        records, columns=["conv_id", "turn", "speaker", "text", "emotion", "act", "split"])
-    return _finish(frame, problems, corpus="DailyDialog", first_turn=0,
-                   return_report=return_report)
+        records, columns=["conv_id", "turn", "speaker", "text", "emotion", "act", "split"]
+    )
+    return _finish(frame, problems, corpus="DailyDialog", first_turn=0, return_report=return_report)
 
 
 def _read_split_csvs(path, pattern, split, default, corpus):
@@ -459,16 +539,25 @@ def load_meld(path, *, split=None, return_report=False):
     """
     raw = _read_split_csvs(path, "{split}_sent_emo.csv", split, ("train", "dev", "test"), "MELD")
     raw["split"] = raw["split"].str.replace("_sent_emo", "", regex=False)
-    _require(raw, ["Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID",
-                   "Utterance_ID"], "MELD")
+    _require(
+        raw, ["Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID"], "MELD"
+    )
     problems = []
     conv_ids = raw["split"] + "-" + raw["Dialogue_ID"].astype(str)
     turn, bad = _int_column(raw, "Utterance_ID", "MELD", problems, conv_ids)
-    frame = pd.DataFrame({
-        "conv_id": conv_ids, "turn": turn, "speaker": raw["Speaker"], "text": raw["Utterance"],
-        "emotion": raw["Emotion"], "sentiment": raw["Sentiment"],
-        "season": raw.get("Season"), "episode": raw.get("Episode"), "split": raw["split"],
-    })[~bad]
+    frame = pd.DataFrame(
+        {
+            "conv_id": conv_ids,
+            "turn": turn,
+            "speaker": raw["Speaker"],
+            "text": raw["Utterance"],
+            "emotion": raw["Emotion"],
+            "sentiment": raw["Sentiment"],
+            "season": raw.get("Season"),
+            "episode": raw.get("Episode"),
+            "split": raw["split"],
+        }
+    )[~bad]
     return _finish(frame, problems, corpus="MELD", first_turn=0, return_report=return_report)
 
 
@@ -510,19 +599,39 @@ def load_emorynlp(path, *, split=None, return_report=False):
     >>> from skempathy.dialogue import load_emorynlp
     >>> frame = load_emorynlp("shared/data/emorynlp", split="dev")  # doctest: +SKIP
     """
-    raw = _read_split_csvs(path, "emorynlp_{split}_final.csv", split, ("train", "dev", "test"),
-                           "EmoryNLP")
-    raw["split"] = raw["split"].str.replace("emorynlp_", "", regex=False).str.replace(
-        "_final", "", regex=False)
-    _require(raw, ["Utterance", "Speaker", "Emotion", "Scene_ID", "Utterance_ID", "Season",
-                   "Episode"], "EmoryNLP")
-    conv_ids = (raw["split"] + "-s" + raw["Season"].str.zfill(2) + "e"
-                + raw["Episode"].str.zfill(2) + "c" + raw["Scene_ID"].str.zfill(2))
+    raw = _read_split_csvs(
+        path, "emorynlp_{split}_final.csv", split, ("train", "dev", "test"), "EmoryNLP"
+    )
+    raw["split"] = (
+        raw["split"]
+        .str.replace("emorynlp_", "", regex=False)
+        .str.replace("_final", "", regex=False)
+    )
+    _require(
+        raw,
+        ["Utterance", "Speaker", "Emotion", "Scene_ID", "Utterance_ID", "Season", "Episode"],
+        "EmoryNLP",
+    )
+    conv_ids = (
+        raw["split"]
+        + "-s"
+        + raw["Season"].str.zfill(2)
+        + "e"
+        + raw["Episode"].str.zfill(2)
+        + "c"
+        + raw["Scene_ID"].str.zfill(2)
+    )
     problems = []
     turn, bad = _int_column(raw, "Utterance_ID", "EmoryNLP", problems, conv_ids)
-    frame = pd.DataFrame({
-        "conv_id": conv_ids, "turn": turn, "speaker": raw["Speaker"].map(_parse_speaker),
-        "text": raw["Utterance"], "emotion": raw["Emotion"].str.lower(), "split": raw["split"],
-    })[~bad]
+    frame = pd.DataFrame(
+        {
+            "conv_id": conv_ids,
+            "turn": turn,
+            "speaker": raw["Speaker"].map(_parse_speaker),
+            "text": raw["Utterance"],
+            "emotion": raw["Emotion"].str.lower(),
+            "split": raw["split"],
+        }
+    )[~bad]
     # Utterance_ID is 1-based; scenes starting later lost leading utterances (SOURCE.md)
     return _finish(frame, problems, corpus="EmoryNLP", first_turn=1, return_report=return_report)

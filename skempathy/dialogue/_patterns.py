@@ -25,8 +25,9 @@ __all__ = [
 _SEP = "->"
 
 
-def annotate_dialogues(frame, annotator, *, text_column="text", prefix="pred_", taxonomy=None,
-                       with_proba=True):
+def annotate_dialogues(
+    frame, annotator, *, text_column="text", prefix="pred_", taxonomy=None, with_proba=True
+):
     """Add per-utterance emotion labels and probabilities to a conversation frame.
 
     Parameters
@@ -67,8 +68,9 @@ def annotate_dialogues(frame, annotator, *, text_column="text", prefix="pred_", 
     [['sadness', ('sadness',)], ['gratitude', ('gratitude',)]]
     """
     if text_column not in frame.columns:
-        raise ValueError(f"Column {text_column!r} not in the frame (columns: "
-                         f"{list(frame.columns)}).")
+        raise ValueError(
+            f"Column {text_column!r} not in the frame (columns: {list(frame.columns)})."
+        )
     check_is_fitted(annotator)
     texts = check_texts(frame[text_column], estimator="annotate_dialogues")
     proba = np.asarray(annotator.predict_proba(texts), dtype=float)
@@ -80,16 +82,17 @@ def annotate_dialogues(frame, annotator, *, text_column="text", prefix="pred_", 
         sets = [(c,) for c in top]
     if taxonomy is not None:
         sets = map_emotions(sets, taxonomy=taxonomy)
-        top = np.array([m[0] for m in map_emotions([(t,) for t in top], taxonomy=taxonomy)],
-                       dtype=object)
+        top = np.array(
+            [m[0] for m in map_emotions([(t,) for t in top], taxonomy=taxonomy)], dtype=object
+        )
     out = frame.copy()
     out[f"{prefix}emotion"] = top
     out[f"{prefix}labels"] = pd.Series(sets, index=frame.index, dtype=object)
     if with_proba:
-        probs = pd.DataFrame(proba, index=frame.index,
-                             columns=[f"proba_{c}" for c in classes])
-        out = pd.concat([out.drop(columns=[c for c in probs.columns if c in out.columns]),
-                         probs], axis=1)
+        probs = pd.DataFrame(proba, index=frame.index, columns=[f"proba_{c}" for c in classes])
+        out = pd.concat(
+            [out.drop(columns=[c for c in probs.columns if c in out.columns]), probs], axis=1
+        )
     return out
 
 
@@ -100,7 +103,8 @@ def _check_frame(frame, emotion_column, extra=()):
         raise ValueError(
             f"Missing column(s) {missing} in the conversation frame (columns: "
             f"{list(frame.columns)}). Annotate it first (annotate_dialogues) or pass "
-            "emotion_column= the column holding utterance emotions.")
+            "emotion_column= the column holding utterance emotions."
+        )
 
 
 def to_conversations(frame, *, emotion_column="pred_emotion", label_column=None):
@@ -136,15 +140,19 @@ def to_conversations(frame, *, emotion_column="pred_emotion", label_column=None)
     """
     _check_frame(frame, emotion_column, () if label_column is None else (label_column,))
     order = {c: i for i, c in enumerate(pd.unique(frame["conv_id"]))}
-    ordered = frame.assign(_o=frame["conv_id"].map(order)).sort_values(["_o", "turn"],
-                                                                       kind="stable")
+    ordered = frame.assign(_o=frame["conv_id"].map(order)).sort_values(
+        ["_o", "turn"], kind="stable"
+    )
     ids, speakers, emotions = [], [], []
     for conv, group in ordered.groupby("_o", sort=True):
         ids.append(group["conv_id"].iloc[0])
         speakers.append(group["speaker"].tolist())
         emotions.append(group[emotion_column].tolist())
-    X = pd.Series([{"speaker": s, "emotion": e} for s, e in zip(speakers, emotions)],
-                  index=pd.Index(ids, name="conv_id"), dtype=object)
+    X = pd.Series(
+        [{"speaker": s, "emotion": e} for s, e in zip(speakers, emotions)],
+        index=pd.Index(ids, name="conv_id"),
+        dtype=object,
+    )
     if label_column is None:
         return X
     y = ordered.groupby("conv_id", sort=False)[label_column].first().reindex(X.index)
@@ -164,16 +172,20 @@ def _is_missing(value):
 
 def _check_label(label, position, turn):
     if _is_missing(label):
-        raise ValueError(f"Conversation {position}, utterance {turn}: missing emotion "
-                         "(Input contains NaN, infinity or None).")
+        raise ValueError(
+            f"Conversation {position}, utterance {turn}: missing emotion "
+            "(Input contains NaN, infinity or None)."
+        )
     if isinstance(label, complex):
         raise ValueError("Complex data not supported as emotion labels.")
     try:
         hash(label)
     except TypeError:
-        raise TypeError(f"Conversation {position}, utterance {turn}: an emotion label must be "
-                        f"hashable; the argument must be a string or a number, got "
-                        f"{type(label).__name__}.") from None
+        raise TypeError(
+            f"Conversation {position}, utterance {turn}: an emotion label must be "
+            f"hashable; the argument must be a string or a number, got "
+            f"{type(label).__name__}."
+        ) from None
 
 
 def _conversation_items(conv, position):
@@ -184,18 +196,24 @@ def _conversation_items(conv, position):
         emotions = list(conv["emotion"])
         speakers = list(conv.get("speaker", range(len(emotions))))
         if len(speakers) != len(emotions):
-            raise ValueError(f"Conversation {position} has {len(speakers)} speakers but "
-                             f"{len(emotions)} emotions.")
+            raise ValueError(
+                f"Conversation {position} has {len(speakers)} speakers but "
+                f"{len(emotions)} emotions."
+            )
     elif isinstance(conv, str):
-        raise ValueError(f"Conversation {position} is a single string; a conversation is a "
-                         "sequence of utterance emotions (wrap it: [label]).")
+        raise ValueError(
+            f"Conversation {position} is a single string; a conversation is a "
+            "sequence of utterance emotions (wrap it: [label])."
+        )
     else:
         try:
             emotions = list(conv)
         except TypeError:
-            raise ValueError(f"Conversation {position} is not a sequence of emotions: "
-                             f"{conv!r}. Reshape your data: pass a sequence of conversations (e.g. "
-                             "from to_conversations), not a 1-D sequence of labels.") from None
+            raise ValueError(
+                f"Conversation {position} is not a sequence of emotions: "
+                f"{conv!r}. Reshape your data: pass a sequence of conversations (e.g. "
+                "from to_conversations), not a 1-D sequence of labels."
+            ) from None
         speakers = list(range(len(emotions)))  # alternating speakers
     sets = []
     for turn, e in enumerate(emotions):
@@ -227,19 +245,25 @@ def _check_conversations(X):
         raise TypeError("Expected a sequence of conversations, got a single string.")
     if hasattr(X, "iloc") and hasattr(X, "columns"):
         if X.shape[1] != 1:
-            raise ValueError(f"Expected one column of conversations, got {X.shape[1]} columns. "
-                             "Build conversations with skempathy.dialogue.to_conversations.")
+            raise ValueError(
+                f"Expected one column of conversations, got {X.shape[1]} columns. "
+                "Build conversations with skempathy.dialogue.to_conversations."
+            )
         X = X.iloc[:, 0]
     if sparse.issparse(X):
-        raise TypeError("Sparse data was passed, but dense data is required: conversations are "
-                        "sequences of emotion labels.")
+        raise TypeError(
+            "Sparse data was passed, but dense data is required: conversations are "
+            "sequences of emotion labels."
+        )
     if hasattr(X, "to_numpy"):
         X = X.to_numpy(dtype=object)
     elif not hasattr(X, "__iter__"):
         X = np.asarray(X)
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 0:
-        raise ValueError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
-                         "conversations need at least one utterance.")
+        raise ValueError(
+            f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
+            "conversations need at least one utterance."
+        )
     items = list(X)
     if len(items) == 0:
         raise ValueError("Found 0 conversations; at least 1 is required.")
@@ -295,8 +319,7 @@ class EmotionTransitionFeaturizer(TransformerMixin, BaseEstimator):
         "handle_unknown": [StrOptions({"error", "ignore"})],
     }
 
-    def __init__(self, labels=None, *, normalize=True, source_speaker=None,
-                 handle_unknown="error"):
+    def __init__(self, labels=None, *, normalize=True, source_speaker=None, handle_unknown="error"):
         self.labels = labels
         self.normalize = normalize
         self.source_speaker = source_speaker
@@ -355,7 +378,8 @@ class EmotionTransitionFeaturizer(TransformerMixin, BaseEstimator):
                         raise ValueError(
                             f"Conversation {row}: unknown emotion label {unknown!r}; the "
                             f"featurizer knows {self.labels_.tolist()}. Pass labels= or "
-                            "handle_unknown='ignore'.")
+                            "handle_unknown='ignore'."
+                        )
                     continue
                 out[row, ia * n + ib] += w
         return out
@@ -377,8 +401,7 @@ class EmotionTransitionFeaturizer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``"source->target"`` for every ordered label pair (row-major)."""
         check_is_fitted(self, "labels_")
-        return np.array([f"{a}{_SEP}{b}" for a in self.labels_ for b in self.labels_],
-                        dtype=object)
+        return np.array([f"{a}{_SEP}{b}" for a in self.labels_ for b in self.labels_], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -389,14 +412,22 @@ class EmotionTransitionFeaturizer(TransformerMixin, BaseEstimator):
 
 def _transition_table(frame, emotion_column, source_speaker, labels=None):
     X = to_conversations(frame, emotion_column=emotion_column)
-    feat = EmotionTransitionFeaturizer(labels=labels, normalize=False,
-                                       source_speaker=source_speaker).fit(X)
+    feat = EmotionTransitionFeaturizer(
+        labels=labels, normalize=False, source_speaker=source_speaker
+    ).fit(X)
     counts = feat.transform(X)
     return feat, counts
 
 
-def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=None,
-                     group_column=None, min_count=1, sort_by="lift"):
+def emotion_patterns(
+    frame,
+    *,
+    emotion_column="pred_emotion",
+    source_speaker=None,
+    group_column=None,
+    min_count=1,
+    sort_by="lift",
+):
     """Rank speaker -> listener emotion transitions by their lift over chance or their count.
 
     Chance is independence of the two emotions of a transition: with ``N``
@@ -461,17 +492,21 @@ def emotion_patterns(frame, *, emotion_column="pred_emotion", source_speaker=Non
     overall_share = overall / max(overall.sum(), 1e-12)
     tables = []
     for value, sub in frame.groupby(group_column, sort=True):
-        _, counts = _transition_table(sub, emotion_column, source_speaker,
-                                      labels=feat.labels_)
+        _, counts = _transition_table(sub, emotion_column, source_speaker, labels=feat.labels_)
         table = _rank(feat.labels_, counts, min_count, sort_by)
         n = len(feat.labels_)
-        pos = {(a, b): i * n + j for i, a in enumerate(feat.labels_)
-               for j, b in enumerate(feat.labels_)}
-        base = np.array([overall_share[pos[(a, b)]] for a, b in
-                         zip(table["source"], table["target"])])
+        pos = {
+            (a, b): i * n + j
+            for i, a in enumerate(feat.labels_)
+            for j, b in enumerate(feat.labels_)
+        }
+        base = np.array(
+            [overall_share[pos[(a, b)]] for a, b in zip(table["source"], table["target"])]
+        )
         table.insert(0, "group", value)
-        table["lift_vs_all"] = np.divide(table["share"].to_numpy(), base,
-                                         out=np.zeros(len(table)), where=base > 0)
+        table["lift_vs_all"] = np.divide(
+            table["share"].to_numpy(), base, out=np.zeros(len(table)), where=base > 0
+        )
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
@@ -480,8 +515,16 @@ def _rank(labels, counts, min_count, sort_by="lift"):
     n = len(labels)
     total = counts.sum(axis=0).reshape(n, n)
     N = total.sum()
-    columns = ["source", "target", "count", "share", "p_target_given_source", "expected",
-               "lift", "n_conversations"]
+    columns = [
+        "source",
+        "target",
+        "count",
+        "share",
+        "p_target_given_source",
+        "expected",
+        "lift",
+        "n_conversations",
+    ]
     if N == 0:
         return pd.DataFrame(columns=columns)
     p_source = total.sum(axis=1) / N
@@ -492,13 +535,18 @@ def _rank(labels, counts, min_count, sort_by="lift"):
     lift = np.divide(total, expected, out=np.zeros_like(total), where=expected > 0)
     support = (counts > 0).sum(axis=0).reshape(n, n)
     src, tgt = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    table = pd.DataFrame({
-        "source": np.asarray(labels, dtype=object)[src.ravel()],
-        "target": np.asarray(labels, dtype=object)[tgt.ravel()],
-        "count": total.ravel(), "share": total.ravel() / N,
-        "p_target_given_source": cond.ravel(), "expected": expected.ravel(),
-        "lift": lift.ravel(), "n_conversations": support.ravel(),
-    })
+    table = pd.DataFrame(
+        {
+            "source": np.asarray(labels, dtype=object)[src.ravel()],
+            "target": np.asarray(labels, dtype=object)[tgt.ravel()],
+            "count": total.ravel(),
+            "share": total.ravel() / N,
+            "p_target_given_source": cond.ravel(),
+            "expected": expected.ravel(),
+            "lift": lift.ravel(),
+            "n_conversations": support.ravel(),
+        }
+    )
     table = table[table["count"] >= min_count]
     keys = ["lift", "count"] if sort_by == "lift" else ["count", "lift"]
     return table.sort_values(keys, ascending=False, kind="stable").reset_index(drop=True)
@@ -507,8 +555,9 @@ def _rank(labels, counts, min_count, sort_by="lift"):
 def _pattern_pairs(patterns):
     if hasattr(patterns, "columns"):
         if not {"source", "target"} <= set(patterns.columns):
-            raise ValueError("A patterns table needs 'source' and 'target' columns "
-                             "(see emotion_patterns).")
+            raise ValueError(
+                "A patterns table needs 'source' and 'target' columns (see emotion_patterns)."
+            )
         return set(zip(patterns["source"], patterns["target"]))
     pairs = set()
     for p in patterns:
@@ -525,9 +574,16 @@ def _pattern_pairs(patterns):
     return pairs
 
 
-def select_by_patterns(frame, patterns, *, min_share=0.5, min_count=1,
-                       emotion_column="pred_emotion", source_speaker=None,
-                       return_scores=False):
+def select_by_patterns(
+    frame,
+    patterns,
+    *,
+    min_share=0.5,
+    min_count=1,
+    emotion_column="pred_emotion",
+    source_speaker=None,
+    return_scores=False,
+):
     """Keep the conversations whose transitions follow the given patterns.
 
     Parameters
@@ -582,19 +638,26 @@ def select_by_patterns(frame, patterns, *, min_share=0.5, min_count=1,
                 matched += w
         rows.append((total, matched))
     scores = pd.DataFrame(rows, index=X.index, columns=["n_transitions", "n_matching"])
-    scores["share"] = np.divide(scores["n_matching"], scores["n_transitions"],
-                                out=np.zeros(len(scores)),
-                                where=scores["n_transitions"].to_numpy() > 0)
-    keep = scores.index[(scores["n_transitions"] > 0) & (scores["share"] >= min_share)
-                        & (scores["n_matching"] >= min_count)]
+    scores["share"] = np.divide(
+        scores["n_matching"],
+        scores["n_transitions"],
+        out=np.zeros(len(scores)),
+        where=scores["n_transitions"].to_numpy() > 0,
+    )
+    keep = scores.index[
+        (scores["n_transitions"] > 0)
+        & (scores["share"] >= min_share)
+        & (scores["n_matching"] >= min_count)
+    ]
     subset = frame[frame["conv_id"].isin(set(keep))]
     if return_scores:
         return subset, scores
     return subset
 
 
-def plot_transition_matrix(table, *, value="lift", labels=None, ax=None, cmap=None,
-                           annotate=True, log=None):
+def plot_transition_matrix(
+    table, *, value="lift", labels=None, ax=None, cmap=None, annotate=True, log=None
+):
     """Heatmap of a transition table (source emotions in rows, targets in columns).
 
     Parameters
@@ -628,8 +691,9 @@ def plot_transition_matrix(table, *, value="lift", labels=None, ax=None, cmap=No
         order = table.groupby("source")["count"].sum().sort_values(ascending=False, kind="stable")
         labels = list(order.index)
         labels += [t for t in pd.unique(table["target"]) if t not in labels]
-    matrix = table.pivot_table(index="source", columns="target", values=value,
-                               aggfunc="sum").reindex(index=labels, columns=labels)
+    matrix = table.pivot_table(
+        index="source", columns="target", values=value, aggfunc="sum"
+    ).reindex(index=labels, columns=labels)
     log = (value == "lift") if log is None else log
     shown = matrix.to_numpy(dtype=float)
     if log:

@@ -70,8 +70,9 @@ def precision_at_k(scores, target=None, *, k=1, n_candidates=100, random_state=0
     n_q, n_r = scores.shape
     if target is None:
         if n_q != n_r:
-            raise ValueError(f"scores has shape {scores.shape}; pass target= for a "
-                             "non-square score matrix.")
+            raise ValueError(
+                f"scores has shape {scores.shape}; pass target= for a non-square score matrix."
+            )
         target = np.arange(n_q)
     target = np.asarray(target)
     if target.shape != (n_q,) or not np.issubdtype(target.dtype, np.integer):
@@ -98,8 +99,9 @@ def precision_at_k(scores, target=None, *, k=1, n_candidates=100, random_state=0
     return hits / n_q
 
 
-def corpus_bleu_score(references, hypotheses, *, max_order=4, average_orders=False,
-                      tokenize="13a", lowercase=False):
+def corpus_bleu_score(
+    references, hypotheses, *, max_order=4, average_orders=False, tokenize="13a", lowercase=False
+):
     """Corpus BLEU (0-100) of ``hypotheses`` against one reference each, via sacrebleu.
 
     BLEU-n is the brevity-penalised geometric mean of the 1- to n-gram
@@ -148,8 +150,12 @@ def corpus_bleu_score(references, hypotheses, *, max_order=4, average_orders=Fal
     if not isinstance(max_order, numbers.Integral) or max_order < 1:
         raise ValueError(f"max_order must be a positive integer, got {max_order!r}.")
     orders = range(1, max_order + 1) if average_orders else [max_order]
-    scores = [BLEU(max_ngram_order=n, tokenize=tokenize, lowercase=lowercase)
-              .corpus_score(hypotheses, [references]).score for n in orders]
+    scores = [
+        BLEU(max_ngram_order=n, tokenize=tokenize, lowercase=lowercase)
+        .corpus_score(hypotheses, [references])
+        .score
+        for n in orders
+    ]
     return float(np.mean(scores))
 
 
@@ -170,9 +176,11 @@ def precision_at_k_scorer(k=1, n_candidates=100, random_state=0):
     >>> from skempathy.dialogue import precision_at_k_scorer
     >>> scorer = precision_at_k_scorer(k=1, n_candidates=100)
     """
+
     def scorer(estimator, X, y):
-        return precision_at_k(estimator.similarity(X, y), k=k, n_candidates=n_candidates,
-                              random_state=random_state)
+        return precision_at_k(
+            estimator.similarity(X, y), k=k, n_candidates=n_candidates, random_state=random_state
+        )
 
     scorer.__name__ = f"precision_at_{k}_{n_candidates}"
     return scorer
@@ -189,6 +197,7 @@ def bleu_scorer(candidates=None, **bleu_kw):
     **bleu_kw
         Passed to :func:`corpus_bleu_score`.
     """
+
     def scorer(estimator, X, y):
         y = check_texts(y, estimator="bleu_scorer")
         pool = y if candidates is None else candidates
@@ -278,10 +287,23 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         "show_progress": ["boolean"],
     }
 
-    def __init__(self, model="minilm", *, batch_size=32, epochs=1, learning_rate=2e-5,
-                 warmup_ratio=0.1, weight_decay=0.01, scale=20.0, max_seq_length=128,
-                 truncate_context="left", n_candidates=100, device="auto", random_state=None,
-                 show_progress=False):
+    def __init__(
+        self,
+        model="minilm",
+        *,
+        batch_size=32,
+        epochs=1,
+        learning_rate=2e-5,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        scale=20.0,
+        max_seq_length=128,
+        truncate_context="left",
+        n_candidates=100,
+        device="auto",
+        random_state=None,
+        show_progress=False,
+    ):
         self.model = model
         self.batch_size = batch_size
         self.epochs = epochs
@@ -317,12 +339,14 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
     def _check_pairs(self, X, y):
         contexts = check_texts(X, estimator=self)
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y: the responses to the contexts "
-                             "in X.")
+            raise ValueError(
+                f"{type(self).__name__} requires y: the responses to the contexts in X."
+            )
         responses = check_texts(y, estimator=self)
         if len(contexts) != len(responses):
-            raise ValueError(f"X has {len(contexts)} contexts but y has {len(responses)} "
-                             "responses.")
+            raise ValueError(
+                f"X has {len(contexts)} contexts but y has {len(responses)} responses."
+            )
         return contexts, responses
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -348,8 +372,9 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
 
         self.device_ = resolve_device(self.device)
         self.history_ = []
-        with (nullcontext() if self.random_state is None
-              else seeded(self.random_state, self.device_)):
+        with (
+            nullcontext() if self.random_state is None else seeded(self.random_state, self.device_)
+        ):
             self.model_ = self._load()
             if self.epochs > 0:
                 self._train(contexts, responses)
@@ -391,23 +416,38 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
 
         def batches(epoch):
             order = rng.permutation(n)
-            return [[self._tokenize([contexts[i] for i in idx], "context"),
-                     self._tokenize([responses[i] for i in idx], "response")]
-                    for idx in (order[i:i + self.batch_size] for i in range(0, n, self.batch_size))
-                    if len(idx) > 1]  # a single pair has no in-batch negative
+            return [
+                [
+                    self._tokenize([contexts[i] for i in idx], "context"),
+                    self._tokenize([responses[i] for i in idx], "response"),
+                ]
+                for idx in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
+                if len(idx) > 1
+            ]  # a single pair has no in-batch negative
 
-        result = train_loop(self.model_, batches, lambda model, pair: ranking_loss(pair, None),
-                            max_epochs=self.epochs, learning_rate=self.learning_rate,
-                            weight_decay=self.weight_decay, warmup_ratio=self.warmup_ratio,
-                            device=self.device_, show_progress=show_progress(self.show_progress),
-                            desc=type(self).__name__)
+        result = train_loop(
+            self.model_,
+            batches,
+            lambda model, pair: ranking_loss(pair, None),
+            max_epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_ratio=self.warmup_ratio,
+            device=self.device_,
+            show_progress=show_progress(self.show_progress),
+            desc=type(self).__name__,
+        )
         self.history_ = result["history"]
 
     def _encode(self, texts, side):
         with self._truncation(side):
-            emb = self.model_.encode(list(texts), batch_size=self.batch_size,
-                                     convert_to_numpy=True, normalize_embeddings=True,
-                                     show_progress_bar=show_progress(self.show_progress))
+            emb = self.model_.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=show_progress(self.show_progress),
+            )
         return np.asarray(emb, dtype=np.float32)
 
     def encode(self, X, *, side="context"):
@@ -457,8 +497,7 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         list of str
         """
         check_is_fitted(self, "model_")
-        pool = self.candidates_ if candidates is None else check_texts(
-            candidates, estimator=self)
+        pool = self.candidates_ if candidates is None else check_texts(candidates, estimator=self)
         best = self.rank(X, pool, top_k=1)[:, 0]
         return [pool[i] for i in best]
 
@@ -467,11 +506,18 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         contexts, responses = self._check_pairs(X, y)
         check_is_fitted(self, "model_")
         if len(responses) < self.n_candidates:
-            warnings.warn(f"Only {len(responses)} pairs: P@1 is computed among all of them "
-                          f"instead of {self.n_candidates} candidates.", UserWarning,
-                          stacklevel=2)
-        return precision_at_k(self.similarity(contexts, responses), k=1,
-                              n_candidates=self.n_candidates, random_state=0)
+            warnings.warn(
+                f"Only {len(responses)} pairs: P@1 is computed among all of them "
+                f"instead of {self.n_candidates} candidates.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return precision_at_k(
+            self.similarity(contexts, responses),
+            k=1,
+            n_candidates=self.n_candidates,
+            random_state=0,
+        )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")

@@ -9,8 +9,14 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..utils._sklearn_compat import (HasMethods, Interval, _check_sample_weight, _fit_context,
-                                     _num_samples, _safe_indexing)
+from ..utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    _check_sample_weight,
+    _fit_context,
+    _num_samples,
+    _safe_indexing,
+)
 from ..base import _check_no_missing, check_texts, check_y_given
 from ..utils._interrupts import raise_if_interrupted
 from ..utils._meta import DelegateToFittedMixin
@@ -182,8 +188,18 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, teacher, student, *, X_unlabeled=None, alpha=0.5, temperature=1.0,
-                 keep_teacher=False, validation_fraction=0.1, random_state=None):
+    def __init__(
+        self,
+        teacher,
+        student,
+        *,
+        X_unlabeled=None,
+        alpha=0.5,
+        temperature=1.0,
+        keep_teacher=False,
+        validation_fraction=0.1,
+        random_state=None,
+    ):
         self.teacher = teacher
         self.student = student
         self.X_unlabeled = X_unlabeled
@@ -218,8 +234,10 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
         """
         who = type(self).__name__
         if self.teacher is None:
-            raise ValueError(f"{who}: teacher is None (a distiller pickled with "
-                             "keep_teacher=False predicts but cannot be refitted)")
+            raise ValueError(
+                f"{who}: teacher is None (a distiller pickled with "
+                "keep_teacher=False predicts but cannot be refitted)"
+            )
         check_y_given(y, self)
         n = _num_samples(X)
         if n == 0:
@@ -260,16 +278,19 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
         soft_param = _soft_targets_param(student)
         if soft and soft_param:
             soft_train = {c: p.iloc[train_rows].reset_index(drop=True) for c, p in soft.items()}
-            student_params[soft_param] = (next(iter(soft_train.values())) if one_d
-                                          else soft_train)
+            student_params[soft_param] = next(iter(soft_train.values())) if one_d else soft_train
         raise_if_interrupted(student.fit(X_train, y_train, **student_params), "student")
         self.student_ = student
         self.n_distilled_ = len(train_rows)
         self.teacher_agreement_ = None
         if len(held_out):
             self.teacher_agreement_ = self._agreement(
-                _safe_indexing(pool, held_out), {c: t[held_out] for c, t in targets.items()},
-                classes, kinds, one_d)
+                _safe_indexing(pool, held_out),
+                {c: t[held_out] for c, t in targets.items()},
+                classes,
+                kinds,
+                one_d,
+            )
         return self
 
     def _y_frame(self, y):
@@ -292,10 +313,15 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
             if one_d:
                 kinds[column] = "classification" if classifier else "regression"
             else:
-                kinds[column] = ("regression" if pd.api.types.is_float_dtype(values)
-                                 else "classification")
-            _check_no_missing(values, who=type(self).__name__, column=None if one_d else column,
-                              what="label" if kinds[column] == "classification" else "value")
+                kinds[column] = (
+                    "regression" if pd.api.types.is_float_dtype(values) else "classification"
+                )
+            _check_no_missing(
+                values,
+                who=type(self).__name__,
+                column=None if one_d else column,
+                what="label" if kinds[column] == "classification" else "value",
+            )
         return frame, kinds, one_d
 
     def _split(self, n, n_pool):
@@ -315,10 +341,12 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
         targets, classes_of = {}, {}
         if any(k == "classification" for k in kinds.values()):
             if not hasattr(teacher, "predict_proba"):
-                raise ValueError(f"{who}: the teacher {type(teacher).__name__} has no "
-                                 "predict_proba, which the classification column(s) "
-                                 f"{[c for c, k in kinds.items() if k == 'classification']} "
-                                 "need")
+                raise ValueError(
+                    f"{who}: the teacher {type(teacher).__name__} has no "
+                    "predict_proba, which the classification column(s) "
+                    f"{[c for c, k in kinds.items() if k == 'classification']} "
+                    "need"
+                )
             proba = teacher.predict_proba(pool)
             classes = teacher.classes_
             if one_d:
@@ -328,8 +356,10 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
                 if kind != "classification":
                     continue
                 if not isinstance(proba, dict) or column not in proba:
-                    raise ValueError(f"{who}: the teacher's predict_proba gives no "
-                                     f"probabilities for the column {column!r}")
+                    raise ValueError(
+                        f"{who}: the teacher's predict_proba gives no "
+                        f"probabilities for the column {column!r}"
+                    )
                 p = np.asarray(proba[column], dtype=np.float64)
                 p = np.clip(p, 0, None) ** (1.0 / self.temperature)
                 targets[column] = p / np.clip(p.sum(1, keepdims=True), 1e-12, None)
@@ -356,8 +386,10 @@ class Distiller(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimator):
             classes = classes_of[column]
             unknown = np.setdiff1d(np.unique(gold), classes)
             if len(unknown):
-                raise ValueError(f"{who}: y column {column!r} has labels the teacher does not "
-                                 f"know: {list(unknown)[:5]}")
+                raise ValueError(
+                    f"{who}: y column {column!r} has labels the teacher does not "
+                    f"know: {list(unknown)[:5]}"
+                )
             mixed = targets[column].copy()
             one_hot = (gold[:, None] == classes[None, :]).astype(np.float64)
             mixed[:n] = alpha * one_hot + (1 - alpha) * mixed[:n]

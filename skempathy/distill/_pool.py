@@ -7,23 +7,45 @@ __all__ = ["UNLABELED_SOURCES", "unlabeled_texts"]
 
 # source -> (what, licence)
 UNLABELED_SOURCES = {
-    "wassa": ("WASSA 2021 dev and test essays (bundled; texts only, never labels)",
-              "CC BY 4.0 (Buechel et al. 2018 essays)"),
-    "newsemp": ("Buechel et al. 2018 NewsEmp essays (bundled); the same essays as the WASSA "
-                "2021 training set", "CC BY 4.0"),
-    "empatheticdialogues": ("EmpatheticDialogues situation prompts, one per conversation: "
-                            "first-person accounts of an emotion", "CC BY-NC 4.0 (non-commercial)"),
-    "goemotions": ("GoEmotions Reddit comments (training split)",
-                   "no data licence stated by the release; Reddit content"),
-    "dailydialog": ("DailyDialog utterances (training split): everyday written conversations",
-                    "CC BY-NC-SA 4.0 (non-commercial)"),
-    "isear": ("ISEAR situation descriptions: first-person accounts of an emotion",
-              "GPL-3.0 extract; the survey's original terms may apply"),
+    "wassa": (
+        "WASSA 2021 dev and test essays (bundled; texts only, never labels)",
+        "CC BY 4.0 (Buechel et al. 2018 essays)",
+    ),
+    "newsemp": (
+        "Buechel et al. 2018 NewsEmp essays (bundled); the same essays as the WASSA "
+        "2021 training set",
+        "CC BY 4.0",
+    ),
+    "empatheticdialogues": (
+        "EmpatheticDialogues situation prompts, one per conversation: "
+        "first-person accounts of an emotion",
+        "CC BY-NC 4.0 (non-commercial)",
+    ),
+    "goemotions": (
+        "GoEmotions Reddit comments (training split)",
+        "no data licence stated by the release; Reddit content",
+    ),
+    "dailydialog": (
+        "DailyDialog utterances (training split): everyday written conversations",
+        "CC BY-NC-SA 4.0 (non-commercial)",
+    ),
+    "isear": (
+        "ISEAR situation descriptions: first-person accounts of an emotion",
+        "GPL-3.0 extract; the survey's original terms may apply",
+    ),
 }
 
 
-def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, dailydialog=None,
-                    data_home=None, max_per_source=None, exclude=None, random_state=0):
+def unlabeled_texts(
+    sources=("wassa",),
+    *,
+    empathetic_dialogues=None,
+    dailydialog=None,
+    data_home=None,
+    max_per_source=None,
+    exclude=None,
+    random_state=0,
+):
     """A pool of public texts for :class:`Distiller`'s ``X_unlabeled``.
 
     Texts are stripped, empty ones dropped and duplicates removed (across
@@ -73,8 +95,7 @@ def unlabeled_texts(sources=("wassa",), *, empathetic_dialogues=None, dailydialo
     seen = {str(t).strip() for t in (exclude if exclude is not None else [])}
     parts = []
     for source in dict.fromkeys(sources):
-        texts = pd.Series(_read(source, empathetic_dialogues, dailydialog, data_home),
-                          dtype=object)
+        texts = pd.Series(_read(source, empathetic_dialogues, dailydialog, data_home), dtype=object)
         texts = texts.dropna().astype(str).str.strip()
         texts = texts[(texts != "") & ~texts.isin(seen)].drop_duplicates()
         if max_per_source is not None and len(texts) > max_per_source:
@@ -100,21 +121,27 @@ def _read(source, empathetic_dialogues, dailydialog, data_home):
         return list(fetch_isear(data_home=data_home).data)
     if source == "dailydialog":
         if dailydialog is None:
-            raise ValueError("the 'dailydialog' source needs dailydialog=<path to the "
-                             "DailyDialog folder>")
+            raise ValueError(
+                "the 'dailydialog' source needs dailydialog=<path to the DailyDialog folder>"
+            )
         from ..dialogue import DialogueDataWarning, load_dailydialog
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DialogueDataWarning)
             return list(load_dailydialog(dailydialog, split="train")["text"])
     if empathetic_dialogues is None:
-        raise ValueError("the 'empatheticdialogues' source needs empathetic_dialogues=<path to "
-                         "the folder of the original CSV files or the EmpatheticIntents CSV>")
+        raise ValueError(
+            "the 'empatheticdialogues' source needs empathetic_dialogues=<path to "
+            "the folder of the original CSV files or the EmpatheticIntents CSV>"
+        )
     from ..dialogue import DialogueDataWarning, load_empathetic_dialogues, load_empathetic_intents
 
     path = os.fspath(empathetic_dialogues)
-    loader = load_empathetic_intents if ".csv" in os.path.basename(path) and \
-        "intents" in os.path.basename(path).lower() else load_empathetic_dialogues
+    loader = (
+        load_empathetic_intents
+        if ".csv" in os.path.basename(path) and "intents" in os.path.basename(path).lower()
+        else load_empathetic_dialogues
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DialogueDataWarning)
         frame = loader(path)

@@ -154,8 +154,9 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
     @_estimators.setter
     def _estimators(self, value):
         try:
-            self.estimators = [(name, est, targets) for (name, est), (_, _, targets)
-                               in zip(value, self.estimators)]
+            self.estimators = [
+                (name, est, targets) for (name, est), (_, _, targets) in zip(value, self.estimators)
+            ]
         except (TypeError, ValueError):
             self.estimators = value
 
@@ -188,35 +189,45 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             elif tags.estimator_type == "regressor":
                 tags.regressor_tags = members[0].regressor_tags
         tags.target_tags.required = True
-        tags.target_tags.multi_output = named or bool(members) and all(
-            t.target_tags.multi_output for t in members)
+        tags.target_tags.multi_output = (
+            named or bool(members) and all(t.target_tags.multi_output for t in members)
+        )
         return tags
 
     # ------------------------------------------------------------------ fit
     def _validate_members(self):
         who = type(self).__name__
         if not self.estimators:
-            raise ValueError(f"{who}: estimators is empty; give (name, estimator, targets) "
-                             "tuples.")
+            raise ValueError(f"{who}: estimators is empty; give (name, estimator, targets) tuples.")
         for member in self.estimators:
             if not (isinstance(member, tuple) and len(member) == 3):
-                raise ValueError(f"{who}: each member must be a (name, estimator, targets) "
-                                 f"tuple; got {member!r}.")
+                raise ValueError(
+                    f"{who}: each member must be a (name, estimator, targets) "
+                    f"tuple; got {member!r}."
+                )
             if not hasattr(member[1], "fit") or not hasattr(member[1], "predict"):
                 raise TypeError(f"{who}: member {member[0]!r} has no fit/predict.")
         names = [name for name, _, _ in self.estimators]
         self._validate_names(names)
-        per_column = (self.weights.items() if isinstance(self.weights, dict)
-                      else [(None, self.weights)] if self.weights is not None else [])
+        per_column = (
+            self.weights.items()
+            if isinstance(self.weights, dict)
+            else [(None, self.weights)]
+            if self.weights is not None
+            else []
+        )
         for col, weights in per_column:
             where = "" if col is None else f" for column {col!r}"
             weights = np.asarray(weights, dtype=np.float64)
             if weights.shape != (len(self.estimators),):
-                raise ValueError(f"{who}: {weights.size} weights{where} for "
-                                 f"{len(self.estimators)} estimators.")
+                raise ValueError(
+                    f"{who}: {weights.size} weights{where} for {len(self.estimators)} estimators."
+                )
             if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-                raise ValueError(f"{who}: weights{where} must be finite and non-negative; "
-                                 f"got {weights.tolist()}.")
+                raise ValueError(
+                    f"{who}: weights{where} must be finite and non-negative; "
+                    f"got {weights.tolist()}."
+                )
 
     def _column_weights(self, col):
         """The weight of every member in column ``col``."""
@@ -299,8 +310,10 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             wanted = self._columns_of(member_targets, targets)
             unknown = [t for t in wanted if t not in targets]
             if unknown:
-                raise ValueError(f"{who}: member {name!r} names column(s) {unknown} that y "
-                                 f"does not have; y has {targets}.")
+                raise ValueError(
+                    f"{who}: member {name!r} names column(s) {unknown} that y "
+                    f"does not have; y has {targets}."
+                )
             for t in wanted:
                 member_columns[t].append(est)
         orphans = [t for t, members in member_columns.items() if not members]
@@ -309,15 +322,19 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         if isinstance(self.weights, dict):
             unknown = [c for c in self.weights if c not in targets]
             if unknown:
-                raise ValueError(f"{who}: weights name column(s) {unknown} that y does not "
-                                 f"have; y has {targets}.")
+                raise ValueError(
+                    f"{who}: weights name column(s) {unknown} that y does not "
+                    f"have; y has {targets}."
+                )
         for col in targets:
             weights = self._column_weights(col)
-            voting = [w for w, (_, _, member_targets) in zip(weights, self.estimators)
-                      if col in self._columns_of(member_targets, targets)]
+            voting = [
+                w
+                for w, (_, _, member_targets) in zip(weights, self.estimators)
+                if col in self._columns_of(member_targets, targets)
+            ]
             if sum(voting) <= 0:
-                raise ValueError(f"{who}: the members predicting column {col!r} all have "
-                                 "weight 0.")
+                raise ValueError(f"{who}: the members predicting column {col!r} all have weight 0.")
 
         kinds = {}
         for col in targets:
@@ -330,8 +347,9 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
                 _check_no_missing(values, who=who, column=col)
         self.targets_ = targets
         self.task_kinds_ = kinds
-        classes = {c: np.unique(frame[c].to_numpy()) for c, k in kinds.items()
-                   if k == "classification"}
+        classes = {
+            c: np.unique(frame[c].to_numpy()) for c, k in kinds.items() if k == "classification"
+        }
         if classes:
             self.classes_ = classes[targets[0]] if self._y_form == "1d" else classes
 
@@ -339,12 +357,14 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         embeddings = embed_once([est for _, est, _ in self.estimators], X)
         routed = route_fit(self, [name for name, _, _ in self.estimators], fit_params)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(est, X, self._member_y(y, frame, member_targets), embeddings,
-                                 routed[name])
+            delayed(_fit_member)(
+                est, X, self._member_y(y, frame, member_targets), embeddings, routed[name]
+            )
             for name, est, member_targets in self.estimators
         )
-        self.named_estimators_ = {name: est for (name, _, _), est
-                                  in zip(self.estimators, self.estimators_)}
+        self.named_estimators_ = {
+            name: est for (name, _, _), est in zip(self.estimators, self.estimators_)
+        }
         return self
 
     # ------------------------------------------------------------ inference
@@ -357,8 +377,11 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         columns = self._columns_of(member_targets, self.targets_)
         out = {}
         regression = [c for c in wanted if self.task_kinds_[c] == "regression"]
-        soft = [c for c in wanted if self.task_kinds_[c] == "classification"
-                and hasattr(est, "predict_proba")]
+        soft = [
+            c
+            for c in wanted
+            if self.task_kinds_[c] == "classification" and hasattr(est, "predict_proba")
+        ]
         hard = [c for c in wanted if self.task_kinds_[c] == "classification" and c not in soft]
         if regression or hard:
             pred = est.predict(X)
@@ -389,8 +412,9 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
     @staticmethod
     def _column(pred, col, columns):
         if isinstance(pred, pd.DataFrame):
-            return (pred[col] if col in pred.columns else pred.iloc[:, columns.index(col)]
-                    ).to_numpy()
+            return (
+                pred[col] if col in pred.columns else pred.iloc[:, columns.index(col)]
+            ).to_numpy()
         pred = np.asarray(pred)
         return pred if pred.ndim == 1 else pred[:, columns.index(col)]
 
@@ -399,14 +423,15 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         weights = {col: self._column_weights(col) for col in self.targets_}
         sums, totals = {}, {}
         with reuse_outputs():  # a member asked for predict and predict_proba runs once
-            for k, (est, (_, _, member_targets)) in enumerate(zip(self.estimators_,
-                                                                  self.estimators)):
-                columns = [c for c in self._columns_of(member_targets, self.targets_)
-                           if weights[c][k] > 0]
+            for k, (est, (_, _, member_targets)) in enumerate(
+                zip(self.estimators_, self.estimators)
+            ):
+                columns = [
+                    c for c in self._columns_of(member_targets, self.targets_) if weights[c][k] > 0
+                ]
                 if not columns:  # weight 0 wherever it predicts: not even run
                     continue
-                for col, value in self._member_outputs(est, columns, X,
-                                                       member_targets).items():
+                for col, value in self._member_outputs(est, columns, X, member_targets).items():
                     sums[col] = sums.get(col, 0.0) + weights[col][k] * value
                     totals[col] = totals.get(col, 0.0) + weights[col][k]
         return {col: sums[col] / totals[col] for col in self.targets_}

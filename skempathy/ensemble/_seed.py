@@ -34,8 +34,11 @@ __all__ = ["SeedEnsemble"]
 
 def _seed_params(estimator):
     """Names of every ``random_state`` parameter, nested ones included."""
-    return sorted(key for key in estimator.get_params(deep=True)
-                  if key == "random_state" or key.endswith("__random_state"))
+    return sorted(
+        key
+        for key in estimator.get_params(deep=True)
+        if key == "random_state" or key.endswith("__random_state")
+    )
 
 
 def _fit_one(estimator, X, y, seed, params, fit_params, embeddings):

@@ -138,7 +138,8 @@ def _build(estimator, kind):
         if tokenizer is None or not hasattr(first, "auto_model"):
             raise TypeError(
                 f"to_onnx: the SentenceTransformer {estimator.model!r} does not start with a "
-                "Hugging Face transformer module; it cannot be exported.")
+                "Hugging Face transformer module; it cannot be exported."
+            )
         graph = SentenceGraph(loaded.eval(), estimator.normalize)
         max_length = int(loaded.max_seq_length)
         lowercase = bool(getattr(first, "do_lower_case", False))
@@ -163,8 +164,7 @@ def _example_inputs(tokenizer, n_extra):
     exporter keeps both axes dynamic (it specialises sizes 0 and 1)."""
     import torch
 
-    enc = tokenizer(_PROBES[:2], padding=True, truncation=True, max_length=32,
-                    return_tensors="pt")
+    enc = tokenizer(_PROBES[:2], padding=True, truncation=True, max_length=32, return_tensors="pt")
     args = (enc["input_ids"].long(), enc["attention_mask"].long())
     if n_extra:
         args = args + (torch.zeros((2, n_extra), dtype=torch.float32),)
@@ -197,15 +197,23 @@ def _quiet_export():
 def _export_graph(graph, args, output_names, path, opset_version):
     import torch
 
-    names = ["input_ids", "attention_mask", "extra"][:len(args)]
+    names = ["input_ids", "attention_mask", "extra"][: len(args)]
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
     shapes = {"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}}
     if len(args) == 3:
         shapes["extra"] = {0: batch}
     with torch.no_grad():
-        program = torch.onnx.export(graph, args, None, dynamo=True, verbose=False,
-                                    input_names=names, dynamic_shapes=shapes,
-                                    opset_version=opset_version, external_data=False)
+        program = torch.onnx.export(
+            graph,
+            args,
+            None,
+            dynamo=True,
+            verbose=False,
+            input_names=names,
+            dynamic_shapes=shapes,
+            opset_version=opset_version,
+            external_data=False,
+        )
     _rename_outputs(program.model.graph, output_names)
     program.save(str(path))
 
@@ -237,8 +245,11 @@ def _feed_forward_nodes(model_path, graph):
         shapes.add((linear.in_features, linear.out_features))
     model = onnx.load(str(model_path))
     weights = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    return [node.name for node in model.graph.node if node.op_type in ("MatMul", "Gemm")
-            and any(weights.get(i) in shapes for i in node.input)]
+    return [
+        node.name
+        for node in model.graph.node
+        if node.op_type in ("MatMul", "Gemm") and any(weights.get(i) in shapes for i in node.input)
+    ]
 
 
 def _quantize(src, dst, keep_fp32):
@@ -248,8 +259,13 @@ def _quantize(src, dst, keep_fp32):
     # as far from fp32 at the same speed. The feed-forward output projections
     # stay fp32, as in apply_precision("int8"): quantized, they cost a
     # fine-tuned MiniLM classifier 7 points of dev macro-F1.
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                     nodes_to_exclude=list(keep_fp32))
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        nodes_to_exclude=list(keep_fp32),
+    )
 
 
 def _replace_folder(tmp, target):
@@ -261,7 +277,8 @@ def _replace_folder(tmp, target):
         if any(target.iterdir()) and not (target / MANIFEST).is_file():
             raise ValueError(
                 f"to_onnx: {target} is a folder that holds other files (no {MANIFEST}); "
-                "export to a new or empty folder")
+                "export to a new or empty folder"
+            )
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.replace(target, old / "x")
         os.replace(tmp, target)
@@ -338,31 +355,41 @@ def to_onnx(estimator, path, *, quantize=None, opset_version=None, check=True):
     try:
         graph, tokenizer, entries = _build(estimator, kind)
         if not getattr(tokenizer, "is_fast", False):
-            raise TypeError(f"to_onnx: the tokenizer of {estimator.model!r} is not a fast "
-                            "(Rust) tokenizer, which the ONNX predictor needs")
+            raise TypeError(
+                f"to_onnx: the tokenizer of {estimator.model!r} is not a fast "
+                "(Rust) tokenizer, which the ONNX predictor needs"
+            )
         args = _example_inputs(tokenizer, entries["n_extra"])
         with _quiet_export():
             _export_graph(graph, args, entries["outputs"], tmp / MODEL_FILE, opset_version)
             if quantize:
-                _quantize(tmp / MODEL_FILE, tmp / "model.int8.onnx",
-                          _feed_forward_nodes(tmp / MODEL_FILE, graph))
+                _quantize(
+                    tmp / MODEL_FILE,
+                    tmp / "model.int8.onnx",
+                    _feed_forward_nodes(tmp / MODEL_FILE, graph),
+                )
                 os.replace(tmp / "model.int8.onnx", tmp / MODEL_FILE)
         tokenizer.save_pretrained(tmp)
-        manifest = {"format": FORMAT, "skempathy_version": __version__, "kind": kind,
-                    "class": type(estimator).__name__, "quantize": quantize,
-                    "pad_token_id": pad_token_id(tokenizer),
-                    "inputs": ["input_ids", "attention_mask"]
-                    + (["extra"] if entries["n_extra"] else []), **entries}
+        manifest = {
+            "format": FORMAT,
+            "skempathy_version": __version__,
+            "kind": kind,
+            "class": type(estimator).__name__,
+            "quantize": quantize,
+            "pad_token_id": pad_token_id(tokenizer),
+            "inputs": ["input_ids", "attention_mask"] + (["extra"] if entries["n_extra"] else []),
+            **entries,
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         if check:
             diff = _check_export(estimator, kind, tmp)
             if quantize is None and not diff <= TOLERANCE:
                 raise ValueError(
                     f"to_onnx: the exported graph differs from {type(estimator).__name__} by "
-                    f"{diff:.2e} (more than {TOLERANCE:.0e}) on probe texts")
+                    f"{diff:.2e} (more than {TOLERANCE:.0e}) on probe texts"
+                )
             manifest["max_abs_difference"] = float(diff)
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n",
-                                        encoding="utf-8")
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         _replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -419,14 +446,14 @@ class _FastTokenizer:
         self._tokenizer.no_padding()
         self.pad_token_id = int(pad_token_id)
 
-    def __call__(self, texts, *, add_special_tokens=True, truncation=False, max_length=None,
-                 verbose=False):
+    def __call__(
+        self, texts, *, add_special_tokens=True, truncation=False, max_length=None, verbose=False
+    ):
         if truncation:
             self._tokenizer.enable_truncation(int(max_length))
         else:
             self._tokenizer.no_truncation()
-        encodings = self._tokenizer.encode_batch(list(texts),
-                                                 add_special_tokens=add_special_tokens)
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=add_special_tokens)
         return {"input_ids": [e.ids for e in encodings]}
 
 
@@ -466,8 +493,7 @@ def _session(path, providers, n_threads):
         options.intra_op_num_threads = int(n_threads)
     available = ort.get_available_providers()
     if providers is None:
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                     if p in available]
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
     return ort.InferenceSession(str(path), options, providers=list(providers))
 
 
@@ -521,16 +547,17 @@ class OnnxPredictor:
         folder = Path(self.path)
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
-            raise FileNotFoundError(f"{folder} is not an ONNX export of skempathy: no "
-                                    f"{MANIFEST} (write one with skempathy.export.to_onnx)")
+            raise FileNotFoundError(
+                f"{folder} is not an ONNX export of skempathy: no "
+                f"{MANIFEST} (write one with skempathy.export.to_onnx)"
+            )
         from ..utils._files import check_model_folder
 
         check_model_folder(folder)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
             raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")
-        _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"],
-                                          stacklevel=4)
+        _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"], stacklevel=4)
         _require("onnxruntime", "OnnxPredictor")
         tokenizer = _FastTokenizer(folder / "tokenizer.json", manifest["pad_token_id"])
         session = _session(folder / MODEL_FILE, self.providers, self.n_threads)
@@ -545,8 +572,7 @@ class OnnxPredictor:
 
             cls = getattr(neural, manifest["class"], None)
             if not (isinstance(cls, type) and issubclass(cls, _BaseTransformerEstimator)):
-                raise ValueError(f"{manifest_path}: unknown estimator class "
-                                 f"{manifest['class']!r}")
+                raise ValueError(f"{manifest_path}: unknown estimator class {manifest['class']!r}")
             est = estimator_from_record(cls, manifest["estimator"])
             est.tokenizer_ = tokenizer
             est.device_ = "cpu"
@@ -556,13 +582,19 @@ class OnnxPredictor:
     # -- the exported estimator's API -----------------------------------------
     def _delegate(self, name):
         if self.estimator_ is None or not hasattr(self.estimator_, name):
-            raise AttributeError(
-                f"this ONNX export ({self.manifest_['class']}) has no {name}")
+            raise AttributeError(f"this ONNX export ({self.manifest_['class']}) has no {name}")
         return getattr(self.estimator_, name)
 
     def __getattr__(self, name):
-        if name in ("predict", "predict_proba", "decision_function", "predict_task", "score",
-                    "classes_", "n_outputs_"):
+        if name in (
+            "predict",
+            "predict_proba",
+            "decision_function",
+            "predict_task",
+            "score",
+            "classes_",
+            "n_outputs_",
+        ):
             return self._delegate(name)
         raise AttributeError(name)
 
@@ -586,8 +618,9 @@ class OnnxPredictor:
         texts = check_texts(X, estimator=self)
         if self.manifest_.get("lowercase"):
             texts = [t.lower() for t in texts]
-        ids = self._tokenizer(list(texts), truncation=True,
-                              max_length=self.manifest_["max_length"], verbose=False)["input_ids"]
+        ids = self._tokenizer(
+            list(texts), truncation=True, max_length=self.manifest_["max_length"], verbose=False
+        )["input_ids"]
         return self._runner.run(ids)[EMBEDDING]
 
     def __getstate__(self):  # an InferenceSession does not pickle: reload the folder

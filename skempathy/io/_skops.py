@@ -8,8 +8,9 @@ def _skops_io():
     try:
         import skops.io as sio
     except ImportError as exc:
-        raise ImportError("Safe persistence needs skops (a dependency of skempathy): "
-                          "pip install skops") from exc
+        raise ImportError(
+            "Safe persistence needs skops (a dependency of skempathy): pip install skops"
+        ) from exc
     return sio
 
 
@@ -49,8 +50,11 @@ def get_trusted_types():
     """
     from ..utils import all_estimators
 
-    ours = {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()
-            if inspect.isclass(cls)}
+    ours = {
+        f"{cls.__module__}.{cls.__qualname__}"
+        for _, cls in all_estimators()
+        if inspect.isclass(cls)
+    }
     return sorted(ours | set(_OWN_OUTPUT_TYPES))
 
 
@@ -94,8 +98,10 @@ def _check_archive(path):
         claimed = sum(info.file_size for info in archive.infolist())
     limit = max(_MIN_ALLOWED, _MAX_EXPANSION * os.path.getsize(path))
     if claimed > limit:
-        raise UnsafeFileError(f"{path} would expand to {claimed} bytes from "
-                              f"{os.path.getsize(path)}; refused as a decompression bomb")
+        raise UnsafeFileError(
+            f"{path} would expand to {claimed} bytes from "
+            f"{os.path.getsize(path)}; refused as a decompression bomb"
+        )
 
 
 def load(path, trusted=None):
@@ -140,6 +146,8 @@ def load(path, trusted=None):
     allowed = set(get_trusted_types()) | set(trusted or ())
     unknown = sorted(t for t in untrusted if t not in allowed)
     if unknown:
-        raise TypeError(f"{path} holds types that are not trusted: {unknown}. Check them, then "
-                        "pass trusted=[...] to skempathy.io.load.")
+        raise TypeError(
+            f"{path} holds types that are not trusted: {unknown}. Check them, then "
+            "pass trusted=[...] to skempathy.io.load."
+        )
     return sio.load(path, trusted=list(untrusted))

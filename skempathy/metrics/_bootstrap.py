@@ -39,8 +39,17 @@ class BootstrapResult:
     sample_size: int
 
 
-def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=1000,
-                   sample_fraction=0.3, groups=None, random_state=None):
+def bootstrap_test(
+    y_true,
+    pred_a,
+    pred_b,
+    metric="macro_f1",
+    *,
+    n_resamples=1000,
+    sample_fraction=0.3,
+    groups=None,
+    random_state=None,
+):
     """Paired bootstrap test that system A beats system B.
 
     The procedure of the MilaNLP WASSA 2021 system paper (and their BooStSa
@@ -133,5 +142,6 @@ def bootstrap_test(y_true, pred_a, pred_b, metric="macro_f1", *, n_resamples=100
             idx = np.concatenate([members[g] for g in idx])
         delta_i = score(y_true[idx], pred_a[idx]) - score(y_true[idx], pred_b[idx])
         exceed += delta_i > 2 * delta
-    return BootstrapResult(exceed / int(n_resamples), score_a, score_b, delta,
-                           int(n_resamples), size)
+    return BootstrapResult(
+        exceed / int(n_resamples), score_a, score_b, delta, int(n_resamples), size
+    )

@@ -61,7 +61,8 @@ def pearson_score(y_true, y_pred, *, multioutput="uniform_average"):
         return scores
     if multioutput != "uniform_average":
         raise ValueError(
-            f"multioutput must be 'uniform_average' or 'raw_values', got {multioutput!r}")
+            f"multioutput must be 'uniform_average' or 'raw_values', got {multioutput!r}"
+        )
     return float(scores.mean())
 
 

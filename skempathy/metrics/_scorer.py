@@ -8,8 +8,13 @@ from sklearn.metrics import get_scorer_names as _sklearn_scorer_names
 
 from ._regression import average_pearson, pearson_score
 
-__all__ = ["get_scorer", "get_scorer_names", "pearson_scorer", "average_pearson_scorer",
-           "get_metric"]
+__all__ = [
+    "get_scorer",
+    "get_scorer_names",
+    "pearson_scorer",
+    "average_pearson_scorer",
+    "get_metric",
+]
 
 pearson_scorer = make_scorer(pearson_score)
 average_pearson_scorer = make_scorer(average_pearson)
@@ -74,9 +79,7 @@ def get_scorer(scoring):
             return _sklearn_get_scorer(scoring)
         except ValueError:
             pass
-    raise ValueError(
-        f"Unknown scoring {scoring!r}. Valid names: {', '.join(get_scorer_names())}."
-    )
+    raise ValueError(f"Unknown scoring {scoring!r}. Valid names: {', '.join(get_scorer_names())}.")
 
 
 def get_metric(metric):
@@ -92,4 +95,5 @@ def get_metric(metric):
     if metric in _METRICS:
         return _METRICS[metric]
     raise ValueError(
-        f"Unknown metric {metric!r}; expected a callable or one of {sorted(_METRICS)}.")
+        f"Unknown metric {metric!r}; expected a callable or one of {sorted(_METRICS)}."
+    )

@@ -39,8 +39,10 @@ def _aligned(y_true, y_pred):
         return y_pred[columns]
     y_pred = np.asarray(y_pred, dtype=object)
     if y_pred.ndim != 2 or y_pred.shape[1] != len(columns):
-        raise ValueError(f"y_pred must have the {len(columns)} columns of y_true "
-                         f"({columns}); got shape {y_pred.shape}.")
+        raise ValueError(
+            f"y_pred must have the {len(columns)} columns of y_true "
+            f"({columns}); got shape {y_pred.shape}."
+        )
     return pd.DataFrame(y_pred, columns=columns, index=y_true.index)
 
 
@@ -78,9 +80,11 @@ def _track_of(y_true, key):
         for metric in ("macro_f1", "micro_f1", "accuracy"):
             if key == prefix + metric:
                 return [name], metric
-    raise ValueError(f"Unknown metric {key!r} for the columns {list(y_true.columns)}; "
-                     f"expected 'average_pearson', '<score column>_pearson' or, for the "
-                     f"label column, 'macro_f1', 'micro_f1' or 'accuracy'.")
+    raise ValueError(
+        f"Unknown metric {key!r} for the columns {list(y_true.columns)}; "
+        f"expected 'average_pearson', '<score column>_pearson' or, for the "
+        f"label column, 'macro_f1', 'micro_f1' or 'accuracy'."
+    )
 
 
 def wassa_evaluate(y_true, y_pred):
@@ -135,15 +139,15 @@ def wassa_evaluate(y_true, y_pred):
         return _evaluate_tracks(y_true, y_pred)
     kind = type_of_target(y_true)
     # Float scores that happen to be whole numbers (7.0) are still Track 1 scores.
-    if kind in ("continuous", "continuous-multioutput") or (
-        np.asarray(y_true).dtype.kind == "f"
-    ):
+    if kind in ("continuous", "continuous-multioutput") or (np.asarray(y_true).dtype.kind == "f"):
         true = np.asarray(y_true, dtype=float)
         if true.ndim == 1:
             return {"pearson": pearson_score(y_true, y_pred)}
         raw = pearson_score(y_true, y_pred, multioutput="raw_values")
-        scores = {f"{name}_pearson": float(r)
-                  for name, r in zip(_output_names(y_true, true.shape[1]), raw)}
+        scores = {
+            f"{name}_pearson": float(r)
+            for name, r in zip(_output_names(y_true, true.shape[1]), raw)
+        }
         scores["average_pearson"] = float(np.mean(raw))
         return scores
     if kind not in ("binary", "multiclass"):
@@ -151,12 +155,14 @@ def wassa_evaluate(y_true, y_pred):
             f"wassa_evaluate expects continuous scores (Track 1) or class labels (Track 2); "
             f"got target type {kind!r}."
         )
-    scores = {"macro_f1": f1_score(y_true, y_pred, average="macro", zero_division=0),
-              "micro_f1": f1_score(y_true, y_pred, average="micro", zero_division=0),
-              "accuracy": accuracy_score(y_true, y_pred)}
+    scores = {
+        "macro_f1": f1_score(y_true, y_pred, average="macro", zero_division=0),
+        "micro_f1": f1_score(y_true, y_pred, average="micro", zero_division=0),
+        "accuracy": accuracy_score(y_true, y_pred),
+    }
     for average in ("macro", "micro"):
-        scores[f"{average}_precision"] = precision_score(y_true, y_pred, average=average,
-                                                         zero_division=0)
-        scores[f"{average}_recall"] = recall_score(y_true, y_pred, average=average,
-                                                   zero_division=0)
+        scores[f"{average}_precision"] = precision_score(
+            y_true, y_pred, average=average, zero_division=0
+        )
+        scores[f"{average}_recall"] = recall_score(y_true, y_pred, average=average, zero_division=0)
     return {k: float(v) for k, v in scores.items()}

@@ -24,13 +24,21 @@ from ._split import check_group_cv, check_no_group_leakage, make_splits, resolve
 __all__ = ["compare_models"]
 
 
-def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory, embeddings,
-                     groups=None):
+def _fit_and_predict(
+    name, fold, estimator, X, y, train, test, measure_memory, embeddings, groups=None
+):
     """Fit a clone on ``train`` (with the training rows' ``groups`` when the estimator
     requests them) and predict ``test``; never raises."""
     restore_snapshot(embeddings)  # encoded once by the caller (a no-op in its own process)
-    out = {"model": name, "fold": fold, "prediction": None, "fit_time": np.nan,
-           "predict_time": np.nan, "peak_memory_mb": np.nan, "error": ""}
+    out = {
+        "model": name,
+        "fold": fold,
+        "prediction": None,
+        "fit_time": np.nan,
+        "predict_time": np.nan,
+        "peak_memory_mb": np.nan,
+        "error": "",
+    }
     mem = PeakRSS() if measure_memory else None
     stage = "fit"
     try:
@@ -58,8 +66,9 @@ def _fit_and_predict(name, fold, estimator, X, y, train, test, measure_memory, e
         pred = np.asarray(pred)
         expected = len(test)
         if _num_samples(pred) != expected:
-            raise ValueError(f"predict returned {_num_samples(pred)} predictions for "
-                             f"{expected} samples")
+            raise ValueError(
+                f"predict returned {_num_samples(pred)} predictions for {expected} samples"
+            )
         out["prediction"] = pred
     except Exception as exc:  # reported, the other models go on
         out["error"] = f"{stage} failed: {type(exc).__name__}: {exc}"
@@ -74,8 +83,7 @@ def _completion_order():
     from joblib.parallel import get_active_backend
 
     backend, _ = get_active_backend()
-    return ("generator_unordered" if getattr(backend, "supports_return_generator", False)
-            else "list")
+    return "generator_unordered" if getattr(backend, "supports_return_generator", False) else "list"
 
 
 def _check_estimators(estimators):
@@ -148,9 +156,21 @@ def _one_constant_if_fold_constant(pred, splits):
     return pred if out is None else out.reshape(pred.shape)
 
 
-def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jobs=None,
-                   baseline=None, n_resamples=1000, random_state=None, show_progress=True,
-                   measure_memory=True):
+def compare_models(
+    estimators,
+    X,
+    y,
+    *,
+    cv=None,
+    groups=None,
+    scoring=None,
+    n_jobs=None,
+    baseline=None,
+    n_resamples=1000,
+    random_state=None,
+    show_progress=True,
+    measure_memory=True,
+):
     """Cross-validate several estimators on identical folds and compare them.
 
     Every estimator is cloned and fitted on the same folds (computed once).
@@ -267,8 +287,7 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
     """
     _check_estimators(estimators)
     if baseline is not None and baseline not in estimators:
-        raise ValueError(f"baseline {baseline!r} is not one of the estimators "
-                         f"{list(estimators)}.")
+        raise ValueError(f"baseline {baseline!r} is not one of the estimators {list(estimators)}.")
     n_samples = _check_lengths(X, y)
     groups = resolve_groups(groups, X, n_samples)
     task = infer_task(y, list(estimators.values()))
@@ -277,8 +296,9 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
     from sklearn.utils.multiclass import type_of_target
 
     stratify = task == "classification" and type_of_target(y) in ("binary", "multiclass")
-    splitter = check_group_cv(cv, y if stratify else None, groups=groups, classifier=stratify,
-                              random_state=random_state)
+    splitter = check_group_cv(
+        cv, y if stratify else None, groups=groups, classifier=stratify, random_state=random_state
+    )
     splits = make_splits(splitter, X, y if stratify else None, groups)
     tested = np.concatenate([test for _, test in splits])
     if len(np.unique(tested)) != len(tested):
@@ -294,19 +314,31 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
     embeddings = embed_once(estimators.values(), X)
     # groups also reach the fit of estimators that request them (the early-stopping split of
     # a fine-tuned model holds out whole writers)
-    fit_groups = {name: np.asarray(groups) if groups is not None and consumes(est, "fit", "groups")
-                  else None for name, est in estimators.items()}
+    fit_groups = {
+        name: np.asarray(groups) if groups is not None and consumes(est, "fit", "groups") else None
+        for name, est in estimators.items()
+    }
     parallel = Parallel(n_jobs=n_jobs, return_as=_completion_order())
     outputs = parallel(
-        delayed(_fit_and_predict)(name, k, estimators[name], X, y, *splits[k], measure_memory,
-                                  embeddings, fit_groups[name])
+        delayed(_fit_and_predict)(
+            name,
+            k,
+            estimators[name],
+            X,
+            y,
+            *splits[k],
+            measure_memory,
+            embeddings,
+            fit_groups[name],
+        )
         for name, k in jobs
     )
     from ..utils._progress import progress_bar
 
     records = []
-    with progress_bar(total=len(jobs), desc="compare_models", unit="fit",
-                      enabled=show_progress) as bar:
+    with progress_bar(
+        total=len(jobs), desc="compare_models", unit="fit", enabled=show_progress
+    ) as bar:
         for out in outputs:
             records.append(out)
             bar.set_postfix_str(f"{out['model']} fold {out['fold']}")
@@ -332,18 +364,34 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
                 scores = {}
             for metric, value in scores.items():
                 fold_rows.append({"model": name, "fold": k, "metric": metric, "score": value})
-        info_rows.append({key: rec[key] for key in
-                          ("model", "fold", "fit_time", "predict_time", "peak_memory_mb",
-                           "error")} | {"n_train": len(splits[k][0]), "n_test": len(test)})
+        info_rows.append(
+            {
+                key: rec[key]
+                for key in ("model", "fold", "fit_time", "predict_time", "peak_memory_mb", "error")
+            }
+            | {"n_train": len(splits[k][0]), "n_test": len(test)}
+        )
     fold_scores = pd.DataFrame(fold_rows, columns=["model", "fold", "metric", "score"])
-    fold_info = pd.DataFrame(info_rows, columns=["model", "fold", "n_train", "n_test",
-                                                 "fit_time", "predict_time", "peak_memory_mb",
-                                                 "error"])
+    fold_info = pd.DataFrame(
+        info_rows,
+        columns=[
+            "model",
+            "fold",
+            "n_train",
+            "n_test",
+            "fit_time",
+            "predict_time",
+            "peak_memory_mb",
+            "error",
+        ],
+    )
 
     covered = np.sort(tested)
     y_cov = _safe_indexing(y, covered)
-    complete = {name: not (fold_info.loc[fold_info.model == name, "error"] != "").any()
-                for name in estimators}
+    complete = {
+        name: not (fold_info.loc[fold_info.model == name, "error"] != "").any()
+        for name in estimators
+    }
     for name in estimators:
         if complete[name] and predictions[name].dtype == object:
             try:
@@ -355,13 +403,18 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
             warnings.warn(
                 f"{len(failed)} of {len(splits)} folds of {name!r} failed; its pooled scores "
                 f"and p-value are NaN. First error: {failed.error.iloc[0]}",
-                FitFailedWarning, stacklevel=3,
+                FitFailedWarning,
+                stacklevel=3,
             )
 
     # What pooled scores and the bootstrap see: fold-constant columns (a mean
     # baseline) become one constant, see _one_constant_if_fold_constant.
-    scored = {name: _one_constant_if_fold_constant(predictions[name], splits)
-              if complete[name] else predictions[name] for name in estimators}
+    scored = {
+        name: _one_constant_if_fold_constant(predictions[name], splits)
+        if complete[name]
+        else predictions[name]
+        for name in estimators
+    }
     pooled = {}
     for name in estimators:
         if complete[name]:
@@ -370,7 +423,8 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
             except Exception as exc:
                 pooled[name] = {}
                 fold_info.loc[fold_info.model == name, "error"] = (
-                    f"scoring failed: {type(exc).__name__}: {exc}")
+                    f"scoring failed: {type(exc).__name__}: {exc}"
+                )
                 complete[name] = False
     p_values = {}
     if baseline is not None and n_resamples > 0 and complete[baseline]:
@@ -386,10 +440,15 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
             if name == baseline or not complete[name]:
                 continue
             # whole writers are resampled when groups are known (their essays correlate)
-            res = bootstrap_test(y_np, scored[name][covered], scored[baseline][covered],
-                                 primary_metric, n_resamples=n_resamples,
-                                 groups=None if groups is None else np.asarray(groups)[covered],
-                                 random_state=random_state)
+            res = bootstrap_test(
+                y_np,
+                scored[name][covered],
+                scored[baseline][covered],
+                primary_metric,
+                n_resamples=n_resamples,
+                groups=None if groups is None else np.asarray(groups)[covered],
+                random_state=random_state,
+            )
             p_values[name] = float(res.p_value)
 
     rows = []
@@ -399,25 +458,35 @@ def compare_models(estimators, X, y, *, cv=None, groups=None, scoring=None, n_jo
         for metric in metrics.names:
             scores = fold_scores[(fold_scores.model == name) & (fold_scores.metric == metric)]
             values = scores.score.to_numpy(dtype=float)
-            rows.append({
-                "model": name,
-                "metric": metric,
-                "mean": float(np.mean(values)) if len(values) else np.nan,
-                "std": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
-                "pooled": pooled.get(name, {}).get(metric, np.nan),
-                "p_value": p_values.get(name, np.nan) if metric == metrics.primary else np.nan,
-                "n_folds": int(len(info) - len(errors)),
-                "fit_time": float(info.fit_time.mean()),
-                "predict_time": float(info.predict_time.mean()),
-                "peak_memory_mb": float(info.peak_memory_mb.max()),
-                "error": errors.iloc[0] if len(errors) else "",
-            })
+            rows.append(
+                {
+                    "model": name,
+                    "metric": metric,
+                    "mean": float(np.mean(values)) if len(values) else np.nan,
+                    "std": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
+                    "pooled": pooled.get(name, {}).get(metric, np.nan),
+                    "p_value": p_values.get(name, np.nan) if metric == metrics.primary else np.nan,
+                    "n_folds": int(len(info) - len(errors)),
+                    "fit_time": float(info.fit_time.mean()),
+                    "predict_time": float(info.predict_time.mean()),
+                    "peak_memory_mb": float(info.peak_memory_mb.max()),
+                    "error": errors.iloc[0] if len(errors) else "",
+                }
+            )
     result = ComparisonResult(rows, columns=ComparisonResult.COLUMNS)
     result._set_details(
-        fold_scores=fold_scores, fold_info=fold_info, predictions=predictions,
-        y_true=y, splits=splits, groups=groups, task=task, primary_metric=metrics.primary,
-        metric_names=metrics.names, baseline=baseline, cv=splitter,
-        n_resamples=n_resamples, tracebacks={(r["model"], r["fold"]): r["traceback"]
-                                             for r in records if "traceback" in r},
+        fold_scores=fold_scores,
+        fold_info=fold_info,
+        predictions=predictions,
+        y_true=y,
+        splits=splits,
+        groups=groups,
+        task=task,
+        primary_metric=metrics.primary,
+        metric_names=metrics.names,
+        baseline=baseline,
+        cv=splitter,
+        n_resamples=n_resamples,
+        tracebacks={(r["model"], r["fold"]): r["traceback"] for r in records if "traceback" in r},
     )
     return result

@@ -9,8 +9,19 @@ import pandas as pd
 __all__ = ["ComparisonResult"]
 
 _DETAILS = [
-    "fold_scores", "fold_info", "predictions", "y_true", "splits", "groups", "task",
-    "primary_metric", "metric_names", "baseline", "cv", "n_resamples", "tracebacks",
+    "fold_scores",
+    "fold_info",
+    "predictions",
+    "y_true",
+    "splits",
+    "groups",
+    "task",
+    "primary_metric",
+    "metric_names",
+    "baseline",
+    "cv",
+    "n_resamples",
+    "tracebacks",
 ]
 
 
@@ -79,8 +90,19 @@ class ComparisonResult(pd.DataFrame):
     """
 
     _metadata = ["_details"]
-    COLUMNS = ["model", "metric", "mean", "std", "pooled", "p_value", "n_folds", "fit_time",
-               "predict_time", "peak_memory_mb", "error"]
+    COLUMNS = [
+        "model",
+        "metric",
+        "mean",
+        "std",
+        "pooled",
+        "p_value",
+        "n_folds",
+        "fit_time",
+        "predict_time",
+        "peak_memory_mb",
+        "error",
+    ]
 
     @property
     def _constructor(self):
@@ -114,8 +136,11 @@ class ComparisonResult(pd.DataFrame):
         DataFrame indexed by model.
         """
         frame = pd.DataFrame(self)
-        metrics = self.metric_names if metric is None else (
-            [metric] if isinstance(metric, str) else list(metric))
+        metrics = (
+            self.metric_names
+            if metric is None
+            else ([metric] if isinstance(metric, str) else list(metric))
+        )
         unknown = [m for m in metrics if m not in self.metric_names]
         if unknown:
             raise ValueError(f"Unknown metric {unknown[0]!r}; available: {self.metric_names}.")
@@ -166,8 +191,11 @@ class ComparisonResult(pd.DataFrame):
         -------
         str or None
         """
-        metrics = self.metric_names if metric is None else (
-            [metric] if isinstance(metric, str) else list(metric))
+        metrics = (
+            self.metric_names
+            if metric is None
+            else ([metric] if isinstance(metric, str) else list(metric))
+        )
         summary = self.summary(metrics)
         base = self.baseline
         first = metrics[0]
@@ -176,8 +204,10 @@ class ComparisonResult(pd.DataFrame):
         if base is not None:
             header.append(f"p vs {base}")
         header += ["fit s/fold", "predict s/fold", "peak MiB", "status"]
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|"]
+        lines = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|",
+        ]
 
         def num(value, nd=digits):
             return "" if pd.isna(value) else f"{value:.{nd}f}"
@@ -185,24 +215,35 @@ class ComparisonResult(pd.DataFrame):
         for model, row in summary.iterrows():
             cells = [f"{model} (baseline)" if model == base else model]
             mean, std = row[f"{first}_mean"], row[f"{first}_std"]
-            cells.append("" if pd.isna(mean) else f"{mean:.{digits}f} ± {num(std)}"
-                         if not pd.isna(std) else f"{mean:.{digits}f}")
+            cells.append(
+                ""
+                if pd.isna(mean)
+                else f"{mean:.{digits}f} ± {num(std)}"
+                if not pd.isna(std)
+                else f"{mean:.{digits}f}"
+            )
             cells += [num(row[f"{m}_pooled"]) for m in metrics]
             if base is not None:
                 p = row["p_value"]
-                cells.append("" if pd.isna(p) or first != self.primary_metric
-                             else _format_p(p, self.n_resamples))
-            cells += [num(row.fit_time, 2), num(row.predict_time, 2),
-                      num(row.peak_memory_mb, 0)]
-            cells.append("ok" if not row.error else
-                         f"failed {len(self.splits) - int(row.n_folds)}/{len(self.splits)} "
-                         f"folds: {row.error}".replace("|", "/").replace("\n", " "))
+                cells.append(
+                    ""
+                    if pd.isna(p) or first != self.primary_metric
+                    else _format_p(p, self.n_resamples)
+                )
+            cells += [num(row.fit_time, 2), num(row.predict_time, 2), num(row.peak_memory_mb, 0)]
+            cells.append(
+                "ok"
+                if not row.error
+                else f"failed {len(self.splits) - int(row.n_folds)}/{len(self.splits)} "
+                f"folds: {row.error}".replace("|", "/").replace("\n", " ")
+            )
             lines.append("| " + " | ".join(cells) + " |")
         text = "\n".join(lines) + "\n"
         return _write(text, buf)
 
-    def to_html(self, buf=None, *, title="Model comparison", demographics=None, plots=True,
-                **slice_kwargs):
+    def to_html(
+        self, buf=None, *, title="Model comparison", demographics=None, plots=True, **slice_kwargs
+    ):
         """A self-contained HTML report (tables and base64-embedded PNG plots).
 
         Parameters
@@ -227,8 +268,9 @@ class ComparisonResult(pd.DataFrame):
         """
         from skempathy.report import make_html_report
 
-        text = make_html_report(self, title=title, demographics=demographics, plots=plots,
-                                **slice_kwargs)
+        text = make_html_report(
+            self, title=title, demographics=demographics, plots=plots, **slice_kwargs
+        )
         return _write(text, buf)
 
     def _repr_html_(self):
@@ -267,12 +309,16 @@ class ComparisonResult(pd.DataFrame):
         y_true, y_pred = self.oof(model)
         if kind == "confusion":
             if self.task != "classification":
-                raise ValueError("kind='confusion' needs a classification comparison; use "
-                                 "kind='predictions' for regression.")
+                raise ValueError(
+                    "kind='confusion' needs a classification comparison; use "
+                    "kind='predictions' for regression."
+                )
             return report.plot_confusion_matrix(y_true, y_pred, ax=ax, title=model, **kwargs)
         if self.task != "regression":
-            raise ValueError("kind='predictions' needs a regression comparison; use "
-                             "kind='confusion' for classification.")
+            raise ValueError(
+                "kind='predictions' needs a regression comparison; use "
+                "kind='confusion' for classification."
+            )
         # pooled as the table pools it: a predictor constant within every fold is one
         # constant, so the panel's r is the table's (0 for a mean baseline)
         from ._compare import _one_constant_if_fold_constant
@@ -334,8 +380,11 @@ class ComparisonResult(pd.DataFrame):
             )
         demo = _safe_indexing(demographics, self.tested_indices())
         if models is None:
-            models = [m for m in self.predictions
-                      if (self.fold_info[self.fold_info.model == m].error == "").all()]
+            models = [
+                m
+                for m in self.predictions
+                if (self.fold_info[self.fold_info.model == m].error == "").all()
+            ]
         frames = []
         for model in models:
             y_true, y_pred = self.oof(model)

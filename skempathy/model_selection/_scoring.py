@@ -14,8 +14,13 @@ __all__ = ["MetricSet", "resolve_metrics", "infer_task"]
 
 OFFICIAL_REGRESSION = ("pearson", "empathy_pearson", "distress_pearson", "average_pearson")
 OFFICIAL_CLASSIFICATION = (
-    "macro_f1", "micro_f1", "accuracy", "macro_precision", "macro_recall",
-    "micro_precision", "micro_recall",
+    "macro_f1",
+    "micro_f1",
+    "accuracy",
+    "macro_precision",
+    "macro_recall",
+    "micro_precision",
+    "micro_recall",
 )
 
 
@@ -45,11 +50,13 @@ def infer_task(y, estimators=()):
 def _as_like(y_true, y_pred):
     """Give predictions the pandas type, index and columns of ``y_true``."""
     if isinstance(y_true, pd.DataFrame):
-        return pd.DataFrame(np.asarray(y_pred).reshape(len(y_true), -1),
-                            columns=y_true.columns, index=y_true.index)
+        return pd.DataFrame(
+            np.asarray(y_pred).reshape(len(y_true), -1), columns=y_true.columns, index=y_true.index
+        )
     if isinstance(y_true, pd.Series):
-        return pd.Series(np.asarray(y_pred).reshape(len(y_true)), name=y_true.name,
-                         index=y_true.index)
+        return pd.Series(
+            np.asarray(y_pred).reshape(len(y_true)), name=y_true.name, index=y_true.index
+        )
     return np.asarray(y_pred)
 
 
@@ -229,11 +236,17 @@ def resolve_metrics(scoring, task, y):
 
         from sklearn.metrics import f1_score
 
-        return MetricSet({f"{avg}_f1": partial(f1_score, average=avg, zero_division=0)
-                          for avg in ("macro", "micro")}, columns=None)
+        return MetricSet(
+            {
+                f"{avg}_f1": partial(f1_score, average=avg, zero_division=0)
+                for avg in ("macro", "micro")
+            },
+            columns=None,
+        )
     if scoring is None:
-        return MetricSet({n: None for n in _official_names(task, y)}, official=True,
-                         columns=columns)
+        return MetricSet(
+            {n: None for n in _official_names(task, y)}, official=True, columns=columns
+        )
     if isinstance(scoring, str):
         scoring = [scoring]
     if callable(scoring) and not isinstance(scoring, dict):
@@ -243,8 +256,10 @@ def resolve_metrics(scoring, task, y):
             raise ValueError("scoring must name at least one metric.")
         bad = [s for s in scoring if not isinstance(s, str)]
         if bad:
-            raise TypeError(f"scoring lists must hold metric names (str); got {bad[0]!r}. "
-                            "Use a dict name -> callable for functions.")
+            raise TypeError(
+                f"scoring lists must hold metric names (str); got {bad[0]!r}. "
+                "Use a dict name -> callable for functions."
+            )
         scoring = {name: name for name in scoring}
     if not isinstance(scoring, dict) or not scoring:
         raise TypeError(

@@ -181,8 +181,7 @@ def make_splits(cv, X, y=None, groups=None):
     with warnings.catch_warnings():
         # sklearn warns that KFold ignores groups; check_no_group_leakage says more
         warnings.filterwarnings("ignore", message="The groups parameter is ignored")
-        splits = [(np.asarray(train), np.asarray(test))
-                  for train, test in cv.split(X, y, groups)]
+        splits = [(np.asarray(train), np.asarray(test)) for train, test in cv.split(X, y, groups)]
     if not splits:
         raise ValueError(f"The splitter {cv!r} produced no folds.")
     return splits
@@ -232,8 +231,9 @@ def check_no_group_leakage(splits, groups, *, raise_error=True):
     return leaked
 
 
-def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stratify=None,
-                         random_state=None):
+def train_dev_test_split(
+    *arrays, dev_size=0.1, test_size=0.1, groups=None, stratify=None, random_state=None
+):
     """Split arrays into random train, development and test parts.
 
     The protocol of corpora without an official split (e.g. an 80/10/10
@@ -282,12 +282,18 @@ def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stra
     n = _num_samples(arrays[0])
     for a in arrays[1:]:
         if _num_samples(a) != n:
-            raise ValueError("Found input arrays with inconsistent numbers of samples: "
-                             f"{[_num_samples(a) for a in arrays]}.")
-    shares = [isinstance(size, numbers.Real) and not isinstance(size, numbers.Integral)
-              for size in (dev_size, test_size)]
-    for name, size, share in (("dev_size", dev_size, shares[0]),
-                              ("test_size", test_size, shares[1])):
+            raise ValueError(
+                "Found input arrays with inconsistent numbers of samples: "
+                f"{[_num_samples(a) for a in arrays]}."
+            )
+    shares = [
+        isinstance(size, numbers.Real) and not isinstance(size, numbers.Integral)
+        for size in (dev_size, test_size)
+    ]
+    for name, size, share in (
+        ("dev_size", dev_size, shares[0]),
+        ("test_size", test_size, shares[1]),
+    ):
         if not (0 < size < 1 if share else isinstance(size, numbers.Integral) and size >= 1):
             raise ValueError(f"{name} must be in (0, 1) or a positive count, got {size}.")
     if all(shares) and dev_size + test_size >= 1:
@@ -299,22 +305,26 @@ def train_dev_test_split(*arrays, dev_size=0.1, test_size=0.1, groups=None, stra
     # Shares are of all samples (groups), so both become counts before the second split,
     # which only sees what the first one left.
     n_units = n if groups is None else len(np.unique(groups))
-    dev_n, test_n = (max(1, int(round(size * n_units))) if share else size
-                     for size, share in zip((dev_size, test_size), shares))
+    dev_n, test_n = (
+        max(1, int(round(size * n_units))) if share else size
+        for size, share in zip((dev_size, test_size), shares)
+    )
     rng = check_random_state(random_state)
     index = np.arange(n)
     if groups is not None:
-        rest, test = next(GroupShuffleSplit(1, test_size=test_n, random_state=rng)
-                          .split(index, groups=groups))
-        train, dev = next(GroupShuffleSplit(1, test_size=dev_n, random_state=rng)
-                          .split(rest, groups=groups[rest]))
+        rest, test = next(
+            GroupShuffleSplit(1, test_size=test_n, random_state=rng).split(index, groups=groups)
+        )
+        train, dev = next(
+            GroupShuffleSplit(1, test_size=dev_n, random_state=rng).split(rest, groups=groups[rest])
+        )
         train, dev = rest[train], rest[dev]
     else:
         strat = None if stratify is None else np.asarray(stratify)
-        rest, test = train_test_split(index, test_size=test_n, random_state=rng,
-                                      stratify=strat)
-        train, dev = train_test_split(rest, test_size=dev_n, random_state=rng,
-                                      stratify=None if strat is None else strat[rest])
+        rest, test = train_test_split(index, test_size=test_n, random_state=rng, stratify=strat)
+        train, dev = train_test_split(
+            rest, test_size=dev_n, random_state=rng, stratify=None if strat is None else strat[rest]
+        )
     out = []
     for a in arrays:
         out.extend(_safe_indexing(a, part) for part in (train, dev, test))

@@ -12,6 +12,7 @@ from ._embedder import FineTunedEmbedder
 from ._multitask import MultiTaskTransformer
 from ._training import cpu_has_fast_bf16
 from ._transformer import TransformerClassifier, TransformerRegressor
+
 # the published methods
 from ._distill import DistilledMultiTaskClassifier
 from ._mlm import MaskedLMAdapter

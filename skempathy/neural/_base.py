@@ -26,8 +26,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._sklearn_compat import (Interval, StrOptions, _check_sample_weight, _fit_context,
-                                     _num_samples)
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    _num_samples,
+)
 from .._models import PRECISIONS
 from ..base import check_texts, check_y_given
 from ..utils._reuse import reused
@@ -75,11 +80,14 @@ def _text_column_of(estimator, X):
         return X
     who = type(estimator).__name__
     if not hasattr(X, "columns"):
-        raise TypeError(f"{who}: text_column={column!r} needs X as a DataFrame holding that "
-                        f"column; got {type(X).__name__}.")
+        raise TypeError(
+            f"{who}: text_column={column!r} needs X as a DataFrame holding that "
+            f"column; got {type(X).__name__}."
+        )
     if column not in X.columns:
-        raise ValueError(f"{who}: X has no column {column!r}; it has "
-                         f"{[str(c) for c in X.columns][:20]}.")
+        raise ValueError(
+            f"{who}: X has no column {column!r}; it has {[str(c) for c in X.columns][:20]}."
+        )
     return X[column]
 
 
@@ -168,11 +176,12 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
 
     def __setstate__(self, state):
         # a parameter added since the pickle was written takes its default
-        defaults = {name: p.default for name, p in
-                    inspect.signature(type(self).__init__).parameters.items()
-                    if p.default is not inspect.Parameter.empty}
-        super().__setstate__({**{k: v for k, v in defaults.items() if k not in state},
-                              **state})
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        super().__setstate__({**{k: v for k, v in defaults.items() if k not in state}, **state})
 
     def _encode_targets(self, y, *, fit):
         """Return ``(tasks, targets)``: task dicts and ``{name: encoded array}``."""
@@ -292,8 +301,9 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight=sample_weight, groups=groups,
-                         soft_targets=soft_targets)
+        return self._fit(
+            X, y, sample_weight=sample_weight, groups=groups, soft_targets=soft_targets
+        )
 
     def _soft_targets(self, soft, tasks, targets):
         """Replace the encoded labels of classification tasks by ``soft`` distributions."""
@@ -302,8 +312,10 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         who = type(self).__name__
         if not isinstance(soft, dict):
             if len(tasks) != 1:
-                raise ValueError(f"{who}: soft_targets must be a dict {{task: probabilities}} "
-                                 "naming classification tasks")
+                raise ValueError(
+                    f"{who}: soft_targets must be a dict {{task: probabilities}} "
+                    "naming classification tasks"
+                )
             soft = {tasks[0]["name"]: soft}
         kinds = {t["name"]: t["kind"] for t in tasks}
         for name, proba in soft.items():
@@ -311,7 +323,8 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
                 raise ValueError(
                     f"{who}: soft_targets given for {name!r}, which is not a single-label "
                     f"classification task (tasks: {kinds}); a regression target is soft "
-                    "already: pass the teacher's values as y")
+                    "already: pass the teacher's values as y"
+                )
             classes = self.classes_[name] if isinstance(self.classes_, dict) else self.classes_
             if isinstance(proba, pd.DataFrame):
                 extra = [c for c in proba.columns if c not in set(classes)]
@@ -319,17 +332,25 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
                 if extra or absent:
                     raise ValueError(
                         f"{who}: soft_targets columns for {name!r} must be the classes of y "
-                        f"{list(classes)}; unknown {extra[:5]}, missing {absent[:5]}")
+                        f"{list(classes)}; unknown {extra[:5]}, missing {absent[:5]}"
+                    )
                 proba = proba[list(classes)]
             proba = np.asarray(proba, dtype=np.float64)
             n = len(targets[name])
             if proba.shape != (n, len(classes)):
-                raise ValueError(f"{who}: soft_targets for {name!r} has shape {proba.shape}; "
-                                 f"expected {(n, len(classes))} (samples x classes_)")
-            if (not np.all(np.isfinite(proba)) or np.any(proba < 0)
-                    or not np.allclose(proba.sum(1), 1, atol=1e-3)):
-                raise ValueError(f"{who}: soft_targets for {name!r} must be finite, "
-                                 "non-negative and sum to 1 in every row")
+                raise ValueError(
+                    f"{who}: soft_targets for {name!r} has shape {proba.shape}; "
+                    f"expected {(n, len(classes))} (samples x classes_)"
+                )
+            if (
+                not np.all(np.isfinite(proba))
+                or np.any(proba < 0)
+                or not np.allclose(proba.sum(1), 1, atol=1e-3)
+            ):
+                raise ValueError(
+                    f"{who}: soft_targets for {name!r} must be finite, "
+                    "non-negative and sum to 1 in every row"
+                )
             targets[name] = (proba / proba.sum(1, keepdims=True)).astype(np.float32)
         return targets
 
@@ -378,9 +399,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         who = f"{type(self).__name__}: "
         with T.seeded(seed, device):
             if not warm:
-                tokenizer, encoder = T.load_pretrained(
-                    self.model, show_progress=bool(self.verbose)
-                )
+                tokenizer, encoder = T.load_pretrained(self.model, show_progress=bool(self.verbose))
                 max_pos = getattr(encoder.config, "max_position_embeddings", None)
                 head_dims = {t["name"]: t["dim"] for t in tasks}
                 self._module_config = {
@@ -404,12 +423,12 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
 
             def batches(epoch):
                 order = T.length_grouped_batches(
-                    train_lengths, self.batch_size, shuffle=True,
+                    train_lengths,
+                    self.batch_size,
+                    shuffle=True,
                     rng=np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1)),
                 )
-                return [
-                    self._build_batch(ids, train_idx[b], extra, targets, weight) for b in order
-                ]
+                return [self._build_batch(ids, train_idx[b], extra, targets, weight) for b in order]
 
             eval_fn = None
             if val_idx is not None:
@@ -442,7 +461,8 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         self.interrupted_ = result["interrupted"]
         self.train_samples_per_s_ = (
             float(np.mean([h["samples_per_s"] for h in result["history"]]))
-            if result["history"] else None
+            if result["history"]
+            else None
         )
         return self
 
@@ -511,7 +531,8 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         copies = _INFERENCE_COPIES.setdefault(self.model_, {})
         if resolved not in copies:
             copies[resolved] = apply_precision(
-                copy.deepcopy(self.model_), resolved, self.device_).eval()
+                copy.deepcopy(self.model_), resolved, self.device_
+            ).eval()
         return copies[resolved], "fp32"
 
     def _predict_ids(self, ids, extra, forward="logits"):
@@ -525,15 +546,23 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         order = T.length_grouped_batches(lengths, self.batch_size * 2, shuffle=False)
         batches = ((rows, self._build_batch(ids, rows, extra)) for rows in order)
         if forward == "embed":
+
             def fwd(m, b):
                 return m.embed(b["input_ids"], b["attention_mask"])
         else:
+
             def fwd(m, b):
                 return m(b["input_ids"], b["attention_mask"], b.get("extra"))
+
         module, precision = self._inference_module()
         return T.predict_loop(
-            module, batches, fwd, len(ids), device=self.device_,
-            precision=precision, show_progress=self.verbose > 1,
+            module,
+            batches,
+            fwd,
+            len(ids),
+            device=self.device_,
+            precision=precision,
+            show_progress=self.verbose > 1,
         )
 
     def _forward(self, X, forward="logits"):
@@ -543,20 +572,25 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         texts, extra = self._read_X(X, fit=False)
 
         def compute():
-            ids, _ = T.tokenize(self.tokenizer_, texts, self._effective_max_length(),
-                                who=f"{type(self).__name__}: ")
+            ids, _ = T.tokenize(
+                self.tokenizer_, texts, self._effective_max_length(), who=f"{type(self).__name__}: "
+            )
             return self._predict_ids(ids, extra, forward=forward)
 
         # inside a vote or a distiller, predict and predict_proba share one pass
-        return reused(getattr(self, "model_", None),
-                      lambda: self._outputs_key(texts, extra, forward), compute)
+        return reused(
+            getattr(self, "model_", None), lambda: self._outputs_key(texts, extra, forward), compute
+        )
 
     def _outputs_key(self, texts, extra, forward):
         """What the raw outputs of ``_forward`` depend on: the inputs (digest), the
         settings read at inference and the version counters of the weights; None (never
         reused) during fit or when an ONNX Runtime session serves them."""
-        if (getattr(self, "_fitting", False) or not hasattr(self, "model_")
-                or getattr(self, "_inference_runner", None) is not None):
+        if (
+            getattr(self, "_fitting", False)
+            or not hasattr(self, "model_")
+            or getattr(self, "_inference_runner", None) is not None
+        ):
             return None
         digest = hashlib.sha1()
         for text in texts:
@@ -566,13 +600,20 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
             extra = np.ascontiguousarray(extra)
             digest.update(f"{extra.dtype}{extra.shape}".encode() + extra.tobytes())
         weights = sum(p._version for p in self.model_.parameters())
-        return (forward, digest.hexdigest(), self._effective_max_length(),
-                getattr(self, "predict_precision", None), self.precision, str(self.device_),
-                weights)
+        return (
+            forward,
+            digest.hexdigest(),
+            self._effective_max_length(),
+            getattr(self, "predict_precision", None),
+            self.precision,
+            str(self.device_),
+            weights,
+        )
 
     # ------------------------------------------------------- Hugging Face folders
-    def save_pretrained(self, save_directory, *, metrics=None, training_data=None,
-                        intended_use=None):
+    def save_pretrained(
+        self, save_directory, *, metrics=None, training_data=None, intended_use=None
+    ):
         """Save the fitted estimator as a Hugging Face folder, with a model card.
 
         The encoder (``config.json``, ``model.safetensors``, tokenizer files)
@@ -599,8 +640,13 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         """
         from ._pretrained import save_pretrained
 
-        return save_pretrained(self, save_directory, metrics=metrics,
-                               training_data=training_data, intended_use=intended_use)
+        return save_pretrained(
+            self,
+            save_directory,
+            metrics=metrics,
+            training_data=training_data,
+            intended_use=intended_use,
+        )
 
     @classmethod
     def from_pretrained(cls, pretrained_directory, *, device="auto"):
@@ -621,8 +667,16 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
 
         return load_pretrained(cls, pretrained_directory, device=device)
 
-    def push_to_hub(self, repo_id, *, token=None, private=None, metrics=None,
-                    training_data=None, commit_message="Upload skempathy model"):
+    def push_to_hub(
+        self,
+        repo_id,
+        *,
+        token=None,
+        private=None,
+        metrics=None,
+        training_data=None,
+        commit_message="Upload skempathy model",
+    ):
         """Save with :meth:`save_pretrained` and upload the folder to the Hugging Face Hub.
 
         A thin pass-through to ``huggingface_hub.HfApi.upload_folder`` (needs
@@ -652,8 +706,9 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         api.create_repo(repo_id, private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as folder:
             self.save_pretrained(folder, metrics=metrics, training_data=training_data)
-            return api.upload_folder(repo_id=repo_id, folder_path=folder,
-                                     commit_message=commit_message)
+            return api.upload_folder(
+                repo_id=repo_id, folder_path=folder, commit_message=commit_message
+            )
 
     # ---------------------------------------------------------------- pickling
     def _pretrained_part(self, model):

@@ -40,20 +40,26 @@ class TeacherAnnealing(T.Callback):
         record["lambda_end"] = float(self.schedule[-1]) if self.schedule else 0.0
 
 
-class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin,
-                                   _BaseTransformerEstimator):
+class DistilledMultiTaskClassifier(
+    TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, _BaseTransformerEstimator
+):
     _parameter_constraints = {
-        **{k: v for k, v in _BaseTransformerEstimator._parameter_constraints.items()
-           if k not in ("scoring", "warm_start")},
+        **{
+            k: v
+            for k, v in _BaseTransformerEstimator._parameter_constraints.items()
+            if k not in ("scoring", "warm_start")
+        },
         "teachers": [None, dict],
         "aux_data": [None, dict],
         "teacher_annealing": ["boolean"],
         "refit_teachers": ["boolean"],
     }
 
-    __init__ = shared_init(positional=("teachers", "aux_data"),
-                           lead={"teacher_annealing": True, "refit_teachers": True},
-                           exclude=("scoring", "warm_start"))
+    __init__ = shared_init(
+        positional=("teachers", "aux_data"),
+        lead={"teacher_annealing": True, "refit_teachers": True},
+        exclude=("scoring", "warm_start"),
+    )
 
     def _teacher_distributions(self):
         """Fit the teachers; return ``{task: (texts, classes, gold_enc, proba or None)}``."""
@@ -62,12 +68,16 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
         teachers = self.teachers or {}
         unknown = sorted(set(teachers) - set(aux_data) - {"target"})
         if unknown:
-            raise ValueError(f"{who}: teachers {unknown} have no auxiliary dataset in aux_data "
-                             f"(tasks with data: {sorted(aux_data)}; 'target' names the task "
-                             "of fit(X, y)).")
+            raise ValueError(
+                f"{who}: teachers {unknown} have no auxiliary dataset in aux_data "
+                f"(tasks with data: {sorted(aux_data)}; 'target' names the task "
+                "of fit(X, y))."
+            )
         if "target" in aux_data:
-            raise ValueError(f"{who}: 'target' is reserved for the task of fit(X, y); rename "
-                             "that auxiliary task.")
+            raise ValueError(
+                f"{who}: 'target' is reserved for the task of fit(X, y); rename "
+                "that auxiliary task."
+            )
         tasks, self.teachers_ = {}, {}
         for name, data in aux_data.items():
             if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -75,8 +85,9 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
             texts = check_texts(data[0], estimator=f"{who} aux_data[{name!r}]")
             classes, enc = _targets.encode_labels(data[1], f"{who} aux_data[{name!r}]")
             if len(enc) != len(texts):
-                raise ValueError(f"{who}: aux_data[{name!r}] has {len(texts)} texts but "
-                                 f"{len(enc)} labels.")
+                raise ValueError(
+                    f"{who}: aux_data[{name!r}] has {len(texts)} texts but {len(enc)} labels."
+                )
             proba = None
             if name in teachers:
                 proba = self._teacher_proba(name, data[0], data[1], classes, data[0])
@@ -88,8 +99,9 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
         who = type(self).__name__
         teacher = self.teachers[name]
         if not hasattr(teacher, "predict_proba"):
-            raise TypeError(f"{who}: teacher {name!r} ({type(teacher).__name__}) has "
-                            "no predict_proba.")
+            raise TypeError(
+                f"{who}: teacher {name!r} ({type(teacher).__name__}) has no predict_proba."
+            )
         if self.refit_teachers:
             teacher = clone(teacher).fit(X_fit, y_fit)
         else:
@@ -100,8 +112,10 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
         for j, label in enumerate(teacher.classes_):
             where = np.flatnonzero(classes == label)
             if not len(where):
-                raise ValueError(f"{who}: teacher {name!r} predicts label {label!r} "
-                                 f"absent from {source} ({list(classes)}).")
+                raise ValueError(
+                    f"{who}: teacher {name!r} predicts label {label!r} "
+                    f"absent from {source} ({list(classes)})."
+                )
             proba[:, where[0]] = raw[:, j]
         proba /= np.clip(proba.sum(1, keepdims=True), 1e-12, None)
         self.teachers_[name] = teacher
@@ -169,7 +183,9 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
             self._max_positions = int(max_pos) if max_pos else None
             self._module_config = {
                 "head_dims": {t["name"]: t["dim"] for t in self._tasks},
-                "pooling": self.pooling, "n_extra": 0, "dropout": float(self.dropout),
+                "pooling": self.pooling,
+                "n_extra": 0,
+                "dropout": float(self.dropout),
             }
             self.model_ = T.make_transformer_module(encoder, **self._module_config).to(device)
             self.tokenizer_, self.device_ = tokenizer, device
@@ -180,8 +196,9 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
             target_soft = None
             if "target" in (self.teachers or {}):
                 fit_rows = [texts[i] for i in train_idx]
-                target_soft = self._teacher_proba("target", fit_rows, classes[y_enc[train_idx]],
-                                                  classes, texts)
+                target_soft = self._teacher_proba(
+                    "target", fit_rows, classes[y_enc[train_idx]], classes, texts
+                )
             datasets["target"] = (ids, y_enc, target_soft, train_idx)
             for name, (a_texts, _, enc, proba) in aux.items():
                 a_ids, _ = T.tokenize(tokenizer, a_texts, max_length, who=f"{who} [{name}]: ")
@@ -192,8 +209,9 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
                 out = []
                 for name, (d_ids, enc, proba, rows_all) in datasets.items():
                     lengths = np.array([len(d_ids[i]) for i in rows_all])
-                    for b in T.length_grouped_batches(lengths, self.batch_size, shuffle=True,
-                                                      rng=rs):
+                    for b in T.length_grouped_batches(
+                        lengths, self.batch_size, shuffle=True, rng=rs
+                    ):
                         rows = rows_all[b]
                         batch = T.collate([d_ids[i] for i in rows], self._pad_id)
                         batch["task"] = name
@@ -214,13 +232,22 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
 
             with self._training_weights():
                 result = T.train_loop(
-                    self.model_, batches, self._loss, max_epochs=self.max_epochs,
-                    learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                    self.model_,
+                    batches,
+                    self._loss,
+                    max_epochs=self.max_epochs,
+                    learning_rate=self.learning_rate,
+                    weight_decay=self.weight_decay,
                     warmup_ratio=self.warmup_ratio,
                     gradient_accumulation_steps=self.gradient_accumulation_steps,
-                    device=device, precision=self.precision, eval_fn=eval_fn,
-                    n_iter_no_change=self.n_iter_no_change, tol=self.tol,
-                    show_progress=bool(self.verbose), desc=who, callbacks=[annealing],
+                    device=device,
+                    precision=self.precision,
+                    eval_fn=eval_fn,
+                    n_iter_no_change=self.n_iter_no_change,
+                    tol=self.tol,
+                    show_progress=bool(self.verbose),
+                    desc=who,
+                    callbacks=[annealing],
                 )
         self.lambda_schedule_ = np.asarray(annealing.schedule)
         self.history_ = result["history"]
@@ -243,7 +270,8 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
         check_is_fitted(self)
         if task not in self.aux_classes_:
             raise ValueError(
-                f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}.")
+                f"Unknown task {task!r}; auxiliary tasks: {sorted(self.aux_classes_)}."
+            )
         logits = self._forward(X)[task]
         return self.aux_classes_[task][logits.argmax(1)]
 
@@ -251,10 +279,11 @@ class DistilledMultiTaskClassifier(TextInputMixin, _targets.ClassScoresMixin, Cl
 # where the distilled student differs from the fine-tuned estimators' shared parameters
 _TEXT = {
     "early_stopping": "Hold out ``validation_fraction`` of the *target-task* data and keep the "
-                      "epoch with the best target macro-F1. Stopping early also stops the "
-                      "schedule before λ reaches 1.",
+    "epoch with the best target macro-F1. Stopping early also stops the "
+    "schedule before λ reaches 1.",
 }
 
+# fmt: off
 DistilledMultiTaskClassifier.__doc__ = (
     f"""A multi-task student distilled from single-task teachers, with teacher annealing.
 
@@ -293,8 +322,11 @@ DistilledMultiTaskClassifier.__doc__ = (
     refit_teachers : bool, default=True
         Fit clones of the teachers on the auxiliary data. False uses the given
         teachers as already fitted.
-    {shared_params_doc(DistilledMultiTaskClassifier, ["model"],
-                       text={"model": "Encoder of the student."})}
+    {
+    shared_params_doc(
+        DistilledMultiTaskClassifier, ["model"], text={"model": "Encoder of the student."}
+    )
+}
     {shared_params_doc(DistilledMultiTaskClassifier, skip=["model"], text=_TEXT)}
 
     Attributes
@@ -337,3 +369,4 @@ DistilledMultiTaskClassifier.__doc__ = (
     >>> clf.fit(X, [1, 0, 1, 0]).lambda_schedule_[[0, -1]].tolist()
     [0.0, 1.0]
     """)
+# fmt: on

@@ -19,8 +19,14 @@ rank 0 saves it (:func:`is_main_process`).
 
 import os
 
-__all__ = ["average_gradients", "broadcast_parameters", "is_main_process", "process_group",
-           "reduce_sum", "shard_batches"]
+__all__ = [
+    "average_gradients",
+    "broadcast_parameters",
+    "is_main_process",
+    "process_group",
+    "reduce_sum",
+    "shard_batches",
+]
 
 
 def process_group():
@@ -101,7 +107,7 @@ def average_gradients(model, world):
     offset = 0
     for p in params:
         n = p.numel()
-        p.grad = flat[offset: offset + n].view_as(p).clone()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
         offset += n
 
 

@@ -25,8 +25,9 @@ class FineTunedEmbedder(
         "text_column": [None, str],
     }
 
-    __init__ = shared_init(lead={"target": "regression", "y_column": None, "text_column": None},
-                           class_weight=None)
+    __init__ = shared_init(
+        lead={"target": "regression", "y_column": None, "text_column": None}, class_weight=None
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -40,17 +41,24 @@ class FineTunedEmbedder(
         who = type(self).__name__
         if hasattr(y, "columns"):
             if self.y_column not in y.columns:
-                raise ValueError(f"{who}: y_column={self.y_column!r} is not a column of y "
-                                 f"({list(y.columns)}).")
+                raise ValueError(
+                    f"{who}: y_column={self.y_column!r} is not a column of y ({list(y.columns)})."
+                )
             return y[self.y_column]
         arr = np.asarray(y)
         if arr.ndim != 2:
-            raise ValueError(f"{who}: y_column={self.y_column!r} needs a 2-D y (a DataFrame "
-                             f"or a matrix); got shape {arr.shape}.")
-        if not isinstance(self.y_column, numbers.Integral) or not \
-                -arr.shape[1] <= self.y_column < arr.shape[1]:
-            raise ValueError(f"{who}: y_column={self.y_column!r} must be a column position "
-                             f"below {arr.shape[1]} for a y without column names.")
+            raise ValueError(
+                f"{who}: y_column={self.y_column!r} needs a 2-D y (a DataFrame "
+                f"or a matrix); got shape {arr.shape}."
+            )
+        if (
+            not isinstance(self.y_column, numbers.Integral)
+            or not -arr.shape[1] <= self.y_column < arr.shape[1]
+        ):
+            raise ValueError(
+                f"{who}: y_column={self.y_column!r} must be a column position "
+                f"below {arr.shape[1]} for a y without column names."
+            )
         return arr[:, self.y_column]
 
     def _encode_targets(self, y, *, fit):

@@ -19,11 +19,16 @@ __all__ = ["MaskedLMAdapter"]
 
 class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints = shared_constraints(
-        *LOOP_PARAMS, mlm_probability=[Interval(numbers.Real, 0, 1, closed="neither")],
+        *LOOP_PARAMS,
+        mlm_probability=[Interval(numbers.Real, 0, 1, closed="neither")],
         output_dir=[None, str, os.PathLike],
-        max_length=[Interval(numbers.Integral, 4, None, closed="left")])
-    __init__ = shared_init(lead={"mlm_probability": 0.15, "output_dir": None},
-                           only=LOOP_PARAMS, defaults={"max_length": 128, "max_epochs": 1})
+        max_length=[Interval(numbers.Integral, 4, None, closed="left")],
+    )
+    __init__ = shared_init(
+        lead={"mlm_probability": 0.15, "output_dir": None},
+        only=LOOP_PARAMS,
+        defaults={"max_length": 128, "max_epochs": 1},
+    )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "checkpoint_path_")
@@ -95,8 +100,7 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         with T.seeded(seed, device):
             tokenizer, net = self._load_mlm(self.model)
             net = net.to(device)
-            ids, _ = T.tokenize(tokenizer, texts, self.max_length,
-                                who=f"{type(self).__name__}: ")
+            ids, _ = T.tokenize(tokenizer, texts, self.max_length, who=f"{type(self).__name__}: ")
             lengths = np.array([len(r) for r in ids])
 
             def batches(epoch):
@@ -105,10 +109,17 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
                 return self._batches(tokenizer, ids, rows, seed + 104729 * (epoch + 1))
 
             result = T.train_loop(
-                net, batches, self._loss, max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate, weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio, device=device, precision=self.precision,
-                show_progress=bool(self.verbose), desc=type(self).__name__,
+                net,
+                batches,
+                self._loss,
+                max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio,
+                device=device,
+                precision=self.precision,
+                show_progress=bool(self.verbose),
+                desc=type(self).__name__,
             )
         out = self.output_dir
         if out is None:
@@ -166,8 +177,9 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names ``maskedlmadapter0``, ``maskedlmadapter1``, ..."""
         check_is_fitted(self)
-        return np.asarray([f"maskedlmadapter{i}" for i in range(self.n_features_out_)],
-                          dtype=object)
+        return np.asarray(
+            [f"maskedlmadapter{i}" for i in range(self.n_features_out_)], dtype=object
+        )
 
     def masked_lm_loss(self, X, model=None, random_state=0):
         """Mean masked-LM cross-entropy of a checkpoint on ``X`` (lower is better).
@@ -218,6 +230,7 @@ _TEXT = {
     "verbose": "1 shows a progress bar per epoch.",
 }
 
+# fmt: off
 MaskedLMAdapter.__doc__ = (
     f"""Continue masked-language-model pre-training on unlabelled in-domain texts.
 
@@ -273,3 +286,4 @@ MaskedLMAdapter.__doc__ = (
     >>> clf.fit(texts, [0, 1] * 4).predict(texts[:2]).shape
     (2,)
     """)
+# fmt: on

@@ -23,8 +23,9 @@ class MultiTaskTransformer(TextInputMixin, MultiOutputMixin, _BaseTransformerEst
         "loss_weights": [None, dict],
     }
 
-    __init__ = shared_init(lead={"tasks": None, "extra_features": None, "text_column": None,
-                                 "loss_weights": None})
+    __init__ = shared_init(
+        lead={"tasks": None, "extra_features": None, "text_column": None, "loss_weights": None}
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

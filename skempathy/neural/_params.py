@@ -13,8 +13,18 @@ from ..utils._init import init_from
 from ._base import _BaseTransformerEstimator
 
 # the settings of the training loop itself, shared by every estimator trained with it
-LOOP_PARAMS = ("max_length", "batch_size", "learning_rate", "max_epochs", "warmup_ratio",
-               "weight_decay", "device", "precision", "random_state", "verbose")
+LOOP_PARAMS = (
+    "max_length",
+    "batch_size",
+    "learning_rate",
+    "max_epochs",
+    "warmup_ratio",
+    "weight_decay",
+    "device",
+    "precision",
+    "random_state",
+    "verbose",
+)
 
 # numpydoc entry of ``text_column`` on the single-task estimators (placed after four spaces)
 TEXT_COLUMN_DOC = """text_column : str, default=None
@@ -24,10 +34,12 @@ TEXT_COLUMN_DOC = """text_column : str, default=None
 
 # numpydoc type and description of each shared parameter
 _PARAM_DOCS = {
-    "model": ("str or path-like",
-              'Encoder checkpoint: an embedded name (``"all-MiniLM-L6-v2"``, ``"minilm"``), a '
-              "local folder or a Hugging Face hub name. Loaded in ``fit``, never in "
-              "``__init__``."),
+    "model": (
+        "str or path-like",
+        'Encoder checkpoint: an embedded name (``"all-MiniLM-L6-v2"``, ``"minilm"``), a '
+        "local folder or a Hugging Face hub name. Loaded in ``fit``, never in "
+        "``__init__``.",
+    ),
     "max_length": ("int", "Texts are truncated to this many tokens (one warning per call)."),
     "batch_size": ("int", "Training batch size (inference uses twice this)."),
     "learning_rate": ("float", "Peak AdamW learning rate (linear warm-up, then linear decay)."),
@@ -35,17 +47,20 @@ _PARAM_DOCS = {
     "warmup_ratio": ("float", "Fraction of the optimizer steps used for warm-up."),
     "weight_decay": ("float", "AdamW weight decay (not applied to biases and LayerNorm)."),
     "gradient_accumulation_steps": (
-        "int", "Optimizer step every this many batches (effective batch size "
-               "``batch_size * gradient_accumulation_steps``)."),
+        "int",
+        "Optimizer step every this many batches (effective batch size "
+        "``batch_size * gradient_accumulation_steps``).",
+    ),
     "pooling": ('{"mean", "cls"}', "Mean over non-padding tokens, or the first ([CLS]) token."),
     "dropout": ("float", "Dropout before the task heads."),
     "early_stopping": (
-        "bool", "Hold out ``validation_fraction`` of the training data (whole groups when "
-                "``groups`` is passed to ``fit``), score it after every epoch, stop after "
-                "``n_iter_no_change`` epochs without improvement and restore the best epoch's "
-                "weights."),
-    "validation_fraction": ("float", "Share of the training data held out by "
-                                     "``early_stopping``."),
+        "bool",
+        "Hold out ``validation_fraction`` of the training data (whole groups when "
+        "``groups`` is passed to ``fit``), score it after every epoch, stop after "
+        "``n_iter_no_change`` epochs without improvement and restore the best epoch's "
+        "weights.",
+    ),
+    "validation_fraction": ("float", "Share of the training data held out by ``early_stopping``."),
     "n_iter_no_change": ("int", "Epochs without improvement before ``early_stopping`` stops."),
     "tol": ("float", "Minimum improvement of the validation score."),
     "scoring": (
@@ -53,14 +68,16 @@ _PARAM_DOCS = {
         "Validation score for early stopping. None uses the task metric (macro-F1 for "
         "classification, mean Pearson r for regression, their mean for several tasks); a "
         "string is looked up with ``skempathy.metrics.get_scorer`` (sklearn names work too); a "
-        "callable is ``scorer(estimator, X, y)``."),
+        "callable is ``scorer(estimator, X, y)``.",
+    ),
     "device": ("str", '``"auto"`` picks cuda, then mps, then cpu.'),
     "precision": (
         '{"auto", "fp32", "bf16", "fp16"}',
         'Autocast on CUDA (``"auto"``: bf16 where supported, else fp16). On CPU, ``"bf16"`` '
         "autocasts too: about 3x faster fine-tuning on CPUs with bf16 matrix units (Intel AMX, "
         "AVX512-BF16), slightly different numbers, but about 16x slower on CPUs without them (a "
-        'warning says so); ``"auto"`` and ``"fp16"`` compute in fp32 there.'),
+        'warning says so); ``"auto"`` and ``"fp16"`` compute in fp32 there.',
+    ),
     "predict_precision": (
         '{None, "auto", "fp32", "bf16", "int8"}',
         "Precision of ``predict``/``transform`` (the fitted fp32 weights are kept; a converted "
@@ -69,15 +86,23 @@ _PARAM_DOCS = {
         "int8 quantization of the linear layers (CPU only), about 2x faster on any CPU, slightly "
         'different outputs. ``"auto"``: bf16 where it is fast, else fp32 (the rule of '
         ":class:`~skempathy.text.SentenceEmbedder`). Can be set after ``fit`` with "
-        "``set_params``."),
-    "warm_start": ("bool", "Continue training the fitted weights on the next ``fit`` (a fresh "
-                           "optimizer and schedule over ``max_epochs`` more epochs)."),
+        "``set_params``.",
+    ),
+    "warm_start": (
+        "bool",
+        "Continue training the fitted weights on the next ``fit`` (a fresh "
+        "optimizer and schedule over ``max_epochs`` more epochs).",
+    ),
     "random_state": (
         "int, RandomState instance or None",
         "Seeds torch (head initialisation, dropout), the data order and the validation split. "
-        "Two fits with the same integer on CPU give identical predictions."),
-    "verbose": ("int", "1: a progress bar per epoch with the training loss (and the validation "
-                       "score, with ``early_stopping``); 2: also progress bars at prediction."),
+        "Two fits with the same integer on CPU give identical predictions.",
+    ),
+    "verbose": (
+        "int",
+        "1: a progress bar per epoch with the training loss (and the validation "
+        "score, with ``early_stopping``); 2: also progress bars at prediction.",
+    ),
 }
 
 

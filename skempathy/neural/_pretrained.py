@@ -22,16 +22,26 @@ HEADS_FILE = "skempathy_heads.safetensors"
 STATE_FILE = "skempathy.json"
 FORMAT = "skempathy-pretrained/1"
 # Fitted state that the folder stores in other files, or that is rebuilt on load.
-_NOT_IN_JSON = {"_packed_model", "_skempathy_version", "model_", "tokenizer_", "_cw",
-                "_inference_runner"}
-_HUB_NAMES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
-              "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2"}
+_NOT_IN_JSON = {
+    "_packed_model",
+    "_skempathy_version",
+    "model_",
+    "tokenizer_",
+    "_cw",
+    "_inference_runner",
+}
+_HUB_NAMES = {
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2",
+}
 
 
 def _to_json(value, where):
     if isinstance(value, np.ndarray):
-        return {"__ndarray__": _to_json(value.tolist(), where), "dtype": value.dtype.str
-                if value.dtype != object else "object"}
+        return {
+            "__ndarray__": _to_json(value.tolist(), where),
+            "dtype": value.dtype.str if value.dtype != object else "object",
+        }
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple):
@@ -44,8 +54,10 @@ def _to_json(value, where):
         return {k: _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"{where} is a {type(value).__name__}, which save_pretrained cannot store "
-                    "as JSON; use a name or a plain value (or pickle the estimator instead)")
+    raise TypeError(
+        f"{where} is a {type(value).__name__}, which save_pretrained cannot store "
+        "as JSON; use a name or a plain value (or pickle the estimator instead)"
+    )
 
 
 def _from_json(value):
@@ -75,8 +87,16 @@ def _model_card(est, *, metrics, training_data, intended_use):
         tag = "feature-extraction"
     else:
         tag = "text-classification"
-    lines = ["---", "library_name: skempathy", f"pipeline_tag: {tag}",
-             "tags:", "- skempathy", "- scikit-learn", "- empathy", "- emotion"]
+    lines = [
+        "---",
+        "library_name: skempathy",
+        f"pipeline_tag: {tag}",
+        "tags:",
+        "- skempathy",
+        "- scikit-learn",
+        "- empathy",
+        "- emotion",
+    ]
     if not os.path.isabs(base) and not os.path.exists(base):
         lines.append(f"base_model: {base}")
     if training_data:
@@ -86,39 +106,72 @@ def _model_card(est, *, metrics, training_data, intended_use):
         lines.append("metrics:")
         lines += [f"- {name}" for name in metrics]
     lines += ["---", "", f"# {kind} fine-tuned with skempathy", ""]
-    task = ("classification" if is_classifier(est) else
-            "regression" if is_regressor(est) else "several tasks or embeddings")
-    lines += [f"A `skempathy.neural.{kind}` ({task}) fine-tuned from `{base}` with skempathy "
-              f"{__version__}. The encoder loads with `transformers.AutoModel`; the task heads "
-              f"and the fitted state are in `{HEADS_FILE}` and `{STATE_FILE}`.", ""]
+    task = (
+        "classification"
+        if is_classifier(est)
+        else "regression"
+        if is_regressor(est)
+        else "several tasks or embeddings"
+    )
+    lines += [
+        f"A `skempathy.neural.{kind}` ({task}) fine-tuned from `{base}` with skempathy "
+        f"{__version__}. The encoder loads with `transformers.AutoModel`; the task heads "
+        f"and the fitted state are in `{HEADS_FILE}` and `{STATE_FILE}`.",
+        "",
+    ]
     labels = getattr(est, "classes_", None)
     if labels is not None:
-        shown = {k: list(map(str, v)) for k, v in labels.items()} if isinstance(labels, dict) \
+        shown = (
+            {k: list(map(str, v)) for k, v in labels.items()}
+            if isinstance(labels, dict)
             else list(map(str, labels))
+        )
         lines += [f"Labels: `{shown}`.", ""]
-    lines += ["## Intended use", "", intended_use or (
-        "Research on empathy, distress and emotion in text, and applications built on it, "
-        "on texts like the training data (English essays or messages). Predictions are "
-        "estimates, not a judgement of a person."), ""]
-    lines += ["## Training data", "",
-              ", ".join(training_data) if training_data else "Not recorded by the trainer.", ""]
+    lines += [
+        "## Intended use",
+        "",
+        intended_use
+        or (
+            "Research on empathy, distress and emotion in text, and applications built on it, "
+            "on texts like the training data (English essays or messages). Predictions are "
+            "estimates, not a judgement of a person."
+        ),
+        "",
+    ]
+    lines += [
+        "## Training data",
+        "",
+        ", ".join(training_data) if training_data else "Not recorded by the trainer.",
+        "",
+    ]
     lines += ["## Metrics", ""]
     if metrics:
         lines += ["| metric | value |", "|---|---|"]
-        lines += [f"| {name} | {value:.4f} |" if isinstance(value, float) else
-                  f"| {name} | {value} |" for name, value in metrics.items()]
+        lines += [
+            f"| {name} | {value:.4f} |" if isinstance(value, float) else f"| {name} | {value} |"
+            for name, value in metrics.items()
+        ]
     else:
         lines.append("Not recorded by the trainer.")
-    lines += ["", "## Limitations", "",
-              "Fine-tuned on a small corpus; scores transfer poorly to other domains, languages "
-              "and writers unlike the training set. Empathy and distress ratings are "
-              "self-reports of the writers, so the model predicts how a writer rated themself. "
-              "Check errors per demographic group before use (`skempathy.report.slice_report`).",
-              "", "## How to load", "", "```python",
-              f"from skempathy.neural import {kind}", "",
-              f'model = {kind}.from_pretrained("path/to/this/folder")',
-              'model.predict(["I feel so sorry for the families who lost their homes."])',
-              "```", ""]
+    lines += [
+        "",
+        "## Limitations",
+        "",
+        "Fine-tuned on a small corpus; scores transfer poorly to other domains, languages "
+        "and writers unlike the training set. Empathy and distress ratings are "
+        "self-reports of the writers, so the model predicts how a writer rated themself. "
+        "Check errors per demographic group before use (`skempathy.report.slice_report`).",
+        "",
+        "## How to load",
+        "",
+        "```python",
+        f"from skempathy.neural import {kind}",
+        "",
+        f'model = {kind}.from_pretrained("path/to/this/folder")',
+        'model.predict(["I feel so sorry for the families who lost their homes."])',
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -129,8 +182,7 @@ def estimator_record(est):
     """
     raw_params = est.get_params(deep=False)
     params = _to_json(raw_params, f"{type(est).__name__} parameter")
-    state = {k: v for k, v in est.__dict__.items()
-             if k not in _NOT_IN_JSON and k not in raw_params}
+    state = {k: v for k, v in est.__dict__.items() if k not in _NOT_IN_JSON and k not in raw_params}
     state = _to_json(state, f"{type(est).__name__} fitted attribute")
     return {"class": type(est).__name__, "params": params, "state": state}
 
@@ -144,8 +196,7 @@ def estimator_from_record(cls, record):
     return est
 
 
-def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
-                    intended_use=None):
+def save_pretrained(est, save_directory, *, metrics=None, training_data=None, intended_use=None):
     """Write ``est`` (fitted) as a Hugging Face folder; returns its path."""
     from safetensors.torch import save_file
     from sklearn.utils.validation import check_is_fitted
@@ -161,14 +212,18 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None,
     folder.mkdir(parents=True, exist_ok=True)
     est.model_.encoder.save_pretrained(folder, safe_serialization=True)
     est.tokenizer_.save_pretrained(folder)
-    heads = {k: v.contiguous() for k, v in cpu_state_dict(est.model_).items()
-             if not k.startswith("encoder.")}
+    heads = {
+        k: v.contiguous()
+        for k, v in cpu_state_dict(est.model_).items()
+        if not k.startswith("encoder.")
+    }
     save_file(heads, str(folder / HEADS_FILE))
     manifest = {"format": FORMAT, "skempathy_version": __version__, **record}
     (folder / STATE_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(
-        _model_card(est, metrics=metrics, training_data=training_data,
-                    intended_use=intended_use), encoding="utf-8")
+        _model_card(est, metrics=metrics, training_data=training_data, intended_use=intended_use),
+        encoding="utf-8",
+    )
     return str(folder)
 
 
@@ -184,8 +239,9 @@ def load_pretrained(cls, directory, *, device="auto"):
     folder = Path(directory)
     manifest_path = folder / STATE_FILE
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{folder} is not a skempathy folder: no {STATE_FILE} (write "
-                                "one with save_pretrained)")
+        raise FileNotFoundError(
+            f"{folder} is not a skempathy folder: no {STATE_FILE} (write one with save_pretrained)"
+        )
     from ..utils._files import check_model_folder
 
     check_model_folder(folder)
@@ -193,8 +249,10 @@ def load_pretrained(cls, directory, *, device="auto"):
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")
     if manifest["class"] != cls.__name__:
-        raise TypeError(f"{folder} holds a {manifest['class']}; load it with "
-                        f"{manifest['class']}.from_pretrained")
+        raise TypeError(
+            f"{folder} holds a {manifest['class']}; load it with "
+            f"{manifest['class']}.from_pretrained"
+        )
     # stacklevel: the caller of from_pretrained
     _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"], stacklevel=4)
     est = estimator_from_record(cls, manifest)
@@ -204,11 +262,12 @@ def load_pretrained(cls, directory, *, device="auto"):
     with transformers_progress_off():
         encoder = transformers.AutoModel.from_pretrained(folder)
     module = T.make_transformer_module(encoder, **est._module_config)
-    missing, unexpected = module.load_state_dict(load_file(str(folder / HEADS_FILE)),
-                                                 strict=False)
+    missing, unexpected = module.load_state_dict(load_file(str(folder / HEADS_FILE)), strict=False)
     if unexpected or any(not k.startswith("encoder.") for k in missing):
-        raise ValueError(f"{folder / HEADS_FILE} does not match the saved heads "
-                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ValueError(
+            f"{folder / HEADS_FILE} does not match the saved heads "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     est.device_ = resolve_device(device)
     est.tokenizer_ = tokenizer
     est.model_ = module.to(est.device_).eval()

@@ -56,12 +56,17 @@ def _eos_id(tokenizer):
     raise ValueError("The tokenizer has neither an end-of-sequence nor a separator token.")
 
 
-class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin,
-                             T.PackedModelPickling, BaseEstimator):
+class Seq2SeqLabelClassifier(
+    TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, T.PackedModelPickling, BaseEstimator
+):
     _parameter_constraints = shared_constraints(
-        *LOOP_PARAMS, prefix=[str], label_texts=[None, dict], length_normalize=["boolean"])
-    __init__ = shared_init(lead={"prefix": "", "label_texts": None, "length_normalize": False},
-                           only=LOOP_PARAMS, defaults={"learning_rate": 1e-4})
+        *LOOP_PARAMS, prefix=[str], label_texts=[None, dict], length_normalize=["boolean"]
+    )
+    __init__ = shared_init(
+        lead={"prefix": "", "label_texts": None, "length_normalize": False},
+        only=LOOP_PARAMS,
+        defaults={"learning_rate": 1e-4},
+    )
 
     _auto_class = "AutoModelForSeq2SeqLM"  # pickled as the whole encoder-decoder
 
@@ -75,20 +80,29 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
             key = c.item() if hasattr(c, "item") else c
             text = mapping.get(key, mapping.get(str(key), str(key)))
             if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"{type(self).__name__}: label text for {key!r} must be a "
-                                 f"non-empty string, got {text!r}.")
+                raise ValueError(
+                    f"{type(self).__name__}: label text for {key!r} must be a "
+                    f"non-empty string, got {text!r}."
+                )
             texts.append(text)
         if len(set(texts)) != len(texts):
             raise ValueError(f"{type(self).__name__}: label texts must be distinct, got {texts}.")
         return texts
 
     def _encode_inputs(self, texts):
-        return T.tokenize(self.tokenizer_, [self.prefix + t for t in texts], self.max_length,
-                          who=f"{type(self).__name__}: ")[0]
+        return T.tokenize(
+            self.tokenizer_,
+            [self.prefix + t for t in texts],
+            self.max_length,
+            who=f"{type(self).__name__}: ",
+        )[0]
 
     def _loss(self, model, batch):
-        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                     labels=batch["labels"]).loss
+        return model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+        ).loss
 
     def _label_matrix(self):
         import torch
@@ -123,8 +137,9 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
         classes, y_enc = _targets.encode_labels(y, type(self).__name__)
         texts = check_texts(X, estimator=self)
         if len(y) != len(texts):
-            raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
-                             f"{len(y)} labels.")
+            raise ValueError(
+                f"{type(self).__name__}: X has {len(texts)} texts but y has {len(y)} labels."
+            )
         self._set_input_names(X)
         label_texts = self._label_texts(classes)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -137,8 +152,10 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
                 tokenizer(t, add_special_tokens=False)["input_ids"] + [eos] for t in label_texts
             ]
             if len({tuple(r) for r in self.label_ids_}) != len(self.label_ids_):
-                raise ValueError(f"{type(self).__name__}: two label texts tokenize to the same "
-                                 f"ids: {label_texts}.")
+                raise ValueError(
+                    f"{type(self).__name__}: two label texts tokenize to the same "
+                    f"ids: {label_texts}."
+                )
             self.classes_ = classes
             self.label_texts_ = label_texts
             self.device_ = device
@@ -151,18 +168,26 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
             def batches(epoch):
                 rng = np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1))
                 out = []
-                for rows in T.length_grouped_batches(lengths, self.batch_size, shuffle=True,
-                                                     rng=rng):
+                for rows in T.length_grouped_batches(
+                    lengths, self.batch_size, shuffle=True, rng=rng
+                ):
                     batch = T.collate([ids[i] for i in rows], pad)
                     batch["labels"] = label_matrix[torch.as_tensor(y_enc[rows])]
                     out.append(batch)
                 return out
 
             result = T.train_loop(
-                self.model_, batches, self._loss, max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate, weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio, device=device, precision=self.precision,
-                show_progress=bool(self.verbose), desc=type(self).__name__,
+                self.model_,
+                batches,
+                self._loss,
+                max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio,
+                device=device,
+                precision=self.precision,
+                show_progress=bool(self.verbose),
+                desc=type(self).__name__,
             )
         self.model_.eval()
         self.history_ = result["history"]
@@ -177,8 +202,9 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
         n_cls, width = labels.shape
         n = batch["input_ids"].shape[0]
         encoder = model.get_encoder()
-        hidden = encoder(input_ids=batch["input_ids"],
-                         attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = encoder(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
         hidden = hidden.repeat_interleave(n_cls, dim=0)
         mask = batch["attention_mask"].repeat_interleave(n_cls, dim=0)
         tiled = labels.repeat(n, 1)
@@ -214,9 +240,15 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
             batch["label_matrix"] = label_matrix
             return rows, batch
 
-        return T.predict_loop(self.model_, (make(r) for r in order), self._sequence_scores,
-                              len(ids), device=self.device_, precision=self.precision,
-                              show_progress=self.verbose > 1).astype(np.float64)
+        return T.predict_loop(
+            self.model_,
+            (make(r) for r in order),
+            self._sequence_scores,
+            len(ids),
+            device=self.device_,
+            precision=self.precision,
+            show_progress=self.verbose > 1,
+        ).astype(np.float64)
 
     def _class_scores(self, X):
         return self.decision_function(X)
@@ -236,9 +268,12 @@ class Seq2SeqLabelClassifier(TextInputMixin, _targets.ClassScoresMixin, Classifi
         with torch.no_grad():
             config = self.model_.config
             out = self.model_.generate(
-                **batch, max_new_tokens=max_new_tokens, do_sample=False,
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
                 decoder_start_token_id=config.decoder_start_token_id,
-                pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
+                pad_token_id=config.pad_token_id,
+                eos_token_id=config.eos_token_id,
             )
         return [s.strip() for s in self.tokenizer_.batch_decode(out, skip_special_tokens=True)]
 
@@ -249,6 +284,7 @@ _TEXT = {
     "random_state": "Seeds torch (new weights, dropout) and the data order.",
 }
 
+# fmt: off
 Seq2SeqLabelClassifier.__doc__ = (
     f"""Classify by generating the label's text with an encoder-decoder model.
 
@@ -305,3 +341,4 @@ Seq2SeqLabelClassifier.__doc__ = (
     >>> set(clf.predict(["I cried"])) <= {{"anger", "sadness"}}  # doctest: +SKIP
     True
     """)
+# fmt: on

@@ -44,9 +44,7 @@ def encode_classification(est, y, *, fit, name="y"):
             est.multilabel_ = True
         elif not getattr(est, "multilabel_", False) or y_arr.shape[1] != len(est.classes_):
             raise ValueError(f"{who}: y does not match the labels of the first fit.")
-        return {"name": name, "kind": "multilabel", "dim": y_arr.shape[1]}, y_arr.astype(
-            np.float32
-        )
+        return {"name": name, "kind": "multilabel", "dim": y_arr.shape[1]}, y_arr.astype(np.float32)
     y_arr = column_or_1d(y_arr, warn=True)
     _check_no_missing(y_arr, who=who, column=None if name == "y" else name)
     check_classification_targets(y_arr)
@@ -74,8 +72,10 @@ def encode_labels(y, who):
     if len(classes) == 0:
         raise ValueError(f"{who}: found 0 samples in y; at least 2 are required.")
     if len(classes) < 2:
-        raise ValueError(f"{who} needs samples of at least 2 classes in the data, but the data "
-                         f"contains only one class: {classes[0]!r}.")
+        raise ValueError(
+            f"{who} needs samples of at least 2 classes in the data, but the data "
+            f"contains only one class: {classes[0]!r}."
+        )
     return classes, codes
 
 

@@ -19,8 +19,19 @@ __all__ = ["TokenAttentionClassifier"]
 
 # the parameters it shares with the fine-tuned estimators (its fit fixes warm-up and weight
 # decay at 0)
-_SHARED = ("max_length", "batch_size", "learning_rate", "max_epochs", "dropout", "early_stopping",
-           "validation_fraction", "n_iter_no_change", "device", "random_state", "verbose")
+_SHARED = (
+    "max_length",
+    "batch_size",
+    "learning_rate",
+    "max_epochs",
+    "dropout",
+    "early_stopping",
+    "validation_fraction",
+    "n_iter_no_change",
+    "device",
+    "random_state",
+    "verbose",
+)
 
 _CLASSES = {}
 
@@ -34,11 +45,15 @@ def _module_class():
     class TokenAttentionModule(nn.Module):
         """One Transformer encoder layer over token vectors, mean pooling, one head per task."""
 
-        def __init__(self, d_model, head_dims, *, n_heads=1, dim_feedforward=512, dropout=0.1,
-                     n_extra=0):
+        def __init__(
+            self, d_model, head_dims, *, n_heads=1, dim_feedforward=512, dropout=0.1, n_extra=0
+        ):
             super().__init__()
             self.layer = nn.TransformerEncoderLayer(
-                d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout,
+                d_model,
+                n_heads,
+                dim_feedforward=dim_feedforward,
+                dropout=dropout,
                 batch_first=True,
             )
             self.n_extra = int(n_extra)
@@ -55,19 +70,34 @@ def _module_class():
     return TokenAttentionModule
 
 
-class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin,
-                               BaseEstimator):
+class TokenAttentionClassifier(
+    TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, BaseEstimator
+):
     _parameter_constraints = shared_constraints(
-        *_SHARED, text_column=[None, str], extra_features=[None, list, tuple],
+        *_SHARED,
+        text_column=[None, str],
+        extra_features=[None, list, tuple],
         n_heads=[Interval(numbers.Integral, 1, None, closed="left")],
         dim_feedforward=[Interval(numbers.Integral, 1, None, closed="left")],
-        aux_weight=[Interval(numbers.Real, 0, None, closed="left")], cache=["boolean"])
+        aux_weight=[Interval(numbers.Real, 0, None, closed="left")],
+        cache=["boolean"],
+    )
     __init__ = shared_init(
         lead={"text_column": None, "extra_features": None},
         only=_SHARED,
-        defaults={"max_length": 128, "batch_size": 32, "learning_rate": 1e-3, "max_epochs": 30,
-                  "early_stopping": True, "n_iter_no_change": 3},
-        n_heads=1, dim_feedforward=512, aux_weight=1.0, cache=True)
+        defaults={
+            "max_length": 128,
+            "batch_size": 32,
+            "learning_rate": 1e-3,
+            "max_epochs": 30,
+            "early_stopping": True,
+            "n_iter_no_change": 3,
+        },
+        n_heads=1,
+        dim_feedforward=512,
+        aux_weight=1.0,
+        cache=True,
+    )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")
@@ -87,8 +117,9 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
         if text_col is None:
             others = [c for c in X.columns if c not in extra_cols]
             if len(others) != 1:
-                raise ValueError(f"{who}: cannot tell the text column among {others[:10]}; "
-                                 "set text_column.")
+                raise ValueError(
+                    f"{who}: cannot tell the text column among {others[:10]}; set text_column."
+                )
             text_col = others[0]
         missing = [c for c in [text_col] + extra_cols if c not in X.columns]
         if missing:
@@ -118,18 +149,37 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
             for name in y.columns[1:]:
                 col = y[name]
                 if col.isna().any():
-                    raise ValueError(f"{type(self).__name__}: auxiliary target {name!r} has "
-                                     "missing values.")
+                    raise ValueError(
+                        f"{type(self).__name__}: auxiliary target {name!r} has missing values."
+                    )
                 if np.issubdtype(col.dtype, np.floating):
                     values = col.to_numpy(dtype=np.float64)
                     mean, scale = values.mean(), values.std() or 1.0
-                    aux.append(({"name": str(name), "kind": "regression", "dim": 1,
-                                 "mean": mean, "scale": scale},
-                                ((values - mean) / scale).astype(np.float32)[:, None]))
+                    aux.append(
+                        (
+                            {
+                                "name": str(name),
+                                "kind": "regression",
+                                "dim": 1,
+                                "mean": mean,
+                                "scale": scale,
+                            },
+                            ((values - mean) / scale).astype(np.float32)[:, None],
+                        )
+                    )
                 else:
                     classes, enc = np.unique(col.to_numpy(), return_inverse=True)
-                    aux.append(({"name": str(name), "kind": "multiclass", "dim": len(classes),
-                                 "classes": classes}, enc))
+                    aux.append(
+                        (
+                            {
+                                "name": str(name),
+                                "kind": "multiclass",
+                                "dim": len(classes),
+                                "classes": classes,
+                            },
+                            enc,
+                        )
+                    )
         else:
             main = column_or_1d(np.asarray(y), warn=True)
         check_classification_targets(main)
@@ -149,16 +199,18 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
         from ..utils._progress import progress_bar
 
         # the package's one memory cache (bounded LRU, shared by threads), its own settings key
-        key = settings_key(kind="token states", model=model_identity(self.model),
-                           max_length=self.max_length)
+        key = settings_key(
+            kind="token states", model=model_identity(self.model), max_length=self.max_length
+        )
         hashes = [text_hash(text) for text in texts]
         found = _MEMORY.get_many(key, hashes) if self.cache else {}
         states = [found.get(h) for h in hashes]
         todo = [i for i, state in enumerate(states) if state is None]
         if todo:
             tokenizer, encoder = self._frozen_encoder()
-            ids, _ = T.tokenize(tokenizer, [texts[i] for i in todo], self.max_length,
-                                who=f"{type(self).__name__}: ")
+            ids, _ = T.tokenize(
+                tokenizer, [texts[i] for i in todo], self.max_length, who=f"{type(self).__name__}: "
+            )
             pad = T.pad_token_id(tokenizer)
             order = T.length_grouped_batches([len(r) for r in ids], 64)
             with torch.no_grad():
@@ -235,12 +287,14 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
         classes, main_enc = _targets.encode_labels(main, type(self).__name__)
         texts, extra = self._read_X(X, fit=True)
         if len(main) != len(texts):
-            raise ValueError(f"{type(self).__name__}: X has {len(texts)} texts but y has "
-                             f"{len(main)} rows.")
+            raise ValueError(
+                f"{type(self).__name__}: X has {len(texts)} texts but y has {len(main)} rows."
+            )
         self.classes_ = classes
         self.aux_tasks_ = [task for task, _ in aux]
         self._tasks = [{"name": "main", "kind": "multiclass", "dim": len(classes)}] + [
-            {k: task[k] for k in ("name", "kind", "dim")} for task, _ in aux]
+            {k: task[k] for k in ("name", "kind", "dim")} for task, _ in aux
+        ]
         targets = {"main": main_enc, **{task["name"]: values for task, values in aux}}
         self.n_extra_features_ = 0 if extra is None else extra.shape[1]
         self._set_input_names(X)
@@ -253,8 +307,9 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
         train_idx, val_idx = np.arange(n), None
         if self.early_stopping:
             if n < 4:
-                raise ValueError(f"{type(self).__name__}: early_stopping needs at least 4 "
-                                 f"samples, got {n}.")
+                raise ValueError(
+                    f"{type(self).__name__}: early_stopping needs at least 4 samples, got {n}."
+                )
             perm = rng.permutation(n)
             n_val = max(1, int(round(self.validation_fraction * n)))
             val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
@@ -271,19 +326,25 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
                 "n_extra": self.n_extra_features_,
             }
             if width % self.n_heads:
-                raise ValueError(f"{type(self).__name__}: n_heads={self.n_heads} must divide "
-                                 f"the encoder width {width}.")
+                raise ValueError(
+                    f"{type(self).__name__}: n_heads={self.n_heads} must divide "
+                    f"the encoder width {width}."
+                )
             module = _module_class()(**self._module_config).to(self.device_)
 
             def batches(epoch):
                 order = np.random.RandomState((seed + epoch) % (2**31 - 1)).permutation(train_idx)
-                return [self._collate(states, order[i:i + self.batch_size], extra, targets)
-                        for i in range(0, len(order), self.batch_size)]
+                return [
+                    self._collate(states, order[i : i + self.batch_size], extra, targets)
+                    for i in range(0, len(order), self.batch_size)
+                ]
 
             eval_fn = None
             if val_idx is not None:
-                val_batches = [self._collate(states, val_idx[i:i + 256], extra, targets)
-                               for i in range(0, len(val_idx), 256)]
+                val_batches = [
+                    self._collate(states, val_idx[i : i + 256], extra, targets)
+                    for i in range(0, len(val_idx), 256)
+                ]
 
                 def eval_fn(model):  # noqa: F811 (replaces the None above)
                     total = 0.0
@@ -294,10 +355,18 @@ class TokenAttentionClassifier(TextInputMixin, _targets.ClassScoresMixin, Classi
                     return -total / len(val_idx)
 
             result = T.train_loop(
-                module, batches, self._loss, max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate, weight_decay=0.0, warmup_ratio=0.0,
-                device=self.device_, eval_fn=eval_fn, n_iter_no_change=self.n_iter_no_change,
-                show_progress=bool(self.verbose), desc=type(self).__name__,
+                module,
+                batches,
+                self._loss,
+                max_epochs=self.max_epochs,
+                learning_rate=self.learning_rate,
+                weight_decay=0.0,
+                warmup_ratio=0.0,
+                device=self.device_,
+                eval_fn=eval_fn,
+                n_iter_no_change=self.n_iter_no_change,
+                show_progress=bool(self.verbose),
+                desc=type(self).__name__,
             )
         self.module_ = module.eval()
         self.history_ = result["history"]
@@ -365,10 +434,11 @@ _TEXT = {
     "learning_rate": "AdamW learning rate, decayed linearly to 0 (no warm-up).",
     "dropout": "Dropout in the Transformer layer and before the heads.",
     "early_stopping": "Hold out ``validation_fraction`` of the training data, stop after "
-                      "``n_iter_no_change`` epochs without a lower validation loss and keep the "
-                      "best epoch's weights.",
+    "``n_iter_no_change`` epochs without a lower validation loss and keep the "
+    "best epoch's weights.",
 }
 
+# fmt: off
 TokenAttentionClassifier.__doc__ = (
     f"""Frozen encoder token states → one-head Transformer layer → dense heads.
 
@@ -443,3 +513,4 @@ TokenAttentionClassifier.__doc__ = (
     >>> clf.fit(texts, labels).predict(["so unfair and outrageous"]).shape
     (1,)
     """)
+# fmt: on

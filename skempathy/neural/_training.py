@@ -373,8 +373,10 @@ def cpu_has_fast_bf16():
     """
     import torch
 
-    checks = [getattr(torch.cpu, name, None)
-              for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    checks = [
+        getattr(torch.cpu, name, None)
+        for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    ]
     return any(bool(check()) for check in checks if callable(check))
 
 
@@ -393,10 +395,13 @@ def _autocast(device, precision):
     device_type = str(device).split(":")[0]
     if device_type == "cpu" and precision == "bf16":
         if not cpu_has_fast_bf16():
-            warnings.warn("precision='bf16' on a CPU without bf16 matrix units (Intel AMX or "
-                          "AVX512-BF16): torch emulates bf16 there, and a training step is "
-                          "about 16x slower than in fp32. Use precision='auto' (fp32 on CPU).",
-                          UserWarning, stacklevel=3)
+            warnings.warn(
+                "precision='bf16' on a CPU without bf16 matrix units (Intel AMX or "
+                "AVX512-BF16): torch emulates bf16 there, and a training step is "
+                "about 16x slower than in fp32. Use precision='auto' (fp32 on CPU).",
+                UserWarning,
+                stacklevel=3,
+            )
         return torch.autocast("cpu", dtype=torch.bfloat16), False
     if device_type != "cuda" or precision == "fp32":
         return contextlib.nullcontext(), False
@@ -434,7 +439,8 @@ def make_optimizer(model, learning_rate, weight_decay):
     ]
     devices = {p.device.type for group in groups for p in group["params"]}
     fusable = devices <= {"cpu", "cuda"} and all(
-        p.dtype.is_floating_point for group in groups for p in group["params"])
+        p.dtype.is_floating_point for group in groups for p in group["params"]
+    )
     if fusable:
         try:
             return torch.optim.AdamW(groups, lr=learning_rate, fused=True)
@@ -555,8 +561,13 @@ def train_loop(
 
     from ..utils._interrupts import keep_weights_on_interrupt
     from ._cpu_kernels import cpu_training_kernels
-    from ._distributed import (average_gradients, broadcast_parameters, process_group,
-                               reduce_sum, shard_batches)
+    from ._distributed import (
+        average_gradients,
+        broadcast_parameters,
+        process_group,
+        reduce_sum,
+        shard_batches,
+    )
 
     group = process_group()  # started by torchrun / accelerate launch, else None
     rank, world = group if group is not None else (0, 1)
@@ -660,9 +671,7 @@ def train_loop(
                 else:
                     since_best += 1
                 record["best"] = improved
-                bar.set_postfix(
-                    loss=f"{record['train_loss']:.4f}", valid=f"{score:.4f}"
-                )
+                bar.set_postfix(loss=f"{record['train_loss']:.4f}", valid=f"{score:.4f}")
             bar.close()
             for callback in callbacks:
                 callback.on_epoch_end(record)
@@ -680,8 +689,11 @@ def train_loop(
             best_epoch = history[-1]["epoch"] if history else start_epoch
         warnings.warn(
             "Training interrupted (KeyboardInterrupt): keeping "
-            + (f"the best weights so far (epoch {best_epoch})." if best_state is not None
-               else "the current weights (no epoch had completed)."),
+            + (
+                f"the best weights so far (epoch {best_epoch})."
+                if best_state is not None
+                else "the current weights (no epoch had completed)."
+            ),
             UserWarning,
             stacklevel=2,
         )
@@ -702,8 +714,18 @@ def train_loop(
     }
 
 
-def predict_loop(model, batches, forward_fn, n_samples, *, device="cpu", precision="auto",
-                 show_progress=False, desc="predict", n_batches=None):
+def predict_loop(
+    model,
+    batches,
+    forward_fn,
+    n_samples,
+    *,
+    device="cpu",
+    precision="auto",
+    show_progress=False,
+    desc="predict",
+    n_batches=None,
+):
     """Batched inference in input order: the one loop behind every prediction
     and every embedding, frozen (:class:`skempathy.text.TransformerEmbedder`)
     or fine-tuned.
@@ -733,8 +755,9 @@ def predict_loop(model, batches, forward_fn, n_samples, *, device="cpu", precisi
     model.eval()
     out = None
     with torch.inference_mode(), autocast:
-        for indices, batch in progress_bar(batches, desc=desc, enabled=show_progress,
-                                           total=n_batches):
+        for indices, batch in progress_bar(
+            batches, desc=desc, enabled=show_progress, total=n_batches
+        ):
             result = forward_fn(model, to_device(batch, device))
             single = not isinstance(result, dict)
             result = {None: result} if single else result
@@ -799,8 +822,9 @@ class PackedModelPickling:
         packed = state.pop("_packed_model", None)
         super().__setstate__(state)
         if packed is not None:
-            tokenizer, pretrained = unpack_pretrained(packed["pretrained"],
-                                                      auto_class=self._auto_class)
+            tokenizer, pretrained = unpack_pretrained(
+                packed["pretrained"], auto_class=self._auto_class
+            )
             model = self._rebuild_model(pretrained)
             model.load_state_dict(unpack_state_dict(packed["state_dict"]))
             self.device_ = device = unpickled_device(self.device_)

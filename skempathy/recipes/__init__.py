@@ -4,10 +4,26 @@ A :class:`Recipe` declares its members, the columns each predicts and their weig
 :func:`build_recipe` turns it into one unfitted :class:`~skempathy.ensemble.MultiTaskVoting`.
 """
 
-from ._members import (finetuned_goemotions, finetuned_multitask, logreg_track2,
-                       ridge_svr_track1, svr_track1, text_logreg_track2)
+from ._members import (
+    finetuned_goemotions,
+    finetuned_multitask,
+    logreg_track2,
+    ridge_svr_track1,
+    svr_track1,
+    text_logreg_track2,
+)
 from ._registry import RECIPES, Member, Recipe, build_recipe, get_recipe
 
-__all__ = ["RECIPES", "Member", "Recipe", "build_recipe", "finetuned_goemotions",
-           "finetuned_multitask", "get_recipe", "logreg_track2", "ridge_svr_track1", "svr_track1",
-           "text_logreg_track2"]
+__all__ = [
+    "RECIPES",
+    "Member",
+    "Recipe",
+    "build_recipe",
+    "finetuned_goemotions",
+    "finetuned_multitask",
+    "get_recipe",
+    "logreg_track2",
+    "ridge_svr_track1",
+    "svr_track1",
+    "text_logreg_track2",
+]

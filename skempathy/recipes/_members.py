@@ -38,12 +38,18 @@ def ridge_svr_track1(embedder):
     embedder : transformer
         The frozen text encoder, shared by both branches (the essays are encoded once).
     """
-    ridge = Pipeline([("preprocessor", make_preprocessor(embedder=embedder)),
-                      ("head", Ridge(alpha=2000.0))])
-    svr = Pipeline([("preprocessor", make_preprocessor(embedder=embedder, scale_text=False)),
-                    ("head", SVR(C=3.0))])
-    return MultiOutputRegressor(VotingRegressor([("ridge", ridge), ("svr", svr)],
-                                                weights=[0.7, 0.3]))
+    ridge = Pipeline(
+        [("preprocessor", make_preprocessor(embedder=embedder)), ("head", Ridge(alpha=2000.0))]
+    )
+    svr = Pipeline(
+        [
+            ("preprocessor", make_preprocessor(embedder=embedder, scale_text=False)),
+            ("head", SVR(C=3.0)),
+        ]
+    )
+    return MultiOutputRegressor(
+        VotingRegressor([("ridge", ridge), ("svr", svr)], weights=[0.7, 0.3])
+    )
 
 
 def logreg_track2(embedder):
@@ -54,8 +60,12 @@ def logreg_track2(embedder):
     embedder : transformer
         The frozen text encoder.
     """
-    return make_wassa_pipeline("emotion", head="logreg", embedder=embedder,
-                               features=("text", "demographic", "personality", "iri"))
+    return make_wassa_pipeline(
+        "emotion",
+        head="logreg",
+        embedder=embedder,
+        features=("text", "demographic", "personality", "iri"),
+    )
 
 
 def svr_track1(embedder, *, text_weight=0.2, C=1.0, lexicon=False):
@@ -85,16 +95,22 @@ def svr_track1(embedder, *, text_weight=0.2, C=1.0, lexicon=False):
     >>> [name for name, _, _ in pipe.named_steps["preprocessor"].transformers]
     ['text', 'numeric', 'categorical']
     """
-    blocks = [("text", make_pipeline(embedder, StandardScaler()), "essay"),
-              ("numeric", StandardScaler(), list(_NUMERIC)),
-              ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-               list(_CATEGORICAL))]
+    blocks = [
+        ("text", make_pipeline(embedder, StandardScaler()), "essay"),
+        ("numeric", StandardScaler(), list(_NUMERIC)),
+        (
+            "categorical",
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            list(_CATEGORICAL),
+        ),
+    ]
     if lexicon:
         from ..text import LexiconFeaturizer
 
         blocks.append(("lexicon", make_pipeline(LexiconFeaturizer(), StandardScaler()), "essay"))
-    preprocessor = ColumnTransformer(blocks, sparse_threshold=0.0,
-                                     transformer_weights={"text": text_weight})
+    preprocessor = ColumnTransformer(
+        blocks, sparse_threshold=0.0, transformer_weights={"text": text_weight}
+    )
     return Pipeline([("preprocessor", preprocessor), ("head", MultiOutputRegressor(SVR(C=C)))])
 
 
@@ -109,12 +125,19 @@ def text_logreg_track2(embedder, *, C=0.001):
     C : float, default=0.001
         Inverse regularisation strength.
     """
-    return Pipeline([("essay", _essay()), ("embedder", embedder), ("scaler", StandardScaler()),
-                     ("head", LogisticRegression(C=C, class_weight="balanced", max_iter=3000))])
+    return Pipeline(
+        [
+            ("essay", _essay()),
+            ("embedder", embedder),
+            ("scaler", StandardScaler()),
+            ("head", LogisticRegression(C=C, class_weight="balanced", max_iter=3000)),
+        ]
+    )
 
 
-def finetuned_multitask(model=MINILM, *, learning_rate=1e-4, random_state=0, precision="auto",
-                        **params):
+def finetuned_multitask(
+    model=MINILM, *, learning_rate=1e-4, random_state=0, precision="auto", **params
+):
     """One encoder fine-tuned for emotion, empathy and distress, the writer columns as side
     inputs (:class:`~skempathy.neural.MultiTaskTransformer`; the PVG / MilaNLP design).
 
@@ -140,14 +163,28 @@ def finetuned_multitask(model=MINILM, *, learning_rate=1e-4, random_state=0, pre
     """
     from ..neural import MultiTaskTransformer
 
-    return MultiTaskTransformer(model, tasks=dict(_MULTITASK), extra_features=list(_NUMERIC),
-                                text_column="essay", learning_rate=learning_rate,
-                                precision=_precision(precision), random_state=random_state,
-                                **{**_FINETUNING, **params})
+    return MultiTaskTransformer(
+        model,
+        tasks=dict(_MULTITASK),
+        extra_features=list(_NUMERIC),
+        text_column="essay",
+        learning_rate=learning_rate,
+        precision=_precision(precision),
+        random_state=random_state,
+        **{**_FINETUNING, **params},
+    )
 
 
-def finetuned_goemotions(model=MINILM, *, learning_rate=1e-4, random_state=0, precision="auto",
-                         per_class=1500, data_home=None, **params):
+def finetuned_goemotions(
+    model=MINILM,
+    *,
+    learning_rate=1e-4,
+    random_state=0,
+    precision="auto",
+    per_class=1500,
+    data_home=None,
+    **params,
+):
     """An emotion classifier fine-tuned on the essays plus GoEmotions comments (WASSA@IITK).
 
     Every ``fit`` draws comments from :func:`~skempathy.augment.goemotions_pool`
@@ -175,12 +212,21 @@ def finetuned_goemotions(model=MINILM, *, learning_rate=1e-4, random_state=0, pr
     """
     from ..neural import TransformerClassifier
 
-    classifier = TransformerClassifier(model, learning_rate=learning_rate,
-                                       class_weight="balanced", precision=_precision(precision),
-                                       random_state=random_state, **{**_FINETUNING, **params})
+    classifier = TransformerClassifier(
+        model,
+        learning_rate=learning_rate,
+        class_weight="balanced",
+        precision=_precision(precision),
+        random_state=random_state,
+        **{**_FINETUNING, **params},
+    )
     # the comments are read in every fit, never when the recipe is built
-    extra = ((partial(goemotions_pool, per_class=per_class, data_home=data_home), None)
-             if per_class else (np.empty((0, 1), dtype=object), np.empty(0, dtype=object)))
-    augment = AugmentedEstimator(classifier, *extra, n_samples=None if per_class else 0,
-                                 random_state=0)
+    extra = (
+        (partial(goemotions_pool, per_class=per_class, data_home=data_home), None)
+        if per_class
+        else (np.empty((0, 1), dtype=object), np.empty(0, dtype=object))
+    )
+    augment = AugmentedEstimator(
+        classifier, *extra, n_samples=None if per_class else 0, random_state=0
+    )
     return Pipeline([("essay", _essay()), ("augment", augment)])

@@ -6,8 +6,15 @@ from functools import partial
 from typing import Callable, Optional
 
 from .._models import require_mpnet
-from ._members import (MINILM, MPNET, finetuned_goemotions, finetuned_multitask, logreg_track2,
-                       svr_track1, text_logreg_track2)
+from ._members import (
+    MINILM,
+    MPNET,
+    finetuned_goemotions,
+    finetuned_multitask,
+    logreg_track2,
+    svr_track1,
+    text_logreg_track2,
+)
 
 _TRACK1 = ["empathy", "distress"]
 
@@ -63,12 +70,18 @@ class Recipe:
         names = [member.name for member in self.members]
         kept = [member for member in self.members if member.name not in drop]
         if set(drop) - set(names) or not kept:
-            raise ValueError(f"drop={list(drop)} must name some of the members {names}, not "
-                             "all of them.")
+            raise ValueError(
+                f"drop={list(drop)} must name some of the members {names}, not all of them."
+            )
         embedder = self.make_embedder() if embedder is None else embedder
-        encoders = {"recipe": embedder, "minilm": (
-            clone(embedder).set_params(model=MINILM) if isinstance(embedder, _BaseEmbedder)
-            else self.make_embedder(MINILM))}
+        encoders = {
+            "recipe": embedder,
+            "minilm": (
+                clone(embedder).set_params(model=MINILM)
+                if isinstance(embedder, _BaseEmbedder)
+                else self.make_embedder(MINILM)
+            ),
+        }
         estimators = []
         for member in kept:
             build = member.build
@@ -77,8 +90,10 @@ class Recipe:
             estimator = build(encoders[member.encoder]) if member.encoder else build()
             estimators.append((member.name, estimator, member.columns))
         columns = sorted({column for member in kept for column in member.weights})
-        weights = {column: [float(member.weights.get(column, 1.0)) for member in kept]
-                   for column in columns}
+        weights = {
+            column: [float(member.weights.get(column, 1.0)) for member in kept]
+            for column in columns
+        }
         return MultiTaskVoting(estimators, weights=weights or None)
 
 
@@ -87,33 +102,52 @@ _mpnet_multitask = partial(finetuned_multitask, MPNET, learning_rate=3e-5, preci
 _mpnet_goemotions = partial(finetuned_goemotions, MPNET, learning_rate=3e-5, precision="fast")
 _fifth, _tenth = {"emotion": 0.2}, {"emotion": 0.1}  # shares of the emotion vote
 RECIPES = {
-    "default": Recipe(summary="frozen MiniLM + writer columns, SVR / logistic regression (1 min)",
-                      members=(Member("track1", partial(svr_track1, text_weight=0.3), _TRACK1),
-                               Member("track2", partial(text_logreg_track2, C=0.003), "emotion"))),
-    "mpnet": Recipe(encoder=MPNET, layers="all",
-                    summary="frozen all-mpnet-base-v2, all layers averaged (6 min)",
-                    members=(Member("track1", svr_track1, _TRACK1),
-                             Member("track2", text_logreg_track2, "emotion"))),
-    "finetuned": Recipe(summary="multi-task MiniLM fine-tuned + frozen MiniLM, half each (9 min)",
-                        members=(Member("finetuned", finetuned_multitask, None, encoder=None),
-                                 Member("track1", svr_track1, _TRACK1),
-                                 Member("track2", logreg_track2, "emotion"))),
-    "best": Recipe(encoder=MPNET, layers="all",
-                   summary="multi-task mpnet fine-tuned + frozen MiniLM and mpnet + MiniLM and "
-                           "mpnet fine-tuned with GoEmotions (45 min with bf16 units, 1 h+ else)",
-                   members=(
-                       Member("finetuned_seed0", _mpnet_multitask, None, None, _fifth),
-                       Member("track1_minilm", svr_track1, _TRACK1, "minilm"),
-                       Member("track2_minilm", logreg_track2, "emotion", "minilm", _fifth),
-                       Member("track1_mpnet", svr_track1, _TRACK1),
-                       Member("track2_mpnet", text_logreg_track2, "emotion", weights=_fifth),
-                       Member("emotion_goemotions_seed0", finetuned_goemotions, "emotion", None,
-                              _tenth),
-                       Member("emotion_goemotions_seed1",
-                              partial(finetuned_goemotions, random_state=1), "emotion", None,
-                              _tenth),
-                       Member("emotion_goemotions_base", _mpnet_goemotions, "emotion", None,
-                              _fifth))),
+    "default": Recipe(
+        summary="frozen MiniLM + writer columns, SVR / logistic regression (1 min)",
+        members=(
+            Member("track1", partial(svr_track1, text_weight=0.3), _TRACK1),
+            Member("track2", partial(text_logreg_track2, C=0.003), "emotion"),
+        ),
+    ),
+    "mpnet": Recipe(
+        encoder=MPNET,
+        layers="all",
+        summary="frozen all-mpnet-base-v2, all layers averaged (6 min)",
+        members=(
+            Member("track1", svr_track1, _TRACK1),
+            Member("track2", text_logreg_track2, "emotion"),
+        ),
+    ),
+    "finetuned": Recipe(
+        summary="multi-task MiniLM fine-tuned + frozen MiniLM, half each (9 min)",
+        members=(
+            Member("finetuned", finetuned_multitask, None, encoder=None),
+            Member("track1", svr_track1, _TRACK1),
+            Member("track2", logreg_track2, "emotion"),
+        ),
+    ),
+    "best": Recipe(
+        encoder=MPNET,
+        layers="all",
+        summary="multi-task mpnet fine-tuned + frozen MiniLM and mpnet + MiniLM and "
+        "mpnet fine-tuned with GoEmotions (45 min with bf16 units, 1 h+ else)",
+        members=(
+            Member("finetuned_seed0", _mpnet_multitask, None, None, _fifth),
+            Member("track1_minilm", svr_track1, _TRACK1, "minilm"),
+            Member("track2_minilm", logreg_track2, "emotion", "minilm", _fifth),
+            Member("track1_mpnet", svr_track1, _TRACK1),
+            Member("track2_mpnet", text_logreg_track2, "emotion", weights=_fifth),
+            Member("emotion_goemotions_seed0", finetuned_goemotions, "emotion", None, _tenth),
+            Member(
+                "emotion_goemotions_seed1",
+                partial(finetuned_goemotions, random_state=1),
+                "emotion",
+                None,
+                _tenth,
+            ),
+            Member("emotion_goemotions_base", _mpnet_goemotions, "emotion", None, _fifth),
+        ),
+    ),
 }
 
 

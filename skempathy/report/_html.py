@@ -25,12 +25,12 @@ def _img(fig):
 
 
 def _table(frame, digits=3):
-    return frame.to_html(float_format=lambda v: f"{v:.{digits}f}", na_rep="", border=0,
-                         escape=True)
+    return frame.to_html(float_format=lambda v: f"{v:.{digits}f}", na_rep="", border=0, escape=True)
 
 
-def make_html_report(result, *, title="Model comparison", demographics=None, plots=True,
-                     **slice_kwargs):
+def make_html_report(
+    result, *, title="Model comparison", demographics=None, plots=True, **slice_kwargs
+):
     """Build a self-contained HTML report of a :class:`ComparisonResult`.
 
     The page holds the protocol (splitter, folds, groups, baseline,
@@ -76,37 +76,55 @@ def make_html_report(result, *, title="Model comparison", demographics=None, plo
     import skempathy
 
     esc = html.escape
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
-             f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{esc(title)}</h1>"
+    ]
     n_samples = int(sum(len(test) for _, test in result.splits))
     groups = result.groups
     protocol = {
         "task": result.task,
         "samples tested": n_samples,
         "folds": f"{len(result.splits)} × {type(result.cv).__name__} ({result.cv!r})",
-        "groups": ("none (samples split independently)" if groups is None else
-                   f"{len(np.unique(groups))} groups; no group straddles train and test"
-                   if _no_leak(result) else f"{len(np.unique(groups))} groups; LEAKAGE"),
+        "groups": (
+            "none (samples split independently)"
+            if groups is None
+            else f"{len(np.unique(groups))} groups; no group straddles train and test"
+            if _no_leak(result)
+            else f"{len(np.unique(groups))} groups; LEAKAGE"
+        ),
         "primary metric": result.primary_metric,
         "baseline": result.baseline or "none (no significance tests)",
-        "significance": ("" if result.baseline is None else
-                         f"paired bootstrap, {result.n_resamples} resamples of 30% of the "
-                         "pooled out-of-fold predictions; p = P(model beats baseline by chance)"),
+        "significance": (
+            ""
+            if result.baseline is None
+            else f"paired bootstrap, {result.n_resamples} resamples of 30% of the "
+            "pooled out-of-fold predictions; p = P(model beats baseline by chance)"
+        ),
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         + f", skempathy {skempathy.__version__}",
     }
-    parts.append("<h2>Protocol</h2><table>" + "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in protocol.items() if v
-    ) + "</table>")
+    parts.append(
+        "<h2>Protocol</h2><table>"
+        + "".join(
+            f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in protocol.items() if v
+        )
+        + "</table>"
+    )
     parts.append("<h2>Summary</h2>")
     parts.append(_table(result.summary()))
-    parts.append("<p class='note'>mean ± std over folds; <i>pooled</i>: the metric on all "
-                 "out-of-fold predictions; fit/predict time: mean seconds per fold; peak memory: "
-                 "largest growth of the process's resident set during a fold (MiB, sampled "
-                 "every 10 ms; a lower bound, memory reused from earlier fits does not "
-                 "show).</p>")
-    finished = [m for m in result.predictions
-                if (result.fold_info[result.fold_info.model == m].error == "").all()]
+    parts.append(
+        "<p class='note'>mean ± std over folds; <i>pooled</i>: the metric on all "
+        "out-of-fold predictions; fit/predict time: mean seconds per fold; peak memory: "
+        "largest growth of the process's resident set during a fold (MiB, sampled "
+        "every 10 ms; a lower bound, memory reused from earlier fits does not "
+        "show).</p>"
+    )
+    finished = [
+        m
+        for m in result.predictions
+        if (result.fold_info[result.fold_info.model == m].error == "").all()
+    ]
     if plots:
         parts.append("<h2>Scores</h2>")
         parts.append(_img(result.plot("scores")))
@@ -114,20 +132,26 @@ def make_html_report(result, *, title="Model comparison", demographics=None, plo
         if result.task == "classification" and np.asarray(result.y_true).ndim != 1:
             kind = None
         if kind and finished:
-            heading = ("Confusion matrices (normalised over gold labels)" if kind == "confusion"
-                       else "Predicted vs gold (out-of-fold)")
+            heading = (
+                "Confusion matrices (normalised over gold labels)"
+                if kind == "confusion"
+                else "Predicted vs gold (out-of-fold)"
+            )
             parts.append(f"<h2>{heading}</h2>")
             for model in finished:
                 parts.append(f"<h3>{esc(model)}</h3>" + _img(result.plot(kind, model=model)))
     if demographics is not None:
         parts.append("<h2>Slices by demographic group</h2>")
         slices = result.slice_report(demographics, models=finished, **slice_kwargs)
-        parts.append("<p class='note'>Out-of-fold scores per group; groups below "
-                     f"{slice_kwargs.get('min_count', 20)} essays get no score.</p>")
+        parts.append(
+            "<p class='note'>Out-of-fold scores per group; groups below "
+            f"{slice_kwargs.get('min_count', 20)} essays get no score.</p>"
+        )
         parts.append(_table(slices))
     parts.append("<h2>Per fold</h2>")
-    wide = result.fold_scores.pivot_table(index=["model", "fold"], columns="metric",
-                                          values="score", sort=False)
+    wide = result.fold_scores.pivot_table(
+        index=["model", "fold"], columns="metric", values="score", sort=False
+    )
     info = result.fold_info.set_index(["model", "fold"])
     parts.append(_table(info.join(wide)))
     failed = result.fold_info[result.fold_info.error != ""]
@@ -135,8 +159,10 @@ def make_html_report(result, *, title="Model comparison", demographics=None, plo
         parts.append("<h2 class='err'>Failures</h2>")
         for _, rec in failed.iterrows():
             tb = result.tracebacks.get((rec.model, rec.fold), "")
-            parts.append(f"<details><summary class='err'>{esc(rec.model)}, fold {rec.fold}: "
-                         f"{esc(rec.error)}</summary><pre>{esc(tb)}</pre></details>")
+            parts.append(
+                f"<details><summary class='err'>{esc(rec.model)}, fold {rec.fold}: "
+                f"{esc(rec.error)}</summary><pre>{esc(tb)}</pre></details>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -12,8 +12,13 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["plot_scores", "plot_confusion_matrix", "plot_predictions", "save_figure",
-           "figure_to_base64"]
+__all__ = [
+    "plot_scores",
+    "plot_confusion_matrix",
+    "plot_predictions",
+    "save_figure",
+    "figure_to_base64",
+]
 
 
 def _new_figure(figsize):
@@ -94,23 +99,49 @@ def plot_scores(result, metric=None, *, ax=None, alpha=0.05, title=None):
         values = folds[folds.model == model].score.to_numpy(dtype=float)
         if len(values):
             jitter = rng.uniform(-0.12, 0.12, len(values))
-            ax.scatter(i + jitter, values, s=18, color="tab:blue", alpha=0.6,
-                       label="fold" if i == 0 else None, zorder=2)
+            ax.scatter(
+                i + jitter,
+                values,
+                s=18,
+                color="tab:blue",
+                alpha=0.6,
+                label="fold" if i == 0 else None,
+                zorder=2,
+            )
             ymax = max(ymax, np.nanmax(values))
         mean, std, pooled = table.loc[model, ["mean", "std", "pooled"]]
         if not np.isnan(mean):
-            ax.errorbar(i + 0.25, mean, yerr=0 if np.isnan(std) else std, fmt="o",
-                        color="black", capsize=4, label="mean ± sd" if i == 0 else None,
-                        zorder=3)
+            ax.errorbar(
+                i + 0.25,
+                mean,
+                yerr=0 if np.isnan(std) else std,
+                fmt="o",
+                color="black",
+                capsize=4,
+                label="mean ± sd" if i == 0 else None,
+                zorder=3,
+            )
             ymax = max(ymax, mean + (0 if np.isnan(std) else std))
         if not np.isnan(pooled):
-            ax.scatter([i + 0.25], [pooled], marker="D", color="tab:red", s=28,
-                       label="pooled" if i == 0 else None, zorder=4)
+            ax.scatter(
+                [i + 0.25],
+                [pooled],
+                marker="D",
+                color="tab:red",
+                s=28,
+                label="pooled" if i == 0 else None,
+                zorder=4,
+            )
             ymax = max(ymax, pooled)
         if table.loc[model, "error"]:
-            ax.annotate("failed" if not len(values) else "failed\n(some folds)",
-                        (i, 0.5), xycoords=("data", "axes fraction"), ha="center",
-                        color="tab:red", fontsize=9)
+            ax.annotate(
+                "failed" if not len(values) else "failed\n(some folds)",
+                (i, 0.5),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                color="tab:red",
+                fontsize=9,
+            )
     if not np.isfinite(ymax):
         ymax = 1.0
     if result.baseline is not None:
@@ -118,9 +149,15 @@ def plot_scores(result, metric=None, *, ax=None, alpha=0.05, title=None):
         for i, model in enumerate(models):
             mark = _stars(float(prim.loc[model, "p_value"]), alpha)
             if mark:
-                ax.annotate(mark, (i + 0.1, 1.0), xycoords=("data", "axes fraction"),
-                            xytext=(0, -12), textcoords="offset points", ha="center",
-                            fontsize=10)
+                ax.annotate(
+                    mark,
+                    (i + 0.1, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0, -12),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=10,
+                )
         base_pooled = table.loc[result.baseline, "pooled"]
         if not np.isnan(base_pooled):
             ax.axhline(base_pooled, color="grey", lw=0.8, ls="--", zorder=1)
@@ -143,8 +180,9 @@ def plot_scores(result, metric=None, *, ax=None, alpha=0.05, title=None):
     return fig
 
 
-def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize="true", ax=None,
-                          title=None, cmap="Blues"):
+def plot_confusion_matrix(
+    y_true, y_pred, *, labels=None, normalize="true", ax=None, title=None, cmap="Blues"
+):
     """Normalised confusion matrix of class predictions.
 
     A thin wrapper of :meth:`sklearn.metrics.ConfusionMatrixDisplay.from_predictions`
@@ -178,8 +216,10 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize="true", ax=N
         raise ValueError(f"normalize must be 'true', 'pred', 'all' or None, got {normalize!r}.")
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim != 1 or y_pred.shape != y_true.shape:
-        raise ValueError(f"Expected two 1-D label arrays of equal length, got shapes "
-                         f"{y_true.shape} and {y_pred.shape}.")
+        raise ValueError(
+            f"Expected two 1-D label arrays of equal length, got shapes "
+            f"{y_true.shape} and {y_pred.shape}."
+        )
     if labels is None:
         labels = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
     if ax is None:
@@ -189,13 +229,21 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize="true", ax=N
     else:
         fig = ax.figure
     ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=labels, normalize=normalize, ax=ax, cmap=cmap,
-        values_format=".2f" if normalize else "d", xticks_rotation=45, colorbar=True,
+        y_true,
+        y_pred,
+        labels=labels,
+        normalize=normalize,
+        ax=ax,
+        cmap=cmap,
+        values_format=".2f" if normalize else "d",
+        xticks_rotation=45,
+        colorbar=True,
     )
     if title:
         over = {"true": "gold labels (rows)", "pred": "predictions (columns)", "all": "all"}
-        ax.set_title(title if not normalize else f"{title} (normalised over {over[normalize]})",
-                     fontsize=10)
+        ax.set_title(
+            title if not normalize else f"{title} (normalised over {over[normalize]})", fontsize=10
+        )
     return fig
 
 

@@ -10,8 +10,10 @@ __all__ = ["slice_report", "DEFAULT_BINS"]
 #: Default bin edges for numeric demographics (right-open intervals).
 DEFAULT_BINS = {
     "age": ([-np.inf, 25, 35, 45, 55, np.inf], ["<25", "25-34", "35-44", "45-54", "55+"]),
-    "income": ([-np.inf, 25_000, 50_000, 75_000, 100_000, np.inf],
-               ["<25k", "25k-50k", "50k-75k", "75k-100k", "100k+"]),
+    "income": (
+        [-np.inf, 25_000, 50_000, 75_000, 100_000, np.inf],
+        ["<25k", "25k-50k", "50k-75k", "75k-100k", "100k+"],
+    ),
 }
 _DEFAULT_COLUMNS = ["gender", "race", "age", "income", "education"]
 
@@ -46,8 +48,18 @@ def _group_labels(values, column, bins, codebooks):
     return out, list(dict.fromkeys(decode(v) for v in order))
 
 
-def slice_report(y_true, y_pred, demographics, *, columns=None, bins=None, codebooks=None,
-                 scoring=None, groups=None, min_count=20):
+def slice_report(
+    y_true,
+    y_pred,
+    demographics,
+    *,
+    columns=None,
+    bins=None,
+    codebooks=None,
+    scoring=None,
+    groups=None,
+    min_count=20,
+):
     """Metrics per demographic group, with counts: does a model serve groups equally?
 
     Parameters
@@ -99,8 +111,10 @@ def slice_report(y_true, y_pred, demographics, *, columns=None, bins=None, codeb
     from skempathy.model_selection._scoring import infer_task, resolve_metrics
 
     if not hasattr(demographics, "columns"):
-        raise TypeError("demographics must be a DataFrame with the demographic columns, got "
-                        f"{type(demographics).__name__}.")
+        raise TypeError(
+            "demographics must be a DataFrame with the demographic columns, got "
+            f"{type(demographics).__name__}."
+        )
     n = len(np.asarray(y_true))
     if len(demographics) != n or len(np.asarray(y_pred)) != n:
         raise ValueError(
@@ -117,8 +131,10 @@ def slice_report(y_true, y_pred, demographics, *, columns=None, bins=None, codeb
     else:
         missing = [c for c in columns if c not in demographics.columns]
         if missing:
-            raise ValueError(f"Column {missing[0]!r} is not in demographics "
-                             f"(columns: {list(demographics.columns)}).")
+            raise ValueError(
+                f"Column {missing[0]!r} is not in demographics "
+                f"(columns: {list(demographics.columns)})."
+            )
     all_bins = dict(DEFAULT_BINS)
     all_bins.update(bins or {})
     if codebooks is None:
@@ -157,8 +173,7 @@ def slice_report(y_true, y_pred, demographics, *, columns=None, bins=None, codeb
 
     rows = [row("overall", "all", np.arange(n))]
     for column in columns:
-        labels, order = _group_labels(demographics[column].to_numpy(), column, all_bins,
-                                      codebooks)
+        labels, order = _group_labels(demographics[column].to_numpy(), column, all_bins, codebooks)
         labels = labels.to_numpy()
         present = [g for g in order if g in set(labels)]
         present += sorted(set(labels) - set(present))

@@ -5,8 +5,12 @@ DataFrame or (n, 1) array), loads its model in ``fit``, names its output
 features, and caches embeddings per text, model and settings.
 """
 
-from ._cache import (clear_embedding_cache, embedding_cache_info, fresh_embedding_cache,
-                     set_embedding_cache_size)
+from ._cache import (
+    clear_embedding_cache,
+    embedding_cache_info,
+    fresh_embedding_cache,
+    set_embedding_cache_size,
+)
 from ._lexicon import LexiconFeaturizer
 from ._sentence import SentenceEmbedder
 from ._transformer import TransformerEmbedder

@@ -9,9 +9,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
-from .._models import (PRECISIONS, apply_precision, checkpoint_digest, embedded_name,
-                       model_identity, pack_checkpoint, resolve_device, resolve_model,
-                       resolve_precision, unpack_checkpoint)
+from .._models import (
+    PRECISIONS,
+    apply_precision,
+    checkpoint_digest,
+    embedded_name,
+    model_identity,
+    pack_checkpoint,
+    resolve_device,
+    resolve_model,
+    resolve_precision,
+    unpack_checkpoint,
+)
 from ..base import TextInputMixin, check_texts
 from ..utils._progress import show_progress
 from ._cache import EmbeddingCache, get_shared_model, settings_key
@@ -57,8 +66,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         "device": [str],
         "normalize": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
-        "cache": [None, "boolean", StrOptions({"memory"}), str, os.PathLike,
-                  HasMethods(["cache"])],
+        "cache": [None, "boolean", StrOptions({"memory"}), str, os.PathLike, HasMethods(["cache"])],
         "show_progress": ["boolean", StrOptions({"auto"})],
         "precision": [StrOptions(set(PRECISIONS))],
         "embed_weights": ["boolean"],
@@ -184,8 +192,14 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
             precision = resolve_precision(self.precision, device)
             self.precision_ = precision
             current = self._identity()
-            key = (type(self).__name__, self.model_path_, current, device,
-                   self._load_settings(), precision)
+            key = (
+                type(self).__name__,
+                self.model_path_,
+                current,
+                device,
+                self._load_settings(),
+                precision,
+            )
 
             def load():
                 loaded = self._load_model(self.model_path_, device)

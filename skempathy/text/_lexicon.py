@@ -92,8 +92,9 @@ class LexiconFeaturizer(TextInputMixin, TransformerMixin, BaseEstimator):
         if not dims or bad:
             raise ValueError(
                 "LexiconFeaturizer: the lexicon needs numeric rating columns besides 'word'; "
-                f"non-numeric: {bad}." if bad else
-                "LexiconFeaturizer: the lexicon has no rating column besides 'word'."
+                f"non-numeric: {bad}."
+                if bad
+                else "LexiconFeaturizer: the lexicon has no rating column besides 'word'."
             )
         return frame, dims
 
@@ -150,12 +151,12 @@ class LexiconFeaturizer(TextInputMixin, TransformerMixin, BaseEstimator):
             idx = [self.vocabulary_[t] for t in tokens if t in self.vocabulary_]
             if idx:
                 values = self.ratings_[idx]
-                out[row, 0:2 * n_dims:2] = values.mean(axis=0)
-                out[row, 1:2 * n_dims:2] = values.max(axis=0)
+                out[row, 0 : 2 * n_dims : 2] = values.mean(axis=0)
+                out[row, 1 : 2 * n_dims : 2] = values.max(axis=0)
                 out[row, -1] = len(idx) / len(tokens)
             else:
-                out[row, 0:2 * n_dims:2] = self.fill_values_
-                out[row, 1:2 * n_dims:2] = self.fill_values_
+                out[row, 0 : 2 * n_dims : 2] = self.fill_values_
+                out[row, 1 : 2 * n_dims : 2] = self.fill_values_
                 out[row, -1] = 0.0
         return out
 

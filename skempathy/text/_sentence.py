@@ -118,7 +118,8 @@ class SentenceEmbedder(_BaseEmbedder):
 
     def _embedding_dim(self, model):
         getter = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension")
+            model, "get_sentence_embedding_dimension"
+        )
         dim = getter()
         if dim is None:  # some modules do not declare it
             dim = model.encode(["dimension probe"], convert_to_numpy=True).shape[1]
@@ -128,11 +129,12 @@ class SentenceEmbedder(_BaseEmbedder):
         import sentence_transformers
 
         return {
-            "max_length": int(model.max_seq_length) if isinstance(
-                model.max_seq_length, Integral) else model.max_seq_length,
+            "max_length": int(model.max_seq_length)
+            if isinstance(model.max_seq_length, Integral)
+            else model.max_seq_length,
             "normalize": bool(self.normalize),
-            "library": "sentence-transformers " + ".".join(
-                sentence_transformers.__version__.split(".")[:2]),
+            "library": "sentence-transformers "
+            + ".".join(sentence_transformers.__version__.split(".")[:2]),
         }
 
     def _encode(self, model, texts, show_progress):

@@ -154,8 +154,9 @@ class TransformerEmbedder(_BaseEmbedder):
 
         layers = self._layer_list()
         need_hidden = layers != [-1]
-        result = net(input_ids=input_ids, attention_mask=attention_mask,
-                     output_hidden_states=need_hidden)
+        result = net(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=need_hidden
+        )
         if need_hidden:
             states = result.hidden_states
             picked = states[1:] if layers == "all" else [states[i] for i in layers]
@@ -178,14 +179,32 @@ class TransformerEmbedder(_BaseEmbedder):
         # grouped by character length and tokenised one batch at a time: little memory,
         # and the batches, so the floats, match embeddings already in users' caches
         order = T.length_grouped_batches([len(t) for t in texts], self.batch_size)
-        batches = ((rows, tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                    max_length=max_length, return_tensors="pt"))
-                   for rows in order)
+        batches = (
+            (
+                rows,
+                tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                ),
+            )
+            for rows in order
+        )
 
         def forward(net, batch):
             return self._embed_batch(net, batch["input_ids"], batch["attention_mask"])
 
         # the weights already carry the precision, so no autocast
-        return T.predict_loop(net, batches, forward, len(texts), device=model["device"],
-                              precision="fp32", show_progress=show_progress,
-                              desc=type(self).__name__, n_batches=len(order))
+        return T.predict_loop(
+            net,
+            batches,
+            forward,
+            len(texts),
+            device=model["device"],
+            precision="fp32",
+            show_progress=show_progress,
+            desc=type(self).__name__,
+            n_batches=len(order),
+        )

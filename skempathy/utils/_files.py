@@ -6,8 +6,16 @@ import stat
 import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-__all__ = ["UnsafeFileError", "check_member_name", "check_model_folder", "private_folder",
-           "read_folder", "use_default_permissions", "write_atomic", "write_folder"]
+__all__ = [
+    "UnsafeFileError",
+    "check_member_name",
+    "check_model_folder",
+    "private_folder",
+    "read_folder",
+    "use_default_permissions",
+    "write_atomic",
+    "write_folder",
+]
 
 
 class UnsafeFileError(ValueError):
@@ -52,8 +60,11 @@ def write_atomic(path, write):
 def read_folder(path, names=None):
     """``{relative path: bytes}`` of the files ``names`` under ``path`` (default: all)."""
     if names is None:
-        names = [os.path.relpath(os.path.join(root, name), path)
-                 for root, _, files in os.walk(path) for name in files]
+        names = [
+            os.path.relpath(os.path.join(root, name), path)
+            for root, _, files in os.walk(path)
+            for name in files
+        ]
     out = {}
     for name in names:
         with open(os.path.join(path, name), "rb") as fh:
@@ -75,12 +86,13 @@ def check_member_name(name):
     if not isinstance(name, str) or not name or "\0" in name:
         raise UnsafeFileError(f"unsafe file name {name!r} in a model file")
     windows = PureWindowsPath(name)
-    if PurePosixPath(name).is_absolute() or windows.is_absolute() or windows.drive \
-            or windows.root:
+    if PurePosixPath(name).is_absolute() or windows.is_absolute() or windows.drive or windows.root:
         raise UnsafeFileError(f"unsafe file name {name!r} in a model file: an absolute path")
     if any(part in ("", ".", "..") for part in _SEPARATORS.split(name)):
-        raise UnsafeFileError(f"unsafe file name {name!r} in a model file: it leaves its "
-                              "folder or is not a plain relative path")
+        raise UnsafeFileError(
+            f"unsafe file name {name!r} in a model file: it leaves its "
+            "folder or is not a plain relative path"
+        )
     return name
 
 
@@ -93,28 +105,35 @@ def write_folder(files, path, *, max_bytes=None):
     nothing is written outside ``path``.
     """
     if not isinstance(files, dict):
-        raise UnsafeFileError(f"packed files must be a dict of names to bytes, got "
-                              f"{type(files).__name__}")
+        raise UnsafeFileError(
+            f"packed files must be a dict of names to bytes, got {type(files).__name__}"
+        )
     total = 0
     for name, data in files.items():
         check_member_name(name)
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise UnsafeFileError(f"packed file {name!r} holds a {type(data).__name__}, "
-                                  "not bytes")
+            raise UnsafeFileError(f"packed file {name!r} holds a {type(data).__name__}, not bytes")
         total += len(data)
     if max_bytes is not None and total > max_bytes:
-        raise UnsafeFileError(f"packed files hold {total} bytes, more than the limit of "
-                              f"{max_bytes}")
+        raise UnsafeFileError(
+            f"packed files hold {total} bytes, more than the limit of {max_bytes}"
+        )
     root = os.path.realpath(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) \
+    flags = (
+        os.O_WRONLY
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, "O_NOFOLLOW", 0)
         | getattr(os, "O_BINARY", 0)
+    )
     for name, data in files.items():
         parts = _SEPARATORS.split(name)
         folder = os.path.join(root, *parts[:-1])
         os.makedirs(folder, exist_ok=True)
         if os.path.commonpath([root, os.path.realpath(folder)]) != root:
-            raise UnsafeFileError(f"unsafe file name {name!r} in a model file: its folder "
-                                  "leads outside the target")
+            raise UnsafeFileError(
+                f"unsafe file name {name!r} in a model file: its folder leads outside the target"
+            )
         fd = os.open(os.path.join(folder, parts[-1]), flags, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -132,8 +151,10 @@ def check_model_folder(path):
             full = os.path.join(root, name)
             mode = os.lstat(full).st_mode
             if stat.S_ISLNK(mode):
-                raise UnsafeFileError(f"{full} is a link; a model folder must hold plain "
-                                      "files (copy the files in instead of linking them)")
+                raise UnsafeFileError(
+                    f"{full} is a link; a model folder must hold plain "
+                    "files (copy the files in instead of linking them)"
+                )
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 raise UnsafeFileError(f"{full} is not a plain file")
     return path
@@ -158,6 +179,8 @@ def private_folder(path):
         if info.st_uid != os.getuid():
             raise UnsafeFileError(f"{path} belongs to another user (uid {info.st_uid})")
         if info.st_mode & 0o077:
-            raise UnsafeFileError(f"{path} can be read or written by other users "
-                                  f"(mode {stat.S_IMODE(info.st_mode):o})")
+            raise UnsafeFileError(
+                f"{path} can be read or written by other users "
+                f"(mode {stat.S_IMODE(info.st_mode):o})"
+            )
     return path

@@ -3,8 +3,7 @@
 import inspect
 
 
-def init_from(base, *, positional=(), lead=None, only=None, exclude=(), defaults=None,
-              **extra):
+def init_from(base, *, positional=(), lead=None, only=None, exclude=(), defaults=None, **extra):
     """An ``__init__`` that takes the parameters ``base`` declares, so they are declared once.
 
     ``base.__init__`` has the signature ``(self, model, *, ...)``. The new signature is:
@@ -22,18 +21,25 @@ def init_from(base, *, positional=(), lead=None, only=None, exclude=(), defaults
     unknown = (set(only or ()) | set(defaults or ())) - {p.name for p in shared}
     if unknown:
         raise ValueError(f"not shared parameters: {sorted(unknown)}")
-    rest = [p.replace(default=(defaults or {}).get(p.name, p.default)) for p in rest
-            if (only is None or p.name in only) and p.name not in exclude]
+    rest = [
+        p.replace(default=(defaults or {}).get(p.name, p.default))
+        for p in rest
+        if (only is None or p.name in only) and p.name not in exclude
+    ]
     if positional:
         model = model.replace(kind=inspect.Parameter.KEYWORD_ONLY)
     params = [self_param]
-    params += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
-               for name in positional]
-    keyword = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-               for name, default in {**(lead or {}), **extra}.items()]
+    params += [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+        for name in positional
+    ]
+    keyword = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in {**(lead or {}), **extra}.items()
+    ]
     n_lead = len(lead or {})
     # a keyword-only model follows the lead parameters; a positional one comes first
-    params += (keyword[:n_lead] + [model] if positional else [model] + keyword[:n_lead])
+    params += keyword[:n_lead] + [model] if positional else [model] + keyword[:n_lead]
     params += rest + keyword[n_lead:]
     signature = inspect.Signature(params)
 

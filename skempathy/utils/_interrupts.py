@@ -15,8 +15,14 @@ import threading
 
 from ._flags import thread_flag
 
-__all__ = ["Terminated", "deferred_interrupts", "interrupts_end_runs", "keep_weights_on_interrupt",
-           "raise_if_interrupted", "sigterm_as_interrupt"]
+__all__ = [
+    "Terminated",
+    "deferred_interrupts",
+    "interrupts_end_runs",
+    "keep_weights_on_interrupt",
+    "raise_if_interrupted",
+    "sigterm_as_interrupt",
+]
 
 _state = threading.local()
 
@@ -94,8 +100,9 @@ def _interrupted(estimator, depth=0):
         return False
     inner = [getattr(estimator, name, None) for name in ("estimator_", "student_", "teacher_")]
     inner += [step for _, step in getattr(estimator, "steps", [])]
-    return any(sub is not None and sub is not estimator and _interrupted(sub, depth + 1)
-               for sub in inner)
+    return any(
+        sub is not None and sub is not estimator and _interrupted(sub, depth + 1) for sub in inner
+    )
 
 
 def raise_if_interrupted(estimator, name=None):
@@ -106,6 +113,5 @@ def raise_if_interrupted(estimator, name=None):
     """
     if _interrupted(estimator):
         what = name or type(estimator).__name__
-        raise KeyboardInterrupt(f"the fit of {what} was interrupted; the ensemble is not "
-                                "fitted")
+        raise KeyboardInterrupt(f"the fit of {what} was interrupted; the ensemble is not fitted")
     return estimator

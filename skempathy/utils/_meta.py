@@ -4,8 +4,13 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-_PREDICTOR_TAGS = ("estimator_type", "input_tags", "target_tags", "classifier_tags",
-                   "regressor_tags")
+_PREDICTOR_TAGS = (
+    "estimator_type",
+    "input_tags",
+    "target_tags",
+    "classifier_tags",
+    "regressor_tags",
+)
 
 
 def wrapped_tags(tags, estimator, names=_PREDICTOR_TAGS):
@@ -35,8 +40,10 @@ def _delegate(method, summary):
 
     delegate.__name__ = method
     delegate.__qualname__ = f"DelegateToFittedMixin.{method}"
-    delegate.__doc__ = (f"{summary}\n\n        Parameters\n        ----------\n"
-                        f"        X : array-like, as the inner estimator takes it\n")
+    delegate.__doc__ = (
+        f"{summary}\n\n        Parameters\n        ----------\n"
+        f"        X : array-like, as the inner estimator takes it\n"
+    )
     return available_if(inner_has(method))(delegate)
 
 
@@ -55,12 +62,13 @@ class DelegateToFittedMixin:
         return getattr(self, self._inner + "_")
 
     predict = _delegate("predict", "Predict with the fitted inner estimator.")
-    predict_proba = _delegate("predict_proba", "Class probabilities of the fitted inner "
-                                               "estimator.")
-    predict_log_proba = _delegate("predict_log_proba", "Log class probabilities of the fitted "
-                                                       "inner estimator.")
-    decision_function = _delegate("decision_function", "Decision scores of the fitted inner "
-                                                       "estimator.")
+    predict_proba = _delegate("predict_proba", "Class probabilities of the fitted inner estimator.")
+    predict_log_proba = _delegate(
+        "predict_log_proba", "Log class probabilities of the fitted inner estimator."
+    )
+    decision_function = _delegate(
+        "decision_function", "Decision scores of the fitted inner estimator."
+    )
     transform = _delegate("transform", "Transform with the fitted inner estimator.")
 
     @available_if(inner_has("score"))

@@ -14,8 +14,13 @@ import threading
 
 from ._flags import thread_flag
 
-__all__ = ["interactive", "progress_bar", "progress_disabled", "show_progress",
-           "silence_library_progress_bars"]
+__all__ = [
+    "interactive",
+    "progress_bar",
+    "progress_disabled",
+    "show_progress",
+    "silence_library_progress_bars",
+]
 
 _state = threading.local()
 

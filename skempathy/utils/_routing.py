@@ -4,8 +4,12 @@ With routing on, ``fit`` metadata (``groups``, ``sample_weight``, ...) goes to e
 requests it; with routing off, every member gets all of it, as before routing existed.
 """
 
-from sklearn.utils.metadata_routing import (MetadataRouter, MethodMapping,
-                                            get_routing_for_object, process_routing)
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    get_routing_for_object,
+    process_routing,
+)
 
 from ._sklearn_compat import _routing_enabled
 

@@ -57,8 +57,11 @@ def text_check_data(estimator, n_samples=24):
     picked = picked.iloc[np.argsort(np.tile(np.arange(n_samples // 2), 2), kind="stable")]
     X = picked["essay"].tolist()
     tags = estimator.__sklearn_tags__()
-    if tags.target_tags.multi_output and tags.target_tags.required and not (
-            is_classifier(estimator) or is_regressor(estimator)):
+    if (
+        tags.target_tags.multi_output
+        and tags.target_tags.required
+        and not (is_classifier(estimator) or is_regressor(estimator))
+    ):
         return X, picked[["emotion", "empathy"]].reset_index(drop=True)
     if is_classifier(estimator):
         return X, picked["emotion"].to_numpy()
@@ -77,8 +80,11 @@ def _fitted(estimator, X, y, **fit_params):
 def _arrays(label, result):
     """``{label: ndarray}`` of one output: DataFrames by column, dicts by key."""
     if isinstance(result, dict):
-        return {k: v for key, value in result.items()
-                for k, v in _arrays(f"{label}[{key}]", value).items()}
+        return {
+            k: v
+            for key, value in result.items()
+            for k, v in _arrays(f"{label}[{key}]", value).items()
+        }
     if hasattr(result, "columns"):
         return {f"{label}[{col}]": result[col].to_numpy() for col in result.columns}
     return {label: result.to_numpy() if hasattr(result, "to_numpy") else np.asarray(result)}
@@ -101,19 +107,28 @@ def _fingerprint(value):
         return pickle.dumps(value)
     except Exception:
         if hasattr(value, "state_dict"):
-            return b"".join(t.detach().cpu().numpy().tobytes()
-                            for t in value.state_dict().values())
+            return b"".join(t.detach().cpu().numpy().tobytes() for t in value.state_dict().values())
         return repr(value).encode()
 
 
 def _assert_same(a, b, what):
     for method in a:
         x, y = a[method], b[method]
-        if x.dtype.kind in "fcO" and y.dtype.kind in "fcO" and all(
+        if (
+            x.dtype.kind in "fcO"
+            and y.dtype.kind in "fcO"
+            and all(
                 isinstance(v, (float, np.floating, int, np.integer))
-                for v in np.ravel(x)[:5].tolist() + np.ravel(y)[:5].tolist()):
-            np.testing.assert_allclose(np.asarray(x, float), np.asarray(y, float), rtol=_RTOL,
-                                       atol=_ATOL, err_msg=f"{what}: {method} differs")
+                for v in np.ravel(x)[:5].tolist() + np.ravel(y)[:5].tolist()
+            )
+        ):
+            np.testing.assert_allclose(
+                np.asarray(x, float),
+                np.asarray(y, float),
+                rtol=_RTOL,
+                atol=_ATOL,
+                err_msg=f"{what}: {method} differs",
+            )
         else:
             np.testing.assert_array_equal(x, y, err_msg=f"{what}: {method} differs")
 
@@ -133,16 +148,22 @@ def check_sample_order_invariance(name, estimator, X, y):
     est = _fitted(estimator, X, y)
     order = np.random.RandomState(0).permutation(len(X))
     whole = _outputs(est, X)
-    _assert_same({m: v[order] for m, v in whole.items()}, _outputs(est, [X[i] for i in order]),
-                 f"{name} on permuted rows")
+    _assert_same(
+        {m: v[order] for m, v in whole.items()},
+        _outputs(est, [X[i] for i in order]),
+        f"{name} on permuted rows",
+    )
 
 
 def check_subset_invariance(name, estimator, X, y):
     """Outputs on a subset (another batch) equal the subset of the outputs."""
     est = _fitted(estimator, X, y)
     whole = _outputs(est, X)
-    _assert_same({m: v[:5] for m, v in whole.items()}, _outputs(est, X[:5]),
-                 f"{name} on the first rows alone")
+    _assert_same(
+        {m: v[:5] for m, v in whole.items()},
+        _outputs(est, X[:5]),
+        f"{name} on the first rows alone",
+    )
 
 
 def check_feature_names(name, estimator, X, y):
@@ -153,8 +174,9 @@ def check_feature_names(name, estimator, X, y):
     est = _fitted(estimator, pd.DataFrame({"essay": X}), y)
     assert getattr(est, "n_features_in_", None) == 1, f"{name}.n_features_in_ is not 1"
     names = getattr(est, "feature_names_in_", None)
-    assert names is not None and list(names) == ["essay"], \
+    assert names is not None and list(names) == ["essay"], (
         f"{name}.feature_names_in_ is {names!r}, expected ['essay']"
+    )
     est = _fitted(estimator, X, y)
     assert getattr(est, "n_features_in_", None) == 1, f"{name}.n_features_in_ is not 1"
     assert not hasattr(est, "feature_names_in_"), f"{name} invented feature_names_in_ for a list"
@@ -178,8 +200,9 @@ def _raises(func, errors, match, what):
             warnings.simplefilter("ignore", UserWarning)
             func()
     except errors as exc:
-        assert any(m in str(exc).lower() for m in match), \
+        assert any(m in str(exc).lower() for m in match), (
             f"{what}: the message {str(exc)!r} says none of {match}"
+        )
         return
     raise AssertionError(f"{what}: no error")
 
@@ -187,27 +210,50 @@ def _raises(func, errors, match, what):
 def check_bad_texts(name, estimator, X, y):
     """Empty input, a missing (NaN/None) or empty text and numbers fail with a message that
     says what is wrong, in ``fit`` and in prediction."""
+
     def fit(data, target=y):
         return _fitted(estimator, data, target)
 
-    y_of = (lambda rows: None) if y is None else (
-        lambda rows: y.iloc[rows] if hasattr(y, "iloc") else y[rows])
-    _raises(lambda: fit([], y_of(slice(0, 0))), (ValueError,), ["0 ", "empty"],
-            f"{name}.fit on no texts")
-    for bad, words in ((None, ["missing", "nan", "none"]), (np.nan, ["missing", "nan"]),
-                       ("   ", ["empty"])):
+    y_of = (
+        (lambda rows: None)
+        if y is None
+        else (lambda rows: y.iloc[rows] if hasattr(y, "iloc") else y[rows])
+    )
+    _raises(
+        lambda: fit([], y_of(slice(0, 0))),
+        (ValueError,),
+        ["0 ", "empty"],
+        f"{name}.fit on no texts",
+    )
+    for bad, words in (
+        (None, ["missing", "nan", "none"]),
+        (np.nan, ["missing", "nan"]),
+        ("   ", ["empty"]),
+    ):
         texts = list(X)
         texts[3] = bad
-        _raises(lambda: fit(texts), (ValueError, TypeError), words + ["position 3"],
-                f"{name}.fit with {bad!r} at position 3")
-    _raises(lambda: fit(np.arange(len(X), dtype=float).reshape(-1, 1)), (TypeError, ValueError),
-            ["text", "str"], f"{name}.fit on numbers")
+        _raises(
+            lambda: fit(texts),
+            (ValueError, TypeError),
+            words + ["position 3"],
+            f"{name}.fit with {bad!r} at position 3",
+        )
+    _raises(
+        lambda: fit(np.arange(len(X), dtype=float).reshape(-1, 1)),
+        (TypeError, ValueError),
+        ["text", "str"],
+        f"{name}.fit on numbers",
+    )
     est = fit(X)
     texts = list(X[:4])
     texts[1] = None
     for method in [m for m in _METHODS if hasattr(est, m)]:
-        _raises(lambda: getattr(est, method)(texts), (ValueError, TypeError),
-                ["missing", "nan", "none", "position 1"], f"{name}.{method} with None")
+        _raises(
+            lambda: getattr(est, method)(texts),
+            (ValueError, TypeError),
+            ["missing", "nan", "none", "position 1"],
+            f"{name}.{method} with None",
+        )
 
 
 def check_nan_in_y(name, estimator, X, y):
@@ -220,8 +266,12 @@ def check_nan_in_y(name, estimator, X, y):
     else:
         bad = np.array(y, dtype=float if np.asarray(y).dtype.kind == "f" else object)
         bad[2] = np.nan if bad.dtype.kind == "f" else None
-    _raises(lambda: _fitted(estimator, X, bad), (ValueError, TypeError),
-            ["nan", "missing", "none", "input y", "contains"], f"{name}.fit with a missing y")
+    _raises(
+        lambda: _fitted(estimator, X, bad),
+        (ValueError, TypeError),
+        ["nan", "missing", "none", "input y", "contains"],
+        f"{name}.fit with a missing y",
+    )
 
 
 def check_sample_weight(name, estimator, X, y):
@@ -233,19 +283,28 @@ def check_sample_weight(name, estimator, X, y):
     if y is None or "sample_weight" not in inspect.signature(estimator.fit).parameters:
         return
     base = _outputs(_fitted(estimator, X, y), X)
-    _assert_same(base, _outputs(_fitted(estimator, X, y, sample_weight=np.ones(len(X))), X),
-                 f"{name} with unit sample_weight")
+    _assert_same(
+        base,
+        _outputs(_fitted(estimator, X, y, sample_weight=np.ones(len(X))), X),
+        f"{name} with unit sample_weight",
+    )
     if hasattr(estimator, "max_epochs"):  # fine-tuned: batches differ with repeated rows
-        _assert_same(base, _outputs(_fitted(estimator, X, y,
-                                            sample_weight=np.full(len(X), 2.0)), X),
-                     f"{name} with sample_weight 2 everywhere")
+        _assert_same(
+            base,
+            _outputs(_fitted(estimator, X, y, sample_weight=np.full(len(X), 2.0)), X),
+            f"{name} with sample_weight 2 everywhere",
+        )
         return
-    weights = np.tile([1, 2], len(X) // 2 + 1)[:len(X)]
+    weights = np.tile([1, 2], len(X) // 2 + 1)[: len(X)]
     rows = np.repeat(np.arange(len(X)), weights)
-    repeated = _fitted(estimator, [X[i] for i in rows],
-                       y.iloc[rows] if hasattr(y, "iloc") else y[rows])
-    _assert_same(_outputs(_fitted(estimator, X, y, sample_weight=weights), X),
-                 _outputs(repeated, X), f"{name}: integer weights vs repeated rows")
+    repeated = _fitted(
+        estimator, [X[i] for i in rows], y.iloc[rows] if hasattr(y, "iloc") else y[rows]
+    )
+    _assert_same(
+        _outputs(_fitted(estimator, X, y, sample_weight=weights), X),
+        _outputs(repeated, X),
+        f"{name}: integer weights vs repeated rows",
+    )
 
 
 def check_predict_does_not_change_the_estimator(name, estimator, X, y):
@@ -271,23 +330,36 @@ def check_clone_of_fitted(name, estimator, X, y):
     """``clone`` of a fitted estimator is unfitted, with equal parameters."""
     est = _fitted(estimator, X, y)
     copy = clone(est)
-    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(copy)), \
+    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(copy)), (
         f"{name}: clone kept fitted attributes"
+    )
     assert repr(copy.get_params(deep=False)) == repr(est.get_params(deep=False))
     check_unfitted(name, copy, X, y)
 
 
 _TEXT_CHECKS = [
-    check_fit_returns_self_and_is_idempotent, check_sample_order_invariance,
-    check_subset_invariance, check_feature_names, check_unfitted, check_bad_texts,
-    check_nan_in_y, check_sample_weight, check_predict_does_not_change_the_estimator,
-    check_pickle, check_clone_of_fitted,
+    check_fit_returns_self_and_is_idempotent,
+    check_sample_order_invariance,
+    check_subset_invariance,
+    check_feature_names,
+    check_unfitted,
+    check_bad_texts,
+    check_nan_in_y,
+    check_sample_weight,
+    check_predict_does_not_change_the_estimator,
+    check_pickle,
+    check_clone_of_fitted,
 ]
 # scikit-learn's checks that need no data
 _API_CHECKS = [
-    sk.check_estimator_cloneable, sk.check_estimator_repr, sk.check_no_attributes_set_in_init,
-    sk.check_parameters_default_constructible, sk.check_get_params_invariance,
-    sk.check_set_params, sk.check_estimator_tags_renamed, sk.check_valid_tag_types,
+    sk.check_estimator_cloneable,
+    sk.check_estimator_repr,
+    sk.check_no_attributes_set_in_init,
+    sk.check_parameters_default_constructible,
+    sk.check_get_params_invariance,
+    sk.check_set_params,
+    sk.check_estimator_tags_renamed,
+    sk.check_valid_tag_types,
     sk.check_mixin_order,
 ]
 
@@ -376,8 +448,12 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
         estimator, X, y = item if isinstance(item, tuple) else (item, None, None)
         expected = expected_failed_checks(estimator) if expected_failed_checks else {}
         for check_name, check in _yield_checks(estimator, X, y):
-            marks = ([pytest.mark.xfail(reason=expected[check_name])]
-                     if check_name in expected else [])
-            params.append(pytest.param(estimator, check, marks=marks,
-                                       id=f"{type(estimator).__name__}-{check_name}"))
+            marks = (
+                [pytest.mark.xfail(reason=expected[check_name])] if check_name in expected else []
+            )
+            params.append(
+                pytest.param(
+                    estimator, check, marks=marks, id=f"{type(estimator).__name__}-{check_name}"
+                )
+            )
     return pytest.mark.parametrize("estimator, check", params)
