@@ -50,7 +50,10 @@ _TEXT_NAMES = ("text", "essay", "message", "content", "sentence", "body", "utter
 
 def _missing_columns_message(args, columns, missing, needed, text_column):
     """Name the missing columns and say what would help: --text-column, or a text-only model."""
-    message = f"{args.input} lacks column(s) {', '.join(map(str, missing))} needed by the model"
+    shown = ", ".join(map(str, missing[:4])) + (
+        f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+    )
+    message = f"{args.input} lacks column(s) {shown} needed by the model"
     others = [c for c in missing if c != text_column]
     if text_column in missing and args.text_column is None:
         guess = next((c for c in columns if str(c).lower() in _TEXT_NAMES), None)
