@@ -129,11 +129,12 @@ def write_folder(files, path, *, max_bytes=None):
     for name, data in files.items():
         parts = _SEPARATORS.split(name)
         folder = os.path.join(root, *parts[:-1])
-        os.makedirs(folder, exist_ok=True)
+        # before creating anything: a link on the way would create folders where it points
         if os.path.commonpath([root, os.path.realpath(folder)]) != root:
             raise UnsafeFileError(
                 f"unsafe file name {name!r} in a model file: its folder leads outside the target"
             )
+        os.makedirs(folder, exist_ok=True)
         fd = os.open(os.path.join(folder, parts[-1]), flags, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
