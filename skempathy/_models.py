@@ -357,7 +357,8 @@ _DIGESTS = {}
 
 def _checkpoint_files(path):
     """The files a checkpoint folder needs, as relative paths (no alternative
-    runtimes' exports, no hidden files, no duplicate weight formats)."""
+    runtimes' exports, no hidden files, no duplicate weight formats), in the
+    order :func:`checkpoint_digest` hashes them."""
     files = []
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
@@ -371,26 +372,55 @@ def _checkpoint_files(path):
     return files
 
 
+def _hash(entries):
+    """``"sha256:..."`` over ``(relative name, iterable of byte blocks)`` pairs, in order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, blocks in entries:
+        digest.update(name.encode() + b"\0")
+        for block in blocks:
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
 def checkpoint_digest(path):
     """SHA-256 over a checkpoint folder's files (names and bytes); computed once
     per folder state (path, sizes and modification times) in a process."""
-    import hashlib
-
     _require_folder(path)
     files = _checkpoint_files(path)
     stamp = (os.path.abspath(path),) + tuple(
         (f, os.path.getsize(os.path.join(path, f)), os.path.getmtime(os.path.join(path, f)))
         for f in files
     )
+
+    def blocks(name):
+        with open(os.path.join(path, name), "rb") as fh:
+            yield from iter(lambda: fh.read(1 << 20), b"")
+
     if stamp not in _DIGESTS:
-        digest = hashlib.sha256()
-        for f in files:
-            digest.update(f.encode() + b"\0")
-            with open(os.path.join(path, f), "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-        _DIGESTS[stamp] = "sha256:" + digest.hexdigest()
+        _DIGESTS[stamp] = _hash((f, blocks(f)) for f in files)
     return _DIGESTS[stamp]
+
+
+def _packed_digest(files):
+    """What :func:`checkpoint_digest` gives for the folder that ``files`` (``{relative
+    name: bytes}``) unpacks to, computed in memory; None if the folder would hold files
+    that the digest does not cover (hidden files, other runtimes' exports)."""
+    parts = {name: re.split(r"[\\/]", name) for name in files}
+    # os.walk order: a folder's files (sorted), then its subfolders (sorted), depth first
+    order = sorted(files, key=lambda n: [(1, p) for p in parts[n][:-1]] + [(0, parts[n][-1])])
+    skipped = [
+        n
+        for n in order
+        if any(p.startswith(".") or p in _SKIPPED_FOLDERS for p in parts[n][:-1])
+        or parts[n][-1].startswith(".")
+    ]
+    if any(n.endswith(".safetensors") for n in order):
+        skipped += [n for n in order if n.endswith(_DUPLICATE_WEIGHTS)]
+    if skipped:
+        return None
+    return _hash((n, [files[n]]) for n in order)
 
 
 def _require_folder(path):
@@ -430,15 +460,11 @@ def check_digest(digest):
 def _holds_exactly(folder, digest):
     """Whether ``folder`` holds a checkpoint whose files hash to ``digest`` and nothing
     else: no links, no files outside what the digest covers."""
+    every = set()
     for root, dirs, names in os.walk(folder):
-        for name in dirs + names:
-            if os.path.islink(os.path.join(root, name)):
-                return False
-    every = {
-        os.path.relpath(os.path.join(root, n), folder)
-        for root, _, names in os.walk(folder)
-        for n in names
-    }
+        if any(os.path.islink(os.path.join(root, n)) for n in dirs + names):
+            return False
+        every.update(os.path.relpath(os.path.join(root, n), folder) for n in names)
     return every == set(_checkpoint_files(folder)) and checkpoint_digest(folder) == digest
 
 
@@ -493,11 +519,13 @@ def unpack_checkpoint(files, digest):
 
     ``digest`` must be a sha256 digest (:func:`check_digest`). The files are
     written into a temporary folder beside the target (names confined by
-    :func:`skempathy.utils._files.write_folder`), hashed, and renamed into place
-    only if they match ``digest``. An existing folder is used only if it holds
-    exactly the files of ``digest``; otherwise it is replaced. When the data
-    home is not writable, a private per-user folder in the system's temporary
-    folder is used (mode 0700, checked to be the user's own).
+    :func:`skempathy.utils._files.write_folder`) and renamed into place only if
+    they hash to ``digest`` (hashed in memory, as :func:`checkpoint_digest`
+    hashes the folder) and the folder holds nothing the digest does not cover.
+    An existing folder is used only if it holds exactly the files of ``digest``;
+    otherwise it is replaced. When the data home is not writable, a private
+    per-user folder in the system's temporary folder is used (mode 0700, checked
+    to be the user's own).
 
     Raises
     ------
@@ -522,8 +550,8 @@ def unpack_checkpoint(files, digest):
         except OSError:
             continue
         try:
-            write_folder(files, tmp)
-            if not _holds_exactly(tmp, digest):
+            write_folder(files, tmp)  # checks every name and type first
+            if _packed_digest(files) != digest:
                 raise UnsafeFileError(
                     "the weights inside the model file do not match its "
                     f"recorded digest {digest}; the file is damaged or "

@@ -54,6 +54,8 @@ def test_write_folder_never_follows_links(tmp_path):
     (target / "file").symlink_to(outside / "planted")
     with pytest.raises(UnsafeFileError, match="outside"):
         write_folder({"sub/evil.pth": b"x"}, target)
+    with pytest.raises(UnsafeFileError, match="outside"):  # no folder made through the link
+        write_folder({"sub/deeper/evil.pth": b"x"}, target)
     with pytest.raises(OSError):
         write_folder({"file": b"x"}, target)
     assert list(outside.iterdir()) == []
@@ -215,6 +217,18 @@ def test_a_poisoned_models_folder_is_replaced(heavy, tmp_path, monkeypatch):
     loaded = pickle.loads(blob)
     assert not target.is_symlink() and target.is_dir()
     np.testing.assert_array_equal(loaded.transform(texts), reference)
+
+
+def test_packed_files_hash_as_their_folder_does(tmp_path):
+    """The in-memory digest that unpacking checks is the folder's own, subfolders included."""
+    from skempathy._models import _packed_digest, checkpoint_digest, pack_checkpoint, resolve_model
+
+    folder = resolve_model("minilm")  # a sentence-transformers folder with 1_Pooling/
+    files = pack_checkpoint(folder)
+    assert any("/" in name for name in files)
+    assert _packed_digest(files) == checkpoint_digest(folder)
+    assert _packed_digest({**files, ".hidden": b""}) is None
+    assert _packed_digest({**files, "onnx/model.onnx": b""}) is None
 
 
 def test_unpack_checkpoint_refuses_files_that_miss_their_digest(tmp_path, monkeypatch):
