@@ -376,7 +376,7 @@ def load_model(path, *, allow_pickle=False, trusted=()):
         raise CLIError(
             f"{path} is a pickle, and loading a pickle runs any code it carries; "
             "pass --allow-pickle if you trust this file, or save the model as "
-            ".skops (skempathy train/wassa write .skops by default)"
+            ".skops (skempathy wassa writes .skops by default; skempathy train --out MODEL.skops)"
         )
     try:
         # every estimator in the file warns about its version: say it once, below
@@ -397,7 +397,7 @@ def load_model(path, *, allow_pickle=False, trusted=()):
             )
         ) from exc
     except Exception as exc:
-        # the type only: a foreign file's message may quote its contents
+        # the first line only, cut short: a foreign file's message may quote its contents
         raise CLIError(
             f"could not load model {path}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"
