@@ -113,5 +113,5 @@ def raise_if_interrupted(estimator, name=None):
     """
     if _interrupted(estimator):
         what = name or type(estimator).__name__
-        raise KeyboardInterrupt(f"the fit of {what} was interrupted; the ensemble is not fitted")
+        raise KeyboardInterrupt(f"the fit of {what} was interrupted; it does not count as fitted")
     return estimator
