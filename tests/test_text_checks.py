@@ -23,7 +23,12 @@ from skempathy.neural import (
     TransformerClassifier,
     TransformerRegressor,
 )
-from skempathy.text import LexiconFeaturizer, SentenceEmbedder, TransformerEmbedder
+from skempathy.text import (
+    LexiconFeaturizer,
+    SentenceEmbedder,
+    StaticEmbedder,
+    TransformerEmbedder,
+)
 from skempathy.utils.estimator_checks import parametrize_with_checks, text_check_data
 from tests._checks_methods import _BERT, _T5
 from tests._checks_text import _lexicon
@@ -48,6 +53,7 @@ def _retriever_data():
 TEXT_ESTIMATORS = [
     SentenceEmbedder(_BERT, **_EMBED),
     TransformerEmbedder(_BERT, **_EMBED),
+    StaticEmbedder(_BERT, pca_dims=16, show_progress=False),
     LexiconFeaturizer(_lexicon()),
     TransformerClassifier(**_KW),
     TransformerRegressor(**_KW),

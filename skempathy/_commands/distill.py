@@ -33,7 +33,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--model",
         default="all-MiniLM-L6-v2",
-        help="encoder of the student (default: all-MiniLM-L6-v2)",
+        help="encoder of the student (default: all-MiniLM-L6-v2); 'static-minilm': "
+        "static embeddings distilled from MiniLM with linear heads, a student for "
+        "corpora of millions of texts (needs skempathy[static])",
     )
     parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs (default: 3)")
     parser.add_argument(
@@ -82,13 +84,22 @@ def add_arguments(parser):
     add_model_arguments(parser, what="TEACHER")
 
 
-def _student(kinds, *, model, epochs, max_length, device, seed, precision="auto", verbose=0):
+def _student(
+    kinds, *, model, epochs, targets=None, max_length, device, seed, precision="auto", verbose=0
+):
     """A text-only student reading the ``essay`` column of the WASSA frame."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
     from ..neural import MultiTaskTransformer, TransformerClassifier, TransformerRegressor
+    from ..text._static import static_source
 
+    if static_source(model) is not None:  # no network to fine-tune: frozen vectors + heads
+        from ..recipes import text_only_vote
+        from ..text import StaticEmbedder
+
+        vote = text_only_vote(StaticEmbedder(model), targets)
+        return vote if len(targets) > 1 else vote.estimators[0][1]
     kw = dict(
         max_epochs=epochs,
         max_length=max_length,
@@ -170,6 +181,7 @@ def distil_wassa(
     kinds = ["classification" if t == "emotion" else "regression" for t in targets]
     student = _student(
         kinds,
+        targets=targets,
         model=model,
         epochs=epochs,
         max_length=max_length,

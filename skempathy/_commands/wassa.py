@@ -48,7 +48,9 @@ def add_arguments(parser):
         default=None,
         help="encoder used by every member of the recipe, frozen and fine-tuned "
         "(default: the recipe's own: all-MiniLM-L6-v2, and "
-        "all-mpnet-base-v2 for the mpnet members of 'mpnet' and 'best')",
+        "all-mpnet-base-v2 for the mpnet members of 'mpnet' and 'best'); "
+        "'static-minilm' or 'static-mpnet': static embeddings distilled from that "
+        "model (frozen recipes only; needs skempathy[static])",
     )
     parser.add_argument(
         "--set",
@@ -134,8 +136,16 @@ def _configure(vote, *, model, device, verbose):
     from ..neural._base import _BaseTransformerEstimator
     from ..text._base import _BaseEmbedder
 
+    from ..cli import CLIError
+    from ..text._static import static_source
+
     updates = {}
     for key, value in vote.get_params().items():
+        if isinstance(value, _BaseTransformerEstimator) and static_source(model) is not None:
+            raise CLIError(
+                f"--model {model}: a static model has no network to fine-tune, and this "
+                f"recipe fine-tunes {key!r}; use it with the frozen recipes (default, mpnet)"
+            )
         if isinstance(value, _BaseTransformerEstimator):
             updates.update({f"{key}__device": device, f"{key}__verbose": verbose})
         if model is not None and isinstance(value, (_BaseTransformerEstimator, _BaseEmbedder)):

@@ -11,6 +11,7 @@ from ._members import (
     ridge_svr_track1,
     svr_track1,
     text_logreg_track2,
+    text_only_vote,
 )
 from ._registry import RECIPES, Member, Recipe, build_recipe, get_recipe
 
@@ -26,4 +27,5 @@ __all__ = [
     "ridge_svr_track1",
     "svr_track1",
     "text_logreg_track2",
+    "text_only_vote",
 ]

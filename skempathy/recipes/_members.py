@@ -135,6 +135,50 @@ def text_logreg_track2(embedder, *, C=0.001):
     )
 
 
+def text_only_vote(embedder, targets=("emotion", "empathy", "distress"), *, C=0.003):
+    """A text-only vote of linear heads on one frozen encoder: ``RidgeCV`` for the
+    continuous targets, :func:`text_logreg_track2` for ``emotion``. Reads the ``essay``
+    column only, so it scores plain texts; the student that ``skempathy distill --model
+    static-minilm`` trains on a :class:`~skempathy.text.StaticEmbedder`.
+
+    Parameters
+    ----------
+    embedder : transformer
+        The frozen text encoder, shared by the heads (each essay is encoded once).
+    targets : sequence of str, default=("emotion", "empathy", "distress")
+        The columns to predict; ``"emotion"`` is the classification one.
+    C : float, default=0.003
+        Inverse regularisation of the emotion head.
+
+    Examples
+    --------
+    >>> from skempathy.recipes import text_only_vote
+    >>> from skempathy.text import SentenceEmbedder
+    >>> vote = text_only_vote(SentenceEmbedder())
+    >>> [(name, columns) for name, _, columns in vote.estimators]
+    [('regression', ['empathy', 'distress']), ('emotion', 'emotion')]
+    """
+    from sklearn.linear_model import RidgeCV
+
+    from ..ensemble import MultiTaskVoting
+
+    members = []
+    continuous = [t for t in targets if t != "emotion"]
+    if continuous:
+        ridge = Pipeline(
+            [
+                ("essay", _essay()),
+                ("embedder", embedder),
+                ("scaler", StandardScaler()),
+                ("head", RidgeCV(alphas=np.logspace(0, 5, 11))),
+            ]
+        )
+        members.append(("regression", ridge, continuous))
+    if "emotion" in targets:
+        members.append(("emotion", text_logreg_track2(embedder, C=C), "emotion"))
+    return MultiTaskVoting(members)
+
+
 def finetuned_multitask(
     model=MINILM, *, learning_rate=1e-4, random_state=0, precision="auto", **params
 ):

@@ -47,10 +47,17 @@ class Recipe:
     summary: str = ""
 
     def make_embedder(self, model=None, **params):
-        """The recipe's frozen encoder on ``model`` (default: its own checkpoint)."""
-        from ..text import SentenceEmbedder, TransformerEmbedder
+        """The recipe's frozen encoder on ``model`` (default: its own checkpoint); a
+        ``"static-<name>"`` model is a :class:`~skempathy.text.StaticEmbedder` distilled from
+        ``<name>`` (the parameters it has no use for, ``device`` and ``precision``, are
+        dropped)."""
+        from ..text import SentenceEmbedder, StaticEmbedder, TransformerEmbedder
+        from ..text._static import static_source
 
         model = model or self.encoder
+        if static_source(model) is not None:
+            kept = StaticEmbedder().get_params()
+            return StaticEmbedder(model, **{k: v for k, v in params.items() if k in kept})
         if model == MPNET:
             require_mpnet("This recipe")
         if self.layers == "all":

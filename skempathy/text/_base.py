@@ -115,7 +115,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         """
         _validate_texts(X, self)
         self._set_input_names(X)
-        self.model_path_ = resolve_model(self.model)
+        self.model_path_ = self._resolve_path()
         self.device_ = resolve_device(self.device)
         self._model = None  # _get_model loads it and sets precision_
         self.model_identity_ = self._identity()
@@ -180,15 +180,24 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         # embedded checkpoints by name: the same wherever the environment lives
         return model_identity(self.model if embedded_name(self.model) else self.model_path_)
 
+    def _resolve_path(self):
+        """The local location (or hub name) of the weights ``model`` names."""
+        return resolve_model(self.model)
+
+    def _relocate(self):
+        """Whether an unpickled embedder finds its weights again by name (the embedded
+        checkpoints, installed at another path elsewhere) rather than at ``model_path_``."""
+        return embedded_name(self.model) is not None and not getattr(self, "embed_weights", False)
+
     def _get_model(self):
         model = getattr(self, "_model", None)
         if model is None:
             device = self.device_
             if self.device == "auto":
                 device = resolve_device("auto")  # may differ after unpickling elsewhere
-            if embedded_name(self.model) and not getattr(self, "embed_weights", False):
+            if self._relocate():
                 # resolved again where the artifact is loaded (another venv, another path)
-                self.model_path_ = resolve_model(self.model)
+                self.model_path_ = self._resolve_path()
             precision = resolve_precision(self.precision, device)
             self.precision_ = precision
             current = self._identity()
