@@ -23,10 +23,11 @@ against the current default.
 ::
 
     python benchmarks/bench_recipes.py recipe NAME [--drop MEMBER ...] [--set PARAM=VALUE ...]
-                                           [--cv 5] [--cache DIR]
+                                           [--model MODEL] [--cv 5] [--cache DIR]
 
 One recipe of ``skempathy.recipes`` (``--drop`` leaves members out, ``--set`` changes a
-parameter of the vote): fitted on train and scored on dev, with the fit time and peak memory;
+parameter of the vote, ``--model`` its frozen encoder, e.g. ``static-minilm``): fitted on train
+and scored on dev, with the fit time and peak memory;
 with ``--cv 5`` the same vote is refitted on each writer-grouped fold and scored on the pooled
 out-of-fold predictions.
 """
@@ -267,7 +268,9 @@ def recipe(args):
 
     train, dev = load_wassa("train"), load_wassa("dev")
     chosen = get_recipe(args.name)
-    embedder = chosen.make_embedder(cache=args.cache, device=args.device, show_progress=False)
+    embedder = chosen.make_embedder(
+        args.model, cache=args.cache, device=args.device, show_progress=False
+    )
     vote = chosen.build(embedder=embedder, drop=args.drop, data_home=args.data_home)
     vote.set_params(**{k: args.device for k in vote.get_params() if k.endswith("__device")})
     vote.set_params(**dict(args.params))
@@ -288,8 +291,9 @@ def recipe(args):
             [f"train CV{args.cv} (writer-grouped, pooled)", *(f"{cv[k]:.3f}" for k in names)]
         )
     dropped = f", without {', '.join(args.drop)}" if args.drop else ""
+    encoder = f", encoder {args.model}" if args.model else ""
     print(
-        f"\nRecipe '{args.name}'{dropped}: fit on train {seconds:.0f} s, peak memory "
+        f"\nRecipe '{args.name}'{dropped}{encoder}: fit on train {seconds:.0f} s, peak memory "
         f"{_peak_mib():.0f} MiB (embedding cache: {args.cache or 'memory only'})\n"
     )
     _table(rows, ["split", "empathy r", "distress r", "avg r", "emotion macro-F1"])
@@ -331,6 +335,9 @@ def main(argv=None):
     one = commands.add_parser("recipe", help="one recipe: dev and grouped CV")
     one.add_argument("name")
     one.add_argument("--drop", nargs="*", default=[], metavar="MEMBER")
+    one.add_argument(
+        "--model", default=None, help="the recipe's frozen encoder (e.g. static-minilm)"
+    )
     one.add_argument(
         "--set", action="append", default=[], type=_param, dest="params", metavar="PARAM=VALUE"
     )
