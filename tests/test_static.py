@@ -34,6 +34,37 @@ def essays(shared_data):
     return load_wassa("dev").data["essay"].iloc[:40].tolist()
 
 
+@pytest.fixture(scope="module")
+def tiny_bert_path(tmp_path_factory):
+    """A 2-layer random BERT with a 2,000-token WordPiece vocabulary learnt from the WASSA
+    essays: distillation embeds every token, so a small vocabulary keeps each one short."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from skempathy.datasets import load_wassa
+
+    path = tmp_path_factory.mktemp("tiny_static_source")
+    words = BertWordPieceTokenizer(lowercase=True)
+    words.train_from_iterator(load_wassa("train").data["essay"], vocab_size=2000)
+    special = dict(
+        unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]",
+    )  # fmt: skip
+    tokenizer = BertTokenizerFast(tokenizer_object=words._tokenizer, **special)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
 def test_distils_once_into_the_data_home_and_matches_model2vec(tiny_bert_path, data_home, essays):
     from model2vec import StaticModel
 
