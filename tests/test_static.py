@@ -1,6 +1,7 @@
 """StaticEmbedder: model2vec static vectors distilled once into the data home, then used as
 any frozen embedder (cache, pickling, recipes, the distill command)."""
 
+import io
 import json
 import os
 import pickle
@@ -148,6 +149,24 @@ def test_recipe_builds_a_static_encoder(tiny_bert_path):
     )
     assert isinstance(embedder, StaticEmbedder)
     assert embedder.model == "static-" + tiny_bert_path
+
+
+def test_train_on_a_static_model_predicts_plain_texts(tiny_bert_path, data_home, tmp_path):
+    import pandas as pd
+
+    from skempathy.datasets import load_wassa
+
+    model = tmp_path / "emotion.skops"
+    result = _cli(
+        "train", "--task", "emotion", "--features", "text", "--head", "logreg",
+        "--model", "static-" + tiny_bert_path, "--out", str(model), "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    texts = tmp_path / "texts.csv"
+    pd.DataFrame({"essay": load_wassa("dev").data["essay"].iloc[:10]}).to_csv(texts, index=False)
+    result = _cli("predict", str(model), "--input", str(texts), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert len(pd.read_csv(io.StringIO(result.stdout))) == 10
 
 
 def _cli(*args):

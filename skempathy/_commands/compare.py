@@ -68,7 +68,8 @@ def add_arguments(parser):
         "--encoder",
         dest="encoder",
         default="all-MiniLM-L6-v2",
-        help="sentence encoder of the text features (default: embedded MiniLM)",
+        help="sentence encoder of the text features (default: embedded MiniLM; "
+        "'static-minilm': static embeddings distilled from it)",
     )
     parser.add_argument(
         "--cache",
@@ -176,9 +177,9 @@ def build_models(
             from skempathy.compose import make_wassa_pipeline
 
             if embedder is None and "text" in features:
-                from skempathy.text import SentenceEmbedder
+                from skempathy.text._static import frozen_embedder
 
-                embedder = SentenceEmbedder(encoder, cache=cache)
+                embedder = frozen_embedder(encoder, cache=cache)
             models[name] = make_wassa_pipeline(
                 task,
                 head=name,

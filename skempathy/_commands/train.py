@@ -26,7 +26,12 @@ def add_arguments(parser):
         metavar="MODEL",
         help="where to save: MODEL.skops (loads without running code), or MODEL.joblib, a pickle",
     )
-    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence encoder")
+    parser.add_argument(
+        "--model",
+        default="all-MiniLM-L6-v2",
+        help="sentence encoder (default: all-MiniLM-L6-v2); 'static-minilm': static "
+        "embeddings distilled from it (needs skempathy[static])",
+    )
     parser.add_argument("--cache", default=None, metavar="DIR", help="on-disk embedding cache")
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
 
@@ -47,13 +52,13 @@ def run(args):
     from ..compose import make_wassa_pipeline
     from ..datasets import load_wassa
     from ..metrics import wassa_evaluate
-    from ..text import SentenceEmbedder
+    from ..text._static import frozen_embedder
 
     task = parse_task(args.task)
     args.features = feature_groups(args.features)
     check_writable(args.out)
     check_model_path(args.out)
-    embedder = SentenceEmbedder(
+    embedder = frozen_embedder(
         args.model,
         device=args.device,
         cache=args.cache,

@@ -51,13 +51,12 @@ class Recipe:
         ``"static-<name>"`` model is a :class:`~skempathy.text.StaticEmbedder` distilled from
         ``<name>`` (the parameters it has no use for, ``device`` and ``precision``, are
         dropped)."""
-        from ..text import SentenceEmbedder, StaticEmbedder, TransformerEmbedder
-        from ..text._static import static_source
+        from ..text import SentenceEmbedder, TransformerEmbedder
+        from ..text._static import frozen_embedder, static_source
 
         model = model or self.encoder
         if static_source(model) is not None:
-            kept = StaticEmbedder().get_params()
-            return StaticEmbedder(model, **{k: v for k, v in params.items() if k in kept})
+            return frozen_embedder(model, **params)
         if model == MPNET:
             require_mpnet("This recipe")
         if self.layers == "all":

@@ -29,6 +29,18 @@ def static_source(model):
     return None
 
 
+def frozen_embedder(model, **params):
+    """The frozen encoder a command-line ``--model`` names: a :class:`StaticEmbedder` for a
+    ``"static-<name>"`` model (without the parameters it has no use for, such as ``device``),
+    else a :class:`~skempathy.text.SentenceEmbedder`."""
+    if static_source(model) is None:
+        from ._sentence import SentenceEmbedder
+
+        return SentenceEmbedder(model, **params)
+    kept = StaticEmbedder().get_params()
+    return StaticEmbedder(model, **{k: v for k, v in params.items() if k in kept})
+
+
 def _require_model2vec():
     try:
         import model2vec  # noqa: F401
