@@ -222,13 +222,7 @@ def _onnx_transform(embedder, predictor):
     """A frozen embedder's ``transform`` answered by an ONNX Runtime session (the
     last texts' embeddings kept, as the embedder's memory cache would)."""
     from ..text._base import _validate_texts
-
-    try:
-        from sklearn.utils._set_output import _wrap_data_with_container
-    except ImportError:  # pragma: no cover - older or newer scikit-learn
-
-        def _wrap_data_with_container(method, data, original_input, estimator):
-            return data
+    from ..utils._sklearn_compat import _wrap_data_with_container
 
     last = {}  # predict, then predict_proba, of one chunk: encoded once
 
