@@ -2,14 +2,19 @@
 
 Fine-tunes ``TransformerClassifier`` (embedded MiniLM) on the WASSA 2022
 training essays' emotion labels, exports it with ``skempathy.export.to_onnx``
-(fp32 and int8), and compares on the dev essays, in one process: torch with
-``predict_precision`` fp32 / bf16 / int8, and ``OnnxPredictor`` on both
-exports. Prints batch throughput (essays/s), single-essay p50 latency, dev
-macro-F1, label agreement with torch fp32 and the size of the weights. With
-``--frozen`` it also exports the frozen ``SentenceEmbedder`` and compares it
-with ``SentenceTransformer.encode``. With ``--student`` the model is a ``MultiTaskTransformer``
-fine-tuned on emotion, empathy and distress (the architecture of the distilled student of
-``skempathy distill``); the table then scores its emotion head and times all three heads.
+(fp32, dynamic int8 and static int8 calibrated on the training essays, at the
+default fallback tolerance and a stricter one), and compares on the dev essays,
+in one process: torch with ``predict_precision`` fp32 / bf16 / int8, and
+``OnnxPredictor`` on the exports. Prints batch throughput (essays/s), single-essay
+p50 latency (both also against the fp32 ONNX export), dev macro-F1, label
+agreement with torch fp32 and the size of the weights. With ``--frozen`` it also
+exports the frozen ``SentenceEmbedder`` and compares it with
+``SentenceTransformer.encode``. With ``--student`` the model is a
+``MultiTaskTransformer`` fine-tuned on emotion, empathy and distress (the
+architecture of the distilled student of ``skempathy distill``); the table then
+scores its emotion head, times all three heads and gives the Pearson r of the
+empathy and distress predictions to torch fp32. ``--reuse FILE`` pickles the
+fine-tuned model to FILE, or loads it from there when it exists (for reruns).
 
     python benchmarks/bench_onnx.py --epochs 2 --frozen
     python benchmarks/bench_onnx.py --epochs 2 --student
@@ -33,7 +38,7 @@ from skempathy.neural import MultiTaskTransformer, TransformerClassifier, cpu_ha
 from skempathy.text import SentenceEmbedder
 
 
-def throughput(fn, texts, repeats=2):
+def throughput(fn, texts, repeats=3):
     fn(texts[:8])  # warm-up: lazy conversion, kernel selection
     best = np.inf
     for _ in range(repeats):
@@ -52,6 +57,12 @@ def p50_ms(fn, texts):
     return 1000 * float(np.median(times))
 
 
+STATIC = [
+    ("int8-static", {}),  # the default fallback tolerance
+    ("int8-static", {"fallback_tolerance": 0.05}),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
@@ -62,26 +73,45 @@ def main():
         action="store_true",
         help="a multi-task MiniLM (emotion, empathy, distress) instead",
     )
+    parser.add_argument("--reuse", help="pickle of the fine-tuned model: written, or read back")
+    parser.add_argument("--no-finetuned", action="store_true", help="only the frozen table")
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)  # truncation notes of long essays
 
     train, dev = load_wassa("train"), load_wassa("dev")
     texts = list(dev.data["essay"])
-    gold = dev.frame["emotion"]
+    calibration = list(train.data["essay"])  # static int8 calibrates on training essays
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"cpu_has_fast_bf16() = {cpu_has_fast_bf16()}; {len(texts)} dev essays\n"
     )
+    folder = Path(tempfile.mkdtemp())
+    if not args.no_finetuned:
+        finetuned_table(args, train, dev, texts, calibration, folder)
+    if args.frozen:
+        frozen_table(args, texts, calibration, folder)
+
+
+def finetuned_table(args, train, dev, texts, calibration, folder):
+    gold = dev.frame["emotion"]
     start = time.perf_counter()
-    if args.student:
-        clf = MultiTaskTransformer(max_epochs=args.epochs, random_state=0, device="cpu")
-        clf.fit(train.data["essay"], train.frame[["emotion", "empathy", "distress"]])
-        classes = clf.classes_["emotion"]
+    if args.reuse and os.path.exists(args.reuse):
+        with open(args.reuse, "rb") as f:
+            clf = pickle.load(f)
+        print(f"fine-tuned model read from {args.reuse}\n")
     else:
-        clf = TransformerClassifier(max_epochs=args.epochs, random_state=0, device="cpu")
-        clf.fit(train.data["essay"], train.frame["emotion"])
-        classes = clf.classes_
-    print(f"fine-tuning: {time.perf_counter() - start:.0f} s\n")
+        if args.student:
+            clf = MultiTaskTransformer(max_epochs=args.epochs, random_state=0, device="cpu")
+            clf.fit(train.data["essay"], train.frame[["emotion", "empathy", "distress"]])
+        else:
+            clf = TransformerClassifier(max_epochs=args.epochs, random_state=0, device="cpu")
+            clf.fit(train.data["essay"], train.frame["emotion"])
+        print(f"fine-tuning: {time.perf_counter() - start:.0f} s\n")
+        if args.reuse:
+            with open(args.reuse, "wb") as f:
+                pickle.dump(clf, f)
+    student = isinstance(clf, MultiTaskTransformer)
+    classes = clf.classes_["emotion"] if student else clf.classes_
 
     def emotion_proba(model):  # the emotion head's probabilities, whatever the model
         def proba(texts):
@@ -90,7 +120,11 @@ def main():
 
         return proba
 
-    folder = Path(tempfile.mkdtemp())
+    def scores(model):  # empathy and distress predictions of a student (untimed)
+        if not student:
+            return None
+        return model.predict(texts)[["empathy", "distress"]].to_numpy(dtype=float)
+
     rows = []
     for precision in ("fp32", "bf16", "int8"):
         clf.set_params(predict_precision=precision)
@@ -103,65 +137,104 @@ def main():
                 speed,
                 p50_ms(clf.predict, texts[: args.latency_essays]),
                 size,
+                scores(clf),
             )
         )
     clf.set_params(predict_precision=None)
-    for quantize in (None, "int8"):
+    for quantize, options in [(None, {}), ("int8", {})] + STATIC:
+        if quantize == "int8-static":
+            options = {"calibration_texts": calibration, **options}
         start = time.perf_counter()
-        path = to_onnx(clf, folder / str(quantize), quantize=quantize)
+        path = to_onnx(clf, folder / f"{quantize}-{len(rows)}", quantize=quantize, **options)
         seconds = time.perf_counter() - start
         model = OnnxPredictor(path)
         proba, speed = throughput(emotion_proba(model), texts)
+        extra = "".join(f", {k}={v}" for k, v in options.items() if k != "calibration_texts")
+        static = model.manifest_.get("static_int8")
+        if static:
+            extra += f": {len(static['fp32_by_fallback'])} layers fp32"
         rows.append(
             (
-                f"OnnxPredictor, to_onnx(quantize={quantize!r}) in {seconds:.0f} s",
+                f"OnnxPredictor, to_onnx(quantize={quantize!r}{extra}) in {seconds:.0f} s",
                 proba,
                 speed,
                 p50_ms(model.predict, texts[: args.latency_essays]),
                 os.path.getsize(Path(path) / "model.onnx"),
+                scores(model),
             )
         )
-    reference = rows[0][1]
-    base_speed = rows[0][2]
+    reference, base_speed = rows[0][1], rows[0][2]
+    onnx_speed, onnx_p50 = rows[3][2], rows[3][3]
     print(
-        "| model | essays/s | vs torch fp32 | p50 ms / essay | dev macro-F1 | "
-        "same label as torch fp32 | max abs diff of probabilities | weights MB |"
+        "| model | essays/s | vs torch fp32 | vs ONNX fp32 | p50 ms / essay | "
+        "p50 vs ONNX fp32 | dev macro-F1 | same label as torch fp32 | "
+        + ("r empathy, distress to torch fp32 | " if student else "")
+        + "max abs diff of probabilities | weights MB |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for name, proba, speed, p50, size in rows:
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if student else "") + "---|---|")
+    for name, proba, speed, p50, size, regression in rows:
         labels = classes[proba.argmax(1)]
         f1 = wassa_evaluate(gold, labels)["macro_f1"]
         same = np.mean(proba.argmax(1) == reference.argmax(1))
+        r = ""
+        if student:
+            r = " | ".join(
+                f"{np.corrcoef(regression[:, j], rows[0][5][:, j])[0, 1]:.4f}" for j in (0, 1)
+            )
+            r = f"{r.replace(' | ', ', ')} | "
         print(
-            f"| {name} | {speed:.1f} | {speed / base_speed:.2f}x | {p50:.1f} | {f1:.3f} | "
-            f"{100 * same:.1f} % | {np.abs(proba - reference).max():.1e} | "
+            f"| {name} | {speed:.1f} | {speed / base_speed:.2f}x | {speed / onnx_speed:.2f}x | "
+            f"{p50:.1f} | {100 * p50 / onnx_p50:.0f} % | {f1:.3f} | {100 * same:.1f} % | {r}"
+            f"{np.abs(proba - reference).max():.1e} | "
             f"{'' if size is None else f'{size / 2**20:.0f}'} |"
         )
 
-    if args.frozen:
-        embedder = SentenceEmbedder(cache=False, device="cpu", show_progress=False).fit(texts)
-        ref, speed0 = throughput(embedder.transform, texts)
-        print(
-            "\n| frozen MiniLM | essays/s | vs torch fp32 | p50 ms / essay | "
-            "mean cosine to torch fp32 |"
+
+def frozen_table(args, texts, calibration, folder):
+    embedder = SentenceEmbedder(cache=False, device="cpu", show_progress=False).fit(texts)
+    ref, speed0 = throughput(embedder.transform, texts)
+    print(
+        "\n| frozen MiniLM | essays/s | vs torch fp32 | vs ONNX fp32 | p50 ms / essay | "
+        "p50 vs ONNX fp32 | mean cosine to torch fp32 | min cosine |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    rows = [
+        (
+            "SentenceEmbedder (torch fp32)",
+            speed0,
+            p50_ms(embedder.transform, texts[: args.latency_essays]),
+            np.ones(len(texts)),
         )
-        print("|---|---|---|---|---|")
-        print(
-            f"| SentenceEmbedder (torch fp32) | {speed0:.1f} | 1.00x | "
-            f"{p50_ms(embedder.transform, texts[: args.latency_essays]):.1f} | 1.00000 |"
+    ]
+    for quantize, options in [(None, {}), ("int8", {})] + STATIC:
+        if quantize == "int8-static":
+            options = {"calibration_texts": calibration, **options}
+        start = time.perf_counter()
+        path = to_onnx(
+            embedder, folder / f"frozen-{quantize}-{len(rows)}", quantize=quantize, **options
         )
-        for quantize in (None, "int8"):
-            model = OnnxPredictor(
-                to_onnx(embedder, folder / f"frozen-{quantize}", quantize=quantize)
+        seconds = time.perf_counter() - start
+        model = OnnxPredictor(path)
+        out, speed = throughput(model.transform, texts)
+        cos = np.sum(out * ref, 1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
+        extra = "".join(f", {k}={v}" for k, v in options.items() if k != "calibration_texts")
+        static = model.manifest_.get("static_int8")
+        if static:
+            extra += f": {len(static['fp32_by_fallback'])} layers fp32"
+        rows.append(
+            (
+                f"OnnxPredictor, quantize={quantize!r}{extra} (export {seconds:.0f} s)",
+                speed,
+                p50_ms(model.transform, texts[: args.latency_essays]),
+                cos,
             )
-            out, speed = throughput(model.transform, texts)
-            cos = np.sum(out * ref, 1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
-            print(
-                f"| OnnxPredictor, quantize={quantize!r} | {speed:.1f} | "
-                f"{speed / speed0:.2f}x | "
-                f"{p50_ms(model.transform, texts[: args.latency_essays]):.1f} | "
-                f"{cos.mean():.5f} |"
-            )
+        )
+    onnx_speed, onnx_p50 = rows[1][1], rows[1][2]
+    for name, speed, p50, cos in rows:
+        print(
+            f"| {name} | {speed:.1f} | {speed / speed0:.2f}x | {speed / onnx_speed:.2f}x | "
+            f"{p50:.1f} | {100 * p50 / onnx_p50:.0f} % | {cos.mean():.5f} | {cos.min():.4f} |"
+        )
 
 
 if __name__ == "__main__":

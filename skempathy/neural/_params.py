@@ -86,7 +86,8 @@ _PARAM_DOCS = {
         "int8 quantization of the linear layers (CPU only), about 2x faster on any CPU, slightly "
         'different outputs. ``"auto"``: bf16 where it is fast, else fp32 (the rule of '
         ":class:`~skempathy.text.SentenceEmbedder`). Can be set after ``fit`` with "
-        "``set_params``.",
+        "``set_params``. Calibrated (static) int8 is an export: "
+        ':func:`skempathy.export.to_onnx` with ``quantize="int8-static"``.',
     ),
     "warm_start": (
         "bool",
