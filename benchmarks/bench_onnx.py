@@ -38,6 +38,15 @@ from skempathy.neural import MultiTaskTransformer, TransformerClassifier, cpu_ha
 from skempathy.text import SentenceEmbedder
 
 
+def export_settings(options, model):
+    """The export's options as a label, with the layers a static int8 export kept in fp32."""
+    extra = "".join(f", {k}={v}" for k, v in options.items() if k != "calibration_texts")
+    static = model.manifest_.get("static_int8")
+    if static:
+        extra += f": {len(static['fp32_by_fallback'])} layers fp32"
+    return extra
+
+
 def throughput(fn, texts, repeats=3):
     fn(texts[:8])  # warm-up: lazy conversion, kernel selection
     best = np.inf
@@ -149,10 +158,7 @@ def finetuned_table(args, train, dev, texts, calibration, folder):
         seconds = time.perf_counter() - start
         model = OnnxPredictor(path)
         proba, speed = throughput(emotion_proba(model), texts)
-        extra = "".join(f", {k}={v}" for k, v in options.items() if k != "calibration_texts")
-        static = model.manifest_.get("static_int8")
-        if static:
-            extra += f": {len(static['fp32_by_fallback'])} layers fp32"
+        extra = export_settings(options, model)
         rows.append(
             (
                 f"OnnxPredictor, to_onnx(quantize={quantize!r}{extra}) in {seconds:.0f} s",
@@ -217,10 +223,7 @@ def frozen_table(args, texts, calibration, folder):
         model = OnnxPredictor(path)
         out, speed = throughput(model.transform, texts)
         cos = np.sum(out * ref, 1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
-        extra = "".join(f", {k}={v}" for k, v in options.items() if k != "calibration_texts")
-        static = model.manifest_.get("static_int8")
-        if static:
-            extra += f": {len(static['fp32_by_fallback'])} layers fp32"
+        extra = export_settings(options, model)
         rows.append(
             (
                 f"OnnxPredictor, quantize={quantize!r}{extra} (export {seconds:.0f} s)",

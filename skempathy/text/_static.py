@@ -20,6 +20,8 @@ __all__ = ["StaticEmbedder", "distill_static_model"]
 STATIC_PREFIX = "static-"
 
 _DISTILL_LOCK = threading.Lock()
+# model2vec's weighting of tokens by their Zipf-estimated frequency; part of a static model's key
+_SIF_COEFFICIENT = 1e-4
 
 
 def static_source(model):
@@ -73,7 +75,7 @@ def _distillation_identity(source, pca_dims, sif_coefficient):
 
 
 def distill_static_model(
-    model="all-MiniLM-L6-v2", *, pca_dims=None, sif_coefficient=1e-4, data_home=None
+    model="all-MiniLM-L6-v2", *, pca_dims=None, sif_coefficient=_SIF_COEFFICIENT, data_home=None
 ):
     """Distil a sentence-transformer into model2vec static embeddings, once.
 
@@ -302,12 +304,13 @@ class StaticEmbedder(_BaseEmbedder):
 
     def _identity(self):
         path = getattr(self, "model_path_", None)
-        if self.embed_weights or (path and os.path.isdir(path) and self._is_ready_model()):
+        ready = self._is_ready_model()
+        if self.embed_weights or (ready and path and os.path.isdir(path)):
             return checkpoint_digest(path)  # the files themselves
-        if self._is_ready_model():
+        if ready:
             return str(self._source())  # a hub name
         dims = None if self.pca_dims is None else int(self.pca_dims)
-        return _distillation_identity(self._source(), dims, 1e-4)
+        return _distillation_identity(self._source(), dims, _SIF_COEFFICIENT)
 
     def _relocate(self):
         # a distilled model is found again (or distilled again) wherever the artifact loads
