@@ -11,6 +11,8 @@ clipping at 1.0), seed, batch size, epochs, precision and ``max_length``:
 * ``trainer``: Hugging Face ``Trainer`` with ``train_sampling_strategy=
   "group_by_length"`` and ``DataCollatorWithPadding`` (dynamic padding), the
   peer a user would pick.
+* ``no-fast-paths``: the same skempathy estimator with ``fast_paths=False`` (torch's own
+  dropout and attention kernels on CPU).
 * ``plain``: a textbook PyTorch loop: ``padding="max_length"``, a shuffled
   ``DataLoader``, the same model and optimizer.
 
@@ -59,7 +61,7 @@ def _evaluate(task, y_true, y_pred):
     return wassa_evaluate(y_true, y_pred)
 
 
-def run_skempathy(task, train, dev, test, args):
+def run_skempathy(task, train, dev, test, args, fast_paths=True):
     from skempathy.neural import TransformerClassifier, TransformerRegressor
 
     params = dict(
@@ -71,6 +73,7 @@ def run_skempathy(task, train, dev, test, args):
         precision=args.precision,
         random_state=args.seed,
         verbose=args.verbose,
+        fast_paths=fast_paths,
     )
     if task == "emotion":
         est = TransformerClassifier(**params, class_weight=args.class_weight)
@@ -351,10 +354,11 @@ def main(argv=None):
     parser.add_argument(
         "--baselines",
         nargs="*",
-        choices=["plain", "trainer"],
+        choices=["plain", "trainer", "no-fast-paths"],
         default=["plain", "trainer"],
         help="runs to compare with skempathy: a plain PyTorch loop, "
-        "Hugging Face Trainer (group_by_length, dynamic padding)",
+        "Hugging Face Trainer (group_by_length, dynamic padding), skempathy with "
+        "fast_paths=False (torch's own dropout and attention kernels)",
     )
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--out", default="bench_finetune_out")
@@ -389,6 +393,10 @@ def main(argv=None):
             }
         )
     out_test.to_csv(os.path.join(args.out, f"test_predictions_{tag}.tsv"), sep="\t", index=False)
+    if "no-fast-paths" in args.baselines:
+        slow, slow_dev, _ = run_skempathy(args.task, train, dev, test, args, fast_paths=False)
+        slow.update(_evaluate(args.task, y_dev, slow_dev))
+        rows["skempathy, fast_paths=False"] = slow
     if "plain" in args.baselines:
         plain, plain_dev = run_plain(args.task, train, dev, args)
         plain.update(_evaluate(args.task, y_dev, plain_dev))

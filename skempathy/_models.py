@@ -256,6 +256,22 @@ def resolve_device(device="auto"):
     return device
 
 
+def cpu_has_fast_bf16():
+    """Whether this CPU has bf16 matrix units (Intel AMX or AVX512-BF16).
+
+    Only there is bf16 autocast on CPU faster than fp32 (about 3x for a base-size
+    encoder); elsewhere (e.g. AVX2-only CPUs) torch emulates bf16 and a
+    training step is an order of magnitude slower (benchmarks/bench_precision.py).
+    """
+    import torch
+
+    checks = [
+        getattr(torch.cpu, name, None)
+        for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    ]
+    return any(bool(check()) for check in checks if callable(check))
+
+
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
@@ -279,8 +295,6 @@ def resolve_precision(precision, device):
     if str(device).startswith("cuda"):
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if str(device) == "cpu":
-        from .neural._training import cpu_has_fast_bf16
-
         return "bf16" if cpu_has_fast_bf16() else "fp32"
     return "fp32"
 

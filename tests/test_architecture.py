@@ -15,4 +15,4 @@ def test_one_place_in_the_package_runs_backward():
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if re.search(r"\.backward\(", line.split("#")[0])
     ]
-    assert calls == ["neural/_training.py:" + calls[0].split(":")[1]], calls
+    assert calls == ["_engine/_loop.py:" + calls[0].split(":")[1]], calls

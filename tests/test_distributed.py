@@ -18,10 +18,14 @@ SCRIPT = """
 import json, os, sys
 import joblib, torch
 from skempathy.datasets import load_wassa
-from skempathy.neural import TransformerRegressor, is_main_process
+from skempathy.neural import TransformerRegressor, data_parallel, is_main_process
 
-model, out, accumulate = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model, out, accumulate, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(1)
+if mode == "data-parallel":
+    data_parallel()
+elif mode == "own-group":  # a group the script started for other work: fits stay local
+    torch.distributed.init_process_group("gloo")
 wassa = load_wassa("train")
 X, y = wassa.data["essay"].iloc[:160], wassa.target["empathy"].iloc[:160]
 est = TransformerRegressor(model, max_length=32, batch_size=8, max_epochs=2, dropout=0.0,
@@ -81,7 +85,7 @@ def single_process_fit(no_dropout_bert, tmp_path_factory):
     script = out / "fit.py"
     script.write_text(SCRIPT)
     # batch 8 accumulated twice: what two processes of batch 8 compute together
-    ranks = _run([sys.executable, str(script), no_dropout_bert, str(out), "2"], out)
+    ranks = _run([sys.executable, str(script), no_dropout_bert, str(out), "2", "one"], out)
     return ranks[0], joblib.load(out / "model.joblib")
 
 
@@ -127,7 +131,12 @@ def test_two_process_fine_tuning_equals_the_accumulated_single_process_fit(
         pytest.importorskip("accelerate")
     script = tmp_path / "fit.py"
     script.write_text(SCRIPT)
-    command = LAUNCHERS[launcher](_free_port(), script) + [no_dropout_bert, str(tmp_path), "1"]
+    command = LAUNCHERS[launcher](_free_port(), script) + [
+        no_dropout_bert,
+        str(tmp_path),
+        "1",
+        "data-parallel",
+    ]
     ranks = _run(command, tmp_path)
     assert len(ranks) == 2
     # the gradients were averaged: both processes hold the same weights
@@ -148,3 +157,30 @@ def test_two_process_fine_tuning_equals_the_accumulated_single_process_fit(
     assert np.corrcoef(got, want)[0, 1] > 0.999
     np.testing.assert_allclose(got, want, atol=1e-3 * np.std(want) + 1e-6)
     assert np.std(got) > 0  # a trained model, not a constant
+
+
+def test_a_fit_inside_a_group_started_for_other_work_trains_alone(no_dropout_bert, tmp_path):
+    """Without data_parallel() each process fits its own model on every batch."""
+    script = tmp_path / "fit.py"
+    script.write_text(SCRIPT)
+    command = LAUNCHERS["torchrun"](_free_port(), script) + [
+        no_dropout_bert,
+        str(tmp_path),
+        "2",
+        "own-group",
+    ]
+    ranks = _run(command, tmp_path)
+    assert len(ranks) == 2
+    # every process saw all 160 essays in each epoch, as one process does alone
+    assert [h["n_samples"] for h in ranks[0]["history"]] == [160, 160]
+    assert [h["n_samples"] for h in ranks[1]["history"]] == [160, 160]
+    assert ranks[0]["weights"] == ranks[1]["weights"]  # the same seed and data, no exchange
+
+
+def test_data_parallel_true_outside_a_launcher_is_refused():
+    from skempathy._engine._parallel import training_group
+
+    assert training_group(None) is None
+    assert training_group(False) is None
+    with pytest.raises(ValueError, match="torchrun or accelerate launch"):
+        training_group(True)

@@ -29,7 +29,7 @@ from skempathy.neural import (
     TransformerClassifier,
     TransformerRegressor,
 )
-from skempathy.neural import _training as T
+from skempathy import _engine as T
 
 KW = dict(max_length=48, batch_size=8, max_epochs=2, learning_rate=5e-4, device="cpu")
 
@@ -649,12 +649,12 @@ def test_cpu_precision_only_bf16_autocasts():
     import torch
 
     for precision in ("auto", "fp16", "fp32"):
-        context, scaler = T._autocast("cpu", precision)
+        context, scaler = T.autocast_for("cpu", precision)
         assert isinstance(context, contextlib.nullcontext) and scaler is False
-    context, scaler = T._autocast("cpu", "bf16")
+    context, scaler = T.autocast_for("cpu", "bf16")
     assert isinstance(context, torch.autocast) and context.fast_dtype == torch.bfloat16
     assert scaler is False
-    context, scaler = T._autocast("cuda", "fp32")  # fp32 means no autocast anywhere
+    context, scaler = T.autocast_for("cuda", "fp32")  # fp32 means no autocast anywhere
     assert isinstance(context, contextlib.nullcontext) and scaler is False
     weights = {}
     for precision in ("fp32", "auto", "fp16", "bf16"):
@@ -676,16 +676,19 @@ def test_bf16_on_a_cpu_without_bf16_units_warns(monkeypatch):
     """bf16 is honoured on any CPU, but where torch emulates it the user is told it is slow."""
     import torch
 
-    assert isinstance(T.cpu_has_fast_bf16(), bool)
-    monkeypatch.setattr(T, "cpu_has_fast_bf16", lambda: False)
+    from skempathy._engine import _precision
+    from skempathy.neural import cpu_has_fast_bf16
+
+    assert isinstance(cpu_has_fast_bf16(), bool)
+    monkeypatch.setattr(_precision, "cpu_has_fast_bf16", lambda: False)
     with pytest.warns(UserWarning, match="without bf16 matrix units.*precision='auto'"):
-        context, _ = T._autocast("cpu", "bf16")
+        context, _ = T.autocast_for("cpu", "bf16")
     assert isinstance(context, torch.autocast)
-    monkeypatch.setattr(T, "cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(_precision, "cpu_has_fast_bf16", lambda: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        T._autocast("cpu", "bf16")
-        T._autocast("cpu", "auto")
+        T.autocast_for("cpu", "bf16")
+        T.autocast_for("cpu", "auto")
 
 
 def test_bf16_fine_tuning_on_cpu_is_close_to_fp32(tiny_bert_path, wassa, fitted_clf):
@@ -1002,7 +1005,7 @@ def test_train_loop_callbacks_see_every_batch_and_can_change_it():
     reads what it set) and adds to each epoch's record."""
     import torch
 
-    from skempathy.neural._training import Callback, train_loop
+    from skempathy._engine import Callback, train_loop
 
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)

@@ -290,7 +290,7 @@ def test_a_fallback_folder_of_another_user_is_refused(tmp_path):
 def test_crafted_files_of_a_fine_tuned_estimator_are_refused(
     tiny_bert_path, essays, tmp_path, monkeypatch
 ):
-    import skempathy.neural._training as training
+    import skempathy._engine._packing as training
     from skempathy.neural import TransformerClassifier
 
     labels = np.array(["joy", "sadness"] * 4)

@@ -368,7 +368,7 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         self._set_input_names(X)
         from contextlib import nullcontext
 
-        from ..neural._training import seeded
+        from .._engine import seeded
 
         self.device_ = resolve_device(self.device)
         self.history_ = []
@@ -408,7 +408,7 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         except ImportError:  # pragma: no cover - sentence-transformers < 6
             from sentence_transformers.losses import MultipleNegativesRankingLoss
 
-        from ..neural._training import train_loop
+        from .._engine import train_loop
 
         ranking_loss = MultipleNegativesRankingLoss(self.model_, scale=self.scale)
         rng = check_random_state(self.random_state)

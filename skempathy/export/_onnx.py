@@ -319,7 +319,7 @@ def _calibration_inputs(estimator, kind, manifest, folder, calibration_texts):
         raise TypeError("to_onnx: calibration_texts must be a list of texts, not one string")
     tokenizer = _FastTokenizer(folder / "tokenizer.json", manifest["pad_token_id"])
     if kind == "finetuned":
-        from ..neural import _training as T
+        from .. import _engine as T
 
         texts, extra = estimator._read_X(calibration_texts, fit=False)
     else:
@@ -347,7 +347,7 @@ def _calibration_inputs(estimator, kind, manifest, folder, calibration_texts):
 
 def _feeds(ids, extra, manifest, batch_size=8):
     """Graph inputs of length-grouped, padded batches, in a fixed order."""
-    from ..neural._training import length_grouped_batches, pad
+    from .._engine import length_grouped_batches, pad
 
     lengths = np.array([len(r) for r in ids])
     feeds = []
@@ -666,7 +666,7 @@ def to_onnx(
     from sklearn.utils.validation import check_is_fitted
 
     from .. import __version__
-    from ..neural._training import pad_token_id
+    from .._engine import pad_token_id
 
     if quantize not in QUANTIZE:
         raise ValueError(f"quantize must be one of {QUANTIZE}, got {quantize!r}")
@@ -762,7 +762,7 @@ def _check_export(estimator, kind, folder):
 
     predictor = OnnxPredictor(folder)
     if kind == "finetuned":
-        from ..neural import _training as T
+        from .. import _engine as T
 
         ids, _ = T.tokenize(estimator.tokenizer_, _PROBES, estimator._effective_max_length())
         n_extra = predictor.manifest_["n_extra"]
@@ -794,7 +794,7 @@ def _require(module, who):
 # --------------------------------------------------------------------------------------
 class _FastTokenizer:
     """The folder's ``tokenizer.json`` on the ``tokenizers`` library, called like a
-    transformers tokenizer (for :func:`skempathy.neural._training.tokenize`):
+    transformers tokenizer (for :func:`skempathy._engine.tokenize`):
     transformers imports torch, the predictor does not need it."""
 
     def __init__(self, path, pad_token_id):
@@ -827,7 +827,7 @@ class _OnnxRunner:
         self.batch_size = int(batch_size)
 
     def run(self, ids, extra=None):
-        from ..neural._training import length_grouped_batches, pad
+        from .._engine import length_grouped_batches, pad
 
         n = len(ids)
         out = {}

@@ -18,7 +18,7 @@ from ..text._cache import restore_snapshot
 from ..text._warm import embed_once
 from ._memory import PeakRSS
 from ._result import ComparisonResult
-from ._scoring import infer_task, resolve_metrics
+from ..metrics._task import infer_task, resolve_metrics
 from ._split import check_group_cv, check_no_group_leakage, make_splits, resolve_groups
 
 __all__ = ["compare_models"]

@@ -4,13 +4,13 @@ The encoder itself is trained (as the WASSA 2021/2022 winning systems did),
 while the estimators behave like any sklearn estimator: lazy construction,
 ``clone``/``set_params``, ``Pipeline``/``GridSearchCV``, ``random_state``
 reproducibility and device-independent pickles. The training loop lives in
-the private module ``_training`` (reused by every estimator of this package).
+the private package :mod:`skempathy._engine`, under every torch estimator.
 """
 
-from ._distributed import is_main_process
+from .._engine._parallel import data_parallel, is_main_process
 from ._embedder import FineTunedEmbedder
 from ._multitask import MultiTaskTransformer
-from ._training import cpu_has_fast_bf16
+from .._models import cpu_has_fast_bf16
 from ._transformer import TransformerClassifier, TransformerRegressor
 
 # the published methods
@@ -29,5 +29,6 @@ __all__ = [
     "Seq2SeqLabelClassifier",
     "TokenAttentionClassifier",
     "cpu_has_fast_bf16",
+    "data_parallel",
     "is_main_process",
 ]

@@ -2,14 +2,14 @@
 
 :class:`_BaseTransformerEstimator` owns everything the task variants share:
 parameter validation, input checks, seeding, the held-out validation split,
-model construction, the call into :func:`._training.train_loop`, batched
+model construction, the call into :func:`skempathy._engine.train_loop`, batched
 inference and device-independent pickling. A subclass only says how ``y`` maps
 to *tasks* (``_encode_targets``) and how outputs map back to predictions.
 
 A *task* is a dict ``{"name", "kind", "dim"}`` with ``kind`` in
 ``{"multiclass", "multilabel", "regression"}``; the network has one linear
 head per task on the pooled encoder output (see
-:func:`._training.make_transformer_module`).
+:func:`skempathy._engine.make_transformer_module`).
 """
 
 import contextlib
@@ -36,7 +36,7 @@ from ..utils._sklearn_compat import (
 from .._models import PRECISIONS
 from ..base import check_texts, check_y_given
 from ..utils._reuse import reused
-from . import _training as T
+from .. import _engine as T
 
 _KINDS = ("multiclass", "multilabel", "regression")
 
@@ -117,6 +117,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         "device": [str],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
         "predict_precision": [None, StrOptions(set(PRECISIONS))],
+        "fast_paths": ["boolean"],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -143,6 +144,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         device="auto",
         precision="auto",
         predict_precision=None,
+        fast_paths=True,
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -165,6 +167,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         self.device = device
         self.precision = precision
         self.predict_precision = predict_precision
+        self.fast_paths = fast_paths
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -446,6 +449,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
                     gradient_accumulation_steps=self.gradient_accumulation_steps,
                     device=self.device_,
                     precision=self.precision,
+                    fast_paths=self.fast_paths,
                     eval_fn=eval_fn,
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,
@@ -730,7 +734,7 @@ def _reject_sparse(X, est):
 
 def _resolve_device(device):
     from ..base import resolve_device
-    from ._distributed import local_device
+    from .._engine._parallel import local_device
 
     return local_device(resolve_device(device))
 

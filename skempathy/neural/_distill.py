@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from . import _targets
-from . import _training as T
+from .. import _engine as T
 from ._base import _BaseTransformerEstimator, _task_score
 from ._params import shared_init, shared_params_doc
 
@@ -242,6 +242,7 @@ class DistilledMultiTaskClassifier(
                     gradient_accumulation_steps=self.gradient_accumulation_steps,
                     device=device,
                     precision=self.precision,
+                    fast_paths=self.fast_paths,
                     eval_fn=eval_fn,
                     n_iter_no_change=self.n_iter_no_change,
                     tol=self.tol,

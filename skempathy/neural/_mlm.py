@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts
-from . import _training as T
+from .. import _engine as T
 from ._params import LOOP_PARAMS, shared_constraints, shared_init, shared_params_doc
 
 __all__ = ["MaskedLMAdapter"]
@@ -118,6 +118,7 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
                 warmup_ratio=self.warmup_ratio,
                 device=device,
                 precision=self.precision,
+                fast_paths=self.fast_paths,
                 show_progress=bool(self.verbose),
                 desc=type(self).__name__,
             )

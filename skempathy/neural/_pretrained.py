@@ -202,7 +202,7 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None, in
     from sklearn.utils.validation import check_is_fitted
 
     from .. import __version__
-    from ._training import cpu_state_dict
+    from .._engine import cpu_state_dict
 
     check_is_fitted(est)
     folder = Path(save_directory)
@@ -234,7 +234,7 @@ def load_pretrained(cls, directory, *, device="auto"):
 
     from .._models import resolve_device
     from ..base import _warn_if_saved_by_another_version
-    from . import _training as T
+    from .. import _engine as T
 
     folder = Path(directory)
     manifest_path = folder / STATE_FILE

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from . import _targets
-from . import _training as T
+from .. import _engine as T
 from ._params import LOOP_PARAMS, shared_constraints, shared_init, shared_params_doc
 
 __all__ = ["Seq2SeqLabelClassifier"]
@@ -186,6 +186,7 @@ class Seq2SeqLabelClassifier(
                 warmup_ratio=self.warmup_ratio,
                 device=device,
                 precision=self.precision,
+                fast_paths=self.fast_paths,
                 show_progress=bool(self.verbose),
                 desc=type(self).__name__,
             )

@@ -12,7 +12,7 @@ from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from ..text._cache import _MEMORY, settings_key, text_hash
 from . import _targets
-from . import _training as T
+from .. import _engine as T
 from ._params import shared_constraints, shared_init, shared_params_doc
 
 __all__ = ["TokenAttentionClassifier"]

@@ -108,7 +108,7 @@ def slice_report(
     >>> table[["group", "count"]].values.tolist()
     [['all', 270], ['male', 150], ['female', 115], ['other', 5]]
     """
-    from skempathy.model_selection._scoring import infer_task, resolve_metrics
+    from skempathy.metrics._task import infer_task, resolve_metrics
 
     if not hasattr(demographics, "columns"):
         raise TypeError(

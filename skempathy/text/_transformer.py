@@ -150,7 +150,7 @@ class TransformerEmbedder(_BaseEmbedder):
         :func:`skempathy.export.to_onnx` exports."""
         import torch
 
-        from ..neural._training import pool
+        from .._engine import pool
 
         layers = self._layer_list()
         need_hidden = layers != [-1]
@@ -170,7 +170,7 @@ class TransformerEmbedder(_BaseEmbedder):
         return pooled
 
     def _encode(self, model, texts, show_progress):
-        from ..neural import _training as T
+        from .. import _engine as T
 
         net, tokenizer = model["model"], model["tokenizer"]
         if not len(texts):

@@ -99,7 +99,7 @@ class MetricSet:
         y_true, y_pred = self._wrap(y_true, y_pred)
         official = {}
         if self.official and any(f is None for f in self.funcs.values()):
-            from skempathy.metrics import wassa_evaluate
+            from ._wassa import wassa_evaluate
 
             official = wassa_evaluate(y_true, y_pred)
         out = {}
@@ -118,13 +118,13 @@ class MetricSet:
 
 def _fast_official(name, columns):
     """The official metric ``name`` without computing the whole WASSA report."""
-    from skempathy.metrics import wassa_evaluate
+    from ._wassa import wassa_evaluate
 
     def official(y_true, y_pred):
         return wassa_evaluate(y_true, y_pred)[name]
 
     try:
-        from skempathy import metrics as m
+        from .. import metrics as m
     except ImportError:  # pragma: no cover
         return official
     if name == "pearson" and hasattr(m, "pearson_score"):
@@ -201,7 +201,7 @@ def _named_metric(name, task, y):
             f"scoring {name!r} is a {kind} metric, but the task is {task}. Official metrics "
             f"for this target: {official}."
         )
-    from skempathy.metrics import get_scorer
+    from ._scorer import get_scorer
 
     try:
         scorer = get_scorer(name)
