@@ -154,8 +154,8 @@ import json, sys, time
 from skempathy.batch import BatchPredictor, map_table
 model, source, out = sys.argv[1:4]
 start = time.perf_counter()
-n = map_table(BatchPredictor(model, method="predict_labels", text_column="text"), source, out,
-              chunk_size=2000, show_progress=False)
+predictor = BatchPredictor(model, method="predict_labels", text_column="text", allow_pickle=True)
+n = map_table(predictor, source, out, chunk_size=2000, show_progress=False)
 peak = [int(line.split()[1]) / 1024 for line in open("/proc/self/status")
         if line.startswith("VmHWM:")][0]
 print(json.dumps({"n": n, "seconds": time.perf_counter() - start, "peak_mb": peak}))
@@ -212,7 +212,9 @@ def bench_annotate(args):
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
-            predictor = BatchPredictor(model, method="predict_labels", text_column="text")
+            predictor = BatchPredictor(
+                model, method="predict_labels", text_column="text", allow_pickle=True
+            )
             start = time.perf_counter()
             parts = dd.read_csv(source, blocksize="256KB")
             meta = predictor(corpus.head(2)).iloc[:0]

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 
+from skempathy.io import UnsafeFileError
 from skempathy.batch import BatchPredictor, map_table, read_table_chunks
 from skempathy.datasets import load_wassa
 from skempathy.dialogue import EmotionAnnotator, annotate_dialogues, load_empathetic_intents
@@ -50,7 +51,9 @@ def test_batch_predictor_from_a_path_reads_the_fitted_columns(wassa, tmp_path):
     ).fit(wassa[columns], wassa["empathy"])
     path = tmp_path / "model.joblib"
     joblib.dump(model, path)
-    predictor = BatchPredictor(path)
+    with pytest.raises(UnsafeFileError, match="allow_pickle=True"):
+        BatchPredictor(path)(wassa.iloc[:5])  # a pickle runs code: only when allowed
+    predictor = BatchPredictor(path, allow_pickle=True)
     out = predictor(wassa.iloc[:50])  # every column of the frame: only the fitted ones are read
     np.testing.assert_allclose(out["prediction"], model.predict(wassa[columns].iloc[:50]))
     with pytest.raises(KeyError, match="age"):

@@ -97,3 +97,35 @@ def test_fine_tuned_estimators_and_joint_recipe(wassa, tmp_path, tiny_bert_path)
     )
     joint.fit(X, frame[["emotion", "empathy", "distress"]])
     pd.testing.assert_frame_equal(_round_trip(joint, tmp_path).predict(dev), joint.predict(dev))
+
+
+def test_the_model_file_is_written_and_read_in_one_place(tmp_path):
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    from skempathy import __version__
+    from skempathy.base import SkempathyVersionWarning
+    from skempathy.io import MODEL_FORMAT, UnsafeFileError, read_model, write_model
+
+    clf = DummyClassifier().fit([[0], [1]], ["joy", "sadness"])
+    path = tmp_path / "model.skops"
+    write_model({"estimator": clf, "task": "emotion", "columns": ["essay"]}, path)
+    bundle = read_model(path)
+    assert bundle["format"] == MODEL_FORMAT and bundle["skempathy_version"] == __version__
+    assert bundle["columns"] == ["essay"] and bundle["estimator"].predict([[0]])[0] == "joy"
+
+    pickled = tmp_path / "model.joblib"
+    joblib.dump(clf, pickled)  # a bare estimator, pickled
+    with pytest.raises(UnsafeFileError, match="allow_pickle=True"):
+        read_model(pickled)
+    bare = read_model(pickled, allow_pickle=True)
+    assert bare["task"] == "emotion" and bare["columns"] is None
+
+    joblib.dump({"format": MODEL_FORMAT, "estimator": clf, "skempathy_version": "0.0.1"}, pickled)
+    with pytest.warns(SkempathyVersionWarning, match="saved by skempathy 0.0.1"):
+        read_model(pickled, allow_pickle=True)
+    joblib.dump({"not": "a model"}, pickled)
+    with pytest.raises(TypeError, match="does not hold a skempathy model"):
+        read_model(pickled, allow_pickle=True)
+    with pytest.raises(FileNotFoundError):
+        read_model(tmp_path / "missing.skops")

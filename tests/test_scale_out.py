@@ -310,7 +310,7 @@ def test_batch_predictor_on_dask_partitions_loads_the_model_once_per_worker(
     from skempathy.batch import BatchPredictor
 
     corpus = _corpus()
-    predictor = BatchPredictor(saved_model, keep=["message_id"])
+    predictor = BatchPredictor(saved_model, keep=["message_id"], allow_pickle=True)
     _reset(load_log)
     expected = predictor(corpus)
     assert len(os.listdir(load_log)) == 1
@@ -330,12 +330,16 @@ def test_batch_predictor_on_ray_batches(saved_model, load_log, ray_backend):
     from skempathy.batch import BatchPredictor
 
     corpus = _corpus()
-    expected = BatchPredictor(saved_model, keep=["message_id"])(corpus)
+    expected = BatchPredictor(saved_model, keep=["message_id"], allow_pickle=True)(corpus)
     _reset(load_log)
     data = ray.data.from_pandas(corpus).repartition(6)
     got = data.map_batches(
         BatchPredictor,
-        fn_constructor_kwargs={"model": str(saved_model), "keep": ["message_id"]},
+        fn_constructor_kwargs={
+            "model": str(saved_model),
+            "keep": ["message_id"],
+            "allow_pickle": True,
+        },
         batch_format="pandas",
         batch_size=100,
         concurrency=2,

@@ -10,7 +10,6 @@ from ..batch._tables import _FORMATS as _TABLE_FORMATS
 from ..cli import CLIError
 from ..utils._files import write_atomic
 
-MODEL_FORMAT = "skempathy-model/1"
 TASKS = {
     "empathy": "empathy",
     "distress": "distress",
@@ -302,29 +301,22 @@ def save_model(
 ):
     """Dump a fitted pipeline with its metadata (a dict), atomically: skops for a ``.skops``
     path, joblib otherwise."""
-    import joblib
+    from ..io import write_model
 
-    from .. import __version__
-
-    bundle = {
-        "format": MODEL_FORMAT,
-        "estimator": estimator,
-        "task": task,
-        "targets": task_targets(task),
-        "head": head,
-        "features": list(features),
-        "columns": list(columns),
-        "text_column": text_column,
-        "dev_scores": scores,
-        "fitted_on": fitted_on,
-        "skempathy_version": __version__,
-    }
-    if Path(path).suffix.lower() == ".skops":  # the safe format: no pickle code on load
-        from ..io import dump
-
-        dump(bundle, path)
-    else:
-        write_atomic(path, lambda tmp: joblib.dump(bundle, tmp))
+    write_model(
+        {
+            "estimator": estimator,
+            "task": task,
+            "targets": task_targets(task),
+            "head": head,
+            "features": list(features),
+            "columns": list(columns),
+            "text_column": text_column,
+            "dev_scores": scores,
+            "fitted_on": fitted_on,
+        },
+        path,
+    )
 
 
 def add_model_arguments(parser, *, what="MODEL"):
@@ -353,48 +345,35 @@ def _type_names(text):
 
 
 def load_model(path, *, allow_pickle=False, trusted=()):
-    """Load a bundle written by :func:`save_model`, or a bare fitted estimator.
+    """:func:`skempathy.io.read_model` with the command line's errors and warnings.
 
-    A ``.skops`` file (a zip) loads with skempathy's trusted types plus
-    ``trusted``; anything else is a pickle and loads only with ``allow_pickle``,
-    since unpickling runs whatever code the file carries.
+    A ``.skops`` file (a zip) loads with skempathy's trusted types plus ``trusted``; anything
+    else is a pickle and loads only with ``allow_pickle`` (``--allow-pickle``), since
+    unpickling runs whatever code the file carries.
     """
-    import zipfile
-
-    import joblib
-
     import warnings
 
     from ..base import SkempathyVersionWarning
+    from ..io import PickleRefusedError, UntrustedTypesError, read_model
 
     path = Path(path)
     if not path.is_file():
         raise CLIError(f"model file not found: {path}")
     trusted = [name for names in trusted for name in ([names] if isinstance(names, str) else names)]
-    is_skops = zipfile.is_zipfile(path)
-    if not is_skops and not allow_pickle:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SkempathyVersionWarning)
+            bundle = read_model(path, allow_pickle=allow_pickle, trusted=trusted)
+    except PickleRefusedError as exc:
         raise CLIError(
             f"{path} is a pickle, and loading a pickle runs any code it carries; "
             "pass --allow-pickle if you trust this file, or save the model as "
             ".skops (skempathy wassa writes .skops by default; skempathy train --out MODEL.skops)"
-        )
-    try:
-        # every estimator in the file warns about its version: say it once, below
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SkempathyVersionWarning)
-            if is_skops:
-                from ..io import load
-
-                obj = load(path, trusted=trusted)
-            else:
-                obj = joblib.load(path)
-    except TypeError as exc:
-        if "not trusted" not in str(exc):
-            raise CLIError(f"could not load model {path}: {type(exc).__name__}") from exc
+        ) from exc
+    except UntrustedTypesError as exc:
         raise CLIError(
-            f"{exc}".replace(
-                "pass trusted=[...] to skempathy.io.load", "pass --trusted TYPE for each"
-            )
+            f"{path} holds types that are not trusted: {exc.types}. Check them, then pass "
+            "--trusted TYPE for each."
         ) from exc
     except Exception as exc:
         # the first line only, cut short: a foreign file's message may quote its contents
@@ -402,47 +381,19 @@ def load_model(path, *, allow_pickle=False, trusted=()):
             f"could not load model {path}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"
         ) from exc
-    stale = []
     for w in caught:
-        if issubclass(w.category, SkempathyVersionWarning):
-            stale.append(str(w.message))
-        else:  # other warnings (e.g. scikit-learn's own version warning) as usual
+        if issubclass(w.category, SkempathyVersionWarning):  # one line, as the CLI warns
+            print(f"skempathy: warning: {w.message}", file=sys.stderr)
+        else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    is_bundle = isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT
-    if is_bundle and not hasattr(obj.get("estimator"), "predict"):
+    if not hasattr(bundle["estimator"], "predict"):
         raise CLIError(
-            f"{path} is a skempathy model file, but what it holds under 'estimator' "
-            f"is a {type(obj.get('estimator')).__name__}, not a fitted estimator"
+            f"{path} does not hold a skempathy model or a fitted estimator (it holds "
+            f"a {type(bundle['estimator']).__name__})"
         )
-    if is_bundle:
-        from .. import __version__
-
-        saved = obj.get("skempathy_version")
-        if saved is not None and saved != __version__:
-            stale = [f"{path} was saved by skempathy {saved}; this is skempathy {__version__}"]
-    if stale:  # one file, one version: the first message says it
-        print(f"skempathy: warning: {stale[0]}", file=sys.stderr)
-    if is_bundle:
-        return obj
-    if hasattr(obj, "predict"):
-        from sklearn.base import is_classifier
-
-        task = "emotion" if is_classifier(obj) else None
-        return {
-            "format": MODEL_FORMAT,
-            "estimator": obj,
-            "task": task,
-            "targets": None if task is None else ["emotion"],
-            "head": None,
-            "features": None,
-            "columns": None,
-            "text_column": "essay",
-            "dev_scores": None,
-        }
-    raise CLIError(
-        f"{path} does not hold a skempathy model or a fitted estimator (it holds "
-        f"a {type(obj).__name__})"
-    )
+    if bundle.get("text_column") is None:
+        bundle["text_column"] = "essay"
+    return bundle
 
 
 def required_columns(bundle):

@@ -21,29 +21,19 @@ def _stamp(path):
     return (str(path),) + tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
-def _load(path):
-    """``(estimator, bundle or None)`` for a saved model: a ``skempathy train``
-    bundle, a pickled or ``.skops`` estimator, or an ONNX export folder."""
+def _load(path, allow_pickle):
+    """``(estimator, model file or None)`` for a saved model: a model file, a ``.skops`` or
+    pickled estimator (:func:`skempathy.io.read_model`), or an ONNX export folder."""
     path = Path(path)
     if path.is_dir():
         from ..export import OnnxPredictor
 
         return OnnxPredictor(path), None
-    if not path.is_file():
-        raise FileNotFoundError(f"model not found: {path}")
-    if path.suffix.lower() == ".skops":
-        from ..io import load
+    from ..io import read_model
 
-        obj = load(path)
-    else:
-        import joblib
-
-        obj = joblib.load(path)
-    if isinstance(obj, dict) and "estimator" in obj:  # written by ``skempathy train``
-        return obj["estimator"], obj
-    if not hasattr(obj, "predict") and not hasattr(obj, "transform"):
-        raise TypeError(f"{path} holds a {type(obj).__name__}, not a fitted estimator")
-    return obj, None
+    bundle = read_model(path, allow_pickle=allow_pickle)
+    said = bundle.get("columns") or bundle.get("text_column")  # a bare estimator says neither
+    return bundle["estimator"], (bundle if said else None)
 
 
 class BatchPredictor:
@@ -59,9 +49,9 @@ class BatchPredictor:
     Parameters
     ----------
     model : estimator, str or path-like
-        A fitted estimator, or the path of a model saved by ``skempathy
-        train`` or with joblib (``.joblib``/``.pkl``), a ``.skops`` file, or a
-        folder written by :func:`skempathy.export.to_onnx`.
+        A fitted estimator, or the path of a model file (``skempathy wassa`` or
+        ``skempathy train``), of a ``.skops`` or pickled (``.joblib``, ``.pkl``; with
+        ``allow_pickle``) estimator, or of a folder written by :func:`skempathy.export.to_onnx`.
     method : {"predict", "predict_proba", "decision_function", "transform", \
 "predict_labels"}, default="predict"
         What to compute. ``"predict_labels"`` (:class:`~skempathy.dialogue.EmotionAnnotator`)
@@ -73,6 +63,9 @@ class BatchPredictor:
         (``feature_names_in_``).
     keep : list of str, default=None
         Input columns copied to the output before the predictions (ids).
+    allow_pickle : bool, default=False
+        Load a model path that is a pickle (``.joblib``, ``.pkl``). Unpickling runs whatever
+        code the file carries: only for files you trust; ``.skops`` files need no permission.
 
     Examples
     --------
@@ -92,7 +85,7 @@ class BatchPredictor:
     ['proba_joy', 'proba_sad']
     """
 
-    def __init__(self, model, *, method="predict", text_column=None, keep=None):
+    def __init__(self, model, *, method="predict", text_column=None, keep=None, allow_pickle=False):
         if method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
         if isinstance(model, (str, os.PathLike)):
@@ -107,6 +100,7 @@ class BatchPredictor:
         self.method = method
         self.text_column = text_column
         self.keep = None if keep is None else list(keep)
+        self.allow_pickle = allow_pickle
 
     # -- the model, loaded once per process ------------------------------------------
     def _estimator(self):
@@ -117,7 +111,7 @@ class BatchPredictor:
             if key not in _LOADED:
                 for old in [k for k in _LOADED if k[0] == key[0]]:  # the file changed
                     del _LOADED[old]
-                _LOADED[key] = _load(self.model)
+                _LOADED[key] = _load(self.model, self.allow_pickle)
             return _LOADED[key]
 
     def _inputs(self, chunk, estimator, bundle):

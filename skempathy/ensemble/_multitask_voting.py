@@ -23,18 +23,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import _BaseComposition, _fit_context
 from ..base import _check_no_missing, check_y_given
-from ..text._cache import restore_snapshot
-from ..text._warm import embed_once
 from ..utils._interrupts import raise_if_interrupted
 from ..utils._reuse import reuse_outputs
 from ..utils._routing import fit_router, route_fit
+from ..utils._warm import restore_warm_states, warm_states
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["MultiTaskVoting"]
 
 
 def _fit_member(estimator, X, y, embeddings, fit_params):
-    restore_snapshot(embeddings)  # encoded once by the caller
+    restore_warm_states(embeddings)  # encoded once by the caller
     return raise_if_interrupted(clone(estimator).fit(X, y, **fit_params))
 
 
@@ -354,7 +353,7 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
             self.classes_ = classes[targets[0]] if self._y_form == "1d" else classes
 
         # members with the same frozen encoder share one encoding, also in other processes
-        embeddings = embed_once([est for _, est, _ in self.estimators], X)
+        embeddings = warm_states([est for _, est, _ in self.estimators], X)
         routed = route_fit(self, [name for name, _, _ in self.estimators], fit_params)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_member)(

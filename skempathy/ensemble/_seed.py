@@ -25,8 +25,7 @@ from ..utils._interrupts import raise_if_interrupted
 from ..utils._meta import wrapped_tags
 from ..utils._routing import fit_router, route_fit
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
-from ..text._cache import restore_snapshot
-from ..text._warm import embed_once
+from ..utils._warm import restore_warm_states, warm_states
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["SeedEnsemble"]
@@ -42,7 +41,7 @@ def _seed_params(estimator):
 
 
 def _fit_one(estimator, X, y, seed, params, fit_params, embeddings):
-    restore_snapshot(embeddings)  # encoded once by the caller
+    restore_warm_states(embeddings)  # encoded once by the caller
     est = clone(estimator)
     est.set_params(**{name: seed for name in params})
     return raise_if_interrupted(est.fit(X, y, **fit_params))
@@ -167,7 +166,7 @@ class SeedEnsemble(_FirstMemberFeaturesMixin, MetaEstimatorMixin, BaseEstimator)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
         # the members share one encoding of X, also in other processes
-        embeddings = embed_once([self.estimator], X)
+        embeddings = warm_states([self.estimator], X)
         fit_params = route_fit(self, ["estimator"], fit_params)["estimator"]
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_one)(self.estimator, X, y, int(seed), params, fit_params, embeddings)

@@ -104,6 +104,17 @@ def _check_archive(path):
         )
 
 
+class UntrustedTypesError(TypeError):
+    """A ``.skops`` file holds types that are not trusted (``types``: their names)."""
+
+    def __init__(self, path, types):
+        self.path, self.types = path, list(types)
+        super().__init__(
+            f"{path} holds types that are not trusted: {self.types}. Check them, then "
+            "pass trusted=[...] to skempathy.io.load."
+        )
+
+
 def load(path, trusted=None):
     """Read a ``.skops`` file written by :func:`dump`.
 
@@ -146,8 +157,5 @@ def load(path, trusted=None):
     allowed = set(get_trusted_types()) | set(trusted or ())
     unknown = sorted(t for t in untrusted if t not in allowed)
     if unknown:
-        raise TypeError(
-            f"{path} holds types that are not trusted: {unknown}. Check them, then "
-            "pass trusted=[...] to skempathy.io.load."
-        )
+        raise UntrustedTypesError(path, unknown)
     return sio.load(path, trusted=list(untrusted))

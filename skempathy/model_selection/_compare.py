@@ -14,8 +14,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ..utils._routing import consumes
 from ..utils._sklearn_compat import Interval, _num_samples, _safe_indexing, validate_params
-from ..text._cache import restore_snapshot
-from ..text._warm import embed_once
+from ..utils._warm import restore_warm_states, warm_states
 from ._memory import PeakRSS
 from ._result import ComparisonResult
 from ..metrics._task import infer_task, resolve_metrics
@@ -29,7 +28,7 @@ def _fit_and_predict(
 ):
     """Fit a clone on ``train`` (with the training rows' ``groups`` when the estimator
     requests them) and predict ``test``; never raises."""
-    restore_snapshot(embeddings)  # encoded once by the caller (a no-op in its own process)
+    restore_warm_states(embeddings)  # encoded once by the caller (a no-op in its own process)
     out = {
         "model": name,
         "fold": fold,
@@ -311,7 +310,7 @@ def compare_models(
         check_no_group_leakage(splits, groups, raise_error=False)
 
     jobs = [(name, k) for name in estimators for k in range(len(splits))]
-    embeddings = embed_once(estimators.values(), X)
+    embeddings = warm_states(estimators.values(), X)
     # groups also reach the fit of estimators that request them (the early-stopping split of
     # a fine-tuned model holds out whole writers)
     fit_groups = {

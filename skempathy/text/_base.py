@@ -23,7 +23,7 @@ from .._models import (
 )
 from ..base import TextInputMixin, check_texts
 from ..utils._progress import show_progress
-from ._cache import EmbeddingCache, get_shared_model, settings_key
+from ._cache import CacheSnapshot, EmbeddingCache, get_shared_model, settings_key
 
 
 def _validate_texts(X, estimator):
@@ -72,7 +72,7 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         "embed_weights": ["boolean"],
     }
 
-    # the parameters every frozen embedder takes; a subclass adds its own with init_from
+    # the parameters every frozen embedder takes; each subclass writes its own __init__ out
     def __init__(
         self,
         model="all-MiniLM-L6-v2",
@@ -188,6 +188,22 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         """Whether an unpickled embedder finds its weights again by name (the embedded
         checkpoints, installed at another path elsewhere) rather than at ``model_path_``."""
         return embedded_name(self.model) is not None and not getattr(self, "embed_weights", False)
+
+    def __skempathy_warm__(self, X):
+        """The vectors of ``X``, encoded once by the caller of a parallel fit
+        (:mod:`skempathy.utils._warm`); None with caching off or an input the job will refuse."""
+        from sklearn.base import clone
+
+        if self.cache is False:
+            return None
+        try:
+            texts = list(dict.fromkeys(check_texts(X, estimator=self)))
+            fitted = clone(self).fit(texts)
+            key = fitted._cache_key(fitted._get_model())
+            vectors = fitted.transform(texts)
+        except (ValueError, TypeError, OSError, ImportError, RuntimeError):
+            return None  # invalid input or an unloadable model: the job reports it
+        return CacheSnapshot(key, texts, vectors)
 
     def _get_model(self):
         model = getattr(self, "_model", None)

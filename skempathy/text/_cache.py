@@ -40,8 +40,7 @@ __all__ = [
     "clear_embedding_cache",
     "embedding_cache_info",
     "fresh_embedding_cache",
-    "memory_snapshot",
-    "restore_snapshot",
+    "CacheSnapshot",
     "set_embedding_cache_size",
     "settings_key",
     "text_hash",
@@ -139,22 +138,23 @@ def get_shared_model(key, load):
         return model
 
 
-def memory_snapshot(key, texts, vectors):
-    """A picklable record of ``vectors`` (one row per text) under settings ``key``.
+class CacheSnapshot:
+    """Vectors of some texts under settings ``key``: the warm state of a frozen embedder.
 
-    Sent to parallel workers with the jobs (joblib memory-maps or scatters its
-    arrays), where :func:`restore_snapshot` puts it in their memory cache: the
-    texts are encoded once, in the caller, for every worker.
+    Sent to parallel workers with the jobs (joblib memory-maps or scatters its arrays), where
+    :meth:`restore` puts them in the worker's memory cache: the texts are encoded once, in the
+    caller, for every worker (:mod:`skempathy.utils._warm`).
     """
-    hashes = np.array([text_hash(t) for t in texts], dtype="U40")
-    return key, hashes, np.asarray(vectors)
 
+    def __init__(self, key, texts, vectors):
+        self.key = key
+        self.hashes = np.array([text_hash(t) for t in texts], dtype="U40")
+        self.vectors = np.asarray(vectors)
 
-def restore_snapshot(snapshots):
-    """Put :func:`memory_snapshot` records in this process's memory cache."""
-    for key, hashes, vectors in snapshots:
-        vectors = np.array(vectors)  # own the rows: a memory-mapped argument goes away
-        _MEMORY.put_many(key, {str(h): v for h, v in zip(hashes, vectors)})
+    def restore(self):
+        """Put the vectors in this process's memory cache."""
+        vectors = np.array(self.vectors)  # own the rows: a memory-mapped argument goes away
+        _MEMORY.put_many(self.key, {str(h): v for h, v in zip(self.hashes, vectors)})
 
 
 def clear_embedding_cache():
