@@ -14,6 +14,7 @@ import pytest
 
 import skempathy
 from skempathy.utils import all_estimators
+from skempathy.utils._docstring import Substitution
 
 numpydoc = pytest.importorskip("numpydoc.docscrape", reason="numpydoc is a test dependency")
 
@@ -72,6 +73,37 @@ def test_estimator_documents_its_defaults(name, cls):
                 f"{name}: {each.strip()} is documented with default={documented!r}, "
                 f"its signature says {actual!r}"
             )
+
+
+@pytest.mark.parametrize("name, cls", ESTIMATORS, ids=[name for name, _ in ESTIMATORS])
+def test_estimator_writes_its_init_out(name, cls):
+    """``__init__`` is the class's own function with named parameters, so that editors and
+    type checkers read them from the source, as in scikit-learn (an ``__init__`` built at
+    import time shows them to ``inspect`` only)."""
+    init = vars(cls).get("__init__")
+    assert inspect.isfunction(init), f"{name} must define its own __init__"
+    assert not hasattr(init, "__signature__"), f"{name}.__init__ has a made-up signature"
+    assert not init.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS), (
+        f"{name}.__init__ must name its parameters"
+    )
+
+
+def test_substitution_fills_the_named_fields():
+    def boom(obj):
+        raise AssertionError("a field the docstring does not name is not computed")
+
+    @Substitution(entry=lambda obj: f"{obj.__name__} : int", plain="text", unused=boom)
+    def func():
+        """{entry}, {plain} and {{a literal brace}}."""
+
+    assert func.__doc__ == "func : int, text and {a literal brace}."
+
+
+def test_substitution_leaves_a_missing_docstring_alone():
+    def func():
+        pass
+
+    assert Substitution(plain="text")(func).__doc__ is None
 
 
 @pytest.mark.parametrize("name, func", FUNCTIONS, ids=[name for name, _ in FUNCTIONS])

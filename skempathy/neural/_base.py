@@ -38,26 +38,10 @@ from ..base import check_texts, check_y_given
 from ..utils._reuse import reused
 from .. import _engine as T
 
-_KINDS = ("multiclass", "multilabel", "regression")
-
 # Converted inference copies of fitted modules, {model_: {precision: module}}. Kept
 # outside the estimator so that predict leaves its __dict__ unchanged; an entry
 # goes with its module, and fit drops it (warm_start trains model_ in place).
 _INFERENCE_COPIES = weakref.WeakKeyDictionary()
-
-
-def pearson_columns(y_true, y_pred):
-    """Pearson r per column (0 where a column is constant)."""
-    y_true = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
-    y_pred = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
-    out = []
-    for j in range(y_true.shape[1]):
-        a, b = y_true[:, j], y_pred[:, j]
-        if a.std() == 0 or b.std() == 0:
-            out.append(0.0)
-        else:
-            out.append(float(np.corrcoef(a, b)[0, 1]))
-    return np.asarray(out)
 
 
 def _task_score(kind, logits, y_enc):
@@ -70,7 +54,14 @@ def _task_score(kind, logits, y_enc):
         return f1_score(y_enc, logits.argmax(1), average="macro", zero_division=0)
     if kind == "multilabel":
         return f1_score(y_enc, (logits >= 0).astype(int), average="macro", zero_division=0)
-    return float(np.mean(pearson_columns(y_enc, logits)))
+    from ..metrics import pearson_score
+
+    if len(y_enc) < 2 or not np.all(np.isfinite(logits)):  # a diverged fit scores nothing
+        return float("nan")
+    return pearson_score(
+        np.asarray(y_enc, float).reshape(len(y_enc), -1),
+        np.asarray(logits, float).reshape(len(logits), -1),
+    )
 
 
 def _text_column_of(estimator, X):
@@ -98,6 +89,8 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
     # ``set_fit_request(groups=True)``: the grouped split is what every user of groups wants.
     __metadata_request__fit = {"groups": True}
 
+    # every parameter a subclass may share, constrained once; each subclass writes its own
+    # ``__init__`` and takes the constraints of the parameters it has
     _parameter_constraints = {
         "model": [str, os.PathLike],
         "max_length": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -122,55 +115,6 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
-
-    def __init__(
-        self,
-        model="all-MiniLM-L6-v2",
-        *,
-        max_length=256,
-        batch_size=16,
-        learning_rate=5e-5,
-        max_epochs=4,
-        warmup_ratio=0.1,
-        weight_decay=0.01,
-        gradient_accumulation_steps=1,
-        pooling="mean",
-        dropout=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=2,
-        tol=0.0,
-        scoring=None,
-        device="auto",
-        precision="auto",
-        predict_precision=None,
-        fast_paths=True,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-    ):
-        self.model = model
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
-        self.warmup_ratio = warmup_ratio
-        self.weight_decay = weight_decay
-        self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.pooling = pooling
-        self.dropout = dropout
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scoring = scoring
-        self.device = device
-        self.precision = precision
-        self.predict_precision = predict_precision
-        self.fast_paths = fast_paths
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
 
     # ------------------------------------------------------------------ hooks
     def _read_X(self, X, *, fit):
@@ -435,7 +379,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
 
             eval_fn = None
             if val_idx is not None:
-                eval_fn = self._make_eval_fn(X, y, ids, extra, targets, val_idx, lengths)
+                eval_fn = self._make_eval_fn(X, y, ids, extra, targets, val_idx)
 
             with self._training_weights():
                 result = T.train_loop(
@@ -474,7 +418,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         limit = getattr(self, "_max_positions", None)
         return min(self.max_length, limit) if limit else self.max_length
 
-    def _make_eval_fn(self, X, y, ids, extra, targets, val_idx, lengths):
+    def _make_eval_fn(self, X, y, ids, extra, targets, val_idx):
         if self.scoring is not None:
             from ..utils._sklearn_compat import _safe_indexing
 

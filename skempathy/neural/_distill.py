@@ -5,12 +5,13 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._docstring import Substitution
 from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from . import _targets
 from .. import _engine as T
 from ._base import _BaseTransformerEstimator, _task_score
-from ._params import shared_init, shared_params_doc
+from ._params import shared_param_docs
 
 __all__ = ["DistilledMultiTaskClassifier"]
 
@@ -40,9 +41,117 @@ class TeacherAnnealing(T.Callback):
         record["lambda_end"] = float(self.schedule[-1]) if self.schedule else 0.0
 
 
+# where the distilled student differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "early_stopping": "Hold out ``validation_fraction`` of the *target-task* data and keep the "
+    "epoch with the best target macro-F1. Stopping early also stops the "
+    "schedule before λ reaches 1.",
+}
+
+
+@Substitution(**shared_param_docs({**_TEXT, "model": "Encoder of the student."}))
 class DistilledMultiTaskClassifier(
     TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, _BaseTransformerEstimator
 ):
+    """A multi-task student distilled from single-task teachers, with teacher annealing.
+
+    The method of "Distilling Knowledge for Empathy Detection" (Hosseini &
+    Caragea 2021), after Clark et al. (2019, "BAM! Born-Again Multi-Task
+    Networks"). One fitted single-task teacher per auxiliary task (e.g.
+    sentiment, emotion) labels its auxiliary dataset with a class
+    distribution. The student, one shared encoder with a head per task, is
+    trained on the target task (``X, y`` of :meth:`fit`, e.g. binary empathy)
+    with its gold labels and on each auxiliary dataset with the mixed target
+
+        λ · gold + (1 − λ) · teacher distribution,
+
+    where λ rises linearly from 0 at the first training step to 1 at the last
+    one: the student first imitates its teachers, then learns the gold labels
+    (so it can surpass them). An auxiliary task without a teacher is trained
+    on gold labels only, which gives the plain multi-task baseline. A teacher
+    named ``"target"`` supervises the target task the same way (the paper's
+    Eq. 2-3, where every task has a teacher): it is fitted on the training
+    rows of ``X, y`` and its distribution on them is mixed with the gold
+    labels.
+    ``predict`` answers the target task.
+
+    Parameters
+    ----------
+    teachers : dict of str -> estimator, default=None
+        One classifier with ``predict_proba`` per auxiliary task name, and
+        optionally one for ``"target"``, the task of :meth:`fit`. Each is
+        cloned and fitted on its dataset (unless ``refit_teachers=False``).
+        None or {{}} trains a multi-task student without distillation.
+    aux_data : dict of str -> (X_aux, y_aux), default=None
+        Auxiliary datasets: texts and gold labels, one per task name.
+    teacher_annealing : bool, default=True
+        Anneal λ from 0 to 1. False keeps λ = 0 (pure distillation on the
+        auxiliary tasks).
+    refit_teachers : bool, default=True
+        Fit clones of the teachers on the auxiliary data. False uses the given
+        teachers as already fitted.
+    {model}
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {warmup_ratio}
+    {weight_decay}
+    {gradient_accumulation_steps}
+    {pooling}
+    {dropout}
+    {early_stopping}
+    {validation_fraction}
+    {n_iter_no_change}
+    {tol}
+    {device}
+    {precision}
+    {predict_precision}
+    {fast_paths}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Target-task labels.
+    teachers_ : dict of str -> estimator
+        The fitted teachers, by task name (``"target"`` included when given).
+    aux_classes_ : dict of str -> ndarray
+        Labels of each auxiliary task.
+    lambda_schedule_ : ndarray
+        λ used at each training step (batch), in order; it starts at 0 and
+        its last value is 1 when the schedule ran to the end.
+    model_ : torch.nn.Module
+        Shared encoder with one head per task (``"target"`` and the auxiliary
+        task names).
+    tokenizer_ : transformers tokenizer
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``lambda_end`` (λ after the epoch) and,
+        with early stopping, ``valid_score``.
+    best_epoch_ : int
+
+    See Also
+    --------
+    skempathy.neural.MultiTaskTransformer : Several targets for the same texts.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skempathy.neural import DistilledMultiTaskClassifier
+    >>> X = ["I feel for them", "whatever", "so sorry for your loss", "who cares"]
+    >>> X_sent = ["great day", "awful news", "love it", "hate it"]
+    >>> y_sent = ["pos", "neg", "pos", "neg"]
+    >>> teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    >>> clf = DistilledMultiTaskClassifier(
+    ...     teachers={{"sentiment": teacher}}, aux_data={{"sentiment": (X_sent, y_sent)}},
+    ...     max_epochs=2, max_length=32, random_state=0)
+    >>> clf.fit(X, [1, 0, 1, 0]).lambda_schedule_[[0, -1]].tolist()
+    [0.0, 1.0]
+    """
+
     _parameter_constraints = {
         **{
             k: v
@@ -55,11 +164,58 @@ class DistilledMultiTaskClassifier(
         "refit_teachers": ["boolean"],
     }
 
-    __init__ = shared_init(
-        positional=("teachers", "aux_data"),
-        lead={"teacher_annealing": True, "refit_teachers": True},
-        exclude=("scoring", "warm_start"),
-    )
+    def __init__(
+        self,
+        teachers=None,
+        aux_data=None,
+        *,
+        teacher_annealing=True,
+        refit_teachers=True,
+        model="all-MiniLM-L6-v2",
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        device="auto",
+        precision="auto",
+        predict_precision=None,
+        fast_paths=True,
+        random_state=None,
+        verbose=0,
+    ):
+        self.teachers = teachers
+        self.aux_data = aux_data
+        self.teacher_annealing = teacher_annealing
+        self.refit_teachers = refit_teachers
+        self.model = model
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.pooling = pooling
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.precision = precision
+        self.predict_precision = predict_precision
+        self.fast_paths = fast_paths
+        self.random_state = random_state
+        self.verbose = verbose
 
     def _teacher_distributions(self):
         """Fit the teachers; return ``{task: (texts, classes, gold_enc, proba or None)}``."""
@@ -275,99 +431,3 @@ class DistilledMultiTaskClassifier(
             )
         logits = self._forward(X)[task]
         return self.aux_classes_[task][logits.argmax(1)]
-
-
-# where the distilled student differs from the fine-tuned estimators' shared parameters
-_TEXT = {
-    "early_stopping": "Hold out ``validation_fraction`` of the *target-task* data and keep the "
-    "epoch with the best target macro-F1. Stopping early also stops the "
-    "schedule before λ reaches 1.",
-}
-
-# fmt: off
-DistilledMultiTaskClassifier.__doc__ = (
-    f"""A multi-task student distilled from single-task teachers, with teacher annealing.
-
-    The method of "Distilling Knowledge for Empathy Detection" (Hosseini &
-    Caragea 2021), after Clark et al. (2019, "BAM! Born-Again Multi-Task
-    Networks"). One fitted single-task teacher per auxiliary task (e.g.
-    sentiment, emotion) labels its auxiliary dataset with a class
-    distribution. The student, one shared encoder with a head per task, is
-    trained on the target task (``X, y`` of :meth:`fit`, e.g. binary empathy)
-    with its gold labels and on each auxiliary dataset with the mixed target
-
-        λ · gold + (1 − λ) · teacher distribution,
-
-    where λ rises linearly from 0 at the first training step to 1 at the last
-    one: the student first imitates its teachers, then learns the gold labels
-    (so it can surpass them). An auxiliary task without a teacher is trained
-    on gold labels only, which gives the plain multi-task baseline. A teacher
-    named ``"target"`` supervises the target task the same way (the paper's
-    Eq. 2-3, where every task has a teacher): it is fitted on the training
-    rows of ``X, y`` and its distribution on them is mixed with the gold
-    labels.
-    ``predict`` answers the target task.
-
-    Parameters
-    ----------
-    teachers : dict of str -> estimator, default=None
-        One classifier with ``predict_proba`` per auxiliary task name, and
-        optionally one for ``"target"``, the task of :meth:`fit`. Each is
-        cloned and fitted on its dataset (unless ``refit_teachers=False``).
-        None or {{}} trains a multi-task student without distillation.
-    aux_data : dict of str -> (X_aux, y_aux), default=None
-        Auxiliary datasets: texts and gold labels, one per task name.
-    teacher_annealing : bool, default=True
-        Anneal λ from 0 to 1. False keeps λ = 0 (pure distillation on the
-        auxiliary tasks).
-    refit_teachers : bool, default=True
-        Fit clones of the teachers on the auxiliary data. False uses the given
-        teachers as already fitted.
-    {
-    shared_params_doc(
-        DistilledMultiTaskClassifier, ["model"], text={"model": "Encoder of the student."}
-    )
-}
-    {shared_params_doc(DistilledMultiTaskClassifier, skip=["model"], text=_TEXT)}
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        Target-task labels.
-    teachers_ : dict of str -> estimator
-        The fitted teachers, by task name (``"target"`` included when given).
-    aux_classes_ : dict of str -> ndarray
-        Labels of each auxiliary task.
-    lambda_schedule_ : ndarray
-        λ used at each training step (batch), in order; it starts at 0 and
-        its last value is 1 when the schedule ran to the end.
-    model_ : torch.nn.Module
-        Shared encoder with one head per task (``"target"`` and the auxiliary
-        task names).
-    tokenizer_ : transformers tokenizer
-    history_ : list of dict
-        Per epoch: ``train_loss``, ``lambda_end`` (λ after the epoch) and,
-        with early stopping, ``valid_score``.
-    best_epoch_ : int
-
-    See Also
-    --------
-    skempathy.neural.MultiTaskTransformer : Several targets for the same texts.
-
-    Examples
-    --------
-    >>> from sklearn.feature_extraction.text import TfidfVectorizer
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from skempathy.neural import DistilledMultiTaskClassifier
-    >>> X = ["I feel for them", "whatever", "so sorry for your loss", "who cares"]
-    >>> X_sent = ["great day", "awful news", "love it", "hate it"]
-    >>> y_sent = ["pos", "neg", "pos", "neg"]
-    >>> teacher = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    >>> clf = DistilledMultiTaskClassifier(
-    ...     teachers={{"sentiment": teacher}}, aux_data={{"sentiment": (X_sent, y_sent)}},
-    ...     max_epochs=2, max_length=32, random_state=0)
-    >>> clf.fit(X, [1, 0, 1, 0]).lambda_schedule_[[0, -1]].tolist()
-    [0.0, 1.0]
-    """)
-# fmt: on

@@ -9,26 +9,128 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._docstring import Substitution
 from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts
 from .. import _engine as T
-from ._params import LOOP_PARAMS, shared_constraints, shared_init, shared_params_doc
+from ._params import LOOP_PARAMS, shared_constraints, shared_param_docs
 
 __all__ = ["MaskedLMAdapter"]
 
 
+# where the adapter differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "random_state": "Seeds the masking, the data order and the head initialisation.",
+    "verbose": "1 shows a progress bar per epoch.",
+}
+
+
+@Substitution(**shared_param_docs(_TEXT))
 class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
+    """Continue masked-language-model pre-training on unlabelled in-domain texts.
+
+    The ``PRETRAIN-*`` setting of Hosseini & Caragea (2021): before fine-tuning
+    on the few labelled essays, the encoder reads unlabelled texts of the
+    target domain with the BERT masking objective (transformers'
+    ``DataCollatorForLanguageModeling``: ``mlm_probability`` of the tokens
+    are selected, 80 % of them replaced by ``[MASK]``, 10 % by a random token).
+    ``fit`` writes the adapted encoder and its tokenizer to a local folder,
+    ``checkpoint_path_``, which every other estimator accepts as ``model=``
+    (``TransformerClassifier``, ``TransformerRegressor``, ``SentenceEmbedder``,
+    ``TokenAttentionClassifier``, ...). As a transformer, the adapter also
+    returns mean-pooled embeddings of the adapted encoder.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Encoder to adapt: an embedded name, a local folder or a hub name.
+        Checkpoints without a masked-LM head (such as the sentence-transformers
+        MiniLM) get a freshly initialised head whose output layer is tied to
+        the word embeddings.
+    mlm_probability : float, default=0.15
+        Fraction of tokens selected for prediction.
+    output_dir : str or path-like, default=None
+        Where the adapted checkpoint is written. None creates a new temporary
+        folder (``skempathy-mlm-*``) in the system temp directory; it is not
+        deleted automatically.
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {warmup_ratio}
+    {weight_decay}
+    {device}
+    {precision}
+    {fast_paths}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    checkpoint_path_ : str
+        Folder with the adapted encoder (``config.json``, weights, tokenizer
+        files); load it with ``AutoModel``/``AutoTokenizer`` or pass it as
+        ``model=`` to any skempathy estimator.
+    history_ : list of dict
+        Per-epoch ``train_loss`` (masked-LM cross-entropy) and timing.
+    n_features_out_ : int
+        Size of the embeddings returned by :meth:`transform`.
+
+    See Also
+    --------
+    skempathy.neural.TransformerClassifier : Fine-tune the adapted encoder.
+
+    Examples
+    --------
+    >>> from skempathy.neural import MaskedLMAdapter, TransformerClassifier
+    >>> texts = ["The families lost everything in the flood.",
+    ...          "Volunteers helped the children find shelter."] * 4
+    >>> adapter = MaskedLMAdapter(max_epochs=1, max_length=32, random_state=0)
+    >>> path = adapter.fit(texts).checkpoint_path_
+    >>> clf = TransformerClassifier(model=path, max_epochs=1, max_length=32)
+    >>> clf.fit(texts, [0, 1] * 4).predict(texts[:2]).shape
+    (2,)
+    """
+
     _parameter_constraints = shared_constraints(
         *LOOP_PARAMS,
         mlm_probability=[Interval(numbers.Real, 0, 1, closed="neither")],
         output_dir=[None, str, os.PathLike],
         max_length=[Interval(numbers.Integral, 4, None, closed="left")],
     )
-    __init__ = shared_init(
-        lead={"mlm_probability": 0.15, "output_dir": None},
-        only=LOOP_PARAMS,
-        defaults={"max_length": 128, "max_epochs": 1},
-    )
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        mlm_probability=0.15,
+        output_dir=None,
+        max_length=128,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=1,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        device="auto",
+        precision="auto",
+        fast_paths=True,
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.mlm_probability = mlm_probability
+        self.output_dir = output_dir
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.device = device
+        self.precision = precision
+        self.fast_paths = fast_paths
+        self.random_state = random_state
+        self.verbose = verbose
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "checkpoint_path_")
@@ -223,68 +325,3 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_encoder", None)
         return state
-
-
-# where the adapter differs from the fine-tuned estimators' shared parameters
-_TEXT = {
-    "random_state": "Seeds the masking, the data order and the head initialisation.",
-    "verbose": "1 shows a progress bar per epoch.",
-}
-
-# fmt: off
-MaskedLMAdapter.__doc__ = (
-    f"""Continue masked-language-model pre-training on unlabelled in-domain texts.
-
-    The ``PRETRAIN-*`` setting of Hosseini & Caragea (2021): before fine-tuning
-    on the few labelled essays, the encoder reads unlabelled texts of the
-    target domain with the BERT masking objective (transformers'
-    ``DataCollatorForLanguageModeling``: ``mlm_probability`` of the tokens
-    are selected, 80 % of them replaced by ``[MASK]``, 10 % by a random token).
-    ``fit`` writes the adapted encoder and its tokenizer to a local folder,
-    ``checkpoint_path_``, which every other estimator accepts as ``model=``
-    (``TransformerClassifier``, ``TransformerRegressor``, ``SentenceEmbedder``,
-    ``TokenAttentionClassifier``, ...). As a transformer, the adapter also
-    returns mean-pooled embeddings of the adapted encoder.
-
-    Parameters
-    ----------
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Encoder to adapt: an embedded name, a local folder or a hub name.
-        Checkpoints without a masked-LM head (such as the sentence-transformers
-        MiniLM) get a freshly initialised head whose output layer is tied to
-        the word embeddings.
-    mlm_probability : float, default=0.15
-        Fraction of tokens selected for prediction.
-    output_dir : str or path-like, default=None
-        Where the adapted checkpoint is written. None creates a new temporary
-        folder (``skempathy-mlm-*``) in the system temp directory; it is not
-        deleted automatically.
-    {shared_params_doc(MaskedLMAdapter, LOOP_PARAMS, text=_TEXT)}
-
-    Attributes
-    ----------
-    checkpoint_path_ : str
-        Folder with the adapted encoder (``config.json``, weights, tokenizer
-        files); load it with ``AutoModel``/``AutoTokenizer`` or pass it as
-        ``model=`` to any skempathy estimator.
-    history_ : list of dict
-        Per-epoch ``train_loss`` (masked-LM cross-entropy) and timing.
-    n_features_out_ : int
-        Size of the embeddings returned by :meth:`transform`.
-
-    See Also
-    --------
-    skempathy.neural.TransformerClassifier : Fine-tune the adapted encoder.
-
-    Examples
-    --------
-    >>> from skempathy.neural import MaskedLMAdapter, TransformerClassifier
-    >>> texts = ["The families lost everything in the flood.",
-    ...          "Volunteers helped the children find shelter."] * 4
-    >>> adapter = MaskedLMAdapter(max_epochs=1, max_length=32, random_state=0)
-    >>> path = adapter.fit(texts).checkpoint_path_
-    >>> clf = TransformerClassifier(model=path, max_epochs=1, max_length=32)
-    >>> clf.fit(texts, [0, 1] * 4).predict(texts[:2]).shape
-    (2,)
-    """)
-# fmt: on

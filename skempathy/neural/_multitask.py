@@ -5,16 +5,90 @@ import pandas as pd
 from sklearn.base import MultiOutputMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._docstring import Substitution
 from ..base import TextInputMixin, check_texts
 from . import _targets
 from ._base import _BaseTransformerEstimator, _task_score
-from ._params import shared_init, shared_params_doc
+from ._params import shared_param_docs
 from ._transformer import COMMON_ATTRS_DOC
 
 _TASK_KINDS = ("classification", "regression")
 
 
+@Substitution(**shared_param_docs(), common_attrs=COMMON_ATTRS_DOC)
 class MultiTaskTransformer(TextInputMixin, MultiOutputMixin, _BaseTransformerEstimator):
+    """Fine-tune one encoder with a head per task (classify or regress).
+
+    Each task gets its own linear head on the pooled text vector; the loss is
+    the (``loss_weights``-weighted) sum of the task losses (cross-entropy,
+    MSE on standardised targets). Optional numeric side inputs (``extra_features``,
+    e.g. gender, income, IRI scores: the MilaNLP "multi-input" models) are
+    standardised and concatenated to the pooled text vector before the heads.
+
+    Parameters
+    ----------
+    {model}
+    tasks : dict of str -> {{"classification", "regression"}}, default=None
+        Task name (a column of ``y``) -> kind. None infers from ``y``: float
+        columns are regression, all others (str, int, bool) classification.
+    extra_features : list of str, default=None
+        Numeric columns of ``X`` (a DataFrame) fed beside the text.
+    text_column : str, default=None
+        The text column of a DataFrame ``X``; None means the only column that
+        is not in ``extra_features``.
+    loss_weights : dict of str -> float, default=None
+        Weight of each task's loss (1 when missing).
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {warmup_ratio}
+    {weight_decay}
+    {gradient_accumulation_steps}
+    {pooling}
+    {dropout}
+    {early_stopping}
+    {validation_fraction}
+    {n_iter_no_change}
+    {tol}
+    {scoring}
+    {device}
+    {precision}
+    {predict_precision}
+    {fast_paths}
+    {warm_start}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    tasks_ : dict of str -> str
+        Task kinds used.
+    classes_ : dict of str -> ndarray
+        Labels of each classification task.
+    y_mean_, y_scale_ : dict of str -> ndarray
+        Standardisation of each regression task.
+    extra_mean_, extra_scale_ : ndarray
+        Standardisation of ``extra_features`` (only when given).
+    {common_attrs}
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skempathy.neural import MultiTaskTransformer
+    >>> X = pd.DataFrame({{"essay": ["so sad for them", "this makes me angry",
+    ...                               "poor kids, heartbreaking", "outrageous and unfair"],
+    ...                    "age": [25, 40, 33, 51]}})
+    >>> y = pd.DataFrame({{"emotion": ["sadness", "anger", "sadness", "anger"],
+    ...                   "empathy": [6.0, 2.5, 6.5, 1.5]}})
+    >>> mt = MultiTaskTransformer(extra_features=["age"], max_epochs=1, max_length=32,
+    ...                           random_state=0).fit(X, y)
+    >>> mt.tasks_
+    {{'emotion': 'classification', 'empathy': 'regression'}}
+    >>> list(mt.predict(X).columns)
+    ['emotion', 'empathy']
+    """
+
     _parameter_constraints = {
         **_BaseTransformerEstimator._parameter_constraints,
         "tasks": [None, dict],
@@ -23,9 +97,62 @@ class MultiTaskTransformer(TextInputMixin, MultiOutputMixin, _BaseTransformerEst
         "loss_weights": [None, dict],
     }
 
-    __init__ = shared_init(
-        lead={"tasks": None, "extra_features": None, "text_column": None, "loss_weights": None}
-    )
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        tasks=None,
+        extra_features=None,
+        text_column=None,
+        loss_weights=None,
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        predict_precision=None,
+        fast_paths=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.tasks = tasks
+        self.extra_features = extra_features
+        self.text_column = text_column
+        self.loss_weights = loss_weights
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.pooling = pooling
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scoring = scoring
+        self.device = device
+        self.precision = precision
+        self.predict_precision = predict_precision
+        self.fast_paths = fast_paths
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -204,56 +331,3 @@ class _Holder:
     def __init__(self, owner):
         self._owner = owner
         self._who = type(owner).__name__
-
-
-MultiTaskTransformer.__doc__ = f"""Fine-tune one encoder with a head per task (classify or regress).
-
-    Each task gets its own linear head on the pooled text vector; the loss is
-    the (``loss_weights``-weighted) sum of the task losses (cross-entropy,
-    MSE on standardised targets). Optional numeric side inputs (``extra_features``,
-    e.g. gender, income, IRI scores: the MilaNLP "multi-input" models) are
-    standardised and concatenated to the pooled text vector before the heads.
-
-    Parameters
-    ----------
-    {shared_params_doc(MultiTaskTransformer, ["model"])}
-    tasks : dict of str -> {{"classification", "regression"}}, default=None
-        Task name (a column of ``y``) -> kind. None infers from ``y``: float
-        columns are regression, all others (str, int, bool) classification.
-    extra_features : list of str, default=None
-        Numeric columns of ``X`` (a DataFrame) fed beside the text.
-    text_column : str, default=None
-        The text column of a DataFrame ``X``; None means the only column that
-        is not in ``extra_features``.
-    loss_weights : dict of str -> float, default=None
-        Weight of each task's loss (1 when missing).
-    {shared_params_doc(MultiTaskTransformer, skip=["model"])}
-
-    Attributes
-    ----------
-    tasks_ : dict of str -> str
-        Task kinds used.
-    classes_ : dict of str -> ndarray
-        Labels of each classification task.
-    y_mean_, y_scale_ : dict of str -> ndarray
-        Standardisation of each regression task.
-    extra_mean_, extra_scale_ : ndarray
-        Standardisation of ``extra_features`` (only when given).
-    {COMMON_ATTRS_DOC}
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from skempathy.neural import MultiTaskTransformer
-    >>> X = pd.DataFrame({{"essay": ["so sad for them", "this makes me angry",
-    ...                               "poor kids, heartbreaking", "outrageous and unfair"],
-    ...                    "age": [25, 40, 33, 51]}})
-    >>> y = pd.DataFrame({{"emotion": ["sadness", "anger", "sadness", "anger"],
-    ...                   "empathy": [6.0, 2.5, 6.5, 1.5]}})
-    >>> mt = MultiTaskTransformer(extra_features=["age"], max_epochs=1, max_length=32,
-    ...                           random_state=0).fit(X, y)
-    >>> mt.tasks_
-    {{'emotion': 'classification', 'empathy': 'regression'}}
-    >>> list(mt.predict(X).columns)
-    ['emotion', 'empathy']
-    """

@@ -1,15 +1,16 @@
-"""The parameters the fine-tuned estimators share: declared, constrained and documented once.
+"""The parameters the fine-tuned estimators share: constrained and documented once.
 
-:class:`~._base._BaseTransformerEstimator` declares them in its ``__init__`` signature; every other
-trained estimator takes the ones it uses from there. :func:`shared_init` builds its ``__init__``,
-:func:`shared_constraints` its ``_parameter_constraints`` and :func:`shared_params_doc` the
-numpydoc entries of its docstring, with each default read off its own signature.
+Every estimator writes out its own ``__init__``, as scikit-learn's do. The constraints of the
+shared parameters are declared on :class:`~._base._BaseTransformerEstimator`
+(:func:`shared_constraints` picks some of them) and their numpydoc entries here
+(:func:`shared_param_docs` hands them to :class:`~skempathy.utils._docstring.Substitution`,
+each entry showing the default of the class it documents).
 """
 
+import functools
 import inspect
 import textwrap
 
-from ..utils._init import init_from
 from ._base import _BaseTransformerEstimator
 
 # the settings of the training loop itself, shared by every estimator trained with it
@@ -27,12 +28,6 @@ LOOP_PARAMS = (
     "verbose",
 )
 
-# numpydoc entry of ``text_column`` on the single-task estimators (placed after four spaces)
-TEXT_COLUMN_DOC = """text_column : str, default=None
-        The column of a DataFrame ``X`` that holds the texts; its other
-        columns are ignored (a WASSA frame with writer columns, as a teacher
-        reads it). None: ``X`` is a sequence of texts or a one-column frame."""
-
 # numpydoc type and description of each shared parameter
 _PARAM_DOCS = {
     "model": (
@@ -40,6 +35,12 @@ _PARAM_DOCS = {
         'Encoder checkpoint: an embedded name (``"all-MiniLM-L6-v2"``, ``"minilm"``), a '
         "local folder or a Hugging Face hub name. Loaded in ``fit``, never in "
         "``__init__``.",
+    ),
+    "text_column": (
+        "str",
+        "The column of a DataFrame ``X`` that holds the texts; its other columns are ignored "
+        "(a WASSA frame with writer columns, as a teacher reads it). None: ``X`` is a sequence "
+        "of texts or a one-column frame.",
     ),
     "max_length": ("int", "Texts are truncated to this many tokens (one warning per call)."),
     "batch_size": ("int", "Training batch size (inference uses twice this)."),
@@ -115,13 +116,6 @@ _PARAM_DOCS = {
 }
 
 
-def shared_init(**kwargs):
-    """An ``__init__`` for a trained estimator with the shared parameters of
-    :class:`_BaseTransformerEstimator` declared once; see :func:`~skempathy.utils._init.init_from`
-    for ``positional``, ``lead``, ``only``, ``exclude``, ``defaults`` and the extra parameters."""
-    return init_from(_BaseTransformerEstimator, **kwargs)
-
-
 def shared_constraints(*names, **own):
     """``_parameter_constraints`` of the shared parameters ``names`` (as declared on
     :class:`_BaseTransformerEstimator`, ``model`` included), updated with ``own``."""
@@ -138,23 +132,23 @@ def _format_default(value):
     return repr(value)
 
 
-def shared_params_doc(cls, names=None, *, skip=(), text=None):
-    """numpydoc ``Parameters`` entries of the shared parameters ``names`` of ``cls``.
+def _param_doc(name, description, cls):
+    kind, default_description = _PARAM_DOCS[name]
+    description = default_description if description is None else description
+    default = inspect.signature(cls.__init__).parameters[name].default
+    entry = f"{name} : {kind}, default={_format_default(default)}"
+    if description:
+        entry += "\n" + textwrap.indent(textwrap.fill(description, 70), " " * 8)
+    return entry
 
-    In the order given; None: all of ``cls``'s shared parameters but ``skip``, in signature
-    order. Each entry shows the default of ``cls.__init__``; ``text`` (a dict ``name: text``)
-    replaces the description of some. The entries are indented for a class docstring whose
-    sections start at four spaces: place the result after four spaces.
+
+def shared_param_docs(text=None):
+    """:class:`~skempathy.utils._docstring.Substitution` fields ``{name}``: the numpydoc entry
+    of each shared parameter, with the default of the decorated class's ``__init__``.
+
+    ``text`` (a dict ``name: description``) replaces the description of some. An entry is
+    indented for a class docstring whose sections start at four spaces: place its field after
+    four spaces.
     """
-    signature = inspect.signature(cls.__init__).parameters
-    if names is None:
-        names = [name for name in signature if name in _PARAM_DOCS and name not in skip]
-    entries = []
-    for name in names:
-        kind, description = _PARAM_DOCS[name]
-        description = (text or {}).get(name, description)
-        entry = f"{name} : {kind}, default={_format_default(signature[name].default)}"
-        if description:
-            entry += "\n" + textwrap.indent(textwrap.fill(description, 70), " " * 8)
-        entries.append(entry)
-    return "\n    ".join(entries)
+    text = text or {}
+    return {name: functools.partial(_param_doc, name, text.get(name)) for name in _PARAM_DOCS}

@@ -5,11 +5,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._docstring import Substitution
 from ..utils._sklearn_compat import _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from . import _targets
 from .. import _engine as T
-from ._params import LOOP_PARAMS, shared_constraints, shared_init, shared_params_doc
+from ._params import LOOP_PARAMS, shared_constraints, shared_param_docs
 
 __all__ = ["Seq2SeqLabelClassifier"]
 
@@ -56,17 +57,121 @@ def _eos_id(tokenizer):
     raise ValueError("The tokenizer has neither an end-of-sequence nor a separator token.")
 
 
+# where the classifier differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "batch_size": "Training and inference batch size.",
+    "random_state": "Seeds torch (new weights, dropout) and the data order.",
+}
+
+
+@Substitution(**shared_param_docs(_TEXT))
 class Seq2SeqLabelClassifier(
     TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, T.PackedModelPickling, BaseEstimator
 ):
+    """Classify by generating the label's text with an encoder-decoder model.
+
+    The Team Phoenix WASSA 2021 Track 2 system fine-tuned T5 to write the
+    emotion word. Here training is teacher-forced cross-entropy on the label
+    text, and decoding is *constrained*: every label sequence is scored
+    (sum of its token log-probabilities given the input) and the best one
+    wins, so an invalid label can never be produced (Phoenix had to map
+    invalid generations to "neutral"). ``predict_proba`` is the softmax of
+    the label sequences' scores over the label set.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        Any sequence-to-sequence checkpoint (T5, BART, ... name or folder).
+        An encoder-only checkpoint, such as the embedded MiniLM, is turned
+        into a BERT2BERT encoder-decoder (decoder warm-started from the
+        encoder, new cross-attention).
+    prefix : str, default=""
+        Text prepended to every input (T5 style, e.g. ``"emotion: "``).
+    label_texts : dict, default=None
+        Text to generate for each class (e.g. ``{{0: "none", 1: "seeking
+        empathy"}}``). None uses ``str(label)``. Texts must be distinct.
+    length_normalize : bool, default=False
+        Score label sequences by their mean instead of their sum of token
+        log-probabilities (matters when label texts differ in length).
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {warmup_ratio}
+    {weight_decay}
+    {device}
+    {precision}
+    {fast_paths}
+    {random_state}
+    {verbose}
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels.
+    label_texts_ : list of str
+        Generated text of each class, aligned with ``classes_``.
+    label_ids_ : list of list of int
+        Token ids of each label text (ending with the end-of-sequence token).
+    model_ : transformers model
+        The fine-tuned encoder-decoder.
+    tokenizer_ : transformers tokenizer
+    history_ : list of dict
+        Per-epoch training loss and timing.
+
+    See Also
+    --------
+    skempathy.neural.TransformerClassifier : A classification head instead of generation.
+
+    Examples
+    --------
+    >>> from skempathy.neural import Seq2SeqLabelClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair"]
+    >>> clf = Seq2SeqLabelClassifier(max_epochs=1, max_length=32, random_state=0)
+    >>> clf.fit(texts, ["sadness", "anger", "sadness", "anger"])  # doctest: +SKIP
+    >>> set(clf.predict(["I cried"])) <= {{"anger", "sadness"}}  # doctest: +SKIP
+    True
+    """
+
     _parameter_constraints = shared_constraints(
         *LOOP_PARAMS, prefix=[str], label_texts=[None, dict], length_normalize=["boolean"]
     )
-    __init__ = shared_init(
-        lead={"prefix": "", "label_texts": None, "length_normalize": False},
-        only=LOOP_PARAMS,
-        defaults={"learning_rate": 1e-4},
-    )
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        prefix="",
+        label_texts=None,
+        length_normalize=False,
+        max_length=256,
+        batch_size=16,
+        learning_rate=0.0001,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        device="auto",
+        precision="auto",
+        fast_paths=True,
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.prefix = prefix
+        self.label_texts = label_texts
+        self.length_normalize = length_normalize
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.device = device
+        self.precision = precision
+        self.fast_paths = fast_paths
+        self.random_state = random_state
+        self.verbose = verbose
 
     _auto_class = "AutoModelForSeq2SeqLM"  # pickled as the whole encoder-decoder
 
@@ -277,69 +382,3 @@ class Seq2SeqLabelClassifier(
                 eos_token_id=config.eos_token_id,
             )
         return [s.strip() for s in self.tokenizer_.batch_decode(out, skip_special_tokens=True)]
-
-
-# where the classifier differs from the fine-tuned estimators' shared parameters
-_TEXT = {
-    "batch_size": "Training and inference batch size.",
-    "random_state": "Seeds torch (new weights, dropout) and the data order.",
-}
-
-# fmt: off
-Seq2SeqLabelClassifier.__doc__ = (
-    f"""Classify by generating the label's text with an encoder-decoder model.
-
-    The Team Phoenix WASSA 2021 Track 2 system fine-tuned T5 to write the
-    emotion word. Here training is teacher-forced cross-entropy on the label
-    text, and decoding is *constrained*: every label sequence is scored
-    (sum of its token log-probabilities given the input) and the best one
-    wins, so an invalid label can never be produced (Phoenix had to map
-    invalid generations to "neutral"). ``predict_proba`` is the softmax of
-    the label sequences' scores over the label set.
-
-    Parameters
-    ----------
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Any sequence-to-sequence checkpoint (T5, BART, ... name or folder).
-        An encoder-only checkpoint, such as the embedded MiniLM, is turned
-        into a BERT2BERT encoder-decoder (decoder warm-started from the
-        encoder, new cross-attention).
-    prefix : str, default=""
-        Text prepended to every input (T5 style, e.g. ``"emotion: "``).
-    label_texts : dict, default=None
-        Text to generate for each class (e.g. ``{{0: "none", 1: "seeking
-        empathy"}}``). None uses ``str(label)``. Texts must be distinct.
-    length_normalize : bool, default=False
-        Score label sequences by their mean instead of their sum of token
-        log-probabilities (matters when label texts differ in length).
-    {shared_params_doc(Seq2SeqLabelClassifier, LOOP_PARAMS, text=_TEXT)}
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        The labels.
-    label_texts_ : list of str
-        Generated text of each class, aligned with ``classes_``.
-    label_ids_ : list of list of int
-        Token ids of each label text (ending with the end-of-sequence token).
-    model_ : transformers model
-        The fine-tuned encoder-decoder.
-    tokenizer_ : transformers tokenizer
-    history_ : list of dict
-        Per-epoch training loss and timing.
-
-    See Also
-    --------
-    skempathy.neural.TransformerClassifier : A classification head instead of generation.
-
-    Examples
-    --------
-    >>> from skempathy.neural import Seq2SeqLabelClassifier
-    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
-    ...          "outrageous and unfair"]
-    >>> clf = Seq2SeqLabelClassifier(max_epochs=1, max_length=32, random_state=0)
-    >>> clf.fit(texts, ["sadness", "anger", "sadness", "anger"])  # doctest: +SKIP
-    >>> set(clf.predict(["I cried"])) <= {{"anger", "sadness"}}  # doctest: +SKIP
-    True
-    """)
-# fmt: on

@@ -19,11 +19,6 @@ def _who(est):
     return getattr(est, "_who", None) or type(est).__name__
 
 
-def is_multilabel(y):
-    y = _y_array(y)
-    return y.ndim == 2 and y.shape[1] > 1 and type_of_target(y) == "multilabel-indicator"
-
-
 def encode_classification(est, y, *, fit, name="y"):
     """Encode class labels (or a binary indicator matrix) for one task.
 

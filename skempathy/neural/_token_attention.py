@@ -8,12 +8,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..utils._docstring import Substitution
 from ..utils._sklearn_compat import Interval, _fit_context
 from ..base import TextInputMixin, check_texts, check_y_given
 from ..text._cache import _MEMORY, settings_key, text_hash
 from . import _targets
 from .. import _engine as T
-from ._params import shared_constraints, shared_init, shared_params_doc
+from ._params import shared_constraints, shared_param_docs
 
 __all__ = ["TokenAttentionClassifier"]
 
@@ -70,9 +71,105 @@ def _module_class():
     return TokenAttentionModule
 
 
+# where the classifier differs from the fine-tuned estimators' shared parameters
+_TEXT = {
+    "model": "Frozen encoder: an embedded name, a local folder or a hub name.",
+    "batch_size": "Training batch size.",
+    "learning_rate": "AdamW learning rate, decayed linearly to 0 (no warm-up).",
+    "dropout": "Dropout in the Transformer layer and before the heads.",
+    "early_stopping": "Hold out ``validation_fraction`` of the training data, stop after "
+    "``n_iter_no_change`` epochs without a lower validation loss and keep the "
+    "best epoch's weights.",
+}
+
+
+@Substitution(**shared_param_docs(_TEXT))
 class TokenAttentionClassifier(
     TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, BaseEstimator
 ):
+    """Frozen encoder token states → one-head Transformer layer → dense heads.
+
+    The model of MilaNLP at WASSA 2021 (Fornaciari et al. 2021): the token
+    matrix of a frozen pre-trained encoder feeds a single-layer, single-head
+    Transformer encoder whose mean-pooled output goes to a dense output layer.
+    Optional numeric side inputs (their multi-input "MI" settings, e.g. the
+    WASSA demographic, personality and IRI columns) are standardised and
+    concatenated to the pooled vector, and optional auxiliary targets (their
+    multi-task "MTL" settings, e.g. empathy and distress next to the emotion)
+    get their own heads. Training stops early on the validation loss.
+
+    Only the small attention model is trained, so fitting is cheap on CPU:
+    the encoder runs once over the training texts (and once per ``predict``).
+
+    Parameters
+    ----------
+    {model}
+    text_column : str, default=None
+        Name of the text column when ``X`` is a DataFrame. None: ``X`` is a
+        sequence of texts, or the only non-``extra_features`` column.
+    extra_features : list of str, default=None
+        Numeric DataFrame columns used as side inputs (multi-input setting).
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {dropout}
+    {early_stopping}
+    {validation_fraction}
+    {n_iter_no_change}
+    {device}
+    {random_state}
+    {verbose}
+    n_heads : int, default=1
+        Attention heads (the published model used 1; must divide the encoder
+        width).
+    dim_feedforward : int, default=512
+        Width of the feed-forward block of the Transformer layer.
+    aux_weight : float, default=1.0
+        Weight of each auxiliary task's loss relative to the main task.
+    cache : bool, default=True
+        Keep the frozen token states of the texts in the package's memory
+        cache (:func:`skempathy.text.set_embedding_cache_size` bounds it;
+        keyed on the encoder's identity and ``max_length``), so refits in
+        cross-validation or on other settings skip the encoder. The states of
+        a text are stored in float16 (about 100 KB per 128-token text for a
+        384-wide encoder).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Labels of the main task.
+    aux_tasks_ : list of dict
+        Auxiliary tasks: ``name``, ``kind`` ("multiclass"/"regression"),
+        ``classes`` or ``mean``/``scale``.
+    module_ : torch.nn.Module
+        The trained attention model.
+    history_ : list of dict
+        Per epoch ``train_loss`` and, with early stopping, ``valid_score``
+        (the negated validation loss).
+    best_epoch_ : int
+    n_features_in_ : int
+        Number of columns of ``X`` seen in ``fit`` (1 for a column of texts).
+    feature_names_in_ : ndarray of str
+        Their names, when ``X`` was a DataFrame.
+    n_extra_features_ : int
+        Number of side features (0 without ``extra_features``).
+
+    See Also
+    --------
+    skempathy.neural.MultiTaskTransformer : Fine-tunes the whole encoder instead.
+
+    Examples
+    --------
+    >>> from skempathy.neural import TokenAttentionClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair", "I cried reading it", "furious at them"] * 3
+    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"] * 3
+    >>> clf = TokenAttentionClassifier(max_epochs=5, early_stopping=False, random_state=0)
+    >>> clf.fit(texts, labels).predict(["so unfair and outrageous"]).shape
+    (1,)
+    """
+
     _parameter_constraints = shared_constraints(
         *_SHARED,
         text_column=[None, str],
@@ -82,22 +179,47 @@ class TokenAttentionClassifier(
         aux_weight=[Interval(numbers.Real, 0, None, closed="left")],
         cache=["boolean"],
     )
-    __init__ = shared_init(
-        lead={"text_column": None, "extra_features": None},
-        only=_SHARED,
-        defaults={
-            "max_length": 128,
-            "batch_size": 32,
-            "learning_rate": 1e-3,
-            "max_epochs": 30,
-            "early_stopping": True,
-            "n_iter_no_change": 3,
-        },
+
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        text_column=None,
+        extra_features=None,
+        max_length=128,
+        batch_size=32,
+        learning_rate=0.001,
+        max_epochs=30,
+        dropout=0.1,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        device="auto",
+        random_state=None,
+        verbose=0,
         n_heads=1,
         dim_feedforward=512,
         aux_weight=1.0,
         cache=True,
-    )
+    ):
+        self.model = model
+        self.text_column = text_column
+        self.extra_features = extra_features
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_heads = n_heads
+        self.dim_feedforward = dim_feedforward
+        self.aux_weight = aux_weight
+        self.cache = cache
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")
@@ -425,92 +547,3 @@ class TokenAttentionClassifier(
             module = _module_class()(**self._module_config)
             module.load_state_dict(T.unpack_state_dict(packed))
             self.module_ = module.to(device).eval()
-
-
-# where the classifier differs from the fine-tuned estimators' shared parameters
-_TEXT = {
-    "model": "Frozen encoder: an embedded name, a local folder or a hub name.",
-    "batch_size": "Training batch size.",
-    "learning_rate": "AdamW learning rate, decayed linearly to 0 (no warm-up).",
-    "dropout": "Dropout in the Transformer layer and before the heads.",
-    "early_stopping": "Hold out ``validation_fraction`` of the training data, stop after "
-    "``n_iter_no_change`` epochs without a lower validation loss and keep the "
-    "best epoch's weights.",
-}
-
-# fmt: off
-TokenAttentionClassifier.__doc__ = (
-    f"""Frozen encoder token states → one-head Transformer layer → dense heads.
-
-    The model of MilaNLP at WASSA 2021 (Fornaciari et al. 2021): the token
-    matrix of a frozen pre-trained encoder feeds a single-layer, single-head
-    Transformer encoder whose mean-pooled output goes to a dense output layer.
-    Optional numeric side inputs (their multi-input "MI" settings, e.g. the
-    WASSA demographic, personality and IRI columns) are standardised and
-    concatenated to the pooled vector, and optional auxiliary targets (their
-    multi-task "MTL" settings, e.g. empathy and distress next to the emotion)
-    get their own heads. Training stops early on the validation loss.
-
-    Only the small attention model is trained, so fitting is cheap on CPU:
-    the encoder runs once over the training texts (and once per ``predict``).
-
-    Parameters
-    ----------
-    model : str or path-like, default="all-MiniLM-L6-v2"
-        Frozen encoder: an embedded name, a local folder or a hub name.
-    text_column : str, default=None
-        Name of the text column when ``X`` is a DataFrame. None: ``X`` is a
-        sequence of texts, or the only non-``extra_features`` column.
-    extra_features : list of str, default=None
-        Numeric DataFrame columns used as side inputs (multi-input setting).
-    {shared_params_doc(TokenAttentionClassifier, _SHARED, text=_TEXT)}
-    n_heads : int, default=1
-        Attention heads (the published model used 1; must divide the encoder
-        width).
-    dim_feedforward : int, default=512
-        Width of the feed-forward block of the Transformer layer.
-    aux_weight : float, default=1.0
-        Weight of each auxiliary task's loss relative to the main task.
-    cache : bool, default=True
-        Keep the frozen token states of the texts in the package's memory
-        cache (:func:`skempathy.text.set_embedding_cache_size` bounds it;
-        keyed on the encoder's identity and ``max_length``), so refits in
-        cross-validation or on other settings skip the encoder. The states of
-        a text are stored in float16 (about 100 KB per 128-token text for a
-        384-wide encoder).
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        Labels of the main task.
-    aux_tasks_ : list of dict
-        Auxiliary tasks: ``name``, ``kind`` ("multiclass"/"regression"),
-        ``classes`` or ``mean``/``scale``.
-    module_ : torch.nn.Module
-        The trained attention model.
-    history_ : list of dict
-        Per epoch ``train_loss`` and, with early stopping, ``valid_score``
-        (the negated validation loss).
-    best_epoch_ : int
-    n_features_in_ : int
-        Number of columns of ``X`` seen in ``fit`` (1 for a column of texts).
-    feature_names_in_ : ndarray of str
-        Their names, when ``X`` was a DataFrame.
-    n_extra_features_ : int
-        Number of side features (0 without ``extra_features``).
-
-    See Also
-    --------
-    skempathy.neural.MultiTaskTransformer : Fine-tunes the whole encoder instead.
-
-    Examples
-    --------
-    >>> from skempathy.neural import TokenAttentionClassifier
-    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
-    ...          "outrageous and unfair", "I cried reading it", "furious at them"] * 3
-    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"] * 3
-    >>> clf = TokenAttentionClassifier(max_epochs=5, early_stopping=False, random_state=0)
-    >>> clf.fit(texts, labels).predict(["so unfair and outrageous"]).shape
-    (1,)
-    """)
-# fmt: on

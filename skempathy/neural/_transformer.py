@@ -4,11 +4,12 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._docstring import Substitution
 from ..utils._sklearn_compat import StrOptions
 from ..base import TextInputMixin
 from . import _targets
 from ._base import _BaseTransformerEstimator
-from ._params import TEXT_COLUMN_DOC, shared_init, shared_params_doc
+from ._params import shared_param_docs
 
 COMMON_ATTRS_DOC = """model_ : torch.nn.Module
         The fine-tuned encoder with its task heads (``model_.encoder``,
@@ -36,14 +37,128 @@ COMMON_ATTRS_DOC = """model_ : torch.nn.Module
         Mean training throughput of the last fit."""
 
 
+@Substitution(**shared_param_docs(), common_attrs=COMMON_ATTRS_DOC)
 class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEstimator):
+    """Fine-tune an encoder with a linear classification head.
+
+    The encoder is trained end to end with cross-entropy (binary
+    cross-entropy for a multi-label indicator ``y``, e.g. GoEmotions) on
+    mean- or [CLS]-pooled token states. ``predict`` returns the original
+    labels in ``classes_``. Training uses dynamic padding and length-grouped
+    batches; see :mod:`skempathy.neural` for the design.
+
+    Parameters
+    ----------
+    {model}
+    {text_column}
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {warmup_ratio}
+    {weight_decay}
+    {gradient_accumulation_steps}
+    {pooling}
+    {dropout}
+    {early_stopping}
+    {validation_fraction}
+    {n_iter_no_change}
+    {tol}
+    {scoring}
+    {device}
+    {precision}
+    {predict_precision}
+    {fast_paths}
+    {warm_start}
+    {random_state}
+    {verbose}
+    class_weight : dict, "balanced" or None, default=None
+        Per-class loss weights (as in sklearn); multiplies ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (``arange(n_labels)`` for multi-label y).
+    multilabel_ : bool
+        Whether ``y`` was a binary indicator matrix.
+    {common_attrs}
+
+    See Also
+    --------
+    TransformerRegressor : The regression counterpart.
+    MultiTaskTransformer : One encoder, several classification/regression heads.
+
+    Examples
+    --------
+    >>> from skempathy.neural import TransformerClassifier
+    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
+    ...          "outrageous and unfair", "I cried reading it", "furious at the government"]
+    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"]
+    >>> clf = TransformerClassifier(max_epochs=1, max_length=32, random_state=0)
+    >>> clf.fit(texts, labels).predict(["so unfair"]).shape
+    (1,)
+    >>> clf.classes_.tolist()
+    ['anger', 'sadness']
+    """
+
     _parameter_constraints = {
         **_BaseTransformerEstimator._parameter_constraints,
         "class_weight": [None, dict, StrOptions({"balanced"})],
         "text_column": [None, str],
     }
 
-    __init__ = shared_init(lead={"text_column": None}, class_weight=None)
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        text_column=None,
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        predict_precision=None,
+        fast_paths=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        class_weight=None,
+    ):
+        self.model = model
+        self.text_column = text_column
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.pooling = pooling
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scoring = scoring
+        self.device = device
+        self.precision = precision
+        self.predict_precision = predict_precision
+        self.fast_paths = fast_paths
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -103,56 +218,118 @@ class TransformerClassifier(TextInputMixin, ClassifierMixin, _BaseTransformerEst
         return super().score(X, y, sample_weight=sample_weight)
 
 
-TransformerClassifier.__doc__ = f"""Fine-tune an encoder with a linear classification head.
+@Substitution(**shared_param_docs(), common_attrs=COMMON_ATTRS_DOC)
+class TransformerRegressor(TextInputMixin, RegressorMixin, _BaseTransformerEstimator):
+    """Fine-tune a transformer encoder with a linear regression head.
 
-    The encoder is trained end to end with cross-entropy (binary
-    cross-entropy for a multi-label indicator ``y``, e.g. GoEmotions) on
-    mean- or [CLS]-pooled token states. ``predict`` returns the original
-    labels in ``classes_``. Training uses dynamic padding and length-grouped
-    batches; see :mod:`skempathy.neural` for the design.
+    Mean squared error on standardised targets (``y_mean_``/``y_scale_``
+    are learned in ``fit``; ``predict`` returns the original scale). A 2-D
+    ``y`` trains one output per column on the shared encoder, e.g. empathy
+    and distress jointly (the WASSA@IITK multi-task regression).
 
     Parameters
     ----------
-    {shared_params_doc(TransformerClassifier, ["model"])}
-    {TEXT_COLUMN_DOC}
-    {shared_params_doc(TransformerClassifier, skip=["model"])}
-    class_weight : dict, "balanced" or None, default=None
-        Per-class loss weights (as in sklearn); multiplies ``sample_weight``.
+    {model}
+    {text_column}
+    {max_length}
+    {batch_size}
+    {learning_rate}
+    {max_epochs}
+    {warmup_ratio}
+    {weight_decay}
+    {gradient_accumulation_steps}
+    {pooling}
+    {dropout}
+    {early_stopping}
+    {validation_fraction}
+    {n_iter_no_change}
+    {tol}
+    {scoring}
+    {device}
+    {precision}
+    {predict_precision}
+    {fast_paths}
+    {warm_start}
+    {random_state}
+    {verbose}
 
     Attributes
     ----------
-    classes_ : ndarray
-        Class labels (``arange(n_labels)`` for multi-label y).
-    multilabel_ : bool
-        Whether ``y`` was a binary indicator matrix.
-    {COMMON_ATTRS_DOC}
+    n_outputs_ : int
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardisation.
+    {common_attrs}
 
     See Also
     --------
-    TransformerRegressor : The regression counterpart.
-    MultiTaskTransformer : One encoder, several classification/regression heads.
+    TransformerClassifier : The classification counterpart.
 
     Examples
     --------
-    >>> from skempathy.neural import TransformerClassifier
-    >>> texts = ["so sad for them", "this makes me angry", "poor kids, heartbreaking",
-    ...          "outrageous and unfair", "I cried reading it", "furious at the government"]
-    >>> labels = ["sadness", "anger", "sadness", "anger", "sadness", "anger"]
-    >>> clf = TransformerClassifier(max_epochs=1, max_length=32, random_state=0)
-    >>> clf.fit(texts, labels).predict(["so unfair"]).shape
-    (1,)
-    >>> clf.classes_.tolist()
-    ['anger', 'sadness']
+    >>> import numpy as np
+    >>> from skempathy.neural import TransformerRegressor
+    >>> texts = ["so sad for them", "fine, whatever", "poor kids, heartbreaking", "ok news"]
+    >>> y = np.array([[6.0, 5.5], [1.5, 1.0], [6.5, 6.0], [2.0, 1.5]])  # empathy, distress
+    >>> reg = TransformerRegressor(max_epochs=1, max_length=32, random_state=0).fit(texts, y)
+    >>> reg.predict(["what a tragedy"]).shape
+    (1, 2)
     """
 
-
-class TransformerRegressor(TextInputMixin, RegressorMixin, _BaseTransformerEstimator):
     _parameter_constraints = {
         **_BaseTransformerEstimator._parameter_constraints,
         "text_column": [None, str],
     }
 
-    __init__ = shared_init(lead={"text_column": None})
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        text_column=None,
+        max_length=256,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_epochs=4,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        gradient_accumulation_steps=1,
+        pooling="mean",
+        dropout=0.1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=0.0,
+        scoring=None,
+        device="auto",
+        precision="auto",
+        predict_precision=None,
+        fast_paths=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.text_column = text_column
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.pooling = pooling
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scoring = scoring
+        self.device = device
+        self.precision = precision
+        self.predict_precision = predict_precision
+        self.fast_paths = fast_paths
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -172,39 +349,3 @@ class TransformerRegressor(TextInputMixin, RegressorMixin, _BaseTransformerEstim
         """
         out = self._forward(X)["y"].astype(np.float64) * self.y_scale_ + self.y_mean_
         return out.ravel() if self._y_1d else out
-
-
-TransformerRegressor.__doc__ = f"""Fine-tune a transformer encoder with a linear regression head.
-
-    Mean squared error on standardised targets (``y_mean_``/``y_scale_``
-    are learned in ``fit``; ``predict`` returns the original scale). A 2-D
-    ``y`` trains one output per column on the shared encoder, e.g. empathy
-    and distress jointly (the WASSA@IITK multi-task regression).
-
-    Parameters
-    ----------
-    {shared_params_doc(TransformerRegressor, ["model"])}
-    {TEXT_COLUMN_DOC}
-    {shared_params_doc(TransformerRegressor, skip=["model"])}
-
-    Attributes
-    ----------
-    n_outputs_ : int
-    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
-        Target standardisation.
-    {COMMON_ATTRS_DOC}
-
-    See Also
-    --------
-    TransformerClassifier : The classification counterpart.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skempathy.neural import TransformerRegressor
-    >>> texts = ["so sad for them", "fine, whatever", "poor kids, heartbreaking", "ok news"]
-    >>> y = np.array([[6.0, 5.5], [1.5, 1.0], [6.5, 6.0], [2.0, 1.5]])  # empathy, distress
-    >>> reg = TransformerRegressor(max_epochs=1, max_length=32, random_state=0).fit(texts, y)
-    >>> reg.predict(["what a tragedy"]).shape
-    (1, 2)
-    """

@@ -102,6 +102,29 @@ class SentenceEmbedder(_BaseEmbedder):
     ['sentenceembedder_0', 'sentenceembedder_1']
     """
 
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        batch_size=32,
+        device="auto",
+        normalize=False,
+        max_length=None,
+        cache=None,
+        show_progress="auto",
+        precision="fp32",
+        embed_weights=False,
+    ):
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.normalize = normalize
+        self.max_length = max_length
+        self.cache = cache
+        self.show_progress = show_progress
+        self.precision = precision
+        self.embed_weights = embed_weights
+
     def _load_settings(self):
         return self.max_length
 

@@ -6,7 +6,6 @@ import numpy as np
 
 from ..utils._sklearn_compat import StrOptions
 from .._models import apply_precision
-from ..utils._init import init_from
 from ._base import _BaseEmbedder
 
 __all__ = ["TransformerEmbedder"]
@@ -90,7 +89,32 @@ class TransformerEmbedder(_BaseEmbedder):
         "layers": [tuple, list, Integral, StrOptions({"all"})],
     }
 
-    __init__ = init_from(_BaseEmbedder, lead={"pooling": "mean", "layers": (-1,)})
+    def __init__(
+        self,
+        model="all-MiniLM-L6-v2",
+        *,
+        pooling="mean",
+        layers=(-1,),
+        batch_size=32,
+        device="auto",
+        normalize=False,
+        max_length=None,
+        cache=None,
+        show_progress="auto",
+        precision="fp32",
+        embed_weights=False,
+    ):
+        self.model = model
+        self.pooling = pooling
+        self.layers = layers
+        self.batch_size = batch_size
+        self.device = device
+        self.normalize = normalize
+        self.max_length = max_length
+        self.cache = cache
+        self.show_progress = show_progress
+        self.precision = precision
+        self.embed_weights = embed_weights
 
     def _apply_precision(self, model, precision, device):
         return dict(model, model=apply_precision(model["model"], precision, device))
