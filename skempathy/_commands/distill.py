@@ -202,6 +202,31 @@ def distil_wassa(
     return distiller.student_, distiller
 
 
+def distil_and_score(
+    teacher, targets, train, dev, pool=None, *, with_teacher=True, predict_precision=None, **params
+):
+    """Distil a fitted WASSA model into a text-only student and score it on the dev split.
+
+    The one code path of ``skempathy distill`` and of the students of ``skempathy wassa``
+    (its text-only model, ``--distill``): :func:`distil_wassa` with ``params`` (``model``,
+    ``epochs``, ``device``, ...), then ``predict_precision`` on a fine-tuned student, then
+    :func:`compare_models_on_dev`. Returns ``(student, distiller, scores)``, ``scores`` holding
+    ``"student"`` (and ``"teacher"`` with ``with_teacher``): the official dev metrics,
+    ``size_mb`` and ``ms_per_essay``.
+    """
+    student, distiller = distil_wassa(teacher, targets, train, pool, **params)
+    if predict_precision is not None:  # the fine-tuned estimator, alone or in a pipeline
+        student.set_params(
+            **{
+                key: predict_precision
+                for key in student.get_params()
+                if key.endswith("predict_precision")
+            }
+        )
+    models = {"teacher": teacher, "student": student} if with_teacher else {"student": student}
+    return student, distiller, compare_models_on_dev(models, dev, targets)
+
+
 def run(args):
     from ..cli import CLIError
     from ..datasets import load_wassa
@@ -229,11 +254,13 @@ def run(args):
         )
     pool = unlabeled_wassa(dev, load_wassa("test")) if args.unlabeled == "wassa" else None
     start = time.perf_counter()
-    student, distiller = distil_wassa(
+    student, distiller, scores = distil_and_score(
         teacher,
         targets,
         train,
+        dev,
         pool,
+        predict_precision=args.predict_precision,
         model=args.model,
         epochs=args.epochs,
         max_length=args.max_length,
@@ -245,15 +272,6 @@ def run(args):
         verbose=int(not args.quiet),
     )
     minutes = (time.perf_counter() - start) / 60
-    if args.predict_precision is not None:  # the fine-tuned estimator, alone or in a pipeline
-        student.set_params(
-            **{
-                key: args.predict_precision
-                for key in student.get_params()
-                if key.endswith("predict_precision")
-            }
-        )
-    scores = compare_models_on_dev({"teacher": teacher, "student": student}, dev, targets)
     rows = [
         (
             name,

@@ -74,6 +74,20 @@ PRECISIONS = ("fp32", "bf16", "int8", "auto")  # those of skempathy._models.PREC
 _TEXT_NAMES = ("text", "essay", "message", "content", "sentence", "body", "utterance")
 
 
+def _text_only_beside(model):
+    """The text-only model that ``skempathy wassa`` wrote beside ``model``, if it is there."""
+    from pathlib import Path
+
+    from .wassa import TEXT_ONLY_MODEL
+
+    path = Path(model)
+    for suffix in dict.fromkeys((path.suffix.lower(), ".skops", ".joblib")):
+        beside = path.with_name(TEXT_ONLY_MODEL + suffix)
+        if beside.is_file() and beside.name != path.name:
+            return beside
+    return None
+
+
 def _missing_columns_message(args, columns, missing, needed, text_column):
     """Name the missing columns and say what would help: --text-column, or a text-only model."""
     shown = ", ".join(map(str, missing[:4])) + (
@@ -86,11 +100,16 @@ def _missing_columns_message(args, columns, missing, needed, text_column):
         if guess is not None:
             message += f"; if {guess!r} holds the texts, pass --text-column {guess}"
     if others:
-        message += (
-            f". This model also reads {len(others)} writer column(s) besides the text; "
-            "to score plain texts, use a model of the text alone (skempathy train "
-            "--features text, or the student of skempathy distill / wassa --distill)"
-        )
+        message += f". This model also reads {len(others)} writer column(s) besides the text; "
+        beside = _text_only_beside(args.model)
+        if beside is not None:
+            message += f"score plain texts with {beside}, the text-only model written beside it"
+        else:
+            message += (
+                "to score plain texts, use a model of the text alone (the text_only_emotion_"
+                "empathy_distress.skops that skempathy wassa writes beside its model, "
+                "skempathy train --features text, or skempathy distill)"
+            )
     elif text_column not in missing:
         message += f" (it uses: {', '.join(map(str, needed))})"
     return message

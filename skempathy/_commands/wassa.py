@@ -95,6 +95,19 @@ def add_arguments(parser):
         "distill'); writes student_emotion_empathy_distress.skops and "
         "both models' dev scores, sizes and latencies",
     )
+    parser.add_argument(
+        "--text-only",
+        default="static",
+        metavar="STUDENT",
+        help="the text-only model written beside the full one (text_only_emotion_"
+        "empathy_distress.skops: it reads the essay alone, so 'skempathy predict' "
+        "scores plain texts with it), distilled from the fitted recipe as "
+        "'skempathy distill' does: 'static', static embeddings of the recipe's encoder "
+        "(--model; static-minilm by default) with linear heads, seconds to train, "
+        "needs skempathy[static]; a student encoder as 'skempathy distill --model' "
+        "takes it, e.g. 'static-minilm' or 'minilm' (a fine-tuned MiniLM: minutes "
+        "to train); or 'none' (default: static)",
+    )
 
 
 def _param_item(item):
@@ -167,6 +180,56 @@ def _check_corpora(vote):
         source()
 
 
+TEXT_ONLY_MODEL = "text_only_emotion_empathy_distress"  # + ".skops" or ".joblib"
+_STATIC_EXTRA = "pip install 'skempathy[static]'"
+
+
+def text_only_encoder(choice, model):
+    """The student encoder of ``--text-only``: ``"static"`` is the static twin of the recipe's
+    encoder ``model`` (``static-minilm`` when None), ``"none"`` gives None, any other value
+    is a student encoder as ``skempathy distill --model`` takes it."""
+    from ..text._static import static_source
+
+    if choice == "none":
+        return None
+    if choice != "static":
+        return choice
+    if model is None:
+        return "static-minilm"
+    return model if static_source(model) is not None else f"static-{model}"
+
+
+def _text_only_plan(args):
+    """``(encoder, why_not)`` of the text-only model, decided before any work: a static
+    student without model2vec installed is skipped with one warning, not a failed run."""
+    import sys
+
+    from ..text._static import _require_model2vec, static_source
+
+    encoder = text_only_encoder(args.text_only, args.model)
+    if encoder is None:
+        return None, "not asked for (--text-only none)"
+    if static_source(encoder) is not None:
+        try:
+            _require_model2vec()
+        except ImportError:
+            why = f"the static student needs model2vec, an optional dependency: {_STATIC_EXTRA}"
+            print(
+                f"skempathy wassa: warning: {why}; this run writes no text-only model "
+                "(--text-only minilm trains a fine-tuned one instead, --text-only none "
+                "skips it)",
+                file=sys.stderr,
+            )
+            return None, why
+    return encoder, None
+
+
+def _same_encoder(a, b):
+    from .._models import embedded_name
+
+    return a is not None and b is not None and (embedded_name(a) or a) == (embedded_name(b) or b)
+
+
 def _describe(estimator):
     last = estimator[-1] if hasattr(estimator, "steps") else estimator
     return type(last).__name__
@@ -192,23 +255,30 @@ def run(args):
     _configure(vote, model=args.model, device=args.device, verbose=int(not args.quiet))
     _apply_params([vote], params)
     _check_corpora(vote)
+    text_only = _text_only_plan(args)
     # one run per output folder, locked from here (a second run is refused before it fits);
     # everything is written into a staging folder inside it and committed at the end
     with staged_output(out) as staging:
-        report = _fit_and_write(args, embedder, vote, params, staging, started)
+        report = _fit_and_write(args, embedder, vote, params, staging, started, text_only)
     _print_report(args, out, **report)
     return 0
 
 
-def _fit_and_write(args, embedder, vote, params, staging, started):
-    """Fit the recipe (and the --distill student), score dev, write every output to ``staging``."""
+def _fit_and_write(args, embedder, vote, params, staging, started, text_only=(None, None)):
+    """Fit the recipe, distil its text-only model (and the --distill student), score dev, write
+    every output to ``staging``."""
     from ..datasets import load_wassa
 
     show = not args.quiet
     train, dev, test = (load_wassa(s) for s in ("train", "dev", "test"))
     model = embedder.model
+    text_only_model, text_only_skipped = text_only
     stages = progress_bar(
-        total=4 if args.final else 3, desc="skempathy wassa", unit="stage", enabled=show, position=0
+        total=3 + bool(args.final) + (text_only_model is not None),
+        desc="skempathy wassa",
+        unit="stage",
+        enabled=show,
+        position=0,
     )
 
     # 1. encode the 2655 essays once: every frozen member and split hits the cache.
@@ -245,20 +315,37 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
         stages.update()
     emp_dis = test_pred[TRACK1].to_numpy(float)
     emotions = test_pred["emotion"].to_numpy()
-    stages.close()
+
+    # 5. the students: each distilled as 'skempathy distill' does, from the train-only fit for
+    # the dev scores (dev scores always come from models that never saw the dev labels), and
+    # with --final again from the refitted recipe for the saved model
+    from .distill import distil_and_score, distil_wassa, unlabeled_wassa
+
+    teacher = scored if args.final else vote
+    pool = unlabeled_wassa(dev, test)
+
+    def distil(encoder, *, with_teacher):
+        kw = dict(model=encoder, device=args.device, verbose=int(show))
+        student, _, rows = distil_and_score(
+            teacher, list(TARGETS), train, dev, pool, with_teacher=with_teacher, **kw
+        )
+        if args.final:  # the shipped student learns from the refitted recipe
+            student, _ = distil_wassa(vote, list(TARGETS), both, test.data, **kw)
+        return student, rows
 
     student = comparison = None
     if args.distill:
-        from .distill import compare_models_on_dev, distil_wassa, unlabeled_wassa
-
-        targets = list(TARGETS)
-        kw = dict(model=args.model or "all-MiniLM-L6-v2", device=args.device, verbose=int(show))
-        # dev scores always come from models that never saw the dev labels
-        teacher = scored if args.final else vote
-        student, _ = distil_wassa(teacher, targets, train, unlabeled_wassa(dev, test), **kw)
-        comparison = compare_models_on_dev({"teacher": teacher, "student": student}, dev, targets)
-        if args.final:  # the shipped student learns from the refitted recipe
-            student, _ = distil_wassa(vote, targets, both, test.data, **kw)
+        student, comparison = distil(args.model or "all-MiniLM-L6-v2", with_teacher=True)
+    text_only_student = text_only_scores = None
+    if text_only_model is not None:
+        stages.set_postfix_str(f"distilling the text-only model ({text_only_model})")
+        if student is not None and _same_encoder(text_only_model, args.model or "all-MiniLM-L6-v2"):
+            text_only_student, text_only_scores = student, comparison["student"]  # trained once
+        else:
+            text_only_student, rows = distil(text_only_model, with_teacher=False)
+            text_only_scores = rows["student"]
+        stages.update()
+    stages.close()
 
     def write_emp(tmp):
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -297,6 +384,19 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
             scores=comparison["student"],
             fitted_on=fitted_on,
         )
+    text_only_file = None
+    if text_only_student is not None:
+        text_only_file = f"{TEXT_ONLY_MODEL}{suffix}"
+        save_model(
+            text_only_student,
+            staging / text_only_file,
+            task=list(TARGETS),
+            head=f"distilled {text_only_model}",
+            features=["text"],
+            columns=["essay"],
+            scores=_metrics(text_only_scores),
+            fitted_on=fitted_on,
+        )
     summary = {
         "recipe": args.recipe,
         "encoder": model,
@@ -306,6 +406,16 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
         "dev_scores_from": "the same recipe fitted on train alone",
         "seconds": round(time.perf_counter() - started, 1),
     }
+    if text_only_student is not None:
+        summary["text_only"] = {
+            "file": text_only_file,
+            "student": text_only_model,
+            "dev": _metrics(text_only_scores),
+            "size_mb": text_only_scores["size_mb"],
+            "ms_per_essay": text_only_scores["ms_per_essay"],
+        }
+    else:
+        summary["text_only"] = {"file": None, "skipped": text_only_skipped}
     if comparison is not None:
         summary["distilled"] = comparison
     write_atomic(
@@ -327,6 +437,11 @@ def _fit_and_write(args, embedder, vote, params, staging, started):
     )
 
 
+def _metrics(row):
+    """The dev metrics of a row of ``compare_models_on_dev`` (without its size and latency)."""
+    return {k: v for k, v in row.items() if k not in ("size_mb", "ms_per_essay")}
+
+
 def _print_report(
     args, out, *, scores, comparison, train, dev, both, student, model, emp_dis, emotions, summary
 ):
@@ -344,6 +459,19 @@ def _print_report(
             _fmt(scores["accuracy"]),
         )
     ]
+    text_only = summary["text_only"]
+    if text_only["file"] is not None:
+        t = text_only["dev"]
+        rows.append(
+            (
+                "skempathy text-only (this run), dev",
+                _fmt(t["empathy_pearson"]),
+                _fmt(t["distress_pearson"]),
+                _fmt(t["average_pearson"]),
+                _fmt(t["macro_f1"]),
+                _fmt(t["accuracy"]),
+            )
+        )
     if comparison is not None:
         c = comparison["student"]
         rows.append(
@@ -365,10 +493,11 @@ def _print_report(
         "(test gold labels are not public, so this run scores dev only)."
     )
     if args.final:
+        plural = "s" if student is not None or text_only["file"] is not None else ""
         print(
             f"\n--final: the dev scores are those of the recipe fitted on the {len(train.data)} "
-            f"train essays; the test predictions and the saved model"
-            f"{'s' if student is not None else ''} come from the same recipe refitted on "
+            f"train essays; the test predictions and the saved model{plural} come from the "
+            "same recipe refitted on "
             f"train + dev ({len(both.data)} essays)."
         )
     if comparison is not None:
@@ -383,9 +512,23 @@ def _print_report(
             ],
             ["model", "size MB", "ms per essay (CPU, one at a time)"],
         )
+    if text_only["file"] is not None:
+        print(
+            f"\nThe text-only model ({text_only['student']}, distilled from the recipe) reads "
+            f"the essay alone ({text_only['ms_per_essay']:g} ms per essay); score plain texts "
+            f"with: skempathy predict {out / text_only['file']} "
+            "--input TEXTS.csv"
+        )
+    else:
+        print(f"\nNo text-only model: {text_only['skipped']}.")
+    models = f"joint_emotion_empathy_distress.{args.format}"
+    models = (
+        f"the fitted models ({models}, {text_only['file']})"
+        if text_only["file"] is not None
+        else f"the fitted model ({models})"
+    )
     print(
         f"\nWrote {out / 'predictions_EMP.tsv'} ({len(emp_dis)} lines: empathy<TAB>distress), "
-        f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), the fitted model "
-        f"(joint_emotion_empathy_distress.{args.format}) and dev_scores.json in "
-        f"{summary['seconds']:.0f} s."
+        f"{out / 'predictions_EMO.tsv'} ({len(emotions)} lines), {models} and "
+        f"dev_scores.json in {summary['seconds']:.0f} s."
     )
