@@ -111,7 +111,8 @@ class BatchPredictor:
             if key not in _LOADED:
                 for old in [k for k in _LOADED if k[0] == key[0]]:  # the file changed
                     del _LOADED[old]
-                _LOADED[key] = _load(self.model, self.allow_pickle)
+                # a predictor pickled before allow_pickle existed loads no pickle
+                _LOADED[key] = _load(self.model, getattr(self, "allow_pickle", False))
             return _LOADED[key]
 
     def _inputs(self, chunk, estimator, bundle):
