@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 import skempathy._commands.predict as predict_command
+from skempathy.datasets._base import sha256sum
 from skempathy._commands._common import load_model, predictions_frame, save_model
 from skempathy.batch import map_table
 from skempathy.cli import main
@@ -424,7 +425,7 @@ def test_onnx_int8_is_another_quantized_export(
         ((name, folder, got),) = asked
         assert name == "TransformerClassifier" and got == quantize
         assert folder.endswith("-int8" if quantize else "-fp32")
-        assert folder.startswith(predict_command._file_digest(tiny_models["finetuned"])[:24])
+        assert folder.startswith(sha256sum(tiny_models["finetuned"])[:24])
 
 
 def test_precision_reaches_the_encoders(tiny_models, few_essays, tmp_path, monkeypatch):

@@ -118,17 +118,6 @@ def _missing_columns_message(args, columns, missing, needed, text_column):
 # --------------------------------------------------------------------------------------
 # Backends and precision
 # --------------------------------------------------------------------------------------
-def _file_digest(path):
-    """SHA-256 of a file's bytes."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _members(obj, path="estimator", seen=None, depth=0):
     """``(path, estimator)`` for every scikit-learn estimator inside a fitted model:
     pipeline steps, a ColumnTransformer's fitted transformers, the members of
@@ -322,7 +311,9 @@ def run(args):
             print(f"skempathy predict: {message}", file=sys.stderr)
 
     bundle = load_model(args.model, allow_pickle=args.allow_pickle, trusted=args.trusted)
-    digest = _file_digest(args.model) if args.output or args.backend == "onnx" else None
+    from ..datasets._base import sha256sum
+
+    digest = sha256sum(args.model) if args.output or args.backend == "onnx" else None
     if args.backend == "onnx":
         serve_with_onnx(bundle["estimator"], digest, args.precision, notify, who=args.model)
     elif args.precision is not None:

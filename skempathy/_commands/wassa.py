@@ -442,6 +442,12 @@ def _metrics(row):
     return {k: v for k, v in row.items() if k not in ("size_mb", "ms_per_essay")}
 
 
+def _score_row(name, scores):
+    """A row of the dev-score table: ``name`` and the official metrics of ``scores``."""
+    keys = ("empathy_pearson", "distress_pearson", "average_pearson", "macro_f1", "accuracy")
+    return (name, *(_fmt(scores[key]) for key in keys))
+
+
 def _print_report(
     args, out, *, scores, comparison, train, dev, both, student, model, emp_dis, emotions, summary
 ):
@@ -449,40 +455,13 @@ def _print_report(
         f"\nWASSA 2021 dev scores (recipe '{args.recipe}', encoder {model}, trained on "
         f"{len(train.data)} train essays, scored on {len(dev.data)} dev essays)\n"
     )
-    rows = [
-        (
-            "skempathy (this run), dev",
-            _fmt(scores["empathy_pearson"]),
-            _fmt(scores["distress_pearson"]),
-            _fmt(scores["average_pearson"]),
-            _fmt(scores["macro_f1"]),
-            _fmt(scores["accuracy"]),
-        )
-    ]
+    rows = [_score_row("skempathy (this run), dev", scores)]
     text_only = summary["text_only"]
     if text_only["file"] is not None:
-        t = text_only["dev"]
-        rows.append(
-            (
-                "skempathy text-only (this run), dev",
-                _fmt(t["empathy_pearson"]),
-                _fmt(t["distress_pearson"]),
-                _fmt(t["average_pearson"]),
-                _fmt(t["macro_f1"]),
-                _fmt(t["accuracy"]),
-            )
-        )
+        rows.append(_score_row("skempathy text-only (this run), dev", text_only["dev"]))
     if comparison is not None:
-        c = comparison["student"]
         rows.append(
-            (
-                "skempathy distilled student (this run), dev",
-                _fmt(c["empathy_pearson"]),
-                _fmt(c["distress_pearson"]),
-                _fmt(c["average_pearson"]),
-                _fmt(c["macro_f1"]),
-                _fmt(c["accuracy"]),
-            )
+            _score_row("skempathy distilled student (this run), dev", comparison["student"])
         )
     rows += [(name, _fmt(e), _fmt(d), _fmt(a), _fmt(f), "") for name, e, d, a, f in PUBLISHED]
     print_table(

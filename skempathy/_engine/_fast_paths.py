@@ -143,9 +143,9 @@ def _pretrained_models(model):
 
 
 @contextlib.contextmanager
-def _fast_attention(model):
+def _fast_attention(pretrained_models):
     switched = []
-    for pretrained in _pretrained_models(model):
+    for pretrained in pretrained_models:
         current = getattr(pretrained.config, "_attn_implementation", None)
         if current not in ("sdpa", "eager") or not hasattr(pretrained, "set_attn_implementation"):
             continue
@@ -218,11 +218,12 @@ def fast_training_paths(model, device="cpu", *, seed=0, enabled=True):
     if not enabled or str(device).split(":")[0] != "cpu":
         yield
         return
-    if any(_checkpoints(m) for m in _pretrained_models(model)):
+    pretrained_models = _pretrained_models(model)
+    if any(_checkpoints(m) for m in pretrained_models):
         raise ValueError(
             "Gradient checkpointing recomputes the forward pass and would draw other dropout "
             "masks there; train with fast_paths=False to checkpoint."
         )
     rng = np.random.Generator(np.random.SFC64(int(seed)))
-    with _fast_dropout_modules(model, rng), _fast_attention(model):
+    with _fast_dropout_modules(model, rng), _fast_attention(pretrained_models):
         yield

@@ -118,19 +118,20 @@ def read_model(path, *, allow_pickle=False, trusted=()):
             import joblib
 
             obj = joblib.load(path)
-    stale = [w for w in caught if issubclass(w.category, SkempathyVersionWarning)]
+    stale = []
     for w in caught:  # other warnings (e.g. scikit-learn's own version warning) as usual
-        if w not in stale:
+        if issubclass(w.category, SkempathyVersionWarning):
+            stale.append(str(w.message))
+        else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     bundle = _as_bundle(obj, path)
     from .. import __version__
 
     saved = bundle.get("skempathy_version")
-    if saved is not None and saved != __version__:
+    if saved is not None and saved != __version__:  # the file's own version says it best
         stale = [f"{path} was saved by skempathy {saved}; this is skempathy {__version__}"]
-    if stale:  # one file, one version: the first message says it
-        message = stale[0] if isinstance(stale[0], str) else str(stale[0].message)
-        warnings.warn(message, SkempathyVersionWarning, stacklevel=2)
+    if stale:  # one file, one version: one warning
+        warnings.warn(stale[0], SkempathyVersionWarning, stacklevel=2)
     return bundle
 
 

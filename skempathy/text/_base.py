@@ -72,30 +72,6 @@ class _BaseEmbedder(TextInputMixin, TransformerMixin, BaseEstimator):
         "embed_weights": ["boolean"],
     }
 
-    # the parameters every frozen embedder takes; each subclass writes its own __init__ out
-    def __init__(
-        self,
-        model="all-MiniLM-L6-v2",
-        *,
-        batch_size=32,
-        device="auto",
-        normalize=False,
-        max_length=None,
-        cache=None,
-        show_progress="auto",
-        precision="fp32",
-        embed_weights=False,
-    ):
-        self.model = model
-        self.batch_size = batch_size
-        self.device = device
-        self.normalize = normalize
-        self.max_length = max_length
-        self.cache = cache
-        self.show_progress = show_progress
-        self.precision = precision
-        self.embed_weights = embed_weights
-
     # -- sklearn API -------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
