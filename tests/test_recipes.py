@@ -336,6 +336,7 @@ def test_wassa_cli_runs_the_mpnet_recipe(tmp_path, tiny_bert_path):
         "manifest.json",
         "predictions_EMO.tsv",
         "predictions_EMP.tsv",
+        "text_only_emotion_empathy_distress.skops",
     ]
 
 
