@@ -24,6 +24,10 @@ The pieces, in the order a ``fit`` uses them:
     input order: the one loop behind every prediction and every embedding.
 ``PackedModelPickling``, ``pack_pretrained``, ``pack_state_dict`` (:mod:`._packing`)
     Device-independent pickles: config and tokenizer files as bytes, weights as safetensors.
+``TrainingTemplate`` (:mod:`._template`)
+    The one ``fit`` of every estimator that trains a module: it seeds, builds the module through
+    the estimator's hooks, runs ``train_loop`` and records the history; the estimators write
+    hooks (build the module, batches, loss, evaluation, callbacks), never the loop call.
 ``seeded(seed)`` (:mod:`._seeding`)
     Seeds torch for one block of work without touching the caller's RNG.
 
@@ -52,13 +56,17 @@ from ._packing import (
 )
 from ._precision import autocast_for
 from ._seeding import seeded
+from ._template import TrainingTemplate, epoch_rng, fit_seed
 
 __all__ = [
     "Callback",
+    "TrainingTemplate",
     "autocast_for",
     "PackedModelPickling",
     "collate",
     "cpu_state_dict",
+    "epoch_rng",
+    "fit_seed",
     "length_grouped_batches",
     "load_pretrained",
     "make_multitask_head",

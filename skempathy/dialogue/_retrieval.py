@@ -4,6 +4,7 @@ import contextlib
 import numbers
 import os
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -14,6 +15,7 @@ from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..base import TextInputMixin, check_texts
 from .._models import resolve_device, resolve_model
 from ..utils._progress import show_progress
+from .. import _engine as T
 
 __all__ = [
     "BiEncoderRetriever",
@@ -207,7 +209,7 @@ def bleu_scorer(candidates=None, **bleu_kw):
     return scorer
 
 
-class BiEncoderRetriever(TextInputMixin, BaseEstimator):
+class BiEncoderRetriever(T.TrainingTemplate, TextInputMixin, BaseEstimator):
     """Response retrieval with a bi-encoder trained on (context, response) pairs.
 
     Contexts and responses are embedded by the same sentence-transformers model
@@ -366,18 +368,16 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         """
         contexts, responses = self._check_pairs(X, y)
         self._set_input_names(X)
-        from contextlib import nullcontext
-
-        from .._engine import seeded
-
         self.device_ = resolve_device(self.device)
         self.history_ = []
-        with (
-            nullcontext() if self.random_state is None else seeded(self.random_state, self.device_)
-        ):
-            self.model_ = self._load()
-            if self.epochs > 0:
-                self._train(contexts, responses)
+        seed = None if self.random_state is None else T.fit_seed(self.random_state)
+        if self.epochs > 0:
+            data = SimpleNamespace(contexts=contexts, responses=responses)
+            self._train_module(data, device=self.device_, seed=seed)
+            del self._ranking_loss  # holds the model: pickles carry model_ alone
+        else:  # the pretrained bi-encoder as it is
+            with contextlib.nullcontext() if seed is None else T.seeded(seed, self.device_):
+                self.model_ = self._load()
         self.model_.eval()
         self.candidates_ = list(responses)
         return self
@@ -400,7 +400,8 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         with self._truncation(side):
             return prepare(list(texts))
 
-    def _train(self, contexts, responses):
+    # ------------------------------------------------------ the template's hooks
+    def _build_module(self, data, device):
         try:  # the module moved in sentence-transformers 6
             from sentence_transformers.sentence_transformer.losses import (
                 MultipleNegativesRankingLoss,
@@ -408,36 +409,35 @@ class BiEncoderRetriever(TextInputMixin, BaseEstimator):
         except ImportError:  # pragma: no cover - sentence-transformers < 6
             from sentence_transformers.losses import MultipleNegativesRankingLoss
 
-        from .._engine import train_loop
+        self.model_ = self._load()
+        self._ranking_loss = MultipleNegativesRankingLoss(self.model_, scale=self.scale)
+        return self.model_
 
-        ranking_loss = MultipleNegativesRankingLoss(self.model_, scale=self.scale)
-        rng = check_random_state(self.random_state)
-        n = len(contexts)
+    def _epoch_batches(self, data, epoch, seed):
+        n = len(data.contexts)
+        order = T.epoch_rng(seed, epoch).permutation(n)
+        return [
+            [
+                self._tokenize([data.contexts[i] for i in idx], "context"),
+                self._tokenize([data.responses[i] for i in idx], "response"),
+            ]
+            for idx in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
+            if len(idx) > 1
+        ]  # a single pair has no in-batch negative
 
-        def batches(epoch):
-            order = rng.permutation(n)
-            return [
-                [
-                    self._tokenize([contexts[i] for i in idx], "context"),
-                    self._tokenize([responses[i] for i in idx], "response"),
-                ]
-                for idx in (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
-                if len(idx) > 1
-            ]  # a single pair has no in-batch negative
+    def _loss(self, module, pair):
+        return self._ranking_loss(pair, None)
 
-        result = train_loop(
-            self.model_,
-            batches,
-            lambda model, pair: ranking_loss(pair, None),
-            max_epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            warmup_ratio=self.warmup_ratio,
-            device=self.device_,
-            show_progress=show_progress(self.show_progress),
-            desc=type(self).__name__,
-        )
-        self.history_ = result["history"]
+    def _loop_settings(self):
+        return {
+            "max_epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "warmup_ratio": self.warmup_ratio,
+        }
+
+    def _show_progress(self):
+        return show_progress(self.show_progress)
 
     def _encode(self, texts, side):
         with self._truncation(side):

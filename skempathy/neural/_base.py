@@ -20,10 +20,10 @@ import numbers
 import os
 import warnings
 import weakref
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import (
@@ -82,7 +82,7 @@ def _text_column_of(estimator, X):
     return X[column]
 
 
-class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
+class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseEstimator):
     """Shared machinery: see the module docstring. Not for direct use."""
 
     # With metadata routing on, ``groups`` reaches the early-stopping split without
@@ -335,90 +335,70 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         self._check_lengths(texts, y)
         self._set_input_names(X)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        rng = np.random.RandomState(seed)
-        train_idx = np.arange(n)
-        val_idx = None
+        seed = T.fit_seed(self.random_state)
+        train_idx, val_idx = np.arange(n), None
         if self.early_stopping:
-            train_idx, val_idx = self._validation_split(n, targets, groups, rng)
-
-        device = self.device_ if warm else _resolve_device(self.device)
-        who = f"{type(self).__name__}: "
-        with T.seeded(seed, device):
-            if not warm:
-                tokenizer, encoder = T.load_pretrained(self.model, show_progress=bool(self.verbose))
-                max_pos = getattr(encoder.config, "max_position_embeddings", None)
-                head_dims = {t["name"]: t["dim"] for t in tasks}
-                self._module_config = {
-                    "head_dims": head_dims,
-                    "pooling": self.pooling,
-                    "n_extra": 0 if extra is None else extra.shape[1],
-                    "dropout": float(self.dropout),
-                }
-                module = T.make_transformer_module(encoder, **self._module_config).to(device)
-                self.tokenizer_ = tokenizer
-                self.model_ = module
-                self.device_ = device
-                self._max_positions = int(max_pos) if max_pos else None
-                self.history_ = []
-            self._pad_id = T.pad_token_id(self.tokenizer_)
-            max_length = self._effective_max_length()
-            ids, _ = T.tokenize(self.tokenizer_, texts, max_length, who=who)
-            lengths = np.array([len(r) for r in ids])
-
-            train_lengths = lengths[train_idx]
-
-            def batches(epoch):
-                order = T.length_grouped_batches(
-                    train_lengths,
-                    self.batch_size,
-                    shuffle=True,
-                    rng=np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1)),
-                )
-                return [self._build_batch(ids, train_idx[b], extra, targets, weight) for b in order]
-
-            eval_fn = None
-            if val_idx is not None:
-                eval_fn = self._make_eval_fn(X, y, ids, extra, targets, val_idx)
-
-            with self._training_weights():
-                result = T.train_loop(
-                    self.model_,
-                    batches,
-                    self._loss,
-                    max_epochs=self.max_epochs,
-                    learning_rate=self.learning_rate,
-                    weight_decay=self.weight_decay,
-                    warmup_ratio=self.warmup_ratio,
-                    gradient_accumulation_steps=self.gradient_accumulation_steps,
-                    device=self.device_,
-                    precision=self.precision,
-                    fast_paths=self.fast_paths,
-                    eval_fn=eval_fn,
-                    n_iter_no_change=self.n_iter_no_change,
-                    tol=self.tol,
-                    start_epoch=len(self.history_),
-                    initial_best=(self.best_score_, self.best_epoch_) if warm else None,
-                    show_progress=bool(self.verbose),
-                    desc=type(self).__name__,
-                )
-        self.history_ = list(self.history_) + result["history"]
-        self.best_epoch_ = result["best_epoch"]
-        self.best_score_ = result["best_score"]
-        self.n_iter_ = len(self.history_)
-        self.interrupted_ = result["interrupted"]
-        self.train_samples_per_s_ = (
-            float(np.mean([h["samples_per_s"] for h in result["history"]]))
-            if result["history"]
-            else None
+            train_idx, val_idx = self._validation_split(
+                n, targets, groups, np.random.RandomState(seed)
+            )
+        data = SimpleNamespace(
+            X=X,
+            y=y,
+            texts=texts,
+            extra=extra,
+            targets=targets,
+            weight=weight,
+            train_idx=train_idx,
+            val_idx=val_idx,
         )
+        device = self.device_ if warm else _resolve_device(self.device)
+        self._train_module(data, device=device, seed=seed, module=self.model_ if warm else None)
         return self
+
+    # ------------------------------------------------------ the template's hooks
+    def _build_module(self, data, device):
+        tokenizer, encoder = T.load_pretrained(self.model, show_progress=bool(self.verbose))
+        max_pos = getattr(encoder.config, "max_position_embeddings", None)
+        self._module_config = {
+            "head_dims": {t["name"]: t["dim"] for t in self._tasks},
+            "pooling": self.pooling,
+            "n_extra": 0 if data.extra is None else data.extra.shape[1],
+            "dropout": float(self.dropout),
+        }
+        self.tokenizer_ = tokenizer
+        self.model_ = T.make_transformer_module(encoder, **self._module_config).to(device)
+        self.device_ = device
+        self._max_positions = int(max_pos) if max_pos else None
+        self.history_ = []
+        return self.model_
+
+    def _prepare_data(self, data):
+        self._pad_id = T.pad_token_id(self.tokenizer_)
+        who = f"{type(self).__name__}: "
+        data.ids, _ = T.tokenize(self.tokenizer_, data.texts, self._effective_max_length(), who=who)
+        data.train_lengths = np.array([len(data.ids[i]) for i in data.train_idx])
+
+    def _epoch_batches(self, data, epoch, seed):
+        order = T.length_grouped_batches(
+            data.train_lengths, self.batch_size, shuffle=True, rng=T.epoch_rng(seed, epoch)
+        )
+        return [
+            self._build_batch(data.ids, data.train_idx[b], data.extra, data.targets, data.weight)
+            for b in order
+        ]
+
+    def _training_scope(self):
+        return self._training_weights()
 
     def _effective_max_length(self):
         limit = getattr(self, "_max_positions", None)
         return min(self.max_length, limit) if limit else self.max_length
 
-    def _make_eval_fn(self, X, y, ids, extra, targets, val_idx):
+    def _make_eval_fn(self, data):
+        if data.val_idx is None:
+            return None
+        X, y, ids, extra = data.X, data.y, data.ids, data.extra
+        targets, val_idx = data.targets, data.val_idx
         if self.scoring is not None:
             from ..utils._sklearn_compat import _safe_indexing
 

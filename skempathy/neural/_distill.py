@@ -1,8 +1,9 @@
 """Multi-task knowledge distillation with teacher annealing (Clark et al. 2019)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._docstring import Substitution
@@ -307,8 +308,6 @@ class DistilledMultiTaskClassifier(
         self : DistilledMultiTaskClassifier
             The fitted student.
         """
-        import torch
-
         from ..base import resolve_device
 
         who = type(self).__name__
@@ -326,93 +325,89 @@ class DistilledMultiTaskClassifier(
             {"name": name, "kind": "multiclass", "dim": len(value[1])}
             for name, value in aux.items()
         ]
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        rng = np.random.RandomState(seed)
+        seed = T.fit_seed(self.random_state)
         n = len(texts)
         train_idx, val_idx = np.arange(n), None
         if self.early_stopping:
-            train_idx, val_idx = self._validation_split(n, {"target": y_enc}, None, rng)
-        device = resolve_device(self.device)
-        with T.seeded(seed, device):
-            tokenizer, encoder = T.load_pretrained(self.model)
-            max_pos = getattr(encoder.config, "max_position_embeddings", None)
-            self._max_positions = int(max_pos) if max_pos else None
-            self._module_config = {
-                "head_dims": {t["name"]: t["dim"] for t in self._tasks},
-                "pooling": self.pooling,
-                "n_extra": 0,
-                "dropout": float(self.dropout),
-            }
-            self.model_ = T.make_transformer_module(encoder, **self._module_config).to(device)
-            self.tokenizer_, self.device_ = tokenizer, device
-            self._pad_id = T.pad_token_id(tokenizer)
-            max_length = self._effective_max_length()
-            datasets = {}
-            ids, _ = T.tokenize(tokenizer, texts, max_length, who=f"{who}: ")
-            target_soft = None
-            if "target" in (self.teachers or {}):
-                fit_rows = [texts[i] for i in train_idx]
-                target_soft = self._teacher_proba(
-                    "target", fit_rows, classes[y_enc[train_idx]], classes, texts
-                )
-            datasets["target"] = (ids, y_enc, target_soft, train_idx)
-            for name, (a_texts, _, enc, proba) in aux.items():
-                a_ids, _ = T.tokenize(tokenizer, a_texts, max_length, who=f"{who} [{name}]: ")
-                datasets[name] = (a_ids, enc, proba, np.arange(len(a_ids)))
-
-            def batches(epoch):
-                rs = np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1))
-                out = []
-                for name, (d_ids, enc, proba, rows_all) in datasets.items():
-                    lengths = np.array([len(d_ids[i]) for i in rows_all])
-                    for b in T.length_grouped_batches(
-                        lengths, self.batch_size, shuffle=True, rng=rs
-                    ):
-                        rows = rows_all[b]
-                        batch = T.collate([d_ids[i] for i in rows], self._pad_id)
-                        batch["task"] = name
-                        batch["y"] = torch.as_tensor(enc[rows], dtype=torch.long)
-                        if proba is not None:
-                            batch["soft"] = torch.as_tensor(proba[rows], dtype=torch.float32)
-                        out.append(batch)
-                return [out[i] for i in rs.permutation(len(out))]
-
-            annealing = TeacherAnnealing(self.teacher_annealing)
-            eval_fn = None
-            if val_idx is not None:
-                val_ids = [ids[i] for i in val_idx]
-
-                def eval_fn(model):  # noqa: F811 (replaces the None above)
-                    logits = self._predict_ids(val_ids, None)["target"]
-                    return _task_score("multiclass", logits, y_enc[val_idx])
-
-            with self._training_weights():
-                result = T.train_loop(
-                    self.model_,
-                    batches,
-                    self._loss,
-                    max_epochs=self.max_epochs,
-                    learning_rate=self.learning_rate,
-                    weight_decay=self.weight_decay,
-                    warmup_ratio=self.warmup_ratio,
-                    gradient_accumulation_steps=self.gradient_accumulation_steps,
-                    device=device,
-                    precision=self.precision,
-                    fast_paths=self.fast_paths,
-                    eval_fn=eval_fn,
-                    n_iter_no_change=self.n_iter_no_change,
-                    tol=self.tol,
-                    show_progress=bool(self.verbose),
-                    desc=who,
-                    callbacks=[annealing],
-                )
-        self.lambda_schedule_ = np.asarray(annealing.schedule)
-        self.history_ = result["history"]
-        self.best_epoch_ = result["best_epoch"]
-        self.best_score_ = result["best_score"]
-        self.n_iter_ = len(self.history_)
-        self.interrupted_ = result["interrupted"]
+            train_idx, val_idx = self._validation_split(
+                n, {"target": y_enc}, None, np.random.RandomState(seed)
+            )
+        data = SimpleNamespace(
+            texts=texts,
+            y_enc=y_enc,
+            classes=classes,
+            aux=aux,
+            train_idx=train_idx,
+            val_idx=val_idx,
+            annealing=TeacherAnnealing(self.teacher_annealing),
+        )
+        self._train_module(data, device=resolve_device(self.device), seed=seed)
+        self.lambda_schedule_ = np.asarray(data.annealing.schedule)
         return self
+
+    # ------------------------------------------------------ the template's hooks
+    def _build_module(self, data, device):
+        tokenizer, encoder = T.load_pretrained(self.model)
+        max_pos = getattr(encoder.config, "max_position_embeddings", None)
+        self._max_positions = int(max_pos) if max_pos else None
+        self._module_config = {
+            "head_dims": {t["name"]: t["dim"] for t in self._tasks},
+            "pooling": self.pooling,
+            "n_extra": 0,
+            "dropout": float(self.dropout),
+        }
+        self.model_ = T.make_transformer_module(encoder, **self._module_config).to(device)
+        self.tokenizer_, self.device_ = tokenizer, device
+        return self.model_
+
+    def _prepare_data(self, data):
+        """Token ids of every task, and the target teacher's distributions."""
+        who = type(self).__name__
+        self._pad_id = T.pad_token_id(self.tokenizer_)
+        max_length = self._effective_max_length()
+        data.ids, _ = T.tokenize(self.tokenizer_, data.texts, max_length, who=f"{who}: ")
+        target_soft = None
+        if "target" in (self.teachers or {}):
+            fit_rows = [data.texts[i] for i in data.train_idx]
+            labels = data.classes[data.y_enc[data.train_idx]]
+            target_soft = self._teacher_proba("target", fit_rows, labels, data.classes, data.texts)
+        data.tasks = {"target": (data.ids, data.y_enc, target_soft, data.train_idx)}
+        for name, (a_texts, _, enc, proba) in data.aux.items():
+            a_ids, _ = T.tokenize(self.tokenizer_, a_texts, max_length, who=f"{who} [{name}]: ")
+            data.tasks[name] = (a_ids, enc, proba, np.arange(len(a_ids)))
+
+    def _epoch_batches(self, data, epoch, seed):
+        """Length-grouped batches of every task, shuffled together."""
+        import torch
+
+        rs = T.epoch_rng(seed, epoch)
+        out = []
+        for name, (d_ids, enc, proba, rows_all) in data.tasks.items():
+            lengths = np.array([len(d_ids[i]) for i in rows_all])
+            for b in T.length_grouped_batches(lengths, self.batch_size, shuffle=True, rng=rs):
+                rows = rows_all[b]
+                batch = T.collate([d_ids[i] for i in rows], self._pad_id)
+                batch["task"] = name
+                batch["y"] = torch.as_tensor(enc[rows], dtype=torch.long)
+                if proba is not None:
+                    batch["soft"] = torch.as_tensor(proba[rows], dtype=torch.float32)
+                out.append(batch)
+        return [out[i] for i in rs.permutation(len(out))]
+
+    def _make_eval_fn(self, data):
+        if data.val_idx is None:
+            return None
+        val_ids = [data.ids[i] for i in data.val_idx]
+        val_y = data.y_enc[data.val_idx]
+
+        def eval_fn(model):
+            logits = self._predict_ids(val_ids, None)["target"]
+            return _task_score("multiclass", logits, val_y)
+
+        return eval_fn
+
+    def _fit_callbacks(self, data):
+        return [data.annealing]
 
     def decision_function(self, X):
         """Target-task logits, shape ``(n_samples, n_classes)`` (a 1-D margin for 2 classes)."""

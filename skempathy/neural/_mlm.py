@@ -4,9 +4,10 @@ import numbers
 import os
 import tempfile
 
+from types import SimpleNamespace
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._docstring import Substitution
@@ -26,7 +27,7 @@ _TEXT = {
 
 
 @Substitution(**shared_param_docs(_TEXT))
-class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
+class MaskedLMAdapter(T.TrainingTemplate, TextInputMixin, TransformerMixin, BaseEstimator):
     """Continue masked-language-model pre-training on unlabelled in-domain texts.
 
     The ``PRETRAIN-*`` setting of Hosseini & Caragea (2021): before fine-tuning
@@ -173,6 +174,21 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
                 out.append(dict(collator([{"input_ids": ids[i]} for i in batch_rows])))
         return out
 
+    # ------------------------------------------------------ the template's hooks
+    def _build_module(self, data, device):
+        data.tokenizer, net = self._load_mlm(self.model)
+        return net.to(device)
+
+    def _prepare_data(self, data):
+        who = f"{type(self).__name__}: "
+        data.ids, _ = T.tokenize(data.tokenizer, data.texts, self.max_length, who=who)
+        data.lengths = np.array([len(r) for r in data.ids])
+
+    def _epoch_batches(self, data, epoch, seed):
+        rng = T.epoch_rng(seed, epoch)
+        rows = T.length_grouped_batches(data.lengths, self.batch_size, shuffle=True, rng=rng)
+        return self._batches(data.tokenizer, data.ids, rows, seed + 104729 * (epoch + 1))
+
     @staticmethod
     def _loss(model, batch):
         return model(**batch).loss
@@ -195,35 +211,13 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         """
         texts = check_texts(X, estimator=self)
         self._set_input_names(X)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         from ..base import resolve_device
 
-        device = resolve_device(self.device)
-        with T.seeded(seed, device):
-            tokenizer, net = self._load_mlm(self.model)
-            net = net.to(device)
-            ids, _ = T.tokenize(tokenizer, texts, self.max_length, who=f"{type(self).__name__}: ")
-            lengths = np.array([len(r) for r in ids])
-
-            def batches(epoch):
-                rng = np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1))
-                rows = T.length_grouped_batches(lengths, self.batch_size, shuffle=True, rng=rng)
-                return self._batches(tokenizer, ids, rows, seed + 104729 * (epoch + 1))
-
-            result = T.train_loop(
-                net,
-                batches,
-                self._loss,
-                max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio,
-                device=device,
-                precision=self.precision,
-                fast_paths=self.fast_paths,
-                show_progress=bool(self.verbose),
-                desc=type(self).__name__,
-            )
+        data = SimpleNamespace(texts=texts)
+        net = self._train_module(
+            data, device=resolve_device(self.device), seed=T.fit_seed(self.random_state)
+        )
+        tokenizer = data.tokenizer
         out = self.output_dir
         if out is None:
             out = tempfile.mkdtemp(prefix="skempathy-mlm-")
@@ -235,7 +229,6 @@ class MaskedLMAdapter(TextInputMixin, TransformerMixin, BaseEstimator):
         net.save_pretrained(out)
         tokenizer.save_pretrained(out)
         self.checkpoint_path_ = out
-        self.history_ = result["history"]
         self.n_features_out_ = int(net.config.hidden_size)
         self._encoder = None
         return self

@@ -1,8 +1,9 @@
 """Classification as label generation: an encoder-decoder decoding only the label strings."""
 
+from types import SimpleNamespace
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._docstring import Substitution
@@ -66,7 +67,12 @@ _TEXT = {
 
 @Substitution(**shared_param_docs(_TEXT))
 class Seq2SeqLabelClassifier(
-    TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, T.PackedModelPickling, BaseEstimator
+    T.TrainingTemplate,
+    TextInputMixin,
+    _targets.ClassScoresMixin,
+    ClassifierMixin,
+    T.PackedModelPickling,
+    BaseEstimator,
 ):
     """Classify by generating the label's text with an encoder-decoder model.
 
@@ -234,8 +240,6 @@ class Seq2SeqLabelClassifier(
         self : Seq2SeqLabelClassifier
             The fitted classifier.
         """
-        import torch
-
         from ..base import resolve_device
 
         check_y_given(y, self)
@@ -247,58 +251,49 @@ class Seq2SeqLabelClassifier(
             )
         self._set_input_names(X)
         label_texts = self._label_texts(classes)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = resolve_device(self.device)
-        with T.seeded(seed, device):
-            tokenizer, net = _load_seq2seq(self.model)
-            self.tokenizer_ = tokenizer
-            eos = _eos_id(tokenizer)
-            self.label_ids_ = [
-                tokenizer(t, add_special_tokens=False)["input_ids"] + [eos] for t in label_texts
-            ]
-            if len({tuple(r) for r in self.label_ids_}) != len(self.label_ids_):
-                raise ValueError(
-                    f"{type(self).__name__}: two label texts tokenize to the same "
-                    f"ids: {label_texts}."
-                )
-            self.classes_ = classes
-            self.label_texts_ = label_texts
-            self.device_ = device
-            self.model_ = net.to(device)
-            ids = self._encode_inputs(texts)
-            lengths = np.array([len(r) for r in ids])
-            pad = T.pad_token_id(tokenizer)
-            label_matrix = self._label_matrix()
-
-            def batches(epoch):
-                rng = np.random.RandomState((seed + 7919 * (epoch + 1)) % (2**31 - 1))
-                out = []
-                for rows in T.length_grouped_batches(
-                    lengths, self.batch_size, shuffle=True, rng=rng
-                ):
-                    batch = T.collate([ids[i] for i in rows], pad)
-                    batch["labels"] = label_matrix[torch.as_tensor(y_enc[rows])]
-                    out.append(batch)
-                return out
-
-            result = T.train_loop(
-                self.model_,
-                batches,
-                self._loss,
-                max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                warmup_ratio=self.warmup_ratio,
-                device=device,
-                precision=self.precision,
-                fast_paths=self.fast_paths,
-                show_progress=bool(self.verbose),
-                desc=type(self).__name__,
-            )
+        data = SimpleNamespace(texts=texts, y_enc=y_enc, classes=classes, label_texts=label_texts)
+        self._train_module(
+            data, device=resolve_device(self.device), seed=T.fit_seed(self.random_state)
+        )
         self.model_.eval()
-        self.history_ = result["history"]
-        self.n_iter_ = len(self.history_)
         return self
+
+    # ------------------------------------------------------ the template's hooks
+    def _build_module(self, data, device):
+        tokenizer, net = _load_seq2seq(self.model)
+        self.tokenizer_ = tokenizer
+        eos = _eos_id(tokenizer)
+        self.label_ids_ = [
+            tokenizer(t, add_special_tokens=False)["input_ids"] + [eos] for t in data.label_texts
+        ]
+        if len({tuple(r) for r in self.label_ids_}) != len(self.label_ids_):
+            raise ValueError(
+                f"{type(self).__name__}: two label texts tokenize to the same "
+                f"ids: {data.label_texts}."
+            )
+        self.classes_ = data.classes
+        self.label_texts_ = data.label_texts
+        self.device_ = device
+        self.model_ = net.to(device)
+        return self.model_
+
+    def _prepare_data(self, data):
+        data.ids = self._encode_inputs(data.texts)
+        data.lengths = np.array([len(r) for r in data.ids])
+        data.pad = T.pad_token_id(self.tokenizer_)
+        data.label_matrix = self._label_matrix()
+
+    def _epoch_batches(self, data, epoch, seed):
+        import torch
+
+        out = []
+        for rows in T.length_grouped_batches(
+            data.lengths, self.batch_size, shuffle=True, rng=T.epoch_rng(seed, epoch)
+        ):
+            batch = T.collate([data.ids[i] for i in rows], data.pad)
+            batch["labels"] = data.label_matrix[torch.as_tensor(data.y_enc[rows])]
+            out.append(batch)
+        return out
 
     def _sequence_scores(self, model, batch):
         """Log-probability of every label sequence for every input: ``(batch, n_classes)``."""

@@ -2,9 +2,10 @@
 
 import numbers
 
+from types import SimpleNamespace
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -85,7 +86,7 @@ _TEXT = {
 
 @Substitution(**shared_param_docs(_TEXT))
 class TokenAttentionClassifier(
-    TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, BaseEstimator
+    T.TrainingTemplate, TextInputMixin, _targets.ClassScoresMixin, ClassifierMixin, BaseEstimator
 ):
     """Frozen encoder token states → one-head Transformer layer → dense heads.
 
@@ -400,8 +401,6 @@ class TokenAttentionClassifier(
         self : TokenAttentionClassifier
             The fitted classifier.
         """
-        import torch
-
         from ..base import resolve_device
 
         check_y_given(y, self)
@@ -421,8 +420,7 @@ class TokenAttentionClassifier(
         self.n_extra_features_ = 0 if extra is None else extra.shape[1]
         self._set_input_names(X)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        rng = np.random.RandomState(seed)
+        seed = T.fit_seed(self.random_state)
         self.device_ = resolve_device(self.device)
         self._encoder = None
         n = len(texts)
@@ -432,69 +430,72 @@ class TokenAttentionClassifier(
                 raise ValueError(
                     f"{type(self).__name__}: early_stopping needs at least 4 samples, got {n}."
                 )
-            perm = rng.permutation(n)
+            perm = np.random.RandomState(seed).permutation(n)
             n_val = max(1, int(round(self.validation_fraction * n)))
             val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-
-        with T.seeded(seed, self.device_):
-            states = self._token_states(texts)
-            width = int(states[0].shape[1])
-            self._module_config = {
-                "d_model": width,
-                "head_dims": {t["name"]: t["dim"] for t in self._tasks},
-                "n_heads": self.n_heads,
-                "dim_feedforward": self.dim_feedforward,
-                "dropout": float(self.dropout),
-                "n_extra": self.n_extra_features_,
-            }
-            if width % self.n_heads:
-                raise ValueError(
-                    f"{type(self).__name__}: n_heads={self.n_heads} must divide "
-                    f"the encoder width {width}."
-                )
-            module = _module_class()(**self._module_config).to(self.device_)
-
-            def batches(epoch):
-                order = np.random.RandomState((seed + epoch) % (2**31 - 1)).permutation(train_idx)
-                return [
-                    self._collate(states, order[i : i + self.batch_size], extra, targets)
-                    for i in range(0, len(order), self.batch_size)
-                ]
-
-            eval_fn = None
-            if val_idx is not None:
-                val_batches = [
-                    self._collate(states, val_idx[i : i + 256], extra, targets)
-                    for i in range(0, len(val_idx), 256)
-                ]
-
-                def eval_fn(model):  # noqa: F811 (replaces the None above)
-                    total = 0.0
-                    with torch.no_grad():
-                        for b in val_batches:
-                            b = T.to_device(b, self.device_)
-                            total += float(self._loss(model, b)) * len(b["tokens"])
-                    return -total / len(val_idx)
-
-            result = T.train_loop(
-                module,
-                batches,
-                self._loss,
-                max_epochs=self.max_epochs,
-                learning_rate=self.learning_rate,
-                weight_decay=0.0,
-                warmup_ratio=0.0,
-                device=self.device_,
-                eval_fn=eval_fn,
-                n_iter_no_change=self.n_iter_no_change,
-                show_progress=bool(self.verbose),
-                desc=type(self).__name__,
-            )
-        self.module_ = module.eval()
-        self.history_ = result["history"]
-        self.best_epoch_ = result["best_epoch"]
-        self.n_iter_ = len(self.history_)
+        data = SimpleNamespace(
+            texts=texts, extra=extra, targets=targets, train_idx=train_idx, val_idx=val_idx
+        )
+        self.module_ = self._train_module(data, device=self.device_, seed=seed).eval()
         return self
+
+    # ------------------------------------------------------ the template's hooks
+    def _build_module(self, data, device):
+        """The attention module over the frozen encoder's token states (encoded here, once)."""
+        data.states = self._token_states(data.texts)
+        width = int(data.states[0].shape[1])
+        if width % self.n_heads:
+            raise ValueError(
+                f"{type(self).__name__}: n_heads={self.n_heads} must divide "
+                f"the encoder width {width}."
+            )
+        self._module_config = {
+            "d_model": width,
+            "head_dims": {t["name"]: t["dim"] for t in self._tasks},
+            "n_heads": self.n_heads,
+            "dim_feedforward": self.dim_feedforward,
+            "dropout": float(self.dropout),
+            "n_extra": self.n_extra_features_,
+        }
+        return _module_class()(**self._module_config).to(device)
+
+    def _epoch_batches(self, data, epoch, seed):
+        order = T.epoch_rng(seed, epoch).permutation(data.train_idx)
+        return [
+            self._collate(data.states, order[i : i + self.batch_size], data.extra, data.targets)
+            for i in range(0, len(order), self.batch_size)
+        ]
+
+    def _make_eval_fn(self, data):
+        """Minus the mean validation loss (the attention model has no task score of its own)."""
+        import torch
+
+        if data.val_idx is None:
+            return None
+        val_batches = [
+            self._collate(data.states, data.val_idx[i : i + 256], data.extra, data.targets)
+            for i in range(0, len(data.val_idx), 256)
+        ]
+
+        def eval_fn(model):
+            total = 0.0
+            with torch.no_grad():
+                for b in val_batches:
+                    b = T.to_device(b, self.device_)
+                    total += float(self._loss(model, b)) * len(b["tokens"])
+            return -total / len(data.val_idx)
+
+        return eval_fn
+
+    def _loop_settings(self):
+        # a small model trained from scratch: no weight decay, no warm-up
+        return {
+            "max_epochs": self.max_epochs,
+            "learning_rate": self.learning_rate,
+            "n_iter_no_change": self.n_iter_no_change,
+            "weight_decay": 0.0,
+            "warmup_ratio": 0.0,
+        }
 
     # -------------------------------------------------------------- inference
     def _outputs(self, X):
