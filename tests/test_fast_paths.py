@@ -1,6 +1,7 @@
 """The training loop's fast CPU paths: local to the model being trained, undone after."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -146,3 +147,66 @@ def test_fine_tuning_is_reproducible_and_leaves_torch_as_it_was(tiny_bert_path):
     assert not np.array_equal(fits[0], fits[2])  # other masks: another fit
     torch.manual_seed(0)
     assert torch.equal(torch.empty(1000).bernoulli_(0.5), before)
+
+
+@pytest.mark.filterwarnings("ignore:.*truncated:UserWarning")
+def test_concurrent_fits_train_at_once_and_each_reproduces(tiny_bert_path):
+    """On the fast paths a fit holds the seeding lock only while it builds its model: two fits
+    in two threads train at the same time, and each equals the same fit run alone. Without the
+    fast paths the model draws from torch's global generator and training keeps the lock."""
+    from skempathy._engine import Callback
+
+    frame = load_wassa("train").frame.iloc[:64]
+    spans = {}
+
+    class Span(Callback):
+        def __init__(self, name):
+            self.name = name
+
+        def on_train_begin(self, n_batches):
+            spans[self.name] = [time.perf_counter(), None]
+
+        def on_epoch_end(self, record):
+            spans[self.name][1] = time.perf_counter()
+
+    class Timed(TransformerClassifier):
+        def _fit_callbacks(self, data):
+            return [Span(self.random_state)]
+
+    def make(seed, fast_paths=True):
+        return Timed(
+            tiny_bert_path,
+            max_epochs=2,
+            batch_size=8,
+            max_length=64,
+            random_state=seed,
+            fast_paths=fast_paths,
+        )
+
+    alone = [make(s).fit(frame["essay"], frame["emotion"]) for s in (0, 1)]
+    together = [make(s) for s in (0, 1)]
+    threads = [
+        threading.Thread(target=m.fit, args=(frame["essay"], frame["emotion"])) for m in together
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (a0, a1), (b0, b1) = spans[0], spans[1]
+    assert a0 < b1 and b0 < a1, "the two fits did not train at the same time"
+    for one, other in zip(alone, together):
+        np.testing.assert_array_equal(
+            one.predict_proba(frame["essay"]), other.predict_proba(frame["essay"])
+        )
+    # torch's own dropout draws from the global generator: the probe sees it
+    from skempathy._engine._seeding import draws_from_torch_rng
+
+    slow = make(0, fast_paths=False).fit(frame["essay"], frame["emotion"])
+    batch = {"input_ids": torch.ones((2, 5), dtype=torch.long)}
+    batch["attention_mask"] = torch.ones((2, 5), dtype=torch.long)
+    slow.model_.train()
+    assert draws_from_torch_rng(lambda: slow.model_(batch["input_ids"], batch["attention_mask"]))
+    with fast_training_paths(slow.model_, "cpu", seed=0):
+        assert not draws_from_torch_rng(
+            lambda: slow.model_(batch["input_ids"], batch["attention_mask"])
+        )

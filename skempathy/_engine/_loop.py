@@ -90,6 +90,7 @@ def train_loop(
     callbacks=(),
     fast_paths=True,
     data_parallel=None,
+    seed=None,
 ):
     """Train ``model`` for up to ``max_epochs`` epochs; the one loop of the package.
 
@@ -138,6 +139,8 @@ def train_loop(
         Train data-parallel over the running process group: True requires one, False never
         shards, None follows :func:`skempathy.neural.data_parallel` (off unless a script turned
         it on).
+    seed : int, optional
+        Seed of the fast paths' dropout masks; None draws it from torch's random state.
 
     Returns
     -------
@@ -210,7 +213,8 @@ def train_loop(
     for callback in callbacks:
         callback.on_train_begin(len(first) * max_epochs)
     global_step = 0
-    seed = int(torch.randint(0, 2**62, (), dtype=torch.int64))  # the fit's mask generator
+    if seed is None:  # the fit's mask generator
+        seed = int(torch.randint(0, 2**62, (), dtype=torch.int64))
     kernels = contextlib.ExitStack()  # faster dropout masks and attention on CPU
     kernels.enter_context(fast_training_paths(model, device, seed=seed, enabled=fast_paths))
     try:

@@ -1,4 +1,13 @@
-"""Seeding of torch work."""
+"""Seeding of torch work.
+
+torch has one global random generator per device. A fit builds its module (random head
+initialisation) inside :func:`seeded`, which holds the process-wide lock for that short block.
+Training then holds the lock only where the model draws from torch's global generator
+(:func:`draws_from_torch_rng` finds out with one probing forward pass): on CPU with the fast
+paths every dropout mask comes from the fit's own generator, so concurrent fits train at once
+and each still reproduces; functional dropout inside third-party modules (e.g.
+``nn.MultiheadAttention``), CUDA and ``fast_paths=False`` keep training inside the lock.
+"""
 
 import contextlib
 import threading
@@ -32,3 +41,21 @@ def seeded(seed, device="cpu"):
     with _RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed))
         yield
+
+
+def draws_from_torch_rng(step):
+    """Whether ``step()`` draws from torch's global CPU generator.
+
+    The step runs inside the lock and a forked, freshly seeded state, so no draw of it is seen
+    outside; an exception counts as a draw (the caller then keeps the lock).
+    """
+    import torch
+
+    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        before = torch.random.get_rng_state()
+        try:
+            step()
+        except Exception:
+            return True
+        return not torch.equal(before, torch.random.get_rng_state())

@@ -39,7 +39,7 @@ import contextlib
 import numpy as np
 
 from ._loop import train_loop
-from ._seeding import seeded
+from ._seeding import draws_from_torch_rng, seeded
 
 __all__ = ["TrainingTemplate", "epoch_rng", "fit_seed"]
 
@@ -98,6 +98,31 @@ class TrainingTemplate:
     def _training_scope(self):
         return contextlib.nullcontext()
 
+    def _draws_own_randomness(self, module, first_batches, device, settings):
+        """Whether a training step draws only from the fit's own generators (the fast paths).
+
+        One forward pass over the first batch, with the fast paths on, tells (no gradients).
+        """
+        if str(device).split(":")[0] != "cpu" or not settings.get("fast_paths", True):
+            return False
+        if not first_batches:
+            return False
+        import torch
+
+        from ._batching import to_device
+        from ._fast_paths import fast_training_paths
+
+        def step():
+            was_training = module.training
+            try:
+                with fast_training_paths(module, device, seed=0), torch.no_grad():
+                    module.train()
+                    self._loss(module, to_device(first_batches[0], device))
+            finally:
+                module.train(was_training)
+
+        return not draws_from_torch_rng(step)
+
     def _show_progress(self):
         return bool(getattr(self, "verbose", 0))
 
@@ -118,26 +143,40 @@ class TrainingTemplate:
         """
         warm = module is not None
         order_seed = seed if seed is not None else fit_seed(None)
-        scope = contextlib.nullcontext() if seed is None else seeded(seed, device)
-        with scope:
+        with contextlib.nullcontext() if seed is None else seeded(seed, device):
             if module is None:
                 module = self._build_module(data, device)
             self._prepare_data(data)
-            previous = list(getattr(self, "history_", [])) if warm else []
-            with self._training_scope():
-                result = train_loop(
-                    module,
-                    lambda epoch: self._epoch_batches(data, epoch, order_seed),
-                    self._loss,
-                    device=device,
-                    eval_fn=self._make_eval_fn(data),
-                    callbacks=self._fit_callbacks(data),
-                    start_epoch=len(previous),
-                    initial_best=(self.best_score_, self.best_epoch_) if warm else None,
-                    show_progress=self._show_progress(),
-                    desc=type(self).__name__,
-                    **self._loop_settings(),
-                )
+        previous = list(getattr(self, "history_", [])) if warm else []
+        settings = self._loop_settings()
+        first = self._epoch_batches(data, len(previous), order_seed)
+        own = seed is not None and self._draws_own_randomness(module, first, device, settings)
+        # the lock only while the model draws from torch's global generator (see _seeding)
+        training_rng = contextlib.nullcontext() if seed is None or own else seeded(seed, device)
+        pending = {len(previous): first}
+
+        def batches(epoch):
+            return (
+                pending.pop(epoch)
+                if epoch in pending
+                else self._epoch_batches(data, epoch, order_seed)
+            )
+
+        with training_rng, self._training_scope():
+            result = train_loop(
+                module,
+                batches,
+                self._loss,
+                device=device,
+                eval_fn=self._make_eval_fn(data),
+                callbacks=self._fit_callbacks(data),
+                start_epoch=len(previous),
+                initial_best=(self.best_score_, self.best_epoch_) if warm else None,
+                show_progress=self._show_progress(),
+                desc=type(self).__name__,
+                seed=None if seed is None else (seed * 7919 + 1) % 2**62,
+                **settings,
+            )
         self.history_ = previous + result["history"]
         self.n_iter_ = len(self.history_)
         self.best_epoch_ = result["best_epoch"]

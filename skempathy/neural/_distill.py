@@ -282,7 +282,7 @@ class DistilledMultiTaskClassifier(
         import torch
         import torch.nn.functional as F
 
-        lam = batch["lambda"]  # set by the TeacherAnnealing callback
+        lam = batch.get("lambda", 0.0)  # set by the TeacherAnnealing callback while training
         name = batch["task"]
         logits = model(batch["input_ids"], batch["attention_mask"])[name].float()
         gold = batch["y"]
