@@ -586,7 +586,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         path : str
             The folder.
         """
-        from ._pretrained import save_pretrained
+        from .._engine._hf_folder import save_pretrained
 
         return save_pretrained(
             self,
@@ -611,7 +611,7 @@ class _BaseTransformerEstimator(T.PackedModelPickling, BaseEstimator):
         -------
         estimator : fitted estimator of this class
         """
-        from ._pretrained import load_pretrained
+        from .._engine._hf_folder import load_pretrained
 
         return load_pretrained(cls, pretrained_directory, device=device)
 
