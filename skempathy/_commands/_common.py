@@ -377,7 +377,8 @@ def load_model(path, *, allow_pickle=False, trusted=()):
             "--trusted TYPE for each."
         ) from exc
     except UnknownModelFormatError as exc:  # names the path and the formats, never contents
-        raise CLIError(str(exc).replace("allow_pickle=True", "--allow-pickle")) from exc
+        message = str(exc).replace("allow_pickle=True", "--allow-pickle")
+        raise CLIError(f"could not load model: {message}") from exc
     except Exception as exc:
         # the first line only, cut short: a foreign file's message may quote its contents
         raise CLIError(

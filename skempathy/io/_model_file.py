@@ -246,8 +246,8 @@ def load_model(path, *, allow_pickle=False, trusted=(), device="auto"):
     >>> from skempathy.io import dump, load_model
     >>> path = os.path.join(tempfile.mkdtemp(), "model.skops")
     >>> _ = dump(DummyClassifier().fit([[0], [1]], ["joy", "sadness"]), path)
-    >>> load_model(path).predict([[0]])
-    array(['joy'], dtype='<U7')
+    >>> load_model(path).predict([[0]]).tolist()
+    ['joy']
     """
     bundle = _read(path, allow_pickle=allow_pickle, trusted=trusted, device=device, stacklevel=3)
     return bundle["estimator"]
