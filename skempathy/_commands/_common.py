@@ -347,17 +347,18 @@ def _type_names(text):
 def load_model(path, *, allow_pickle=False, trusted=()):
     """:func:`skempathy.io.read_model` with the command line's errors and warnings.
 
-    A ``.skops`` file (a zip) loads with skempathy's trusted types plus ``trusted``; anything
-    else is a pickle and loads only with ``allow_pickle`` (``--allow-pickle``), since
-    unpickling runs whatever code the file carries.
+    Every format skempathy writes loads, recognised by content: a ``.skops`` file (a zip) with
+    skempathy's trusted types plus ``trusted``, a Hugging Face folder (``save_pretrained``), an
+    ONNX folder (``skempathy.export.to_onnx``); a pickle loads only with ``allow_pickle``
+    (``--allow-pickle``), since unpickling runs whatever code the file carries.
     """
     import warnings
 
     from ..base import SkempathyVersionWarning
-    from ..io import PickleRefusedError, UntrustedTypesError, read_model
+    from ..io import PickleRefusedError, UnknownModelFormatError, UntrustedTypesError, read_model
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CLIError(f"model file not found: {path}")
     trusted = [name for names in trusted for name in ([names] if isinstance(names, str) else names)]
     try:
@@ -375,6 +376,9 @@ def load_model(path, *, allow_pickle=False, trusted=()):
             f"{path} holds types that are not trusted: {exc.types}. Check them, then pass "
             "--trusted TYPE for each."
         ) from exc
+    except UnknownModelFormatError as exc:  # names the path and the formats, never contents
+        message = str(exc).replace("allow_pickle=True", "--allow-pickle")
+        raise CLIError(f"could not load model: {message}") from exc
     except Exception as exc:
         # the first line only, cut short: a foreign file's message may quote its contents
         raise CLIError(
@@ -386,7 +390,7 @@ def load_model(path, *, allow_pickle=False, trusted=()):
             print(f"skempathy: warning: {w.message}", file=sys.stderr)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    if not hasattr(bundle["estimator"], "predict"):
+    if not hasattr(bundle["estimator"], "predict"):  # a frozen embedder's ONNX export, say
         raise CLIError(
             f"{path} does not hold a skempathy model or a fitted estimator (it holds "
             f"a {type(bundle['estimator']).__name__})"
@@ -394,6 +398,22 @@ def load_model(path, *, allow_pickle=False, trusted=()):
     if bundle.get("text_column") is None:
         bundle["text_column"] = "essay"
     return bundle
+
+
+def model_digest(path):
+    """SHA-256 of a model: of its file, or of a model folder's files (names and contents)."""
+    import hashlib
+
+    from ..datasets._base import sha256sum
+
+    path = Path(path)
+    if not path.is_dir():
+        return sha256sum(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        digest.update(bytes.fromhex(sha256sum(file)))
+    return digest.hexdigest()
 
 
 def required_columns(bundle):

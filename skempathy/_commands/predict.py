@@ -9,6 +9,7 @@ from ._common import (
     check_readable,
     check_writable,
     load_model,
+    model_digest,
     positive_int,
     predictions_frame,
     required_columns,
@@ -20,7 +21,8 @@ def add_arguments(parser):
         "model",
         metavar="MODEL",
         help="model saved by 'skempathy train' or 'wassa' (.skops; a pickle "
-        "such as .joblib needs --allow-pickle)",
+        "such as .joblib needs --allow-pickle), or a folder written by an estimator's "
+        "save_pretrained or by skempathy.export.to_onnx",
     )
     parser.add_argument(
         "--input", required=True, metavar="FILE", help="input table (.csv, .tsv or .jsonl)"
@@ -47,7 +49,8 @@ def add_arguments(parser):
         choices=BACKENDS,
         default="torch",
         help="what runs the model's transformer encoders: torch, or onnx (ONNX Runtime; "
-        "exported once per model file to a cache folder) (default: torch)",
+        "exported once per model file to a cache folder) (default: torch; an ONNX folder "
+        "always runs on ONNX Runtime)",
     )
     parser.add_argument(
         "--precision",
@@ -209,7 +212,7 @@ def _cached_export(est, folder, quantize, notify):
 
     from .. import __version__
     from ..export import to_onnx
-    from ..export._onnx import MANIFEST
+    from ..io._onnx_folder import MANIFEST
 
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -311,10 +314,16 @@ def run(args):
             print(f"skempathy predict: {message}", file=sys.stderr)
 
     bundle = load_model(args.model, allow_pickle=args.allow_pickle, trusted=args.trusted)
-    from ..datasets._base import sha256sum
+    from ..export import OnnxPredictor
 
-    digest = sha256sum(args.model) if args.output or args.backend == "onnx" else None
-    if args.backend == "onnx":
+    digest = model_digest(args.model) if args.output or args.backend == "onnx" else None
+    if isinstance(bundle["estimator"], OnnxPredictor):  # an ONNX folder runs as exported
+        if args.precision is not None:
+            raise CLIError(
+                f"{args.model} is an ONNX export, which runs at the precision it was exported "
+                "with; leave out --precision (export again with to_onnx(quantize=...))"
+            )
+    elif args.backend == "onnx":
         serve_with_onnx(bundle["estimator"], digest, args.precision, notify, who=args.model)
     elif args.precision is not None:
         set_precision(bundle["estimator"], args.precision, who=args.model)

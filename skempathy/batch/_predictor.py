@@ -22,13 +22,9 @@ def _stamp(path):
 
 
 def _load(path, allow_pickle):
-    """``(estimator, model file or None)`` for a saved model: a model file, a ``.skops`` or
-    pickled estimator (:func:`skempathy.io.read_model`), or an ONNX export folder."""
-    path = Path(path)
-    if path.is_dir():
-        from ..export import OnnxPredictor
-
-        return OnnxPredictor(path), None
+    """``(estimator, model file or None)`` for a saved model, whatever its format
+    (:func:`skempathy.io.read_model`): a model file, a ``.skops`` or pickled estimator, a
+    Hugging Face folder or an ONNX export folder."""
     from ..io import read_model
 
     bundle = read_model(path, allow_pickle=allow_pickle)
@@ -51,7 +47,9 @@ class BatchPredictor:
     model : estimator, str or path-like
         A fitted estimator, or the path of a model file (``skempathy wassa`` or
         ``skempathy train``), of a ``.skops`` or pickled (``.joblib``, ``.pkl``; with
-        ``allow_pickle``) estimator, or of a folder written by :func:`skempathy.export.to_onnx`.
+        ``allow_pickle``) estimator, or of a folder written by an estimator's
+        ``save_pretrained`` or by :func:`skempathy.export.to_onnx`: whatever
+        :func:`skempathy.io.load_model` reads.
     method : {"predict", "predict_proba", "decision_function", "transform", \
 "predict_labels"}, default="predict"
         What to compute. ``"predict_labels"`` (:class:`~skempathy.dialogue.EmotionAnnotator`)

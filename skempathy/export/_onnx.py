@@ -24,10 +24,8 @@ import numpy as np
 
 from .._models import embedded_name
 from ..base import check_texts
+from ..io._onnx_folder import FORMAT, MANIFEST, MODEL_FILE, TOKENIZER_FILE, read_onnx_folder
 
-FORMAT = "skempathy-onnx/1"
-MANIFEST = "skempathy_onnx.json"
-MODEL_FILE = "model.onnx"
 EMBEDDING = "sentence_embedding"
 # Outputs of fp32 graphs must match torch within this (checked at export).
 TOLERANCE = 1e-4
@@ -115,7 +113,7 @@ def _build(estimator, kind):
     """``(graph module in fp32 on CPU, tokenizer, manifest entries)``."""
     FineTunedGraph, SentenceGraph, TransformerGraph = _graph_classes()
     if kind == "finetuned":
-        from ..neural._pretrained import estimator_record
+        from ..io._hf_folder import estimator_record
 
         module = copy.deepcopy(estimator.model_).to("cpu").float().eval()
         names = [task["name"] for task in estimator._tasks]
@@ -317,7 +315,7 @@ def _calibration_inputs(estimator, kind, manifest, folder, calibration_texts):
         )
     if isinstance(calibration_texts, str):
         raise TypeError("to_onnx: calibration_texts must be a list of texts, not one string")
-    tokenizer = _FastTokenizer(folder / "tokenizer.json", manifest["pad_token_id"])
+    tokenizer = _FastTokenizer(folder / TOKENIZER_FILE, manifest["pad_token_id"])
     if kind == "finetuned":
         from .. import _engine as T
 
@@ -704,6 +702,7 @@ def to_onnx(
             "quantize": quantize,
             "pad_token_id": pad_token_id(tokenizer),
             "inputs": ["input_ids", "attention_mask"] + (["extra"] if entries["n_extra"] else []),
+            "files": {"model": MODEL_FILE, "tokenizer": TOKENIZER_FILE},
             **entries,
         }
         if quantize == "int8-static":  # before the slow export: fail early on bad texts
@@ -900,42 +899,20 @@ class OnnxPredictor:
         self._load()
 
     def _load(self):
-        from ..base import _warn_if_saved_by_another_version
-
-        folder = Path(self.path)
-        manifest_path = folder / MANIFEST
-        if not manifest_path.is_file():
-            raise FileNotFoundError(
-                f"{folder} is not an ONNX export of skempathy: no "
-                f"{MANIFEST} (write one with skempathy.export.to_onnx)"
-            )
-        from ..utils._files import check_model_folder
-
-        check_model_folder(folder)
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT:
-            raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")
-        _warn_if_saved_by_another_version(str(folder), manifest["skempathy_version"], stacklevel=4)
+        # the folder and its manifest are checked and read by skempathy.io (the format's home)
+        folder = read_onnx_folder(self.path, stacklevel=4)
+        manifest = folder["manifest"]
         _require("onnxruntime", "OnnxPredictor")
-        tokenizer = _FastTokenizer(folder / "tokenizer.json", manifest["pad_token_id"])
-        session = _session(folder / MODEL_FILE, self.providers, self.n_threads)
+        tokenizer = _FastTokenizer(folder["tokenizer_file"], manifest["pad_token_id"])
+        session = _session(folder["model_file"], self.providers, self.n_threads)
         self._tokenizer = tokenizer
         self._runner = _OnnxRunner(session, manifest, tokenizer.pad_token_id, self.batch_size)
         self.manifest_ = manifest
-        self.estimator_ = None
-        if manifest["kind"] == "finetuned":
-            from .. import neural
-            from ..neural._base import _BaseTransformerEstimator
-            from ..neural._pretrained import estimator_from_record
-
-            cls = getattr(neural, manifest["class"], None)
-            if not (isinstance(cls, type) and issubclass(cls, _BaseTransformerEstimator)):
-                raise ValueError(f"{manifest_path}: unknown estimator class {manifest['class']!r}")
-            est = estimator_from_record(cls, manifest["estimator"])
+        self.estimator_ = est = folder["estimator"]
+        if est is not None:
             est.tokenizer_ = tokenizer
             est.device_ = "cpu"
             est._inference_runner = self._runner
-            self.estimator_ = est
 
     # -- the exported estimator's API -----------------------------------------
     def _delegate(self, name):
@@ -952,6 +929,7 @@ class OnnxPredictor:
             "score",
             "classes_",
             "n_outputs_",
+            "__sklearn_tags__",  # is_classifier(predictor): as the exported estimator
         ):
             return self._delegate(name)
         raise AttributeError(name)

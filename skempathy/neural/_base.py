@@ -566,7 +566,7 @@ class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseE
         path : str
             The folder.
         """
-        from ._pretrained import save_pretrained
+        from .._engine._hf_folder import save_pretrained
 
         return save_pretrained(
             self,
@@ -591,7 +591,7 @@ class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseE
         -------
         estimator : fitted estimator of this class
         """
-        from ._pretrained import load_pretrained
+        from .._engine._hf_folder import load_pretrained
 
         return load_pretrained(cls, pretrained_directory, device=device)
 

@@ -1,4 +1,4 @@
-"""Hugging Face folders for the fine-tuned estimators: save_pretrained / from_pretrained.
+"""The Hugging Face folder of a fine-tuned estimator: ``save_pretrained`` / ``from_pretrained``.
 
 A folder holds what the Hugging Face world reads and what skempathy needs to
 answer exactly as the fitted estimator did:
@@ -10,6 +10,17 @@ answer exactly as the fitted estimator did:
   constructor parameters and the fitted state (labels, target scaling, history),
   as JSON: no pickle, so loading a folder runs no code from it;
 - ``README.md``: a model card with the Hugging Face metadata header.
+
+Why here and not in :mod:`skempathy.io`, which owns persistence: the estimator methods
+``save_pretrained`` and ``from_pretrained`` of :mod:`skempathy.neural` write and read this
+folder, and the ``Layers`` contract (``pyproject.toml``) forbids ``neural -> io``. import-linter
+reads imports inside functions too, so a lazy import would break the contract, and a registry
+that io fills would leave ``from_pretrained`` unusable in a process that never imported io.
+So the format lives at the lowest layer its code needs (the engine: torch modules and
+their weights, as :mod:`._packing` is for pickles), and :mod:`skempathy.io._hf_folder`
+re-exports it and adds what only io does: recognising a folder and loading it whatever its
+class (:func:`skempathy.io.load_model`). The JSON record of an estimator
+(:func:`estimator_record`) is also the state of an ONNX export's manifest.
 """
 
 import json
@@ -202,7 +213,7 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None, in
     from sklearn.utils.validation import check_is_fitted
 
     from .. import __version__
-    from .._engine import cpu_state_dict
+    from ._loop import cpu_state_dict
 
     check_is_fitted(est)
     folder = Path(save_directory)
@@ -227,6 +238,47 @@ def save_pretrained(est, save_directory, *, metrics=None, training_data=None, in
     return str(folder)
 
 
+def read_json_manifest(path, *, expected_format, what, writer):
+    """The JSON object at ``path`` (the manifest of a model folder), checked.
+
+    Raises ``FileNotFoundError`` when the folder has no ``path`` (``what``: the folder's
+    kind, ``writer``: what writes one), :class:`~skempathy.io.UnsafeFileError` when the
+    folder holds links or special files, and ``ValueError`` naming ``path`` when it is not
+    a JSON object of ``expected_format`` with a ``skempathy_version``.
+    """
+    from ..utils._files import check_model_folder
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path.parent} is not {what}: no {path.name} (write one with {writer})"
+        )
+    check_model_folder(path.parent)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != expected_format:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ValueError(f"{path}: unknown format {found!r} (expected {expected_format!r})")
+    if not isinstance(manifest.get("skempathy_version"), str):
+        raise ValueError(f"{path}: no skempathy_version")
+    return manifest
+
+
+def read_state(directory):
+    """The checked ``skempathy.json`` of a folder written by :func:`save_pretrained`."""
+    manifest = read_json_manifest(
+        Path(directory) / STATE_FILE,
+        expected_format=FORMAT,
+        what="a skempathy folder",
+        writer="save_pretrained",
+    )
+    if not isinstance(manifest.get("class"), str):
+        raise ValueError(f"{Path(directory) / STATE_FILE}: no estimator class")
+    return manifest
+
+
 def load_pretrained(cls, directory, *, device="auto"):
     """Rebuild the estimator saved by :func:`save_pretrained` in ``directory``."""
     import transformers
@@ -234,20 +286,10 @@ def load_pretrained(cls, directory, *, device="auto"):
 
     from .._models import resolve_device
     from ..base import _warn_if_saved_by_another_version
-    from .. import _engine as T
+    from ._modules import make_transformer_module
 
     folder = Path(directory)
-    manifest_path = folder / STATE_FILE
-    if not manifest_path.is_file():
-        raise FileNotFoundError(
-            f"{folder} is not a skempathy folder: no {STATE_FILE} (write one with save_pretrained)"
-        )
-    from ..utils._files import check_model_folder
-
-    check_model_folder(folder)
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}")
+    manifest = read_state(folder)
     if manifest["class"] != cls.__name__:
         raise TypeError(
             f"{folder} holds a {manifest['class']}; load it with "
@@ -261,7 +303,7 @@ def load_pretrained(cls, directory, *, device="auto"):
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     with transformers_progress_off():
         encoder = transformers.AutoModel.from_pretrained(folder)
-    module = T.make_transformer_module(encoder, **est._module_config)
+    module = make_transformer_module(encoder, **est._module_config)
     missing, unexpected = module.load_state_dict(load_file(str(folder / HEADS_FILE)), strict=False)
     if unexpected or any(not k.startswith("encoder.") for k in missing):
         raise ValueError(
