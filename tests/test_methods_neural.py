@@ -189,8 +189,10 @@ def test_token_attention_multi_input_multi_task_and_early_stopping(wassa, tiny_b
     assert clf.n_extra_features_ == 3  # the side inputs; n_features_in_ counts X's columns
     assert clf.n_features_in_ == Xs.shape[1] and list(clf.feature_names_in_) == list(Xs.columns)
     assert [t["name"] for t in clf.aux_tasks_] == ["empathy", "distress"]
-    assert set(clf.module_.head.heads) == {"main", "empathy", "distress"}
-    assert clf.module_.head.heads["main"].in_features == 32 + 3
+    assert set(clf.model_.head.heads) == {"main", "empathy", "distress"}
+    assert clf.model_.head.heads["main"].in_features == 32 + 3
+    with pytest.warns(FutureWarning, match="use model_"):
+        assert clf.module_ is clf.model_
     # early stopping on the validation loss: stopped well before max_epochs, kept the best
     assert clf.n_iter_ < 40
     scores = [h["valid_score"] for h in clf.history_]

@@ -1,6 +1,7 @@
 """MilaNLP's WASSA 2021 model: attention over frozen encoder token states."""
 
 import numbers
+import warnings
 
 from types import SimpleNamespace
 
@@ -143,8 +144,9 @@ class TokenAttentionClassifier(
     aux_tasks_ : list of dict
         Auxiliary tasks: ``name``, ``kind`` ("multiclass"/"regression"),
         ``classes`` or ``mean``/``scale``.
-    module_ : torch.nn.Module
-        The trained attention model.
+    model_ : torch.nn.Module
+        The trained attention model (the fitted model of every torch estimator of
+        skempathy is ``model_``; ``module_`` is a deprecated alias).
     history_ : list of dict
         Per epoch ``train_loss`` and, with early stopping, ``valid_score``
         (the negated validation loss).
@@ -223,7 +225,21 @@ class TokenAttentionClassifier(
         self.cache = cache
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "module_")
+        return hasattr(self, "model_")
+
+    @property
+    def module_(self):
+        """Deprecated alias of ``model_``."""
+        warnings.warn(
+            "TokenAttentionClassifier.module_ is deprecated; use model_, the fitted model of "
+            "every torch estimator.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        try:
+            return self.model_
+        except AttributeError:
+            raise AttributeError("module_") from None
 
     # ------------------------------------------------------------------ input
     def _read_X(self, X, *, fit):
@@ -436,7 +452,7 @@ class TokenAttentionClassifier(
         data = SimpleNamespace(
             texts=texts, extra=extra, targets=targets, train_idx=train_idx, val_idx=val_idx
         )
-        self.module_ = self._train_module(data, device=self.device_, seed=seed).eval()
+        self.model_ = self._train_module(data, device=self.device_, seed=seed).eval()
         return self
 
     # ------------------------------------------------------ the template's hooks
@@ -508,7 +524,7 @@ class TokenAttentionClassifier(
         def fwd(m, b):
             return m(b["tokens"], b["attention_mask"], b.get("extra"))
 
-        return T.predict_loop(self.module_, batches, fwd, len(texts), device=self.device_)
+        return T.predict_loop(self.model_, batches, fwd, len(texts), device=self.device_)
 
     def _class_scores(self, X):
         return self._outputs(X)["main"]
@@ -533,7 +549,7 @@ class TokenAttentionClassifier(
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_encoder", None)
-        module = state.pop("module_", None)
+        module = state.pop("model_", None)
         if module is not None:
             state["_packed_module"] = T.pack_state_dict(module)
         return state
@@ -547,4 +563,4 @@ class TokenAttentionClassifier(
             self.device_ = device = T.unpickled_device(self.device_)
             module = _module_class()(**self._module_config)
             module.load_state_dict(T.unpack_state_dict(packed))
-            self.module_ = module.to(device).eval()
+            self.model_ = module.to(device).eval()
