@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_distill_cv.py --work DIR [--recipe best] [--cv 5]
                                          [--model all-MiniLM-L6-v2] [--alpha 0.5]
                                          [--temperature 1] [--transductive]
-                                         [--folds K [K ...]] [--cache DIR]
+                                         [--extra-pool N] [--folds K [K ...]] [--cache DIR]
 
 The 1860 WASSA 2021 training essays are split by writer (``GroupKFold``). On each fold the
 recipe is fitted on the other folds and a student is distilled from it as
@@ -17,6 +17,11 @@ essays. The held-out essays are read by none of the three, so the scores are ind
 the dev scores of ``skempathy distill``. The out-of-fold predictions are pooled and scored like
 the dev split: the share of the recipe's score each student keeps, and the writer-grouped
 paired bootstrap p-value (1000 resamples) that the distilled student beats its gold-only twin.
+
+``--extra-pool N`` enlarges the transfer set with N situations of EmpatheticDialogues (first-person
+accounts of an emotional event, read from ``../shared/data/empatheticdialogues``): the teacher
+labels them, their writer columns drawn as whole rows from the fold's training writers (the teacher
+needs them; the student reads the text alone).
 
 Each fold's predictions are written to ``--work`` as soon as they exist, and so is each fold's
 fitted recipe (about 1 GB for ``best``). A rerun with the same folder continues where the last
@@ -124,6 +129,26 @@ def fold_teacher(args, k, train, fit_rows, test_rows):
     return teacher
 
 
+def extra_pool(args, train, fit_rows):
+    """``--extra-pool`` EmpatheticDialogues situations, with writer columns of training writers."""
+    path = os.path.join(
+        args.shared,
+        "data",
+        "empatheticdialogues",
+        "empatheticdialogues_empatheticintents.csv.gz",
+    )
+    frame = pd.read_csv(path, usecols=["type", "text"])
+    texts = frame.loc[frame["type"] == "situation", "text"].dropna().drop_duplicates()
+    texts = texts[texts.str.split().str.len() >= 5]  # an account, not a fragment
+    rng = np.random.RandomState(args.seed)
+    texts = texts.iloc[rng.choice(len(texts), size=min(args.extra_pool, len(texts)), replace=False)]
+    writers = train.data.iloc[fit_rows].drop(columns="essay")
+    columns = writers.iloc[rng.randint(len(writers), size=len(texts))].reset_index(drop=True)
+    return pd.concat([pd.DataFrame({"essay": texts.to_numpy()}), columns], axis=1)[
+        list(train.data.columns)
+    ]
+
+
 def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
     """The student distilled from fold k's teacher, predicting fold k."""
     from sklearn.frozen import FrozenEstimator
@@ -131,6 +156,8 @@ def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
     from skempathy.distill import Distiller
 
     held_out = train.data.iloc[test_rows]
+    if args.extra_pool:
+        pool = pd.concat([pool, extra_pool(args, train, fit_rows)], ignore_index=True)
     if args.transductive:  # as on dev: the student also learns the teacher's labels of fold k
         pool = pd.concat([pool, held_out], ignore_index=True)
     start = time.perf_counter()
@@ -194,6 +221,18 @@ def main(argv=None):
         "'skempathy distill' do with the dev essays",
     )
     parser.add_argument(
+        "--extra-pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N EmpatheticDialogues situations to the student's unlabeled pool (default: 0)",
+    )
+    parser.add_argument(
+        "--shared",
+        default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"),
+        help="the folder holding data/empatheticdialogues (default: ../shared)",
+    )
+    parser.add_argument(
         "--folds",
         type=int,
         nargs="+",
@@ -221,7 +260,7 @@ def main(argv=None):
         "teacher": f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{{}}-teacher.pkl",
         "distilled": f"{args.recipe}-{model}-seed{args.seed}-cv{args.cv}-alpha{args.alpha:g}-"
         f"t{args.temperature:g}{'-transductive' * args.transductive}"
-        f"-fold{{}}-distilled.pkl",
+        f"{f'-ed{args.extra_pool}' if args.extra_pool else ''}-fold{{}}-distilled.pkl",
         "gold": f"{model}-seed{args.seed}-cv{args.cv}-fold{{}}-gold.pkl",
     }
     paths = {
@@ -273,7 +312,8 @@ def main(argv=None):
         "teacher": f"recipe `{args.recipe}`",
         "student": f"{args.model} distilled (alpha {args.alpha:g}, "
         f"temperature {args.temperature:g}"
-        f"{', transductive' * args.transductive})",
+        f"{', transductive' * args.transductive}"
+        f"{f', +{args.extra_pool} EmpatheticDialogues situations' if args.extra_pool else ''})",
         "gold": f"{args.model} gold labels only",
     }
     print(
