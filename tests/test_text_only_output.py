@@ -89,7 +89,9 @@ def test_wassa_writes_both_models_and_both_dev_scores(wassa_run, tiny_bert_path)
     assert TEXT_ONLY in printed.splitlines()[-1]  # the "Wrote ..." line
 
 
-def test_predict_scores_plain_texts_with_the_text_only_model(wassa_run, plain_texts, tmp_path):
+def test_predict_scores_plain_texts_with_the_text_only_model(
+    wassa_run, plain_texts, tmp_path, capsys
+):
     out, _ = wassa_run
     dst = tmp_path / "pred.csv"
     args = ["predict", str(out / TEXT_ONLY), "--input", str(plain_texts), "--output", str(dst)]
@@ -104,6 +106,16 @@ def test_predict_scores_plain_texts_with_the_text_only_model(wassa_run, plain_te
     # empathy and distress are rated 1 to 7: the heads stay near that scale
     scores = pred[["empathy", "distress"]].to_numpy()
     assert np.isfinite(scores).all() and (scores > 0).all() and (scores < 8).all()
+    # a CSV whose one text column is called "text" is read as is, and the run says so
+    renamed = tmp_path / "text.csv"
+    pd.read_csv(plain_texts).rename(columns={"essay": "text"}).to_csv(renamed, index=False)
+    again = tmp_path / "again.csv"
+    assert (
+        main(["predict", str(out / TEXT_ONLY), "--input", str(renamed), "--output", str(again)])
+        == 0
+    )
+    assert "reading the texts from column 'text'" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(again), pred)
 
 
 def test_the_full_model_on_plain_texts_names_the_text_only_file(

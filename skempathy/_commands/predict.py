@@ -330,7 +330,20 @@ def run(args):
     text_column = bundle.get("text_column") or "essay"
     needed = required_columns(bundle)
 
+    guessed = {}  # the text column a text-only model reads, when the file names it otherwise
+
     def predict(chunk):
+        if args.text_column is None and needed == [text_column] and text_column not in chunk:
+            if "column" not in guessed:
+                names = [c for c in chunk.columns if str(c).lower() in _TEXT_NAMES]
+                guessed["column"] = names[0] if len(names) == 1 else None
+                if guessed["column"] is not None:
+                    notify(
+                        f"reading the texts from column {guessed['column']!r} (the model was "
+                        f"fitted on {text_column!r}; --text-column chooses another)"
+                    )
+            if guessed["column"] is not None:
+                chunk = chunk.rename(columns={guessed["column"]: text_column})
         if args.text_column is not None and args.text_column != text_column:
             if args.text_column not in chunk.columns:
                 raise CLIError(
