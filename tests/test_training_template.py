@@ -99,3 +99,21 @@ def test_no_estimator_calls_the_training_loop_itself():
                 if name == "train_loop":
                     callers.append(str(path.relative_to(root)))
     assert callers == []
+
+
+def test_the_fits_stay_thin():
+    """A fit validates and hands over to the template: its body (docstring aside) stays short."""
+    root = pathlib.Path(skempathy.__file__).parent
+    long = []
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        trains = any(
+            isinstance(node, ast.Attribute) and node.attr == "_train_module"
+            for node in ast.walk(tree)
+        )
+        for node in ast.walk(tree) if trains else ():
+            if isinstance(node, ast.FunctionDef) and node.name in ("fit", "_fit"):
+                body = node.body[1:] if ast.get_docstring(node) else node.body
+                if body[-1].end_lineno - body[0].lineno + 1 >= 40:
+                    long.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert long == []

@@ -301,19 +301,8 @@ class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseE
             targets[name] = (proba / proba.sum(1, keepdims=True)).astype(np.float32)
         return targets
 
-    def _fit(self, X, y, sample_weight=None, groups=None, soft_targets=None):
-        check_y_given(y, self)
-        _reject_sparse(X, self)
-        if _num_samples(y) == 0:
-            raise ValueError(
-                f"{type(self).__name__}: Found 0 samples in y; at least 1 is required."
-            )
-        warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
-        # y and sample_weight are checked before the texts so that target errors
-        # (one class, continuous labels, all-zero weights) read the same as in sklearn.
-        tasks, targets = self._encode_targets(y, fit=not warm)
-        self._tasks = tasks
-        n = _num_samples(y)
+    def _fit_weights(self, sample_weight, tasks, targets, n):
+        """Per-sample loss weights (sample and class weights), checked, with mean 1."""
         weight = _check_sample_weight(sample_weight, np.zeros((n, 1)), dtype=np.float64)
         cw = self._sample_class_weight(targets)
         if cw is not None:
@@ -328,7 +317,22 @@ class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseE
                         f"{type(self).__name__}: only one class has a non-zero sample_weight; "
                         "at least 2 classes are needed."
                     )
-        weight = weight / weight.mean()
+        return weight / weight.mean()
+
+    def _fit(self, X, y, sample_weight=None, groups=None, soft_targets=None):
+        check_y_given(y, self)
+        _reject_sparse(X, self)
+        if _num_samples(y) == 0:
+            raise ValueError(
+                f"{type(self).__name__}: Found 0 samples in y; at least 1 is required."
+            )
+        warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        # y and sample_weight are checked before the texts so that target errors
+        # (one class, continuous labels, all-zero weights) read the same as in sklearn.
+        tasks, targets = self._encode_targets(y, fit=not warm)
+        self._tasks = tasks
+        n = _num_samples(y)
+        weight = self._fit_weights(sample_weight, tasks, targets, n)
         if soft_targets is not None:
             targets = self._soft_targets(soft_targets, tasks, targets)
         texts, extra = self._read_X(X, fit=True)
