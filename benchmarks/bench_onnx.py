@@ -101,24 +101,31 @@ def main():
         frozen_table(args, texts, calibration, folder)
 
 
+def fine_tune(train, epochs, student, reuse=None):
+    """The fine-tuned model: read from the pickle ``reuse`` when it exists, else
+    fine-tuned on ``train`` (and pickled to ``reuse`` when given)."""
+    start = time.perf_counter()
+    if reuse and os.path.exists(reuse):
+        with open(reuse, "rb") as f:
+            clf = pickle.load(f)
+        print(f"fine-tuned model read from {reuse}\n")
+        return clf
+    if student:
+        clf = MultiTaskTransformer(max_epochs=epochs, random_state=0, device="cpu")
+        clf.fit(train.data["essay"], train.frame[["emotion", "empathy", "distress"]])
+    else:
+        clf = TransformerClassifier(max_epochs=epochs, random_state=0, device="cpu")
+        clf.fit(train.data["essay"], train.frame["emotion"])
+    print(f"fine-tuning: {time.perf_counter() - start:.0f} s\n")
+    if reuse:
+        with open(reuse, "wb") as f:
+            pickle.dump(clf, f)
+    return clf
+
+
 def finetuned_table(args, train, dev, texts, calibration, folder):
     gold = dev.frame["emotion"]
-    start = time.perf_counter()
-    if args.reuse and os.path.exists(args.reuse):
-        with open(args.reuse, "rb") as f:
-            clf = pickle.load(f)
-        print(f"fine-tuned model read from {args.reuse}\n")
-    else:
-        if args.student:
-            clf = MultiTaskTransformer(max_epochs=args.epochs, random_state=0, device="cpu")
-            clf.fit(train.data["essay"], train.frame[["emotion", "empathy", "distress"]])
-        else:
-            clf = TransformerClassifier(max_epochs=args.epochs, random_state=0, device="cpu")
-            clf.fit(train.data["essay"], train.frame["emotion"])
-        print(f"fine-tuning: {time.perf_counter() - start:.0f} s\n")
-        if args.reuse:
-            with open(args.reuse, "wb") as f:
-                pickle.dump(clf, f)
+    clf = fine_tune(train, args.epochs, args.student, args.reuse)
     student = isinstance(clf, MultiTaskTransformer)
     classes = clf.classes_["emotion"] if student else clf.classes_
 
