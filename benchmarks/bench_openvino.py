@@ -44,15 +44,30 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_onnx import fine_tune
 
 from skempathy.datasets import load_wassa
 from skempathy.export import OnnxPredictor, to_onnx
+from skempathy.neural import MultiTaskTransformer
 
 # to_onnx's static int8 calibrates on an evenly spaced subset of the texts it is given
 CALIBRATION_ESSAYS = 300
 VALIDATION_ESSAYS = 200  # --accuracy-control: other training essays
 TARGETS = "same label >= 99 %, r >= 0.995, p50 <= 70 % and essays/s >= 1.5x of fp32"
+
+
+def student(train, epochs, reuse):
+    """The student of ``bench_onnx.py --student``, read from ``reuse`` when that pickle exists."""
+    if reuse and os.path.exists(reuse):
+        with open(reuse, "rb") as fh:
+            return pickle.load(fh)
+    tic = time.perf_counter()
+    clf = MultiTaskTransformer(max_epochs=epochs, random_state=0, device="cpu")
+    clf.fit(train.data["essay"], train.frame[["emotion", "empathy", "distress"]])
+    print(f"fine-tuning: {time.perf_counter() - tic:.0f} s\n")
+    if reuse:
+        with open(reuse, "wb") as fh:
+            pickle.dump(clf, fh)
+    return clf
 
 
 def cpu_line():
@@ -101,14 +116,24 @@ def openvino_predictor(onnx_folder, core, model):
     return predictor
 
 
-def feeds_of(predictor, texts):
-    """One graph input per essay, tokenised as ``predictor.predict`` does."""
-    from skempathy._engine import pad, tokenize
+def feeds_of(onnx_folder, texts):
+    """One graph input per essay, tokenised with the export's tokenizer as its predictor does
+    (special tokens, truncation to the exported ``max_length``)."""
+    import json
 
-    with warnings.catch_warnings():  # truncation of long essays, as in predict
-        warnings.simplefilter("ignore", UserWarning)
-        ids, _ = tokenize(predictor._tokenizer, texts, predictor.manifest_["max_length"])
-    return [pad([row], predictor.manifest_["pad_token_id"]) for row in ids]
+    from tokenizers import Tokenizer
+
+    with open(os.path.join(onnx_folder, "skempathy_onnx.json")) as fh:
+        manifest = json.load(fh)
+    files = manifest.get("files", {"tokenizer": "tokenizer.json"})
+    tokenizer = Tokenizer.from_file(os.path.join(onnx_folder, files["tokenizer"]))
+    tokenizer.no_padding()  # one essay per feed, as the predictor feeds one essay
+    tokenizer.enable_truncation(manifest["max_length"])
+    feeds = []
+    for encoding in tokenizer.encode_batch(list(texts)):
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
+    return feeds
 
 
 def spread(texts, k, skip=()):
@@ -203,7 +228,7 @@ def main():
     if args.train_essays:
         keep = spread(calibration, args.train_essays)
         train = types.SimpleNamespace(data=train.data.iloc[keep], frame=train.frame.iloc[keep])
-    clf = fine_tune(train, args.epochs, student=True, reuse=args.reuse)
+    clf = student(train, args.epochs, args.reuse)
 
     folder = Path(tempfile.mkdtemp())
     rows = [
@@ -259,11 +284,11 @@ def main():
         }
     )
     index = spread(calibration, CALIBRATION_ESSAYS)
-    calibration_feeds = feeds_of(probe, [calibration[i] for i in index])
+    calibration_feeds = feeds_of(onnx_folder, [calibration[i] for i in index])
     variants = [("NNCF int8 (`nncf.quantize`, TRANSFORMER)", {})]
     if args.accuracy_control:
         others = [calibration[i] for i in spread(calibration, VALIDATION_ESSAYS, skip=index)]
-        validation = feeds_of(probe, others)
+        validation = feeds_of(onnx_folder, others)
         fp32 = probe._runner.session
         reference = {
             n: np.concatenate([fp32.run([n], feed)[0] for feed in validation])

@@ -232,8 +232,20 @@ def load_model(path, *, allow_pickle=False, trusted=(), device="auto"):
     :func:`read_model` without the model file's metadata: the fitted estimator of a
     ``.skops`` file, a pickle (with ``allow_pickle``), a model file or a Hugging Face folder
     (``save_pretrained``), or an :class:`~skempathy.export.OnnxPredictor` for an ONNX folder
-    (:func:`skempathy.export.to_onnx`). The parameters and errors are those of
-    :func:`read_model`.
+    (:func:`skempathy.export.to_onnx`). The errors are those of :func:`read_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file or a folder.
+    allow_pickle : bool, default=False
+        Load a pickle. Unpickling runs whatever code the file carries: only for files you
+        trust.
+    trusted : sequence of str, default=()
+        Types a ``.skops`` file may hold besides skempathy's and scikit-learn's.
+    device : str, default="auto"
+        Where a Hugging Face folder's model runs and which onnxruntime provider an ONNX folder
+        uses (see :func:`read_model`).
 
     Returns
     -------
