@@ -17,6 +17,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from ..utils._docstring import Substitution
 from ..utils._files import UnsafeFileError, write_atomic
 
 __all__ = [
@@ -124,6 +125,22 @@ def write_model(bundle, path):
         write_atomic(path, lambda tmp: joblib.dump(bundle, tmp))
 
 
+# the parameters of read_model and load_model, described once
+_READ_PARAMETERS = """path : str or path-like
+        A file or a folder.
+    allow_pickle : bool, default=False
+        Load a pickle. Unpickling runs whatever code the file carries: only for files you
+        trust.
+    trusted : sequence of str, default=()
+        Types a ``.skops`` file may hold besides skempathy's and scikit-learn's.
+    device : str, default="auto"
+        Where a Hugging Face folder's model runs (``"auto"``: cuda, then mps, then cpu) and
+        which onnxruntime provider an ONNX folder uses (``"auto"``: CUDA where available,
+        ``"cpu"``: the CPU). Files keep the device they were saved with (the CPU when it is
+        not here)."""
+
+
+@Substitution(read_parameters=_READ_PARAMETERS)
 def read_model(path, *, allow_pickle=False, trusted=(), device="auto"):
     """Read a saved model, whatever skempathy wrote, as a model-file dict.
 
@@ -135,18 +152,7 @@ def read_model(path, *, allow_pickle=False, trusted=(), device="auto"):
 
     Parameters
     ----------
-    path : str or path-like
-        A file or a folder.
-    allow_pickle : bool, default=False
-        Load a pickle. Unpickling runs whatever code the file carries: only for files you
-        trust.
-    trusted : sequence of str, default=()
-        Types a ``.skops`` file may hold besides skempathy's and scikit-learn's.
-    device : str, default="auto"
-        Where a Hugging Face folder's model runs (``"auto"``: cuda, then mps, then cpu) and
-        which onnxruntime provider an ONNX folder uses (``"auto"``: CUDA where available,
-        ``"cpu"``: the CPU). Files keep the device they were saved with (the CPU when it is
-        not here).
+    {read_parameters}
 
     Returns
     -------
@@ -181,7 +187,7 @@ def read_model(path, *, allow_pickle=False, trusted=(), device="auto"):
     >>> from sklearn.dummy import DummyRegressor
     >>> from skempathy.io import read_model, write_model
     >>> path = os.path.join(tempfile.mkdtemp(), "model.joblib")
-    >>> write_model({"estimator": DummyRegressor().fit([[0], [1]], [0, 1])}, path)
+    >>> write_model({{"estimator": DummyRegressor().fit([[0], [1]], [0, 1])}}, path)
     >>> read_model(path)["estimator"]
     Traceback (most recent call last):
     ...
@@ -226,6 +232,7 @@ def _read(path, *, allow_pickle, trusted, device, stacklevel):
     return bundle
 
 
+@Substitution(read_parameters=_READ_PARAMETERS)
 def load_model(path, *, allow_pickle=False, trusted=(), device="auto"):
     """Load the estimator of a saved model, whatever skempathy wrote.
 
@@ -236,16 +243,7 @@ def load_model(path, *, allow_pickle=False, trusted=(), device="auto"):
 
     Parameters
     ----------
-    path : str or path-like
-        A file or a folder.
-    allow_pickle : bool, default=False
-        Load a pickle. Unpickling runs whatever code the file carries: only for files you
-        trust.
-    trusted : sequence of str, default=()
-        Types a ``.skops`` file may hold besides skempathy's and scikit-learn's.
-    device : str, default="auto"
-        Where a Hugging Face folder's model runs and which onnxruntime provider an ONNX folder
-        uses (see :func:`read_model`).
+    {read_parameters}
 
     Returns
     -------
