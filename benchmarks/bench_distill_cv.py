@@ -6,7 +6,8 @@ Usage::
     python benchmarks/bench_distill_cv.py --work DIR [--recipe best] [--cv 5]
                                          [--model all-MiniLM-L6-v2] [--alpha 0.5]
                                          [--temperature 1] [--transductive]
-                                         [--extra-pool N] [--folds K [K ...]] [--cache DIR]
+                                         [--extra-pool N] [--side-inputs]
+                                         [--folds K [K ...]] [--cache DIR]
 
 The 1860 WASSA 2021 training essays are split by writer (``GroupKFold``). On each fold the
 recipe is fitted on the other folds and a student is distilled from it as
@@ -16,12 +17,15 @@ essays. The held-out essays are read by none of the three, so the scores are ind
 ``--transductive`` adds them, without labels, to the student's pool, as the dev essays are in
 the dev scores of ``skempathy distill``. The out-of-fold predictions are pooled and scored like
 the dev split: the share of the recipe's score each student keeps, and the writer-grouped
-paired bootstrap p-value (1000 resamples) that the distilled student beats its gold-only twin.
+paired bootstrap p-value (1000 resamples) that the distilled student beats its gold-only twin
+(and, for a lever, that it beats the default student on the same folds).
 
 ``--extra-pool N`` enlarges the transfer set with N situations of EmpatheticDialogues (first-person
 accounts of an emotional event, read from ``../shared/data/empatheticdialogues``): the teacher
 labels them, their writer columns drawn as whole rows from the fold's training writers (the teacher
-needs them; the student reads the text alone).
+needs them; the student reads the text alone). ``--side-inputs`` measures the second student for
+WASSA-shaped rows: the same encoder also reading the writers' numeric columns (demographics,
+personality, IRI) as side inputs, as the fine-tuned member of recipe ``best`` does.
 
 Each fold's predictions are written to ``--work`` as soon as they exist, and so is each fold's
 fitted recipe (about 1 GB for ``best``). A rerun with the same folder continues where the last
@@ -62,12 +66,16 @@ def _save(path, obj):
 
 
 def student(args):
-    """The student of ``skempathy distill``: one multi-task encoder reading the essay alone."""
+    """The student of ``skempathy distill``: one multi-task encoder reading the essay alone
+    (``--side-inputs``: and the writers' numeric columns, as recipe ``best``'s fine-tuned
+    member does)."""
     from skempathy.neural import MultiTaskTransformer
+    from skempathy.recipes import finetuned_multitask
 
     return MultiTaskTransformer(
         args.model,
         text_column="essay",
+        extra_features=finetuned_multitask().extra_features if args.side_inputs else None,
         max_epochs=3,
         max_length=256,
         device=args.device,
@@ -190,6 +198,48 @@ def gold_fold(args, k, train, fit_rows, test_rows):
     return dict(gold=_frame(gold.predict(held_out), held_out.index), gold_minutes=minutes)
 
 
+def _against_default_student(args, stages, chosen, truth, groups, student_pred):
+    """A lever's student against the default student (alpha 0.5, temperature 1, the WASSA pool
+    alone) on the same folds: the writer-grouped paired bootstrap p-value that it is better."""
+    from skempathy.metrics import bootstrap_test
+
+    default = stages["distilled"].replace(
+        f"alpha{args.alpha:g}-t{args.temperature:g}", "alpha0.5-t1"
+    )
+    for lever in ("-transductive", f"-ed{args.extra_pool}", "-side"):
+        default = default.replace(lever, "")
+    if default == stages["distilled"]:
+        return  # this run is the default student
+    paths = [os.path.join(args.work, default.format(k + 1)) for k in chosen]
+    if not all(os.path.exists(path) for path in paths):
+        print("(the default student has not run on these folds: no p-value against it)")
+        return
+    base = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            base.append(pickle.load(fh)["student"])
+    base = pd.concat(base).loc[truth.index]
+    tests = {
+        key: bootstrap_test(
+            truth,
+            student_pred,
+            base,
+            key,
+            groups=groups,
+            n_resamples=args.n_resamples,
+            random_state=0,
+        )
+        for key in ("macro_f1", "average_pearson")
+    }
+    print(
+        "Against the default student on the same folds (writer-grouped paired bootstrap, "
+        f"{args.n_resamples} resamples): "
+        + "; ".join(
+            f"{key} {test.delta:+.3f}, p = {test.p_value:.3f}" for key, test in tests.items()
+        )
+    )
+
+
 def main(argv=None):
     from sklearn.model_selection import GroupKFold
 
@@ -228,6 +278,12 @@ def main(argv=None):
         help="add N EmpatheticDialogues situations to the student's unlabeled pool (default: 0)",
     )
     parser.add_argument(
+        "--side-inputs",
+        action="store_true",
+        help="the student also reads the writers' numeric columns (a student for "
+        "WASSA-shaped rows, not a text-only one)",
+    )
+    parser.add_argument(
         "--shared",
         default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"),
         help="the folder holding data/empatheticdialogues (default: ../shared)",
@@ -260,8 +316,10 @@ def main(argv=None):
         "teacher": f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{{}}-teacher.pkl",
         "distilled": f"{args.recipe}-{model}-seed{args.seed}-cv{args.cv}-alpha{args.alpha:g}-"
         f"t{args.temperature:g}{'-transductive' * args.transductive}"
-        f"{f'-ed{args.extra_pool}' if args.extra_pool else ''}-fold{{}}-distilled.pkl",
-        "gold": f"{model}-seed{args.seed}-cv{args.cv}-fold{{}}-gold.pkl",
+        f"{f'-ed{args.extra_pool}' if args.extra_pool else ''}{'-side' * args.side_inputs}"
+        "-fold{}-distilled.pkl",
+        "gold": f"{model}{'-side' * args.side_inputs}-seed{args.seed}-cv{args.cv}"
+        "-fold{}-gold.pkl",
     }
     paths = {
         stage: [os.path.join(args.work, name.format(k + 1)) for k in range(args.cv)]
@@ -313,8 +371,9 @@ def main(argv=None):
         "student": f"{args.model} distilled (alpha {args.alpha:g}, "
         f"temperature {args.temperature:g}"
         f"{', transductive' * args.transductive}"
-        f"{f', +{args.extra_pool} EmpatheticDialogues situations' if args.extra_pool else ''})",
-        "gold": f"{args.model} gold labels only",
+        f"{f', +{args.extra_pool} EmpatheticDialogues situations' if args.extra_pool else ''}"
+        f"{', writer columns as side inputs' * args.side_inputs})",
+        "gold": f"{args.model} gold labels only{', writer columns' * args.side_inputs}",
     }
     print(
         "| model | " + " | ".join(METRICS.values()) + " | share of the recipe (F1 / avg r) | "
@@ -347,6 +406,7 @@ def main(argv=None):
             + " | ".join(f"{score[m][key]:.3f}" for key in METRICS)
             + f" | {share} | {minutes[m]:.1f} | {p} |"
         )
+    _against_default_student(args, stages, chosen, truth, groups, pooled["student"])
     agreement = pd.DataFrame([results[k]["agreement"] for k in results])
     print(
         "Student's agreement with its fold's teacher on held-out unlabeled essays (mean over "
