@@ -117,6 +117,29 @@ def test_attention_runs_the_registered_function_while_training_and_is_restored(t
     torch.testing.assert_close(sdpa[mask], fast[mask], atol=1e-5, rtol=1e-5)
 
 
+def test_a_model_with_its_own_attention_code_keeps_it_without_a_warning(capfd):
+    """MPNet (recipe ``best``'s encoder) writes its own attention: transformers cannot switch it,
+    so only its dropout goes fast, and nothing is logged on every fit."""
+    from transformers import MPNetConfig, MPNetModel
+
+    config = MPNetConfig(
+        vocab_size=64,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+    )
+    model = MPNetModel(config)
+    implementation = model.config._attn_implementation
+    with fast_training_paths(torch.nn.ModuleDict({"encoder": model}), seed=0):
+        assert model.config._attn_implementation == implementation
+        assert any(type(m).__name__ == "FastDropout" for m in model.modules())
+        model.train()(torch.tensor([[0, 5, 6, 2]]))
+    assert not any(type(m).__name__ == "FastDropout" for m in model.modules())
+    assert "does not support setting its attention" not in capfd.readouterr().err
+
+
 def test_gradient_checkpointing_is_refused_unless_the_fast_paths_are_off(tiny_bert_path):
     from transformers import AutoModel
 

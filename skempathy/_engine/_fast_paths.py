@@ -142,12 +142,21 @@ def _pretrained_models(model):
     return found
 
 
+def _can_switch_attention(pretrained):
+    """Whether transformers can switch this model's attention function (it says so itself; a
+    model with its own attention code, MPNet for one, would only log a warning and keep it)."""
+    if not hasattr(pretrained, "set_attn_implementation"):
+        return False
+    can_set = getattr(type(pretrained), "_can_set_attn_implementation", None)
+    return can_set is None or bool(can_set())
+
+
 @contextlib.contextmanager
 def _fast_attention(pretrained_models):
     switched = []
     for pretrained in pretrained_models:
         current = getattr(pretrained.config, "_attn_implementation", None)
-        if current not in ("sdpa", "eager") or not hasattr(pretrained, "set_attn_implementation"):
+        if current not in ("sdpa", "eager") or not _can_switch_attention(pretrained):
             continue
         _register_attention()
         try:
