@@ -468,6 +468,8 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
         "emotion_goemotions_seed1",
         "emotion_goemotions_base",
     ):
+        # a few hundred comments show the pool is read in fit; the recipe draws thousands
+        short += ["--set", f"{member}__augment__n_samples=300"]
         member += "__augment__estimator"
         short += ["--set", f"{member}__max_epochs=1", "--set", f"{member}__max_length=64"]
     assert (
