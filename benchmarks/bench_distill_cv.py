@@ -20,6 +20,9 @@ the dev split: the share of the recipe's score each student keeps, and the write
 paired bootstrap p-value (1000 resamples) that the distilled student beats its gold-only twin
 (and, for a lever, that it beats the default student on the same folds).
 
+Recipe ``best`` reads GoEmotions in ``fit``: point ``SKEMPATHY_DATA`` at the folder that holds
+``goemotions/`` (the run checks it before the first fold).
+
 ``--extra-pool N`` enlarges the transfer set with N situations of EmpatheticDialogues (first-person
 accounts of an emotional event, read from ``../shared/data/empatheticdialogues``): the teacher
 labels them, their writer columns drawn as whole rows from the fold's training writers (the teacher
@@ -32,8 +35,9 @@ fitted recipe (about 1 GB for ``best``). A rerun with the same folder continues 
 one stopped, and a run with another ``--alpha``, ``--temperature`` or ``--transductive``
 distils from the saved recipes without refitting them; ``--folds`` runs and scores some of the
 folds only (a setting compared on the folds whose recipes are saved). Recipe ``best`` takes
-about 35 minutes a fold on a 2-core CPU, its student about 9 (the recipe labelling the essays
-included) and the gold-only twin about 5.
+about 35 minutes a fold on a 2-core CPU with bf16 units (Intel AMX; its mpnet fine-tunings run in
+bf16), more than an hour on an AVX2-only one; its student about 9 (the recipe labelling the
+essays included) and the gold-only twin about 5.
 """
 
 import argparse
@@ -135,6 +139,18 @@ def fold_teacher(args, k, train, fit_rows, test_rows):
     joblib.dump(teacher, f"{path}.joblib.tmp")
     os.replace(f"{path}.joblib.tmp", f"{path}.joblib")
     return teacher
+
+
+def check_corpora(args):
+    """Read the corpora that the recipe's members read in ``fit`` (GoEmotions for ``best``)
+    once, before any fold, so a missing file fails now and not after an hour of fitting."""
+    from skempathy.augment import AugmentedEstimator
+    from skempathy.recipes import get_recipe
+
+    vote = get_recipe(args.recipe).build()
+    for value in vote.get_params().values():
+        if isinstance(value, AugmentedEstimator) and callable(value.X_extra):
+            value.X_extra()
 
 
 def extra_pool(args, train, fit_rows):
@@ -306,6 +322,7 @@ def main(argv=None):
     chosen = [k - 1 for k in chosen]
     os.makedirs(args.work, exist_ok=True)
     warnings.filterwarnings("ignore", category=UserWarning)
+    check_corpora(args)
 
     train = load_wassa("train")
     # the pool of ``skempathy distill``: the dev and test essays with their writer columns
