@@ -21,7 +21,8 @@ paired bootstrap p-value (1000 resamples) that the distilled student beats its g
 (and, for a lever, that it beats the default student on the same folds).
 
 Recipe ``best`` reads GoEmotions in ``fit``: point ``SKEMPATHY_DATA`` at the folder that holds
-``goemotions/`` (the run checks it before the first fold).
+``goemotions/`` (the recipe's ``fit`` reads it before training any member, so a missing file
+fails at once).
 
 ``--extra-pool N`` enlarges the transfer set with N situations of EmpatheticDialogues (first-person
 accounts of an emotional event, read from ``../shared/data/empatheticdialogues``): the teacher
@@ -139,18 +140,6 @@ def fold_teacher(args, k, train, fit_rows, test_rows):
     joblib.dump(teacher, f"{path}.joblib.tmp")
     os.replace(f"{path}.joblib.tmp", f"{path}.joblib")
     return teacher
-
-
-def check_corpora(args):
-    """Read the corpora that the recipe's members read in ``fit`` (GoEmotions for ``best``)
-    once, before any fold, so a missing file fails now and not after an hour of fitting."""
-    from skempathy.augment import AugmentedEstimator
-    from skempathy.recipes import get_recipe
-
-    vote = get_recipe(args.recipe).build()
-    for value in vote.get_params().values():
-        if isinstance(value, AugmentedEstimator) and callable(value.X_extra):
-            value.X_extra()
 
 
 def extra_pool(args, train, fit_rows):
@@ -322,7 +311,6 @@ def main(argv=None):
     chosen = [k - 1 for k in chosen]
     os.makedirs(args.work, exist_ok=True)
     warnings.filterwarnings("ignore", category=UserWarning)
-    check_corpora(args)
 
     train = load_wassa("train")
     # the pool of ``skempathy distill``: the dev and test essays with their writer columns

@@ -309,6 +309,12 @@ class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimato
             super().__sklearn_tags__(), self.estimator, _PREDICTOR_TAGS + ("transformer_tags",)
         )
 
+    def __skempathy_check_sources__(self):
+        """Call a data-source ``X_extra`` once, so an ensemble fails before training anything
+        when the corpus it reads is missing (see ``skempathy.utils._warm``)."""
+        if callable(self.X_extra):
+            self._external()
+
     def _external(self):
         """``(X_extra, y_extra)``, calling ``X_extra`` when it is a data source."""
         if not callable(self.X_extra):

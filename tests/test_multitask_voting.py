@@ -215,3 +215,34 @@ def test_errors(wassa):
         MultiTaskVoting([("nb", ComplementNB(), None)]).__sklearn_tags__().estimator_type
         == "classifier"
     )
+
+
+def test_a_missing_corpus_fails_before_any_member_trains(wassa, tmp_path):
+    """A member that reads GoEmotions in fit, with no GoEmotions files: the vote fails at once,
+    naming the corpus, and the members before it are never fitted."""
+    from functools import partial
+
+    from skempathy.augment import AugmentedEstimator, goemotions_pool
+
+    X, Y, *_ = wassa
+    fitted = []
+
+    class Recorded(Ridge):
+        def fit(self, X, y, **kw):
+            fitted.append(1)
+            return super().fit(X, y, **kw)
+
+    source = partial(goemotions_pool, per_class=40, data_home=str(tmp_path))  # an empty folder
+    augmented = make_pipeline(
+        ColumnTransformer([("essay", "passthrough", ["essay"])]),
+        AugmentedEstimator(_text(LogisticRegression(max_iter=300)), source, None),
+    )
+    vote = MultiTaskVoting(
+        [
+            ("scores", _columns(Recorded()), ["empathy", "distress"]),
+            ("emotion", augmented, "emotion"),
+        ]
+    )
+    with pytest.raises(OSError, match="GoEmotions"):
+        vote.fit(X, Y)
+    assert fitted == []

@@ -169,15 +169,9 @@ def _configure(vote, *, model, device, verbose):
 def _check_corpora(vote):
     """Read the corpora that members read in ``fit`` (GoEmotions) once, before any work, so a
     missing file fails at once instead of after the first members are trained."""
-    from ..augment import AugmentedEstimator
+    from ..utils._warm import check_fit_sources
 
-    sources = {
-        repr(value.X_extra): value.X_extra
-        for value in vote.get_params().values()
-        if isinstance(value, AugmentedEstimator) and callable(value.X_extra)
-    }
-    for source in sources.values():
-        source()
+    check_fit_sources([vote])
 
 
 TEXT_ONLY_MODEL = "text_only_emotion_empathy_distress"  # + ".skops" or ".joblib"

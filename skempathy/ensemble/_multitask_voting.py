@@ -26,7 +26,7 @@ from ..base import _check_no_missing, check_y_given
 from ..utils._interrupts import raise_if_interrupted
 from ..utils._reuse import reuse_outputs
 from ..utils._routing import fit_router, route_fit
-from ..utils._warm import restore_warm_states, warm_states
+from ..utils._warm import check_fit_sources, restore_warm_states, warm_states
 from ._base import _FirstMemberFeaturesMixin
 
 __all__ = ["MultiTaskVoting"]
@@ -352,6 +352,8 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         if classes:
             self.classes_ = classes[targets[0]] if self._y_form == "1d" else classes
 
+        # a corpus a member reads in fit (GoEmotions) is missing: fail before any member trains
+        check_fit_sources([est for _, est, _ in self.estimators])
         # members with the same frozen encoder share one encoding, also in other processes
         embeddings = warm_states([est for _, est, _ in self.estimators], X)
         routed = route_fit(self, [name for name, _, _ in self.estimators], fit_params)

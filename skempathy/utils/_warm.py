@@ -17,13 +17,18 @@ the ``estimator`` of a wrapper, the members of an ``estimators`` list) and colle
 states; the jobs carry them and call :func:`restore_warm_states` before fitting. Doing it for
 sequential runs too keeps the scores identical whatever the backend: every fit reads the same
 vectors. The meta-estimators need not know what a component warms.
+
+``component.__skempathy_check_sources__()``
+    Reads, once, what the component will read from outside its input in ``fit`` (a corpus
+    on disk), so that :func:`check_fit_sources` fails before any member of an ensemble is
+    trained rather than after the first ones.
 """
 
 import warnings
 
 from ._sklearn_compat import _safe_indexing
 
-__all__ = ["restore_warm_states", "warm_states"]
+__all__ = ["check_fit_sources", "restore_warm_states", "warm_states"]
 
 # Parameters through which wrappers hand their input on unchanged.
 _WRAPPED = ("estimator", "regressor", "classifier", "base_estimator")
@@ -105,3 +110,24 @@ def restore_warm_states(states):
     """Make ``states`` (from :func:`warm_states`) available in this process."""
     for state in states:
         state.restore()
+
+
+def check_fit_sources(estimators):
+    """Let every component of ``estimators`` that reads a source in ``fit`` read it now.
+
+    Parameters
+    ----------
+    estimators : iterable of estimators
+        Unfitted models about to be fitted; every nested estimator is visited.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> check_fit_sources([Ridge()])
+    """
+    for estimator in estimators:
+        params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
+        for component in [estimator, *params.values()]:
+            check = getattr(component, "__skempathy_check_sources__", None)
+            if callable(check) and not isinstance(component, type):
+                check()
