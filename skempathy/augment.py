@@ -309,11 +309,11 @@ class AugmentedEstimator(DelegateToFittedMixin, MetaEstimatorMixin, BaseEstimato
             super().__sklearn_tags__(), self.estimator, _PREDICTOR_TAGS + ("transformer_tags",)
         )
 
-    def __skempathy_check_sources__(self):
-        """Call a data-source ``X_extra`` once, so an ensemble fails before training anything
-        when the corpus it reads is missing (see ``skempathy.utils._warm``)."""
-        if callable(self.X_extra):
-            self._external()
+    def __skempathy_fit_sources__(self):
+        """A data-source ``X_extra``, keyed by what it reads, so an ensemble reads it once and
+        fails before training anything when the corpus is missing (``skempathy.utils._warm``)."""
+        # repr: a partial's arguments and function, equal for members that share one source
+        return {repr(self.X_extra): self._external} if callable(self.X_extra) else {}
 
     def _external(self):
         """``(X_extra, y_extra)``, calling ``X_extra`` when it is a data source."""

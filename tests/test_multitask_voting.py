@@ -246,3 +246,39 @@ def test_a_missing_corpus_fails_before_any_member_trains(wassa, tmp_path):
     with pytest.raises(OSError, match="GoEmotions"):
         vote.fit(X, Y)
     assert fitted == []
+
+
+def test_members_sharing_a_corpus_read_it_once(monkeypatch):
+    """Three members, two of them drawing from one GoEmotions source: the check before fit
+    reads each distinct source once, and reads it for real."""
+    from functools import partial
+
+    import skempathy.augment as augment
+    from skempathy.utils._warm import check_fit_sources
+
+    from .conftest import shared_data_dir
+
+    if shared_data_dir() is None:
+        pytest.skip("GoEmotions is not bundled (set SKEMPATHY_SHARED_DATA)")
+    reads = []
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        return read(*args, **kwargs)
+
+    read = augment.goemotions_to_wassa
+    monkeypatch.setattr(augment, "goemotions_to_wassa", counted)
+
+    def member(per_class):
+        source = partial(augment.goemotions_pool, per_class=per_class, data_home=shared_data_dir())
+        return augment.AugmentedEstimator(_text(LogisticRegression()), source, None)
+
+    vote = MultiTaskVoting(
+        [
+            ("a", member(40), "emotion"),
+            ("b", clone(member(40)), "emotion"),
+            ("c", member(50), "emotion"),
+        ]
+    )
+    assert check_fit_sources([vote]) == 2
+    assert len(reads) == 2

@@ -18,10 +18,11 @@ states; the jobs carry them and call :func:`restore_warm_states` before fitting.
 sequential runs too keeps the scores identical whatever the backend: every fit reads the same
 vectors. The meta-estimators need not know what a component warms.
 
-``component.__skempathy_check_sources__()``
-    Reads, once, what the component will read from outside its input in ``fit`` (a corpus
-    on disk), so that :func:`check_fit_sources` fails before any member of an ensemble is
-    trained rather than after the first ones.
+``component.__skempathy_fit_sources__()``
+    Returns ``{key: read}``: what the component will read from outside its input in ``fit``
+    (a corpus on disk), each as a function of no argument that reads it. :func:`check_fit_sources`
+    calls each distinct key once (members sharing one corpus read it once), so an ensemble
+    fails before any member is trained rather than after the first ones.
 """
 
 import warnings
@@ -115,19 +116,32 @@ def restore_warm_states(states):
 def check_fit_sources(estimators):
     """Let every component of ``estimators`` that reads a source in ``fit`` read it now.
 
+    A source shared by several components (one corpus for three members) is read once.
+
     Parameters
     ----------
     estimators : iterable of estimators
         Unfitted models about to be fitted; every nested estimator is visited.
 
+    Returns
+    -------
+    int
+        The number of distinct sources read.
+
     Examples
     --------
     >>> from sklearn.linear_model import Ridge
     >>> check_fit_sources([Ridge()])
+    0
     """
+    sources = {}
     for estimator in estimators:
         params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
         for component in [estimator, *params.values()]:
-            check = getattr(component, "__skempathy_check_sources__", None)
-            if callable(check) and not isinstance(component, type):
-                check()
+            found = getattr(component, "__skempathy_fit_sources__", None)
+            if callable(found) and not isinstance(component, type):
+                for key, read in found().items():
+                    sources.setdefault(key, read)
+    for read in sources.values():
+        read()
+    return len(sources)
