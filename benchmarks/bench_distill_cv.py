@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_distill_cv.py --work DIR [--recipe best] [--cv 5]
                                          [--model all-MiniLM-L6-v2] [--alpha 0.5]
                                          [--temperature 1] [--transductive]
-                                         [--extra-pool N] [--side-inputs]
+                                         [--extra-pool N] [--span-pool N] [--side-inputs]
                                          [--folds K [K ...]] [--cache DIR]
 
 The 1860 WASSA 2021 training essays are split by writer (``GroupKFold``). On each fold the
@@ -27,9 +27,13 @@ fails at once).
 ``--extra-pool N`` enlarges the transfer set with N situations of EmpatheticDialogues (first-person
 accounts of an emotional event, read from ``../shared/data/empatheticdialogues``): the teacher
 labels them, their writer columns drawn as whole rows from the fold's training writers (the teacher
-needs them; the student reads the text alone). ``--side-inputs`` measures the second student for
-WASSA-shaped rows: the same encoder also reading the writers' numeric columns (demographics,
-personality, IRI) as side inputs, as the fine-tuned member of recipe ``best`` does.
+needs them; the student reads the text alone). ``--span-pool N`` adds N in-domain texts instead:
+runs of consecutive sentences (about half of an essay) cut from the fold's training essays, each
+with its own writer's columns, labelled by the teacher (the augmentation of TinyBERT's and
+"Well-Read Students"' transfer sets; the held-out fold is never cut). ``--side-inputs`` measures
+the second student for WASSA-shaped rows: the same encoder also reading the writers' numeric
+columns (demographics, personality, IRI) as side inputs, as the fine-tuned member of recipe
+``best`` does.
 
 Each fold's predictions are written to ``--work`` as soon as they exist, and so is each fold's
 fitted recipe (about 1 GB for ``best``). A rerun with the same folder continues where the last
@@ -162,6 +166,28 @@ def extra_pool(args, train, fit_rows):
     ]
 
 
+def span_pool(args, train, fit_rows):
+    """``--span-pool`` runs of consecutive sentences of the fold's training essays, each with its
+    essay's writer columns."""
+    import re
+
+    rng = np.random.RandomState(args.seed + 1)
+    essays = train.data.iloc[fit_rows].reset_index(drop=True)
+    rows, texts = [], []
+    while len(texts) < args.span_pool:
+        i = rng.randint(len(essays))
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", essays.at[i, "essay"].strip()) if s]
+        if len(sentences) < 3:
+            continue
+        size = max(2, int(round(len(sentences) * rng.uniform(0.35, 0.65))))
+        start = rng.randint(len(sentences) - size + 1)
+        rows.append(i)
+        texts.append(" ".join(sentences[start : start + size]))
+    spans = essays.iloc[rows].reset_index(drop=True)
+    spans["essay"] = texts
+    return spans
+
+
 def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
     """The student distilled from fold k's teacher, predicting fold k."""
     from sklearn.frozen import FrozenEstimator
@@ -171,6 +197,8 @@ def distilled_fold(args, teacher, k, train, fit_rows, test_rows, pool):
     held_out = train.data.iloc[test_rows]
     if args.extra_pool:
         pool = pd.concat([pool, extra_pool(args, train, fit_rows)], ignore_index=True)
+    if args.span_pool:
+        pool = pd.concat([pool, span_pool(args, train, fit_rows)], ignore_index=True)
     if args.transductive:  # as on dev: the student also learns the teacher's labels of fold k
         pool = pd.concat([pool, held_out], ignore_index=True)
     start = time.perf_counter()
@@ -211,7 +239,7 @@ def _against_default_student(args, stages, chosen, truth, groups, student_pred):
     default = stages["distilled"].replace(
         f"alpha{args.alpha:g}-t{args.temperature:g}", "alpha0.5-t1"
     )
-    for lever in ("-transductive", f"-ed{args.extra_pool}", "-side"):
+    for lever in ("-transductive", f"-ed{args.extra_pool}", f"-span{args.span_pool}", "-side"):
         default = default.replace(lever, "")
     if default == stages["distilled"]:
         return  # this run is the default student
@@ -283,6 +311,14 @@ def main(argv=None):
         help="add N EmpatheticDialogues situations to the student's unlabeled pool (default: 0)",
     )
     parser.add_argument(
+        "--span-pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N runs of consecutive sentences of the fold's training essays to the "
+        "student's unlabeled pool (default: 0)",
+    )
+    parser.add_argument(
         "--side-inputs",
         action="store_true",
         help="the student also reads the writers' numeric columns (a student for "
@@ -321,7 +357,8 @@ def main(argv=None):
         "teacher": f"{args.recipe}-seed{args.seed}-cv{args.cv}-fold{{}}-teacher.pkl",
         "distilled": f"{args.recipe}-{model}-seed{args.seed}-cv{args.cv}-alpha{args.alpha:g}-"
         f"t{args.temperature:g}{'-transductive' * args.transductive}"
-        f"{f'-ed{args.extra_pool}' if args.extra_pool else ''}{'-side' * args.side_inputs}"
+        f"{f'-ed{args.extra_pool}' if args.extra_pool else ''}"
+        f"{f'-span{args.span_pool}' if args.span_pool else ''}{'-side' * args.side_inputs}"
         "-fold{}-distilled.pkl",
         "gold": f"{model}{'-side' * args.side_inputs}-seed{args.seed}-cv{args.cv}"
         "-fold{}-gold.pkl",
@@ -377,6 +414,7 @@ def main(argv=None):
         f"temperature {args.temperature:g}"
         f"{', transductive' * args.transductive}"
         f"{f', +{args.extra_pool} EmpatheticDialogues situations' if args.extra_pool else ''}"
+        f"{f', +{args.span_pool} spans of training essays' if args.span_pool else ''}"
         f"{', writer columns as side inputs' * args.side_inputs})",
         "gold": f"{args.model} gold labels only{', writer columns' * args.side_inputs}",
     }
