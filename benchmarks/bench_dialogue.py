@@ -61,6 +61,9 @@ def main(argv=None):
     p.add_argument("--n-train", type=int, default=6000)
     p.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/skempathy/dialogue"))
     args = p.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     home = _home(args.shared_data)
     train, dev, test = (fetch_goemotions(s, data_home=home) for s in ("train", "dev", "test"))
     n = len(train.data) if args.n_train <= 0 else min(args.n_train, len(train.data))

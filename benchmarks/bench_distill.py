@@ -116,6 +116,9 @@ def main(argv=None):
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--no-speed", action="store_true", help="skip the timings")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     for path in args.models:
         if not os.path.isfile(path):
             parser.error(f"no such file: {path}")
@@ -131,10 +134,7 @@ def main(argv=None):
         timing = (np.nan, np.nan) if args.no_speed else speed(model, dev.data)
         rows[path] = (pred, scores(truth, pred), os.path.getsize(path) / 2**20, timing)
 
-    print(
-        f"WASSA 2021 dev, {len(truth)} essays; python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
-    )
+    print(f"WASSA 2021 dev, {len(truth)} essays; python {platform.python_version()}")
     metrics = list(next(iter(rows.values()))[1])
     reference = rows[args.models[0]][1]
     header = metrics + ["share of first (F1 / avg r)", "file MiB", "p50 ms / essay", "essays/s"]

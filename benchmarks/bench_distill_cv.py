@@ -341,6 +341,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     chosen = sorted(set(args.folds or range(1, args.cv + 1)))
     if not set(chosen) <= set(range(1, args.cv + 1)):
         parser.error(f"--folds must be numbers from 1 to {args.cv}; got {args.folds}")
@@ -400,8 +403,7 @@ def main(argv=None):
     scope = "" if len(chosen) == args.cv else f", folds {', '.join(str(k + 1) for k in chosen)}"
     print(
         f"WASSA 2021 train, {len(truth)} essays, writer-grouped CV{args.cv}{scope} (pooled "
-        f"out-of-fold); python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"{platform.processor() or platform.machine()}; peak memory of this process "
+        f"out-of-fold); python {platform.python_version()}; peak memory of this process "
         f"{_peak_gib():.1f} GiB"
     )
     minutes = {

@@ -40,7 +40,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import time
 import warnings
 
@@ -363,6 +362,9 @@ def main(argv=None):
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--out", default="bench_finetune_out")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
 
     import torch
 
@@ -415,7 +417,7 @@ def main(argv=None):
         f"task={args.task} n_train={len(train)} epochs={args.epochs} "
         f"max_length={args.max_length} batch_size={args.batch_size} lr={args.lr} "
         f"class_weight={args.class_weight} "
-        f"threads={torch.get_num_threads()} cpu={platform.processor() or platform.machine()}"
+        f"threads={torch.get_num_threads()}"
     )
     print(f"| run | essays/s (train) | train s | {' | '.join('dev ' + k for k in keys)} |")
     print("|---|---|---|" + "---|" * len(keys))

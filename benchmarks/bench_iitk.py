@@ -308,6 +308,9 @@ def main(argv=None):
         help="training precision; auto is fp32 on CPU, bf16 is faster on CPUs with fast bf16",
     )
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     {"emotion": bench_emotion, "frozen": bench_frozen, "track1": bench_track1}[args.table](args)
 
 

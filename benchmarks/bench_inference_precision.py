@@ -51,6 +51,9 @@ def main():
         help="also fit ridge_svr_track1 + logreg_track2 with each precision",
     )
     args = parser.parse_args()
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
 
     wassa = [load_wassa(split).data["essay"] for split in ("train", "dev", "test")]
     texts = [t for split in wassa for t in split][: args.n]

@@ -335,6 +335,9 @@ def main(argv=None):
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     {"newsemp": bench_newsemp, "twittemp": bench_twittemp, "domain": bench_domain}[args.table](args)
 
 

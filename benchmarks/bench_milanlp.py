@@ -75,6 +75,9 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=3)
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
 
     targets = ["emotion", "empathy", "distress"]
     X, Y = load_wassa("train", target=targets, return_X_y=True)

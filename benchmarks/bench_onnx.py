@@ -85,6 +85,9 @@ def main():
     parser.add_argument("--reuse", help="pickle of the fine-tuned model: written, or read back")
     parser.add_argument("--no-finetuned", action="store_true", help="only the frozen table")
     args = parser.parse_args()
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     warnings.simplefilter("ignore", UserWarning)  # truncation notes of long essays
 
     train, dev = load_wassa("train"), load_wassa("dev")

@@ -70,28 +70,6 @@ def student(train, epochs, reuse):
     return clf
 
 
-def cpu_line():
-    """The CPU model and which of its int8 / bf16 matrix instructions exist."""
-    model, flags = "unknown CPU", set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    has = {
-        "AVX2": "avx2",
-        "AVX-512": "avx512f",
-        "AVX512-VNNI": "avx512_vnni",
-        "AVX-VNNI": "avx_vnni",
-        "AVX512-BF16": "avx512_bf16",
-        "AMX": "amx_int8",
-    }
-    marks = ", ".join(f"{name} {'yes' if flag in flags else 'no'}" for name, flag in has.items())
-    return f"{model}, {os.cpu_count()} cores: {marks}"
-
-
 class OpenVinoSession:
     """An onnxruntime ``InferenceSession`` stand-in over a compiled OpenVINO model:
     ``run(output_names, feed)`` returns the outputs as a list of arrays."""
@@ -210,6 +188,9 @@ def main():
         help="also nncf.quantize_with_accuracy_control (slow)",
     )
     args = parser.parse_args()
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     warnings.simplefilter("ignore", UserWarning)  # truncation notes of long essays
 
     import nncf
@@ -219,7 +200,6 @@ def main():
     train, dev = load_wassa("train"), load_wassa("dev")
     texts = list(dev.data["essay"])
     calibration = list(train.data["essay"])
-    print(f"CPU: {cpu_line()}")
     print(
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime "
         f"{onnxruntime.__version__}, openvino {ov.__version__}, nncf {nncf.__version__}; "

@@ -219,6 +219,9 @@ def main(argv=None):
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     {"heads": bench_heads, "labels": bench_labels}[args.table](args)
 
 

@@ -33,6 +33,9 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
 
     device = resolve_device(args.device)
     torch.manual_seed(0)

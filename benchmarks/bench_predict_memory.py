@@ -67,13 +67,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="saved model files (.joblib, .pkl, .skops)")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     for path in args.models:
         if not os.path.isfile(path):
             parser.error(f"no such file: {path}")
-    print(
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"{platform.processor() or platform.machine()}"
-    )
+    print(f"python {platform.python_version()}")
     print(
         "| model | file MB | load s | peak MiB after imports | after load | after 1 essay "
         "| after 270 essays | 270 essays s |"

@@ -342,6 +342,9 @@ def main(argv=None):
         "--set", action="append", default=[], type=_param, dest="params", metavar="PARAM=VALUE"
     )
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     warnings.filterwarnings("ignore", category=UserWarning)
     if args.command in ("levers", "choose-default"):
         if not args.cv:

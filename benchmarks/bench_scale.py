@@ -29,7 +29,6 @@ Usage::
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -43,25 +42,6 @@ try:
     import skempathy  # noqa: F401
 except ImportError:  # running from a checkout without `pip install .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def machine():
-    """The CPU, its core count and whether it has bf16 matrix units."""
-    from skempathy.neural import cpu_has_fast_bf16
-
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-        name = next(line.split(":", 1)[1].strip() for line in lines if "model name" in line)
-        flags = next(line for line in lines if line.startswith("flags")).split()
-        units = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
-    except (OSError, StopIteration):
-        units = []
-    return (
-        f"{name}, {os.cpu_count()} cores, bf16 units: {', '.join(units) or 'none'} "
-        f"(cpu_has_fast_bf16() = {cpu_has_fast_bf16()})"
-    )
 
 
 def corpus_texts():
@@ -131,7 +111,7 @@ def encoders(n):
             norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
             cosine = f"{np.mean(np.sum(a * b, 1) / norms):.4f}"
         rows.append([name, len(out), f"{rate:,.0f}", f"{rate / fp32[0]:.1f}x", cosine])
-    print(f"\n(a) Frozen encoders, in one process. Machine: {machine()}\n")
+    print("\n(a) Frozen encoders, in one process\n")
     _table(rows, ["encoder", "texts", "texts/s", "vs MiniLM fp32", "cosine to fp32"])
 
 
@@ -225,6 +205,9 @@ def main(argv=None):
     parser.add_argument("--encoder-texts", type=int, default=50_000, help="texts for (a)")
     parser.add_argument("--folder", default=None, help="where the CSVs go (default: a temp dir)")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     encoders(args.encoder_texts)
     if not args.models:
         return
@@ -252,7 +235,7 @@ def main(argv=None):
     print(
         f"\n(b) skempathy predict on a CSV of {args.rows:,} texts"
         + (f" ({distinct:,} distinct essays repeated)" if distinct else "")
-        + f". Machine: {machine()}\n"
+        + "\n"
     )
     _table(
         rows,

@@ -310,8 +310,11 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 43_410])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     warnings.simplefilter("ignore")
-    print(f"machine: {os.cpu_count()} CPUs\n")
+    print()
     for part in args.parts:
         print(f"## {part}\n")
         globals()[f"bench_{part}"](args)

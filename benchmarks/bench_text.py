@@ -181,6 +181,9 @@ def main(argv=None):
     parser.add_argument("--fit-essays", type=int, default=1860, help="train essays for (c)")
     parser.add_argument("--only", choices=("a", "b", "c"), nargs="+", default=("a", "b", "c"))
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     import torch
 
     print(f"torch threads: {torch.get_num_threads()}, CPUs: {os.cpu_count()}", flush=True)

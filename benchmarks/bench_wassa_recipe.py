@@ -24,6 +24,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default=None, help="on-disk embedding cache folder")
     args = parser.parse_args(argv)
+    from skempathy.utils import cpu_summary
+
+    print(f"Machine: {cpu_summary()}", flush=True)
     warnings.filterwarnings("ignore", category=UserWarning)
 
     from scipy.stats import pearsonr

@@ -32,7 +32,7 @@ _submodules = [
     "utils",
 ]
 
-__all__ = _submodules + ["__version__"]
+__all__ = _submodules + ["__version__", "show_versions"]
 
 
 def __dir__():
@@ -42,4 +42,6 @@ def __dir__():
 def __getattr__(name):
     if name in _submodules:
         return importlib.import_module(f"skempathy.{name}")
+    if name == "show_versions":  # as sklearn.show_versions, for bug reports
+        return importlib.import_module("skempathy.utils").show_versions
     raise AttributeError(f"module 'skempathy' has no attribute {name!r}")

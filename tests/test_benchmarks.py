@@ -46,3 +46,16 @@ def test_every_benchmark_answers_help(script):
     )
     assert done.returncode == 0, done.stderr
     assert "usage" in done.stdout.lower()
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
+def test_every_benchmark_prints_the_machine_it_ran_on(script):
+    """Speeds are compared only within one run, beside the CPU and its matrix units."""
+    tree = ast.parse(script.read_text(), filename=str(script))
+    assert "skempathy.utils.cpu_summary" in set(_imports(script))
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "cpu_summary"
+    ]
+    assert calls, f"{script.name} never calls cpu_summary()"
