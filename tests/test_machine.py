@@ -26,7 +26,9 @@ def test_the_cpu_line_names_the_cpu_and_its_matrix_units(tmp_path):
     epyc = cpu_summary(tmp_path / "epyc")
     assert epyc.startswith("AMD EPYC 7B13") and "AVX2 yes" in epyc and "AVX-512 no" in epyc
     assert epyc.endswith("bf16 units: none")
-    assert cpu_summary(tmp_path / "missing").endswith("instruction sets unknown; bf16 units: unknown")
+    assert cpu_summary(tmp_path / "missing").endswith(
+        "instruction sets unknown; bf16 units: unknown"
+    )
 
 
 def test_the_cpu_line_of_this_machine_agrees_with_torch():

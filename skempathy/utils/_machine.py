@@ -78,7 +78,9 @@ def cpu_summary(cpuinfo="/proc/cpuinfo"):
     line = f"{name}, {os.cpu_count()} cores"
     if not flags:
         return f"{line}; instruction sets unknown; bf16 units: unknown"
-    units = ", ".join(f"{label} {'yes' if flag in flags else 'no'}" for flag, label in _UNITS.items())
+    units = ", ".join(
+        f"{label} {'yes' if flag in flags else 'no'}" for flag, label in _UNITS.items()
+    )
     bf16 = [_UNITS[flag] for flag in _BF16_UNITS if flag in flags]
     return f"{line}; {units}; bf16 units: {', '.join(bf16) or 'none'}"
 
