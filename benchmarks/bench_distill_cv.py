@@ -49,6 +49,7 @@ import argparse
 import os
 import pickle
 import platform
+import shutil
 import sys
 import time
 import warnings
@@ -129,6 +130,8 @@ def fold_teacher(args, k, train, fit_rows, test_rows):
     teacher.set_params(
         **{key: args.device for key in teacher.get_params() if key.endswith("__device")}
     )
+    # each fitted member is cached: an interrupted fold resumes at the member it was fitting
+    teacher.set_params(memory=f"{path}-members")
     held_out = train.data.iloc[test_rows]
     start = time.perf_counter()
     teacher.fit(train.data.iloc[fit_rows], train.frame[TARGETS].iloc[fit_rows])
@@ -143,6 +146,7 @@ def fold_teacher(args, k, train, fit_rows, test_rows):
         )
     joblib.dump(teacher, f"{path}.joblib.tmp")
     os.replace(f"{path}.joblib.tmp", f"{path}.joblib")
+    shutil.rmtree(f"{path}-members", ignore_errors=True)  # the whole teacher is saved
     return teacher
 
 

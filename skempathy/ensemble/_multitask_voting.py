@@ -19,9 +19,9 @@ from sklearn.base import MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_memory
 
-from ..utils._sklearn_compat import _BaseComposition, _fit_context
+from ..utils._sklearn_compat import HasMethods, _BaseComposition, _fit_context
 from ..base import _check_no_missing, check_y_given
 from ..utils._interrupts import raise_if_interrupted
 from ..utils._reuse import reuse_outputs
@@ -35,6 +35,22 @@ __all__ = ["MultiTaskVoting"]
 def _fit_member(estimator, X, y, embeddings, fit_params):
     restore_warm_states(embeddings)  # encoded once by the caller
     return raise_if_interrupted(clone(estimator).fit(X, y, **fit_params))
+
+
+def _member_fitter(memory):
+    """``_fit_member``, or its cached twin keyed by the unfitted member, ``X``, ``y`` and the
+    fit parameters (the warm states are derived from those, so they are left out of the key)."""
+    memory = check_memory(memory)
+    if memory.location is None:
+        return _fit_member
+    cached = memory.cache(_fit_member, ignore=["embeddings"])
+
+    def fit_member(estimator, X, y, embeddings, fit_params):
+        # the key reads the member's parameters only: a shared encoder fitted in place by the
+        # caller (a loaded model, an in-memory cache) must not change it
+        return cached(clone(estimator), X, y, embeddings, fit_params)
+
+    return fit_member
 
 
 def _has_classification_task(self):
@@ -83,6 +99,14 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
     n_jobs : int, default=None
         Members fitted in parallel with joblib (None means 1). Keep 1 when a
         member fine-tunes a transformer: torch already uses every core.
+    memory : str, joblib.Memory or None, default=None
+        Where each fitted member is cached, as in :class:`~sklearn.pipeline.Pipeline`:
+        a folder or a :class:`joblib.Memory`. A member is keyed by its
+        parameters, ``X``, its columns of ``y`` and its fit parameters, so a
+        long fit that was interrupted, refitted with the same ``memory``,
+        trains only the members that had not finished, and a refit that
+        changes one member's parameters trains that member alone. None: no
+        caching. The cache holds pickles: point it only at a folder you trust.
 
     Attributes
     ----------
@@ -134,12 +158,14 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         "estimators": [list],
         "weights": ["array-like", dict, None],
         "n_jobs": [Integral, None],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
-    def __init__(self, estimators, *, weights=None, n_jobs=None):
+    def __init__(self, estimators, *, weights=None, n_jobs=None, memory=None):
         self.estimators = estimators
         self.weights = weights
         self.n_jobs = n_jobs
+        self.memory = memory
 
     # get_params / set_params over (name, estimator) pairs, as ColumnTransformer does
     # (invalid ``estimators`` pass through untouched: fit's validation reports them)
@@ -357,8 +383,9 @@ class MultiTaskVoting(_FirstMemberFeaturesMixin, MetaEstimatorMixin, _BaseCompos
         # members with the same frozen encoder share one encoding, also in other processes
         embeddings = warm_states([est for _, est, _ in self.estimators], X)
         routed = route_fit(self, [name for name, _, _ in self.estimators], fit_params)
+        fit_member = _member_fitter(self.memory)
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(
+            delayed(fit_member)(
                 est, X, self._member_y(y, frame, member_targets), embeddings, routed[name]
             )
             for name, est, member_targets in self.estimators
