@@ -251,7 +251,9 @@ def test_errors_are_one_line_and_leave_no_output(emotion_model, tmp_path, capsys
 
 def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     out = tmp_path / "wassa"
-    assert main(["wassa", "--out", str(out), "--model", tiny_bert_path, "--quiet"]) == 0
+    members = tmp_path / "members"
+    argv = ["wassa", "--out", str(out), "--model", tiny_bert_path, "--memory", str(members)]
+    assert main([*argv, "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "PVG" in printed and "skempathy (this run), dev" in printed
     emo = (out / "predictions_EMO.tsv").read_text().splitlines()
@@ -265,6 +267,10 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     dev, test = load_wassa("dev"), load_wassa("test")
     assert bundle["targets"] == ["emotion", "empathy", "distress"]
     assert bundle["estimator"].predict(dev.data).shape == (270, 3)
+    # --memory: each member's fit is cached there (a rerun trains nothing); the model names no
+    # local folder
+    assert len(list(members.glob("joblib/**/output.pkl"))) == 2
+    assert bundle["estimator"].memory is None
     # the submission lines follow the test file's order
     pred = bundle["estimator"].predict(test.data)
     np.testing.assert_allclose(
@@ -277,7 +283,8 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
         p.name for p in out.iterdir() if p.name not in ("manifest.json", LOCK)
     )
     assert len(manifest["run_id"]) == 32
-    assert [p.name for p in tmp_path.iterdir()] == ["wassa"]  # no staging folder, no .tmp
+    # no staging folder, no .tmp
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["members", "wassa"]
     # outputs get the usual permissions (written to a temporary file, then renamed)
     mask = os.umask(0)
     os.umask(mask)

@@ -1,11 +1,12 @@
 """MultiTaskVoting on WASSA essays: TF-IDF heads per track, votes checked against sklearn."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -282,3 +283,71 @@ def test_members_sharing_a_corpus_read_it_once(monkeypatch):
     )
     assert check_fit_sources([vote]) == 2
     assert len(reads) == 2
+
+
+class _Logged(BaseEstimator):
+    """``estimator``, noting ``tag`` in the file ``log`` at each fit; while the file ``stop``
+    exists its fit is interrupted as Ctrl-C interrupts a long one."""
+
+    def __init__(self, estimator, *, tag="", log=None, stop=None):
+        self.estimator = estimator
+        self.tag = tag
+        self.log = log
+        self.stop = stop
+
+    def __sklearn_tags__(self):
+        return self.estimator.__sklearn_tags__()
+
+    def fit(self, X, y):
+        with open(self.log, "a") as fh:
+            fh.write(self.tag + "\n")
+        if self.stop is not None and Path(self.stop).exists():
+            raise KeyboardInterrupt
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    @property
+    def classes_(self):
+        return self.estimator_.classes_
+
+
+def test_memory_resumes_an_interrupted_fit_at_the_member_it_was_fitting(wassa, tmp_path):
+    """With ``memory``, an interrupted vote keeps the members it finished: the refit trains
+    only the rest, a third fit trains nothing, and a member whose parameters change is
+    retrained alone. The votes equal those of a fit without the cache."""
+    X, Y, Xd, *_ = wassa
+    log, stop = tmp_path / "fits.log", tmp_path / "stop"
+    stop.touch()
+
+    def vote(C=3.0, memory=tmp_path / "members"):
+        scores = _Logged(_text(Ridge(alpha=3.0)), tag="scores", log=str(log))
+        emotion = _text(LogisticRegression(C=C, max_iter=500))
+        emotion = _Logged(emotion, tag="emotion", log=str(log), stop=str(stop))
+        return MultiTaskVoting(
+            [("scores", scores, ["empathy", "distress"]), ("emotion", emotion, "emotion")],
+            memory=None if memory is None else str(memory),
+        )
+
+    def fits():
+        return log.read_text().split()
+
+    with pytest.raises(KeyboardInterrupt):
+        vote().fit(X, Y)
+    assert fits() == ["scores", "emotion"]
+    stop.unlink()
+    resumed = vote().fit(X, Y)
+    assert fits() == ["scores", "emotion", "emotion"]  # the finished member is read back
+    again = vote().fit(X, Y)
+    assert fits() == ["scores", "emotion", "emotion"]
+    vote(C=0.3).fit(X, Y)
+    assert fits() == ["scores", "emotion", "emotion", "emotion"]
+
+    uncached = vote(memory=None).fit(X, Y)
+    for fitted in (resumed, again):
+        pd.testing.assert_frame_equal(fitted.predict(Xd), uncached.predict(Xd))

@@ -70,6 +70,14 @@ def add_arguments(parser):
         metavar="DIR",
         help="on-disk embedding cache folder (default: memory only)",
     )
+    parser.add_argument(
+        "--memory",
+        default=None,
+        metavar="DIR",
+        help="cache each fitted member of the recipe in DIR (MultiTaskVoting's memory): "
+        "rerun with the same DIR after an interruption and only the members that had not "
+        "finished are trained (default: no cache)",
+    )
     parser.add_argument("--device", default="auto", help="torch device (default: auto)")
     parser.add_argument(
         "--final",
@@ -164,6 +172,13 @@ def _configure(vote, *, model, device, verbose):
         if model is not None and isinstance(value, (_BaseTransformerEstimator, _BaseEmbedder)):
             updates[f"{key}__model"] = model
     vote.set_params(**updates)
+
+
+def _fit_with_memory(vote, memory, X, y):
+    """``vote.fit(X, y[TARGETS])`` with its members cached in ``memory``; the fitted vote
+    forgets the folder, so a saved model names no local path."""
+    vote.set_params(memory=memory).fit(X, y[TARGETS])
+    return vote.set_params(memory=None)
 
 
 def _check_corpora(vote):
@@ -283,7 +298,7 @@ def _fit_and_write(args, embedder, vote, params, staging, started, text_only=(No
 
     # 2. one vote over emotion, empathy and distress.
     stages.set_postfix_str("fitting the recipe (emotion, empathy, distress)")
-    vote.fit(train.data, train.frame[TARGETS])
+    _fit_with_memory(vote, args.memory, train.data, train.frame[TARGETS])
     stages.update()
 
     # 3. dev scores, test predictions.
@@ -304,7 +319,7 @@ def _fit_and_write(args, embedder, vote, params, staging, started, text_only=(No
             data=pd.concat([train.data, dev.data], ignore_index=True),
             frame=pd.concat([train.frame, dev.frame], ignore_index=True),
         )
-        scored, vote = vote, clone(vote).fit(both.data, both.frame[TARGETS])
+        scored, vote = vote, _fit_with_memory(clone(vote), args.memory, both.data, both.frame)
         test_pred = vote.predict(test.data)
         stages.update()
     emp_dis = test_pred[TRACK1].to_numpy(float)

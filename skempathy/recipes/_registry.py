@@ -63,11 +63,12 @@ class Recipe:
             return TransformerEmbedder(model, layers="all", **params)
         return SentenceEmbedder(model, **params)
 
-    def build(self, *, embedder=None, drop=(), data_home=None):
+    def build(self, *, embedder=None, drop=(), data_home=None, memory=None):
         """The unfitted :class:`~skempathy.ensemble.MultiTaskVoting` of the members, sharing
         ``embedder`` (default: :meth:`make_embedder`), less those named in ``drop`` (the others'
         weights are renormalised per column); members that read a corpus in ``fit``
-        (GoEmotions) find it in ``data_home``."""
+        (GoEmotions) find it in ``data_home``; each fitted member is cached in ``memory`` (a
+        folder or a :class:`joblib.Memory`), so an interrupted fit resumes."""
         from sklearn.base import clone
 
         from ..ensemble import MultiTaskVoting
@@ -100,7 +101,7 @@ class Recipe:
             column: [float(member.weights.get(column, 1.0)) for member in kept]
             for column in columns
         }
-        return MultiTaskVoting(estimators, weights=weights or None)
+        return MultiTaskVoting(estimators, weights=weights or None, memory=memory)
 
 
 # the base-size fine-tunings: the usual rate for base-size encoders, bf16 where it is fast
@@ -177,7 +178,7 @@ def build_recipe(name="default", **params):
     ----------
     name : {"default", "mpnet", "finetuned", "best"}, default="default"
     **params
-        ``embedder``, ``drop``, ``data_home``: see :meth:`Recipe.build`.
+        ``embedder``, ``drop``, ``data_home``, ``memory``: see :meth:`Recipe.build`.
 
     Examples
     --------
