@@ -78,9 +78,17 @@ def _save(path, obj):
 def student(args):
     """The student of ``skempathy distill``: one multi-task encoder reading the essay alone
     (``--side-inputs``: and the writers' numeric columns, as recipe ``best``'s fine-tuned
-    member does)."""
+    member does); for a ``static-*`` model, linear heads on its static embeddings (the
+    text-only model ``skempathy wassa`` writes by default)."""
     from skempathy.neural import MultiTaskTransformer
-    from skempathy.recipes import finetuned_multitask
+    from skempathy.recipes import finetuned_multitask, text_only_vote
+
+    if args.model.startswith("static-"):
+        from skempathy.text import StaticEmbedder
+
+        if args.side_inputs:
+            raise SystemExit("--side-inputs needs a fine-tuned student, not a static one")
+        return text_only_vote(StaticEmbedder(args.model), TARGETS)
 
     return MultiTaskTransformer(
         args.model,
@@ -286,7 +294,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True, help="folder of the per-fold predictions")
     parser.add_argument("--recipe", default="best", help="the teacher recipe (default: best)")
-    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="the student's encoder")
+    parser.add_argument(
+        "--model",
+        default="all-MiniLM-L6-v2",
+        help="the student's encoder; 'static-minilm': linear heads on static MiniLM "
+        "embeddings, the text-only model of 'skempathy wassa' (default: all-MiniLM-L6-v2)",
+    )
     parser.add_argument("--cv", type=int, default=5, help="writer-grouped folds (default: 5)")
     parser.add_argument(
         "--alpha",
