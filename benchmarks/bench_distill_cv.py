@@ -245,7 +245,8 @@ def gold_fold(args, k, train, fit_rows, test_rows):
 
 def _against_default_student(args, stages, chosen, truth, groups, student_pred):
     """A lever's student against the default student (alpha 0.5, temperature 1, the WASSA pool
-    alone) on the same folds: the writer-grouped paired bootstrap p-value that it is better."""
+    alone; of the ``--against`` encoder if given) on the same folds: the writer-grouped paired
+    bootstrap p-value that it is better."""
     from skempathy.metrics import bootstrap_test
 
     default = stages["distilled"].replace(
@@ -253,6 +254,9 @@ def _against_default_student(args, stages, chosen, truth, groups, student_pred):
     )
     for lever in ("-transductive", f"-ed{args.extra_pool}", f"-span{args.span_pool}", "-side"):
         default = default.replace(lever, "")
+    if args.against:
+        model, against = (name.replace("/", "_") for name in (args.model, args.against))
+        default = default.replace(f"{args.recipe}-{model}-", f"{args.recipe}-{against}-", 1)
     if default == stages["distilled"]:
         return  # this run is the default student
     paths = [os.path.join(args.work, default.format(k + 1)) for k in chosen]
@@ -277,7 +281,8 @@ def _against_default_student(args, stages, chosen, truth, groups, student_pred):
         for key in ("macro_f1", "average_pearson")
     }
     print(
-        "Against the default student on the same folds (writer-grouped paired bootstrap, "
+        f"Against the default {args.against or args.model} student on the same folds "
+        "(writer-grouped paired bootstrap, "
         f"{args.n_resamples} resamples): "
         + "; ".join(
             f"{key} {test.delta:+.3f}, p = {test.p_value:.3f}" for key, test in tests.items()
@@ -312,6 +317,13 @@ def main(argv=None):
         type=float,
         default=1.0,
         help="temperature of the teacher's class probabilities (default: 1)",
+    )
+    parser.add_argument(
+        "--against",
+        default=None,
+        metavar="MODEL",
+        help="compare the student with the default student of this encoder on the same "
+        "folds (its run saved in --work), e.g. --against static-minilm",
     )
     parser.add_argument(
         "--transductive",

@@ -253,7 +253,7 @@ def test_wassa_writes_submission_files(tmp_path, tiny_bert_path, capsys):
     out = tmp_path / "wassa"
     members = tmp_path / "members"
     argv = ["wassa", "--out", str(out), "--model", tiny_bert_path, "--memory", str(members)]
-    assert main([*argv, "--quiet"]) == 0
+    assert main([*argv, "--text-only", "static", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "PVG" in printed and "skempathy (this run), dev" in printed
     emo = (out / "predictions_EMO.tsv").read_text().splitlines()

@@ -320,6 +320,7 @@ def test_wassa_cli_runs_the_mpnet_recipe(tmp_path, tiny_bert_path):
     assert (
         main(
             ["wassa", "--recipe", "mpnet", "--model", tiny_bert_path, "--out", str(out), "--quiet"]
+            + ["--text-only", "static"]
         )
         == 0
     )
@@ -367,6 +368,8 @@ def test_wassa_cli_runs_the_finetuned_recipe(tmp_path, tiny_bert_path):
                 "finetuned__max_length=64",
                 "--set",
                 "weights=[0.6, 0.4, 0.4]",
+                "--text-only",
+                "static",
             ]
         )
         == 0
@@ -485,6 +488,8 @@ def test_wassa_cli_runs_the_best_recipe(tmp_path, tiny_bert_path, goemotions_hom
                 "--quiet",
                 "--device",
                 "cpu",
+                "--text-only",
+                "static",
                 *short,
             ]
         )
@@ -513,7 +518,9 @@ def test_wassa_cli_final_refits_on_train_and_dev(tmp_path, tiny_bert_path, capsy
     from skempathy.cli import main
 
     out = tmp_path / "final"
-    assert main(["wassa", "--model", tiny_bert_path, "--out", str(out), "--quiet", "--final"]) == 0
+    fast = ["--text-only", "static"]  # the fine-tuned student has its own tests
+    args = ["--model", tiny_bert_path, "--quiet", *fast]
+    assert main(["wassa", "--out", str(out), "--final", *args]) == 0
     printed = capsys.readouterr().out
     assert "--final" in printed and "train + dev (2130 essays)" in printed
     summary = json.loads((out / "dev_scores.json").read_text())
@@ -525,7 +532,7 @@ def test_wassa_cli_final_refits_on_train_and_dev(tmp_path, tiny_bert_path, capsy
     assert svr.shape_fit_[0] == 2130
     # the dev scores are those of the train-only fit: the same as a run without --final
     plain = tmp_path / "plain"
-    assert main(["wassa", "--model", tiny_bert_path, "--out", str(plain), "--quiet"]) == 0
+    assert main(["wassa", "--out", str(plain), *args]) == 0
     assert json.loads((plain / "dev_scores.json").read_text())["dev"] == summary["dev"]
     # and the test predictions differ from the train-only model's
     assert (out / "predictions_EMP.tsv").read_text() != (plain / "predictions_EMP.tsv").read_text()

@@ -1,5 +1,5 @@
 """``skempathy wassa`` writes a text-only model beside the full one, and ``skempathy predict``
-scores plain texts with it (tiny encoder: the static twin distils in seconds)."""
+scores plain texts with it (tiny encoder: the fine-tuned student trains in seconds)."""
 
 import json
 import shutil
@@ -23,7 +23,6 @@ EMOTIONS = {"anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"}
 @pytest.fixture(scope="module")
 def wassa_run(tmp_path_factory, tiny_bert_path):
     """One default ``wassa`` run on the tiny encoder: ``(folder, printed output)``."""
-    pytest.importorskip("model2vec")
     import contextlib
     import io
 
@@ -54,6 +53,9 @@ def _one_line_error(capsys, code):
 
 
 def test_the_student_follows_the_recipes_encoder():
+    assert text_only_encoder("finetuned", None) == "all-MiniLM-L6-v2"
+    assert text_only_encoder("finetuned", "/models/tiny") == "/models/tiny"
+    assert text_only_encoder("finetuned", "static-mpnet") == "static-mpnet"  # nothing to tune
     assert text_only_encoder("static", None) == "static-minilm"
     assert text_only_encoder("static", "/models/tiny") == "static-/models/tiny"
     assert text_only_encoder("static", "static-mpnet") == "static-mpnet"
@@ -72,11 +74,11 @@ def test_wassa_writes_both_models_and_both_dev_scores(wassa_run, tiny_bert_path)
     assert len(full["columns"]) == 15 and text_only["columns"] == ["essay"]
     assert text_only["targets"] == ["emotion", "empathy", "distress"]
     assert text_only["fitted_on"] == "train"
-    assert text_only["head"] == f"distilled static-{tiny_bert_path}"
+    assert text_only["head"] == f"distilled {tiny_bert_path}"  # the recipe's encoder, fine-tuned
     # the dev scores of both, side by side: the summary, the bundles, the printed table
     summary = json.loads((out / "dev_scores.json").read_text())
     entry = summary["text_only"]
-    assert entry["file"] == TEXT_ONLY and entry["student"] == f"static-{tiny_bert_path}"
+    assert entry["file"] == TEXT_ONLY and entry["student"] == tiny_bert_path
     assert set(entry["dev"]) == set(summary["dev"])
     assert entry["ms_per_essay"] > 0 and "size_mb" in entry
     assert text_only["dev_scores"] == entry["dev"]
@@ -149,12 +151,13 @@ def test_text_only_none_writes_no_text_only_model(tmp_path, tiny_bert_path, caps
     assert "text-only (this run)" not in captured.out and "warning" not in captured.err
 
 
-def test_without_model2vec_the_run_warns_once_and_writes_no_text_only_model(
+def test_without_model2vec_the_static_student_warns_once_and_is_skipped(
     tmp_path, tiny_bert_path, monkeypatch, capsys
 ):
     monkeypatch.setitem(sys.modules, "model2vec", None)  # every import of it fails
     out = tmp_path / "wassa"
-    assert main(["wassa", "--out", str(out), "--model", tiny_bert_path, "--quiet"]) == 0
+    args = ["wassa", "--out", str(out), "--model", tiny_bert_path, "--text-only", "static"]
+    assert main([*args, "--quiet"]) == 0
     captured = capsys.readouterr()
     warnings = [line for line in captured.err.splitlines() if "warning" in line]
     assert len(warnings) == 1
