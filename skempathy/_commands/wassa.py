@@ -303,7 +303,7 @@ def _fit_and_write(args, embedder, vote, params, staging, started, text_only=(No
 
     # 2. one vote over emotion, empathy and distress.
     stages.set_postfix_str("fitting the recipe (emotion, empathy, distress)")
-    _fit_with_memory(vote, args.memory, train.data, train.frame[TARGETS])
+    _fit_with_memory(vote, args.memory, train.data, train.frame)
     stages.update()
 
     # 3. dev scores, test predictions.
@@ -348,12 +348,13 @@ def _fit_and_write(args, embedder, vote, params, staging, started, text_only=(No
         return student, rows
 
     student = comparison = None
+    finetuned = text_only_encoder("finetuned", args.model)  # the encoder --distill fine-tunes
     if args.distill:
-        student, comparison = distil(args.model or "all-MiniLM-L6-v2", with_teacher=True)
+        student, comparison = distil(finetuned, with_teacher=True)
     text_only_student = text_only_scores = None
     if text_only_model is not None:
         stages.set_postfix_str(f"distilling the text-only model ({text_only_model})")
-        if student is not None and _same_encoder(text_only_model, args.model or "all-MiniLM-L6-v2"):
+        if student is not None and _same_encoder(text_only_model, finetuned):
             text_only_student, text_only_scores = student, comparison["student"]  # trained once
         else:
             text_only_student, rows = distil(text_only_model, with_teacher=False)
