@@ -417,15 +417,55 @@ def test_onnx_int8_is_another_quantized_export(
         raise OSError("not exported in this test")
 
     monkeypatch.setattr(predict_command, "_cached_export", no_export)
-    for precision, quantize in (("int8", "int8"), ("fp32", None), ("auto", None)):
+    cases = (("int8", "int8"), ("int8-static", "int8-static"), ("fp32", None), ("auto", None))
+    for precision, quantize in cases:
         asked.clear()
         args = ("--backend", "onnx", "--precision", precision)
         assert _predict(tiny_models["finetuned"], few_essays, tmp_path / "p.csv", *args) == 1
         assert "could not serve TransformerClassifier with ONNX Runtime" in capsys.readouterr().err
         ((name, folder, got),) = asked
         assert name == "TransformerClassifier" and got == quantize
-        assert folder.endswith("-int8" if quantize else "-fp32")
+        assert folder.endswith(f"-{quantize or 'fp32'}")
         assert folder.startswith(sha256sum(tiny_models["finetuned"])[:24])
+
+
+@pytest.mark.parametrize("kind", ["finetuned", "frozen"])
+def test_onnx_int8_static_is_calibrated_on_the_bundled_training_essays(
+    kind, tiny_models, few_essays, tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from skempathy.export import OnnxPredictor
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calibrated = []
+    texts = predict_command.calibration_texts
+
+    def spy():
+        calibrated.append(texts())
+        return calibrated[-1]
+
+    monkeypatch.setattr(predict_command, "calibration_texts", spy)
+    model, fp32, int8 = tiny_models[kind], tmp_path / "fp32.csv", tmp_path / "int8.csv"
+    assert _predict(model, few_essays, fp32, "--quiet", "--backend", "onnx") == 0
+    args = ("--quiet", "--backend", "onnx", "--precision", "int8-static")
+    assert _predict(model, few_essays, int8, *args) == 0
+    (essays,) = calibrated
+    assert len(essays) == 128 and essays[0] == load_wassa("train").data["essay"].iloc[0]
+    (export,) = (tmp_path / "cache" / "skempathy" / "onnx").glob("*-int8-static")
+    assert OnnxPredictor(export).manifest_["quantize"] == "int8-static"
+    a, b = pd.read_csv(fp32).filter(like="proba_"), pd.read_csv(int8).filter(like="proba_")
+    assert a.shape == b.shape == (30, a.shape[1]) and a.shape[1] > 1
+    np.testing.assert_allclose(a, b, atol=0.05)  # int8 moves the outputs a little
+    # the export is made once: a second input reuses it, calibrated on the same essays
+    assert _predict(model, few_essays, int8, *args, "--no-resume") == 0
+    assert len(calibrated) == 1
+    # torch has no calibrated int8
+    capsys.readouterr()
+    assert _predict(model, few_essays, tmp_path / "p.csv", "--precision", "int8-static") == 1
+    assert "int8-static is a precision of ONNX Runtime graphs: add --backend onnx" in (
+        capsys.readouterr().err
+    )
 
 
 def test_precision_reaches_the_encoders(tiny_models, few_essays, tmp_path, monkeypatch):

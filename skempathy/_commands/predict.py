@@ -54,10 +54,11 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--precision",
-        choices=PRECISIONS,
+        choices=PRECISIONS + ONNX_PRECISIONS,
         default=None,
         help="inference precision of the model's transformer encoders (default: as saved; "
-        "onnx runs fp32 or int8)",
+        "onnx runs fp32, int8 or int8-static: int8 calibrated on the bundled WASSA "
+        "training essays)",
     )
     parser.add_argument(
         "--no-resume",
@@ -72,6 +73,9 @@ def add_arguments(parser):
 
 BACKENDS = ("torch", "onnx")
 PRECISIONS = ("fp32", "bf16", "int8", "auto")  # those of skempathy._models.PRECISIONS
+# ONNX Runtime's alone: static int8, its activation ranges calibrated on training essays
+ONNX_PRECISIONS = ("int8-static",)
+CALIBRATION_ESSAYS = 128
 
 
 _TEXT_NAMES = ("text", "essay", "message", "content", "sentence", "body", "utterance")
@@ -205,6 +209,14 @@ def onnx_cache_home():
     return Path(base).expanduser() / "skempathy" / "onnx"
 
 
+def calibration_texts():
+    """What ``--precision int8-static`` calibrates on: the first 128 bundled WASSA 2022
+    training essays (the same texts on every machine, so one export serves every input)."""
+    from ..datasets import load_wassa
+
+    return load_wassa("train").data["essay"].astype(str).tolist()[:CALIBRATION_ESSAYS]
+
+
 def _cached_export(est, folder, quantize, notify):
     """The ONNX folder of ``est`` in the cache, exported unless a complete export
     by this skempathy version is there already."""
@@ -225,7 +237,10 @@ def _cached_export(est, folder, quantize, notify):
     except (OSError, ValueError):
         pass
     notify(f"exporting {type(est).__name__} to ONNX (once per model file): {folder}")
-    to_onnx(est, folder, quantize=quantize)
+    static = quantize == "int8-static"
+    to_onnx(
+        est, folder, quantize=quantize, calibration_texts=calibration_texts() if static else None
+    )
     return folder
 
 
@@ -255,7 +270,8 @@ def serve_with_onnx(model, digest, precision=None, notify=print, who="the model"
     (``digest``: the model file's SHA-256) and served from there: a fine-tuned
     estimator through its ``_inference_runner``, a frozen embedder through its
     ``transform``. int8 (``precision``, else the precision the encoder was saved
-    with) quantizes the graph; bf16 is torch's alone. Returns how many are served.
+    with) quantizes the graph's weights, int8-static its activations too, calibrated on
+    :func:`calibration_texts`; bf16 is torch's alone. Returns how many are served.
     """
     import hashlib
 
@@ -267,8 +283,8 @@ def serve_with_onnx(model, digest, precision=None, notify=print, who="the model"
         )
     if precision == "bf16":
         raise CLIError(
-            "--backend onnx runs fp32 or int8 graphs; use --precision fp32, int8 or auto, "
-            "or --backend torch for bf16"
+            "--backend onnx runs fp32 or int8 graphs; use --precision fp32, int8, "
+            "int8-static or auto, or --backend torch for bf16"
         )
     try:
         from ..export import OnnxPredictor
@@ -281,7 +297,8 @@ def serve_with_onnx(model, digest, precision=None, notify=print, who="the model"
     home = onnx_cache_home()
     for path, est, kind in encoders:
         saved = getattr(est, "predict_precision" if kind == "finetuned" else "precision", None)
-        quantize = "int8" if (precision or saved) == "int8" else None
+        wanted = precision or saved
+        quantize = wanted if wanted in ("int8", "int8-static") else None
         place = hashlib.sha256(path.encode("utf-8")).hexdigest()[:8]
         folder = home / f"{digest[:24]}-{place}-{quantize or 'fp32'}"
         try:
@@ -325,6 +342,11 @@ def run(args):
             )
     elif args.backend == "onnx":
         serve_with_onnx(bundle["estimator"], digest, args.precision, notify, who=args.model)
+    elif args.precision in ONNX_PRECISIONS:
+        raise CLIError(
+            f"--precision {args.precision} is a precision of ONNX Runtime graphs: "
+            "add --backend onnx"
+        )
     elif args.precision is not None:
         set_precision(bundle["estimator"], args.precision, who=args.model)
     text_column = bundle.get("text_column") or "essay"
