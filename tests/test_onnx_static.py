@@ -229,6 +229,31 @@ def test_multitask_with_extra_features_calibrates_on_a_frame(tiny_bert_path, was
     assert sum(reason.startswith("task head") for reason in rules.values()) == 2
 
 
+def test_an_estimator_reading_a_text_column_calibrates_on_plain_texts(
+    tiny_bert_path, wassa, tmp_path
+):
+    # the text-only student of skempathy wassa reads the column "essay" of a frame
+    X, y = wassa[["essay"]], wassa[["emotion", "empathy"]]
+    mt = _quiet(MultiTaskTransformer(tiny_bert_path, text_column="essay", **KW).fit, X, y)
+    folder = _quiet(
+        to_onnx, mt, tmp_path / "mt", quantize="int8-static", calibration_texts=list(X["essay"])
+    )
+    got, ref = _quiet(OnnxPredictor(folder).predict, X.iloc[:30]), _quiet(mt.predict, X.iloc[:30])
+    assert (got["emotion"] == ref["emotion"]).mean() >= 0.9
+    assert np.corrcoef(got["empathy"], ref["empathy"])[0, 1] > 0.99
+    # plain texts cannot stand for numeric columns
+    extra = ["age", "income"]
+    X = wassa[["essay", *extra]]
+    mt = _quiet(
+        MultiTaskTransformer(tiny_bert_path, text_column="essay", extra_features=extra, **KW).fit,
+        X,
+        y,
+    )
+    with pytest.raises(TypeError, match="reads 2 numeric columns besides its texts"):
+        to_onnx(mt, tmp_path / "x", quantize="int8-static", calibration_texts=list(X["essay"]))
+    assert not (tmp_path / "x").exists()
+
+
 def test_frozen_embedder_static_export(tiny_bert_path, wassa, dev_essays, tmp_path):
     est = SentenceEmbedder(tiny_bert_path, normalize=True, cache=False, device="cpu")
     est.fit(wassa["essay"])

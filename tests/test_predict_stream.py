@@ -441,8 +441,8 @@ def test_onnx_int8_static_is_calibrated_on_the_bundled_training_essays(
     calibrated = []
     texts = predict_command.calibration_texts
 
-    def spy():
-        calibrated.append(texts())
+    def spy(est):
+        calibrated.append(texts(est))
         return calibrated[-1]
 
     monkeypatch.setattr(predict_command, "calibration_texts", spy)

@@ -209,12 +209,16 @@ def onnx_cache_home():
     return Path(base).expanduser() / "skempathy" / "onnx"
 
 
-def calibration_texts():
-    """What ``--precision int8-static`` calibrates on: the first 128 bundled WASSA 2022
-    training essays (the same texts on every machine, so one export serves every input)."""
+def calibration_texts(est):
+    """What ``--precision int8-static`` calibrates ``est`` on: the first 128 bundled WASSA
+    2022 training essays (the same texts on every machine, so one export serves every
+    input), with their writer columns for an encoder that reads them."""
     from ..datasets import load_wassa
 
-    return load_wassa("train").data["essay"].astype(str).tolist()[:CALIBRATION_ESSAYS]
+    frame = load_wassa("train").frame.iloc[:CALIBRATION_ESSAYS]
+    if getattr(est, "extra_features", None):
+        return frame
+    return frame["essay"].astype(str).tolist()
 
 
 def _cached_export(est, folder, quantize, notify):
@@ -237,10 +241,8 @@ def _cached_export(est, folder, quantize, notify):
     except (OSError, ValueError):
         pass
     notify(f"exporting {type(est).__name__} to ONNX (once per model file): {folder}")
-    static = quantize == "int8-static"
-    to_onnx(
-        est, folder, quantize=quantize, calibration_texts=calibration_texts() if static else None
-    )
+    calibration = calibration_texts(est) if quantize == "int8-static" else None
+    to_onnx(est, folder, quantize=quantize, calibration_texts=calibration)
     return folder
 
 

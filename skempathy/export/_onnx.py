@@ -319,6 +319,18 @@ def _calibration_inputs(estimator, kind, manifest, folder, calibration_texts):
     if kind == "finetuned":
         from .. import _engine as T
 
+        column = getattr(estimator, "text_column", None)
+        if column is not None and not hasattr(calibration_texts, "columns"):
+            if getattr(estimator, "extra_features", None):
+                raise TypeError(
+                    f"to_onnx: {type(estimator).__name__} reads {len(estimator.extra_features)} "
+                    "numeric columns besides its texts: give calibration_texts as a DataFrame "
+                    f"holding its text column {column!r} and those columns"
+                )
+            import pandas as pd
+
+            # plain texts, as the one column the estimator reads
+            calibration_texts = pd.DataFrame({column: list(calibration_texts)})
         texts, extra = estimator._read_X(calibration_texts, fit=False)
     else:
         texts, extra = check_texts(calibration_texts, estimator="to_onnx calibration_texts"), None
