@@ -13,8 +13,9 @@ Two parts, each printed as a table with the machine it ran on:
     and the r of empathy/distress against the first model (the fp32 reference) on the rows
     both scored. A model is given as ``PATH`` or ``PATH:OPTION=VALUE,...`` with the options
     of ``skempathy predict`` (``precision``, ``backend``; ``rows``: fewer rows for a slow
-    model). The throughput of the same model on 2,000 texts in one ``predict`` call is
-    printed beside it: the share of the model's own speed that the streaming command keeps.
+    model). The throughput of the same model, served the same way, on 2,000 of the rows it
+    streamed (evenly spaced) in one ``predict`` call is printed beside it: the share of the
+    model's own speed that the streaming command keeps.
 
 Usage::
 
@@ -23,7 +24,7 @@ Usage::
         --out static_student.skops
     skempathy distill wdef/joint_emotion_empathy_distress.skops --out student.skops
     python benchmarks/bench_scale.py --rows 1000000 static_student.skops \\
-        student.skops:rows=20000 student.skops:rows=20000,precision=int8
+        student.skops:rows=20000 student.skops:rows=20000,backend=onnx,precision=int8-static
 """
 
 import argparse
@@ -118,14 +119,21 @@ def encoders(n):
 _CHILD = r"""
 import json, sys, time
 import pandas as pd
+from skempathy._commands._common import model_digest
+from skempathy._commands.predict import serve_with_onnx, set_precision
 from skempathy.io import load
 model = load(sys.argv[1])
 model = model["estimator"] if isinstance(model, dict) else model
 options = json.loads(sys.argv[3])
-if options.get("precision"):
-    model.set_params(**{k: options["precision"] for k in model.get_params()
-                        if k.endswith("predict_precision")})
-texts = pd.read_csv(sys.argv[2], nrows=2000)["text"].rename("essay").to_frame()
+# served as skempathy predict serves it
+if options.get("backend") == "onnx":
+    serve_with_onnx(model, model_digest(sys.argv[1]), options.get("precision"), notify=str)
+elif options.get("precision"):
+    set_precision(model, options["precision"])
+# 2,000 of the rows streamed, evenly spaced: the same mix of texts
+step = max(1, int(sys.argv[4]) // 2000)
+rows = pd.read_csv(sys.argv[2], usecols=["text"], skiprows=lambda i: i and (i - 1) % step)
+texts = rows["text"].iloc[:2000].rename("essay").to_frame()
 model.predict(texts.iloc[:8])
 start = time.perf_counter()
 model.predict(texts)
@@ -133,21 +141,24 @@ print(json.dumps({"rate": len(texts) / (time.perf_counter() - start)}))
 """
 
 
-def batch_rate(model, corpus, options):
-    """Texts/s of one ``predict`` call on 2,000 texts, in a fresh process."""
+def batch_rate(model, source, rows, options):
+    """Texts/s of one ``predict`` call on 2,000 texts spread over ``source``, in a fresh
+    process, the model served as ``skempathy predict`` serves it."""
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, model, corpus, json.dumps(options)],
+        [sys.executable, "-c", _CHILD, model, source, json.dumps(options), str(rows)],
         capture_output=True,
         text=True,
         check=False,
     )
     if out.returncode:
+        print(f"one-call rate of {model} {options}: {out.stderr.strip()[-500:]}", file=sys.stderr)
         return None
     return json.loads(out.stdout.strip().splitlines()[-1])["rate"]
 
 
 def stream(model, corpus, rows, options, folder):
-    """``skempathy predict`` on the first ``rows`` rows: (rows/s, peak MiB, output path)."""
+    """``skempathy predict`` on the first ``rows`` rows: (rows/s, peak MiB, output path,
+    the CSV it read)."""
     source = corpus
     if rows is not None:
         source = os.path.join(folder, f"first-{rows}.csv")
@@ -169,7 +180,7 @@ def stream(model, corpus, rows, options, folder):
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     n = rows or sum(1 for _ in open(corpus, encoding="utf-8")) - 1
     # ru_maxrss of the children is the largest child so far: only a new maximum is this run's
-    return n / seconds, (peak / 1024 if peak > before else None), output
+    return n / seconds, (peak / 1024 if peak > before else None), output, source
 
 
 def _agreement(reference, output):
@@ -217,8 +228,8 @@ def main(argv=None):
     rows, reference = [], None
     for spec in args.models:
         path, n, options = _parse(spec)
-        rate, peak, output = stream(path, corpus, n, options, folder)
-        batch = batch_rate(path, corpus, options)
+        rate, peak, output, source = stream(path, corpus, n, options, folder)
+        batch = batch_rate(path, source, n or args.rows, options)
         agreement = "reference" if reference is None else _agreement(reference, output)
         reference = reference or output
         rows.append(

@@ -391,6 +391,38 @@ def test_onnx_backend_predicts_as_torch(
     assert "exporting" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_finetuned_model_runs_once_per_chunk_for_labels_and_probabilities(
+    backend, tiny_models, few_essays, tmp_path, monkeypatch
+):
+    if backend == "onnx":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnxscript")
+    from skempathy.neural._base import _BaseTransformerEstimator
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model, out = tiny_models["finetuned"], tmp_path / "p.csv"
+    args = ("--quiet", "--backend", backend, "--chunk-size", "10")
+    assert _predict(model, few_essays, out, *args) == 0  # the ONNX export, checked on probes
+    first = pd.read_csv(out)
+    passes = []
+    predict_ids = _BaseTransformerEstimator._predict_ids
+
+    def spy(self, ids, *rest, **kwargs):
+        passes.append(len(ids))
+        return predict_ids(self, ids, *rest, **kwargs)
+
+    monkeypatch.setattr(_BaseTransformerEstimator, "_predict_ids", spy)
+    assert _predict(model, few_essays, out, *args, "--no-resume") == 0
+    assert passes == [10, 10, 10]  # predict and predict_proba of a chunk share one pass
+    pred = pd.read_csv(out)
+    pd.testing.assert_frame_equal(pred, first)
+    proba = pred.filter(like="proba_")
+    assert proba.shape == (30, len(set(load_wassa("train").frame["emotion"].iloc[:80])))
+    labels = proba.columns.str.removeprefix("proba_")[proba.to_numpy().argmax(1)]
+    assert (pred["emotion"] == labels).all()
+
+
 def test_onnx_backend_needs_an_encoder(tfidf_model, tiny_models, few_essays, tmp_path, capsys):
     capsys.readouterr()
     assert _predict(tfidf_model, few_essays, tmp_path / "p.csv", "--backend", "onnx") == 1

@@ -434,8 +434,16 @@ def predictions_frame(bundle, X):
     ``score_<label>`` decision scores; regression: one column per target.
     A joint model (one estimator predicting several targets as a DataFrame,
     e.g. the ``finetuned`` recipe) gives its columns, then ``proba_<label>``
-    of its ``emotion`` column when it has probabilities.
+    of its ``emotion`` column when it has probabilities. A fine-tuned model runs once
+    for the labels and the probabilities.
     """
+    from ..utils._reuse import reuse_outputs
+
+    with reuse_outputs():
+        return _predictions_frame(bundle, X)
+
+
+def _predictions_frame(bundle, X):
     import numpy as np
     import pandas as pd
 

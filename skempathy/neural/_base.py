@@ -509,20 +509,21 @@ class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseE
             )
             return self._predict_ids(ids, extra, forward=forward)
 
-        # inside a vote or a distiller, predict and predict_proba share one pass
+        # inside a vote, a distiller or skempathy predict, predict and predict_proba share
+        # one pass; the outputs belong to what computes them (an ONNX session, else the module)
+        runner = getattr(self, "_inference_runner", None)
         return reused(
-            getattr(self, "model_", None), lambda: self._outputs_key(texts, extra, forward), compute
+            runner if runner is not None else getattr(self, "model_", None),
+            lambda: self._outputs_key(texts, extra, forward),
+            compute,
         )
 
     def _outputs_key(self, texts, extra, forward):
         """What the raw outputs of ``_forward`` depend on: the inputs (digest), the
-        settings read at inference and the version counters of the weights; None (never
-        reused) during fit or when an ONNX Runtime session serves them."""
-        if (
-            getattr(self, "_fitting", False)
-            or not hasattr(self, "model_")
-            or getattr(self, "_inference_runner", None) is not None
-        ):
+        settings read at inference and the version counters of the weights (an ONNX
+        Runtime session's graph does not change); None (never reused) during fit."""
+        runner = getattr(self, "_inference_runner", None)
+        if getattr(self, "_fitting", False) or (runner is None and not hasattr(self, "model_")):
             return None
         digest = hashlib.sha1()
         for text in texts:
@@ -531,7 +532,7 @@ class _BaseTransformerEstimator(T.TrainingTemplate, T.PackedModelPickling, BaseE
         if extra is not None:
             extra = np.ascontiguousarray(extra)
             digest.update(f"{extra.dtype}{extra.shape}".encode() + extra.tobytes())
-        weights = sum(p._version for p in self.model_.parameters())
+        weights = 0 if runner is not None else sum(p._version for p in self.model_.parameters())
         return (
             forward,
             digest.hexdigest(),
