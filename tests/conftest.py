@@ -115,3 +115,48 @@ def goemotions_home(tmp_path_factory):
 def twittemp_home(tmp_path_factory):
     """``data_home`` prefilled with TwittEmp: pass it to ``fetch_twittemp``."""
     return _prefilled_home(tmp_path_factory, "twittemp", {"twittemp/TwittEmp.csv": "TwittEmp.csv"})
+
+
+# The documentation pages' Python blocks (tests/test_docs.py) take minutes, mostly in
+# models on one page after another: they run in a subprocess beside the rest of the
+# suite, and their tests go last. While both run, each uses one torch thread so that
+# neither waits on the other's thread pool.
+_DOCS = {"run": None, "threads": None}
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k deselection: the final list of tests
+def pytest_collection_modifyitems(session, config, items):
+    docs = [i for i in items if getattr(i, "originalname", None) == "test_python_blocks_run"]
+    if config.option.collectonly or not docs or len(docs) == len(items):
+        return
+    chosen = {id(item) for item in docs}
+    items[:] = [item for item in items if id(item) not in chosen] + docs
+    module = docs[0].module
+    module.BACKGROUND = _DOCS["run"] = module.PythonBlocksRun(threads=1)
+
+
+def pytest_runtest_setup(item):
+    run = _DOCS["run"]
+    if run is None:
+        return
+    if run.running() and _DOCS["threads"] is None:
+        import torch
+
+        _DOCS["threads"] = (torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS"))
+        torch.set_num_threads(1)
+        os.environ["OMP_NUM_THREADS"] = "1"  # the commands tests start, too
+    elif not run.running() and _DOCS["threads"] is not None:
+        import torch
+
+        threads, omp = _DOCS["threads"]
+        _DOCS["threads"] = None
+        torch.set_num_threads(threads)
+        if omp is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = omp
+
+
+def pytest_sessionfinish(session):
+    if _DOCS["run"] is not None:
+        _DOCS["run"].stop()

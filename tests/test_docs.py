@@ -74,37 +74,83 @@ def test_pages_have_code_blocks():
     ] == "slow"
 
 
-@pytest.fixture(scope="module")
-def python_results(tmp_path_factory):
-    """Run every page's Python blocks once, in one subprocess; ``{page name: error or None}``."""
-    import json
+class PythonBlocksRun:
+    """Every page's Python blocks, run by ``_run_doc_blocks.py`` in a subprocess.
 
-    folder = tmp_path_factory.mktemp("docs_python")
-    shared = shared_data_dir()
-    if shared is not None:
-        (folder / "data").symlink_to(shared, target_is_directory=True)
-    pages = {
-        page.name: [code for code, mark in code_blocks(page, "python") if mark is None]
-        for page in PAGES
-    }
-    pages = {
-        name: blocks
-        for name, blocks in pages.items()
-        if blocks and not (shared is None and any(w in "".join(blocks) for w in _NEEDS_SHARED))
-    }
-    (folder / "pages.json").write_text(json.dumps(pages))
-    runner = Path(__file__).with_name("_run_doc_blocks.py")
-    done = subprocess.run(
-        [sys.executable, str(runner), "pages.json", "results.json"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=3000,
-        env=dict(os.environ, MPLBACKEND="Agg"),
-    )
-    results_file = folder / "results.json"
-    assert results_file.exists(), f"the runner died:\n{done.stderr[-3000:]}"
-    return json.loads(results_file.read_text())
+    The run takes minutes, mostly waiting on models, so ``conftest.py`` starts it when
+    the session's tests are collected and it overlaps the rest of the suite; both sides
+    then use one torch thread each (``conftest.py`` sets its own). Run alone (``pytest
+    tests/test_docs.py``) it starts when its first test asks and uses both cores.
+    """
+
+    def __init__(self, threads=None):
+        import json
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="docs_python_"))
+        shared = shared_data_dir()
+        if shared is not None:
+            (self.folder / "data").symlink_to(shared, target_is_directory=True)
+        pages = {
+            page.name: [code for code, mark in code_blocks(page, "python") if mark is None]
+            for page in PAGES
+        }
+        pages = {
+            name: blocks
+            for name, blocks in pages.items()
+            if blocks and not (shared is None and any(w in "".join(blocks) for w in _NEEDS_SHARED))
+        }
+        (self.folder / "pages.json").write_text(json.dumps(pages))
+        env = dict(os.environ, MPLBACKEND="Agg")
+        if threads is not None:
+            env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        runner = Path(__file__).with_name("_run_doc_blocks.py")
+        # a file, not a pipe: nobody reads a pipe while the run goes on, and a full one blocks it
+        with open(self.folder / "stderr.txt", "w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, str(runner), "pages.json", "results.json"],
+                cwd=self.folder,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=env,
+            )
+        self._results = None
+
+    def running(self):
+        return self.process.poll() is None
+
+    def results(self):
+        """``{page name: error or None}``, once the run has ended."""
+        import json
+
+        if self._results is None:
+            self.process.wait(timeout=3000)
+            results_file = self.folder / "results.json"
+            stderr = (self.folder / "stderr.txt").read_text(errors="replace")
+            assert results_file.exists(), f"the runner died:\n{stderr[-3000:]}"
+            self._results = json.loads(results_file.read_text())
+        return self._results
+
+    def stop(self):
+        import shutil
+
+        if self.running():
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+BACKGROUND = None  # the run conftest.py started, if it did
+
+
+@pytest.fixture(scope="module")
+def python_results():
+    """``{page name: error or None}`` of every page's Python blocks."""
+    run = BACKGROUND or PythonBlocksRun()
+    try:
+        return run.results()
+    finally:
+        run.stop()
 
 
 @pytest.mark.parametrize("page", _python_cases())
