@@ -15,9 +15,14 @@ architecture of the distilled student of ``skempathy distill``); the table then
 scores its emotion head, times all three heads and gives the Pearson r of the
 empathy and distress predictions to torch fp32. ``--reuse FILE`` pickles the
 fine-tuned model to FILE, or loads it from there when it exists (for reruns).
+``--model FILE`` measures a saved fine-tuned model instead (for example the text-only
+student that ``skempathy wassa`` writes), and ``--tolerances`` sets the fallback
+tolerances of the static int8 exports.
 
     python benchmarks/bench_onnx.py --epochs 2 --frozen
     python benchmarks/bench_onnx.py --epochs 2 --student
+    python benchmarks/bench_onnx.py --model wassa_out/text_only_emotion_empathy_distress.skops \
+        --tolerances 0.1 0.05 0.02
 """
 
 import argparse
@@ -66,12 +71,6 @@ def p50_ms(fn, texts):
     return 1000 * float(np.median(times))
 
 
-STATIC = [
-    ("int8-static", {}),  # the default fallback tolerance
-    ("int8-static", {"fallback_tolerance": 0.05}),
-]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
@@ -84,6 +83,14 @@ def main():
     )
     parser.add_argument("--reuse", help="pickle of the fine-tuned model: written, or read back")
     parser.add_argument("--no-finetuned", action="store_true", help="only the frozen table")
+    parser.add_argument("--model", help="a saved fine-tuned model to measure instead")
+    parser.add_argument(
+        "--tolerances",
+        type=float,
+        nargs="+",
+        default=[0.1, 0.05],
+        help="fallback tolerances of the static int8 exports (default: 0.1 0.05)",
+    )
     args = parser.parse_args()
     from skempathy.utils import cpu_summary
 
@@ -104,10 +111,19 @@ def main():
         frozen_table(args, texts, calibration, folder)
 
 
-def fine_tune(train, epochs, student, reuse=None):
-    """The fine-tuned model: read from the pickle ``reuse`` when it exists, else
-    fine-tuned on ``train`` (and pickled to ``reuse`` when given)."""
+def fine_tune(train, epochs, student, reuse=None, model=None):
+    """The fine-tuned model: a saved ``model``, read from the pickle ``reuse`` when it
+    exists, else fine-tuned on ``train`` (and pickled to ``reuse`` when given)."""
     start = time.perf_counter()
+    if model:
+        from skempathy.io import load_model
+
+        clf = load_model(model)
+        # the texts as a list: a model that reads a text column of a frame reads it alone
+        if getattr(clf, "text_column", None) and not getattr(clf, "extra_features", None):
+            clf.text_column = None
+        print(f"model read from {model}\n")
+        return clf
     if reuse and os.path.exists(reuse):
         with open(reuse, "rb") as f:
             clf = pickle.load(f)
@@ -128,7 +144,7 @@ def fine_tune(train, epochs, student, reuse=None):
 
 def finetuned_table(args, train, dev, texts, calibration, folder):
     gold = dev.frame["emotion"]
-    clf = fine_tune(train, args.epochs, args.student, args.reuse)
+    clf = fine_tune(train, args.epochs, args.student, args.reuse, args.model)
     student = isinstance(clf, MultiTaskTransformer)
     classes = clf.classes_["emotion"] if student else clf.classes_
 
@@ -160,7 +176,8 @@ def finetuned_table(args, train, dev, texts, calibration, folder):
             )
         )
     clf.set_params(predict_precision=None)
-    for quantize, options in [(None, {}), ("int8", {})] + STATIC:
+    static = [("int8-static", {"fallback_tolerance": t}) for t in args.tolerances]
+    for quantize, options in [(None, {}), ("int8", {})] + static:
         if quantize == "int8-static":
             options = {"calibration_texts": calibration, **options}
         start = time.perf_counter()
@@ -222,7 +239,8 @@ def frozen_table(args, texts, calibration, folder):
             np.ones(len(texts)),
         )
     ]
-    for quantize, options in [(None, {}), ("int8", {})] + STATIC:
+    static = [("int8-static", {"fallback_tolerance": t}) for t in args.tolerances]
+    for quantize, options in [(None, {}), ("int8", {})] + static:
         if quantize == "int8-static":
             options = {"calibration_texts": calibration, **options}
         start = time.perf_counter()
