@@ -360,6 +360,16 @@ def tiny_models(tiny_bert_path, tmp_path_factory):
 
 
 @pytest.fixture
+def onnx_cache(tmp_path, monkeypatch):
+    """The folder where ``--backend onnx`` keeps its exports, a temporary one; skips the
+    test without ONNX Runtime and torch's exporter."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "skempathy" / "onnx"
+
+
+@pytest.fixture
 def few_essays(tmp_path, essays):
     path = tmp_path / "few.csv"
     essays.iloc[:30].to_csv(path, index=False)
@@ -368,18 +378,15 @@ def few_essays(tmp_path, essays):
 
 @pytest.mark.parametrize("kind", ["finetuned", "frozen"])
 def test_onnx_backend_predicts_as_torch(
-    kind, tiny_models, few_essays, tmp_path, monkeypatch, capsys
+    kind, tiny_models, few_essays, onnx_cache, tmp_path, capsys
 ):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     model = tiny_models[kind]
     torch_out, onnx_out = tmp_path / "torch.csv", tmp_path / "onnx.csv"
     assert _predict(model, few_essays, torch_out, "--quiet") == 0
     capsys.readouterr()
     assert _predict(model, few_essays, onnx_out, "--backend", "onnx") == 0
     assert "exporting" in capsys.readouterr().err
-    exports = list((tmp_path / "cache" / "skempathy" / "onnx").iterdir())
+    exports = list(onnx_cache.iterdir())
     assert len(exports) == 1 and exports[0].name.endswith("-fp32")
     torch_pred, onnx_pred = pd.read_csv(torch_out), pd.read_csv(onnx_out)
     assert (torch_pred["emotion"] == onnx_pred["emotion"]).all()
@@ -437,11 +444,8 @@ def test_onnx_backend_needs_an_encoder(tfidf_model, tiny_models, few_essays, tmp
 
 
 def test_onnx_int8_is_another_quantized_export(
-    tiny_models, few_essays, tmp_path, monkeypatch, capsys
+    tiny_models, few_essays, onnx_cache, tmp_path, monkeypatch, capsys
 ):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     asked = []
 
     def no_export(est, folder, quantize, notify):  # what would be exported, and where
@@ -463,13 +467,10 @@ def test_onnx_int8_is_another_quantized_export(
 
 @pytest.mark.parametrize("kind", ["finetuned", "frozen"])
 def test_onnx_int8_static_is_calibrated_on_the_bundled_training_essays(
-    kind, tiny_models, few_essays, tmp_path, monkeypatch, capsys
+    kind, tiny_models, few_essays, onnx_cache, tmp_path, monkeypatch, capsys
 ):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
     from skempathy.export import OnnxPredictor
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     calibrated = []
     texts = predict_command.calibration_texts
 
@@ -484,7 +485,7 @@ def test_onnx_int8_static_is_calibrated_on_the_bundled_training_essays(
     assert _predict(model, few_essays, int8, *args) == 0
     (essays,) = calibrated
     assert len(essays) == 128 and essays[0] == load_wassa("train").data["essay"].iloc[0]
-    (export,) = (tmp_path / "cache" / "skempathy" / "onnx").glob("*-int8-static")
+    (export,) = onnx_cache.glob("*-int8-static")
     assert OnnxPredictor(export).manifest_["quantize"] == "int8-static"
     a, b = pd.read_csv(fp32).filter(like="proba_"), pd.read_csv(int8).filter(like="proba_")
     assert a.shape == b.shape == (30, a.shape[1]) and a.shape[1] > 1
