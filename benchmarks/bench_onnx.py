@@ -71,6 +71,13 @@ def p50_ms(fn, texts):
     return 1000 * float(np.median(times))
 
 
+def exports(tolerances):
+    """``(quantize, options)`` of every ONNX export compared: fp32, dynamic int8, and static
+    int8 at each fallback tolerance."""
+    static = [("int8-static", {"fallback_tolerance": t}) for t in tolerances]
+    return [(None, {}), ("int8", {})] + static
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
@@ -176,8 +183,7 @@ def finetuned_table(args, train, dev, texts, calibration, folder):
             )
         )
     clf.set_params(predict_precision=None)
-    static = [("int8-static", {"fallback_tolerance": t}) for t in args.tolerances]
-    for quantize, options in [(None, {}), ("int8", {})] + static:
+    for quantize, options in exports(args.tolerances):
         if quantize == "int8-static":
             options = {"calibration_texts": calibration, **options}
         start = time.perf_counter()
@@ -239,8 +245,7 @@ def frozen_table(args, texts, calibration, folder):
             np.ones(len(texts)),
         )
     ]
-    static = [("int8-static", {"fallback_tolerance": t}) for t in args.tolerances]
-    for quantize, options in [(None, {}), ("int8", {})] + static:
+    for quantize, options in exports(args.tolerances):
         if quantize == "int8-static":
             options = {"calibration_texts": calibration, **options}
         start = time.perf_counter()
